@@ -1,0 +1,42 @@
+# One entry point for people and CI. Needs only python3 (3.11+) with venv and pip.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PARAMS ?= params/2024.yaml
+
+.PHONY: help env test synth lab benchmark validate-903 clean
+
+help:
+	@echo "make test       build .venv with pip and run the test suite"
+	@echo "make synth      write the synthetic inputs for PARAMS ($(PARAMS)) to data/synthetic/"
+	@echo "make lab        open JupyterLab on notebooks/ with the project's environment"
+	@echo "make benchmark  print data-layer timings at national scale"
+	@echo "make validate-903  run DfE's SSDA903 validator on the synthetic data (own venv)"
+
+env: $(STAMP)
+
+# Rebuilt whenever the package's dependencies change.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+synth: $(STAMP)
+	$(VENV)/bin/rap synth --params $(PARAMS)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+benchmark: $(STAMP)
+	$(PY) benchmarks/data_layer.py
+
+validate-903: $(STAMP)
+	bash tools/validate_903.sh
+
+clean:
+	rm -rf $(VENV) .venv-validator .pytest_cache

@@ -1,0 +1,132 @@
+"""Parameters: ``params/defaults.yaml`` plus one small file per year, merged and validated once.
+
+A year file holds only what changes; everything else is inherited from ``defaults.yaml`` in the same
+folder. Relative paths are resolved against the project root (the folder that holds ``params/``), so a
+notebook running with another working directory sees the same files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ParamsError
+
+Rate = Field(ge=0.0, le=1.0)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataParams(_Strict):
+    kind: Literal["synthetic", "record", "published"] = "synthetic"
+    path: Path = Path("data/synthetic")
+
+
+class DefectRates(_Strict):
+    """Ethnicity-quality defects the generator injects, as shares of the records they can affect."""
+
+    ethnic_blank: float = Field(0.003, ge=0, le=1)
+    ethnic_refused: float = Field(0.0016, ge=0, le=1)
+    ethnic_not_obtained: float = Field(0.008, ge=0, le=1)
+    ethnic_invalid: float = Field(0.001, ge=0, le=1)
+    poor_recording_las: int = Field(6, ge=0, le=153)
+    poor_recording_multiplier: float = Field(8.0, ge=1)
+    ethnic_changed: float = Field(0.01, ge=0, le=1)
+    school_disagreement: float = Field(0.03, ge=0, le=1)
+    school_disagreement_by_code: dict[str, float] = Field(default_factory=dict)
+    unknown_upn: float = Field(0.03, ge=0, le=1)
+    duplicate_child: float = Field(0.001, ge=0, le=1)
+    episode_end_before_start: float = Field(0.0005, ge=0, le=1)
+
+    @field_validator("school_disagreement_by_code")
+    @classmethod
+    def _codes_and_rates(cls, v: dict[str, float]) -> dict[str, float]:
+        from .ethnicity import known_codes
+
+        for code, rate in v.items():
+            if code not in known_codes():
+                raise ValueError(f"{code!r} is not a known DfE ethnicity code")
+            if not 0 <= rate <= 1:
+                raise ValueError(f"rate for {code} must be between 0 and 1, got {rate}")
+        return v
+
+
+class SynthParams(_Strict):
+    seed: int = 20240331
+    scale: Literal["national", "small"] = "national"
+    defects: DefectRates = DefectRates()
+
+
+class SuppressionParams(_Strict):
+    threshold: int = Field(5, ge=1, le=100)
+    rounding_base: int = Field(10, ge=1, le=1000)
+
+
+class Params(_Strict):
+    year: int = Field(ge=2015, le=2100)
+    years: int = Field(5, ge=1, le=10, description="length of the time series ending at `year`")
+    data: DataParams = DataParams()
+    synth: SynthParams = SynthParams()
+    suppression: SuppressionParams = SuppressionParams()
+    sections: list[str] = Field(default_factory=list)
+    output_dir: Path = Path("outputs")
+    project_root: Path = Path(".")
+
+    @property
+    def series_years(self) -> list[int]:
+        """Collection years covered, oldest first, ending at ``year``."""
+        return list(range(self.year - self.years + 1, self.year + 1))
+
+    @property
+    def data_path(self) -> Path:
+        return _resolve(self.project_root, self.data.path)
+
+    @property
+    def out_path(self) -> Path:
+        return _resolve(self.project_root, self.output_dir) / str(self.year)
+
+
+def _resolve(root: Path, p: Path) -> Path:
+    return p if p.is_absolute() else (root / p).resolve()
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in override.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ParamsError(path, "(file)", "no such parameters file") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ParamsError(path, "(file)", f"not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ParamsError(path, "(file)", "must be a mapping of keys to values")
+    return data
+
+
+def load_params(path: str | Path, **overrides: Any) -> Params:
+    """Read ``defaults.yaml`` beside ``path``, overlay ``path`` and any overrides, and validate."""
+    path = Path(path).resolve()
+    defaults = path.parent / "defaults.yaml"
+    merged: dict[str, Any] = _read_yaml(defaults) if defaults.exists() and defaults != path else {}
+    merged = _deep_merge(merged, _read_yaml(path))
+    merged = _deep_merge(merged, overrides)
+    merged.setdefault("project_root", str(path.parent.parent))
+    try:
+        return Params.model_validate(merged)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        raise ParamsError(path, key, f"{err['msg']} (got {err.get('input')!r})") from None
