@@ -1,0 +1,219 @@
+"""Build the Quarto book project for one year's report from executed notebooks.
+
+``build_project`` writes, into ``report_dir``:
+
+* ``_quarto.yml``: a book project (checked against Quarto's schema before it is
+  written: a config Quarto would reject raises ``ValueError``);
+* ``index.qmd``: title page with the summary of main findings and the contents;
+* one sanitised copy of each executed notebook (the chapters): cells tagged
+  ``parameters`` / ``injected-parameters`` removed, papermill's metadata (which
+  holds parameter values and absolute paths) removed, and cell options
+  ``label`` / ``tbl-cap`` / ``fig-cap`` / ``fig-alt`` removed from cells whose
+  output already declares the same label (see :mod:`rap.report.display`), so that
+  Quarto does not see a float twice;
+* ``report.css``: the accessible stylesheet used by both renderers.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from .schema import validate_front_matter, validate_quarto_yaml
+
+__all__ = ["build_project", "sanitise_notebook", "quarto_config", "DROP_TAGS", "CSS_NAME"]
+
+DROP_TAGS = frozenset({"parameters", "injected-parameters", "remove-cell"})
+CSS_NAME = "report.css"
+_FORMAT_KEYS = {"html": "html", "docx": "docx", "pdf": "typst", "typst": "typst"}
+_OPTION_RE = re.compile(r"^\s*#\|\s*([A-Za-z0-9_-]+)\s*:(.*)$")
+_FLOAT_OPTIONS = {"label", "tbl-cap", "fig-cap", "fig-alt", "tbl-alt"}
+
+
+def output_name(title: str, year: int) -> str:
+    """File stem of the rendered report, e.g. ``cla-ethnicity-2024``."""
+    return f"cla-ethnicity-{year}"
+
+
+def _cell_source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def _declared_ids(cell: dict) -> set[str]:
+    ids: set[str] = set()
+    for out in cell.get("outputs", []):
+        md = out.get("data", {}).get("text/markdown")
+        if md is None:
+            continue
+        md = "".join(md) if isinstance(md, list) else md
+        ids.update(re.findall(r"\{#((?:tbl|fig)-[A-Za-z0-9_-]+)", md))
+    return ids
+
+
+def _cell_label(src: str) -> str | None:
+    for line in src.splitlines():
+        m = _OPTION_RE.match(line)
+        if not m:
+            break
+        if m.group(1) == "label":
+            return m.group(2).strip().strip("'\"")
+    return None
+
+
+def sanitise_notebook(nb: dict) -> dict:
+    """Return a copy of an executed notebook fit to be a report chapter."""
+    nb = copy.deepcopy(nb)
+    cells = []
+    for cell in nb.get("cells", []):
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & DROP_TAGS:
+            continue
+        meta = cell.get("metadata", {})
+        meta.pop("papermill", None)
+        meta.pop("execution", None)
+        if cell.get("cell_type") == "code":
+            src = _cell_source(cell)
+            label = _cell_label(src)
+            if label and label in _declared_ids(cell):
+                lines = src.splitlines()
+                head, rest = [], []
+                for i, line in enumerate(lines):
+                    m = _OPTION_RE.match(line)
+                    if not m:
+                        rest = lines[i:]
+                        break
+                    if m.group(1) not in _FLOAT_OPTIONS and m.group(1) != "output":
+                        head.append(line)
+                else:
+                    rest = []
+                head.append("#| output: asis")
+                cell["source"] = "\n".join(head + rest)
+        cells.append(cell)
+    nb["cells"] = cells
+    meta = nb.setdefault("metadata", {})
+    meta.pop("papermill", None)
+    return nb
+
+
+def _chapter_title(nb: dict, fallback: str) -> str:
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            for line in _cell_source(cell).splitlines():
+                m = re.match(r"^#\s+(.+?)\s*(\{.*\})?\s*$", line)
+                if m:
+                    return m.group(1)
+    return fallback
+
+
+def quarto_config(
+    *, title: str, subtitle: str, year: int, chapters: Sequence[str], formats: Iterable[str], name: str
+) -> dict:
+    """The ``_quarto.yml`` mapping for the report book."""
+    fmt: dict[str, dict] = {}
+    for f in formats:
+        key = _FORMAT_KEYS.get(f)
+        if key is None:
+            raise ValueError(f"unsupported format {f!r}; use html, docx, pdf or typst")
+        if key == "html":
+            fmt["html"] = {
+                "embed-resources": True,
+                "toc": True,
+                "css": [CSS_NAME],
+                "lang": "en-GB",
+                "code-tools": False,
+                "fig-responsive": True,
+            }
+        elif key == "docx":
+            fmt["docx"] = {"toc": True, "lang": "en-GB"}
+        else:
+            fmt["typst"] = {"toc": True, "lang": "en-GB", "papersize": "a4"}
+    return {
+        "project": {"type": "book", "output-dir": "_book"},
+        "book": {
+            "title": title,
+            "subtitle": subtitle,
+            "date": str(year),
+            "output-file": name,
+            "chapters": ["index.qmd", *chapters],
+        },
+        "lang": "en-GB",
+        "toc": True,
+        "execute": {"enabled": False, "echo": False, "warning": False, "error": False},
+        "format": fmt,
+    }
+
+
+def _index_qmd(title: str, summary_md: str, chapter_titles: Sequence[str]) -> tuple[dict, str]:
+    front = {"title": "Summary of main findings"}
+    body = [summary_md.strip(), "", "## Contents", "", "This report has these sections:", ""]
+    body += [f"{i}. {t}" for i, t in enumerate(chapter_titles, start=1)]
+    return front, "\n".join(body) + "\n"
+
+
+def _css_text() -> str:
+    return resources.files("rap.report").joinpath("templates", CSS_NAME).read_text(encoding="utf-8")
+
+
+def build_project(
+    executed_notebooks: list[Path],
+    report_dir: Path,
+    *,
+    title: str,
+    subtitle: str,
+    summary_md: str,
+    year: int,
+    formats: Sequence[str] = ("html", "docx", "pdf"),
+) -> Path:
+    """Write the Quarto book project into ``report_dir``; returns the ``_quarto.yml`` path."""
+    report_dir = Path(report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    if not executed_notebooks:
+        raise ValueError("no executed notebooks to build the report from")
+
+    chapters: list[str] = []
+    titles: list[str] = []
+    for src in executed_notebooks:
+        src = Path(src)
+        nb = json.loads(src.read_text(encoding="utf-8"))
+        clean = sanitise_notebook(nb)
+        dest = report_dir / src.name
+        if dest.resolve() == src.resolve():
+            raise ValueError(f"{src} is already inside the report folder; pass the staging copy")
+        dest.write_text(json.dumps(clean, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        chapters.append(src.name)
+        titles.append(_chapter_title(clean, src.stem))
+    if "index.qmd" in chapters:
+        raise ValueError("a chapter may not be called index.qmd")
+
+    name = output_name(title, year)
+    config = quarto_config(
+        title=title, subtitle=subtitle, year=year, chapters=chapters, formats=formats, name=name
+    )
+    errors = validate_quarto_yaml(config)
+    if errors:
+        raise ValueError("generated _quarto.yml does not match Quarto's schema:\n" + "\n".join(errors))
+
+    front, body = _index_qmd(title, summary_md, titles)
+    ferrors = validate_front_matter(front)
+    if ferrors:
+        raise ValueError("index.qmd front matter does not match Quarto's schema:\n" + "\n".join(ferrors))
+
+    header = "# Generated by rap.report.project.build_project: do not edit by hand.\n"
+    cfg_path = report_dir / "_quarto.yml"
+    cfg_path.write_text(
+        header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )
+    (report_dir / "index.qmd").write_text(
+        "---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True) + "---\n\n" + body,
+        encoding="utf-8",
+    )
+    (report_dir / CSS_NAME).write_text(_css_text(), encoding="utf-8")
+    return cfg_path
+

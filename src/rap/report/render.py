@@ -1,0 +1,254 @@
+"""Render the report project built by :func:`rap.report.project.build_project`.
+
+Two backends:
+
+``quarto``
+    ``quarto render <dir> --no-execute`` (``check=True``; a failure raises
+    :class:`ReportRenderError` carrying Quarto's stderr). Used by ``renderer="auto"``
+    whenever ``quarto`` is on PATH. Quarto writes the book into ``<dir>/_book``; the
+    single-file formats (DOCX, PDF) are copied up to ``<dir>/<name>.docx|.pdf`` and
+    the HTML entry point is ``<dir>/_book/index.html`` (a book's HTML is one page per
+    chapter).
+
+``pandoc``
+    pandoc (from ``pypandoc-binary``) reads the notebooks with ``-f ipynb
+    --ipynb-output=all --file-scope`` (``index.qmd`` is turned into a one-cell
+    notebook first, since one pandoc run reads one input format), the package's
+    Lua filter ``filters/rap-ipynb.lua`` hides code and parameters and makes real,
+    numbered, cross-referenced tables and figures, then pandoc writes:
+
+    * ``<name>.html``: ``--standalone --embed-resources``, ``lang="en-GB"``, the
+      accessible ``report.css``; header cells then get ``scope="col"``/``"row"``;
+    * ``<name>.docx``;
+    * ``<name>.pdf``: pandoc writes Typst source, ``typst.compile`` makes the PDF
+      (tagged PDF, no LaTeX).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+__all__ = ["render", "render_quarto", "render_pandoc", "ReportRenderError", "pandoc_path", "filter_path"]
+
+
+class ReportRenderError(RuntimeError):
+    """A renderer failed; the message carries its stderr."""
+
+
+_EXT = {"html": "html", "docx": "docx", "typst": "pdf", "pdf": "pdf"}
+
+
+def _pkg_file(*parts: str) -> Path:
+    ref = resources.files("rap.report").joinpath(*parts)
+    return Path(str(ref))
+
+
+def filter_path() -> Path:
+    return _pkg_file("filters", "rap-ipynb.lua")
+
+
+def pandoc_path() -> str:
+    exe = shutil.which("pandoc")
+    try:
+        import pypandoc
+
+        return pypandoc.get_pandoc_path()
+    except Exception:  # pragma: no cover - fall back to a system pandoc
+        if exe:
+            return exe
+        raise ReportRenderError("pandoc not found: install pypandoc-binary")
+
+
+def _load_config(report_dir: Path) -> dict:
+    cfg = report_dir / "_quarto.yml"
+    if not cfg.exists():
+        raise FileNotFoundError(f"{cfg} not found: run build_project first")
+    return yaml.safe_load(cfg.read_text(encoding="utf-8"))
+
+
+def render(report_dir: Path, renderer: str = "auto") -> dict[str, Path]:
+    """Render every format in ``_quarto.yml``; returns ``{"html"|"docx"|"pdf": path}``."""
+    report_dir = Path(report_dir)
+    if renderer not in ("auto", "quarto", "pandoc"):
+        raise ValueError(f"renderer must be auto, quarto or pandoc, not {renderer!r}")
+    if renderer == "quarto" or (renderer == "auto" and shutil.which("quarto")):
+        return render_quarto(report_dir)
+    return render_pandoc(report_dir)
+
+
+# --------------------------------------------------------------------------- quarto
+def render_quarto(report_dir: Path) -> dict[str, Path]:
+    report_dir = Path(report_dir)
+    config = _load_config(report_dir)
+    exe = shutil.which("quarto")
+    if exe is None:
+        raise ReportRenderError("quarto is not on PATH; use renderer='pandoc'")
+    try:
+        subprocess.run(
+            [exe, "render", str(report_dir), "--no-execute"],
+            check=True, capture_output=True, text=True,
+        )
+    except subprocess.CalledProcessError as err:
+        raise ReportRenderError(
+            f"quarto render failed (exit {err.returncode}):\n{err.stderr}"
+        ) from err
+    book = config["book"]
+    name = book.get("output-file", "report")
+    out_dir = report_dir / config.get("project", {}).get("output-dir", "_book")
+    results: dict[str, Path] = {}
+    for fmt in config.get("format", {}):
+        ext = _EXT[fmt]
+        if ext == "html":
+            path = out_dir / "index.html"
+        else:
+            path = out_dir / f"{name}.{ext}"
+            if path.exists():
+                shutil.copy2(path, report_dir / path.name)
+                path = report_dir / path.name
+        if not path.exists():
+            raise ReportRenderError(f"quarto finished but {path} is missing")
+        results[ext] = path
+    return results
+
+
+# --------------------------------------------------------------------------- pandoc
+def _index_notebook(report_dir: Path, dest: Path) -> None:
+    """index.qmd -> one-markdown-cell notebook, so pandoc can read it with the chapters."""
+    text = (report_dir / "index.qmd").read_text(encoding="utf-8")
+    front: dict = {}
+    m = re.match(r"^---\n(.*?)\n---\n", text, re.S)
+    if m:
+        front = yaml.safe_load(m.group(1)) or {}
+        text = text[m.end():]
+    heading = f"# {front['title']}\n\n" if front.get("title") else ""
+    nb = {
+        "cells": [{"cell_type": "markdown", "id": "index", "metadata": {}, "source": heading + text}],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    dest.write_text(json.dumps(nb), encoding="utf-8")
+
+
+def _run_pandoc(args: list[str], cwd: Path) -> None:
+    cmd = [pandoc_path(), *args]
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ReportRenderError(
+            f"pandoc failed (exit {proc.returncode}): {' '.join(cmd)}\n{proc.stderr}"
+        )
+    # the filter reports unresolved references and missing outputs on stderr
+    for line in proc.stderr.splitlines():
+        if line.startswith("[rap-ipynb]"):
+            import warnings
+
+            warnings.warn(line, stacklevel=3)
+
+
+_TH_RE = re.compile(r"<th(?=[\s>])(?![^>]*\bscope=)")
+
+
+def _add_th_scope(html: str) -> str:
+    """pandoc writes <th> without scope: add scope=col in <thead>, scope=row in <tbody>."""
+
+    def fix(section: str, scope: str):
+        def repl(m: re.Match) -> str:
+            return _TH_RE.sub(f'<th scope="{scope}"', m.group(0))
+
+        return repl
+
+    html = re.sub(r"<thead>.*?</thead>", fix("thead", "col"), html, flags=re.S)
+    html = re.sub(r"<tbody>.*?</tbody>", fix("tbody", "row"), html, flags=re.S)
+    return html
+
+
+def render_pandoc(report_dir: Path) -> dict[str, Path]:
+    report_dir = Path(report_dir).resolve()
+    config = _load_config(report_dir)
+    book = config["book"]
+    name = book.get("output-file", "report")
+    chapters = [c for c in book["chapters"] if isinstance(c, str) and c != "index.qmd"]
+    formats = list(config.get("format", {}))
+    lang = config.get("lang", "en-GB")
+
+    results: dict[str, Path] = {}
+    with tempfile.TemporaryDirectory(prefix="rap-render-") as tmp_s:
+        tmp = Path(tmp_s)
+        _index_notebook(report_dir, tmp / "index.ipynb")
+        meta = {
+            "title": book.get("title", "Report"),
+            "subtitle": book.get("subtitle"),
+            "date": str(book.get("date", "")),
+            "lang": lang,
+            "toc-title": "Contents",
+            "pagetitle": book.get("title", "Report"),
+        }
+        (tmp / "meta.yaml").write_text(
+            yaml.safe_dump({k: v for k, v in meta.items() if v}, allow_unicode=True), encoding="utf-8"
+        )
+        inputs = [str(tmp / "index.ipynb"), *[str(report_dir / c) for c in chapters]]
+        common = [
+            "-f", "ipynb", "--ipynb-output=all", "--file-scope",
+            "--lua-filter", str(filter_path()),
+            "--metadata-file", str(tmp / "meta.yaml"),
+            "--resource-path", f"{report_dir}{os.pathsep}{tmp}",
+            "--toc", "--toc-depth=2",
+            *inputs,
+        ]
+        for fmt in formats:
+            if fmt == "html":
+                out = report_dir / f"{name}.html"
+                css = report_dir / "report.css"
+                if not css.exists():
+                    css = _pkg_file("templates", "report.css")
+                _run_pandoc(
+                    ["-t", "html5", "--standalone", "--embed-resources", "--css", str(css),
+                     "-o", str(out), *common],
+                    cwd=tmp,
+                )
+                out.write_text(_add_th_scope(out.read_text(encoding="utf-8")), encoding="utf-8")
+                results["html"] = out
+            elif fmt == "docx":
+                out = report_dir / f"{name}.docx"
+                args = ["-t", "docx", "-o", str(out)]
+                ref = _pkg_file("templates", "reference.docx")
+                if ref.exists():
+                    args += ["--reference-doc", str(ref)]
+                _run_pandoc([*args, *common], cwd=tmp)
+                results["docx"] = out
+            elif fmt in ("typst", "pdf"):
+                out = report_dir / f"{name}.pdf"
+                typ = tmp / f"{name}.typ"
+                _run_pandoc(
+                    ["-t", "typst", "--standalone", "--extract-media=media",
+                     "-H", str(_pkg_file("templates", "typst-header.typ")),
+                     "-V", "papersize=a4", "-V", "mainfont=DejaVu Sans",
+                     "-o", str(typ), *common],
+                    cwd=tmp,
+                )
+                _compile_typst(typ, out)
+                results["pdf"] = out
+            else:
+                raise ReportRenderError(f"the pandoc backend cannot write format {fmt!r}")
+    return results
+
+
+def _compile_typst(typ: Path, out: Path) -> None:
+    import typst
+
+    try:
+        typst.compile(str(typ), output=str(out), root=str(typ.parent))
+    except Exception as err:  # typst raises its own error type with the diagnostics
+        shutil.copy2(typ, out.with_suffix(".typ"))
+        raise ReportRenderError(
+            f"typst failed on {typ.name} (source kept at {out.with_suffix('.typ')}):\n{err}"
+        ) from err
