@@ -67,12 +67,17 @@ class SuppressionParams(_Strict):
     rounding_base: int = Field(10, ge=1, le=1000)
 
 
+class QAParams(_Strict):
+    max_rejected_share: float = Field(0.01, ge=0, le=1, description="a table with more rejected rows fails")
+
+
 class Params(_Strict):
     year: int = Field(ge=2015, le=2100)
     years: int = Field(5, ge=1, le=10, description="length of the time series ending at `year`")
     data: DataParams = DataParams()
     synth: SynthParams = SynthParams()
     suppression: SuppressionParams = SuppressionParams()
+    qa: QAParams = QAParams()
     sections: list[str] = Field(default_factory=list)
     output_dir: Path = Path("outputs")
     project_root: Path = Path(".")

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import nbformat
 
@@ -699,6 +699,7 @@ def run_sections(
     progress: bool = True,
     cache_dir: str | Path | None = None,
     execution_timeout: int | None = None,
+    finalise: Callable[[Path, "RunResult"], dict[str, Any] | None] | None = None,
 ) -> RunResult:
     """Run the sections (all, or those named in ``sections`` / ``params.sections``) and swap in the result.
 
@@ -706,6 +707,10 @@ def run_sections(
     the cache when their key still matches, and otherwise left out (state ``skipped``). Raises
     :class:`SectionFailed` (after the other sections finished, so their results are cached) when a notebook
     raises; the previous ``out_dir`` is then untouched.
+
+    ``finalise(staging_dir, result)`` runs after every section succeeded and before the swap (e.g. to
+    build and render the report inside the staging folder); what it returns is recorded in the manifest
+    as the renderer. If it raises, nothing is swapped in.
     """
     t0 = time.perf_counter()
     started = _now()
@@ -781,6 +786,7 @@ def run_sections(
                 manifest_inputs=manifest_inputs,
                 started=started,
                 t0=t0,
+                finalise=finalise,
             )
         finally:
             if staging.exists():
@@ -807,6 +813,7 @@ def _run_staged(
     manifest_inputs: dict[str, str],
     started: str,
     t0: float,
+    finalise: Callable[[Path, RunResult], dict[str, Any] | None] | None = None,
 ) -> RunResult:
     work = staging / ".work"
     work.mkdir()
@@ -984,7 +991,8 @@ def _run_staged(
     )
     from .manifest import write_manifest
 
-    write_manifest(staging, params, result)
+    renderer = finalise(staging, result) if finalise is not None else None
+    write_manifest(staging, params, result, renderer=renderer)
     _swap_in(staging, out_dir)
     shutil.rmtree(out_dir.parent / f"{out_dir.name}.failed", ignore_errors=True)
     result.seconds = time.perf_counter() - t0

@@ -97,12 +97,37 @@ def rejected_share(result: ReadResult, table: str | None = None) -> float:
     return sum(rej.values()) / n if n else 0.0
 
 
+#: Columns whose values identify a child: never written to an output, even a QA file.
+IDENTIFYING_COLUMNS = frozenset({"CHILD", "CHILDID", "DOB", "MC_DOB", "UPN", "HOME_POST", "PL_POST"})
+REDACTED = "[redacted]"
+_CHILD_REF = re.compile(r"(CHILD\s*'?)[^')\s,]+('?)")
+
+
+def redact_problems(problems: pd.DataFrame) -> pd.DataFrame:
+    """Problems safe to leave the pipeline: identifying values and child ids in reasons replaced.
+
+    The file and line still lead an analyst to the row in the source, which stays where it was.
+    """
+    out = problems.copy()
+    ident = out["column"].isin(IDENTIFYING_COLUMNS)
+    values = out["value"].astype("string").fillna("")
+    reasons = out["reason"].astype("string").fillna("")
+    red = [
+        (r.replace(f"'{v}'", f"'{REDACTED}'") if (i and v) else r)
+        for r, v, i in zip(reasons, values, ident)
+    ]
+    out["reason"] = [_CHILD_REF.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(2)}", r) for r in red]
+    out.loc[ident, "value"] = REDACTED
+    return out
+
+
 def write_rejected(result: ReadResult, qa_dir: str | Path, *, include_reported: bool = False) -> list[Path]:
     """Write ``rejected_<table>.csv`` (lower-case table name) for every table read, into ``qa_dir``.
 
     Tables with no rejected rows get a file with the header only, so an old file never lingers. With
     ``include_reported`` the problems kept in the data go to ``reported_<table>.csv`` as well.
-    These files name record-level ids and values: they belong in ``outputs/<year>/qa/``, never published.
+    Values of identifying columns (child id, dates of birth, UPN, postcodes) and child ids in reasons are
+    redacted (:func:`redact_problems`): the file and line find the row in the source.
     """
     qa = Path(qa_dir)
     qa.mkdir(parents=True, exist_ok=True)
@@ -111,7 +136,7 @@ def write_rejected(result: ReadResult, qa_dir: str | Path, *, include_reported: 
     for action, prefix in [("rejected", "rejected"), ("reported", "reported")]:
         if action == "reported" and not include_reported:
             continue
-        p = result.problems[result.problems["action"] == action]
+        p = redact_problems(result.problems[result.problems["action"] == action])
         for t in tables:
             out = qa / f"{prefix}_{t.lower()}.csv"
             p.loc[p["table"] == t, REJECTED_COLUMNS].sort_values(["file", "line"]).to_csv(out, index=False)

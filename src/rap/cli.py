@@ -1,0 +1,143 @@
+"""The ``rap`` command. Thin: parse arguments, call the package, report in one short message.
+
+Every known failure (bad parameters, bad input, a failed section) is printed as one paragraph naming
+where the problem is, with a non-zero exit; tracebacks are for bugs only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .errors import RapError
+
+EXIT_BAD_INPUT = 2
+
+
+def _add_params(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--params", required=True, type=Path, help="a year's parameters file, e.g. params/2024.yaml")
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from .config import load_params
+    from .synth import generate
+
+    overrides: dict = {}
+    if args.scale or args.seed is not None:
+        overrides["synth"] = {k: v for k, v in (("scale", args.scale), ("seed", args.seed)) if v is not None}
+    params = load_params(args.params, **overrides)
+    start = time.perf_counter()
+    out = generate(params, out_dir=args.out)
+    print(
+        f"Synthetic data for {params.series_years[0]}-{params.series_years[-1]} "
+        f"({params.synth.scale} scale) written to {out} in {time.perf_counter() - start:.1f} s"
+    )
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .checks import check_inputs
+    from .config import load_params
+
+    params = load_params(args.params)
+    report = check_inputs(params, qa_dir=args.qa_dir)
+    print(report.summary())
+    return 0 if report.ok else EXIT_BAD_INPUT
+
+
+def _notebooks_dir(args: argparse.Namespace) -> Path:
+    """--notebooks, else ``notebooks/`` beside the params folder, else ``notebooks/`` here."""
+    if args.notebooks:
+        return args.notebooks
+    beside = args.params.resolve().parent.parent / "notebooks"
+    return beside if beside.is_dir() else Path("notebooks")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .config import load_params
+    from .pipeline import run
+    from .runner import SectionFailed
+
+    params = load_params(args.params, **({"output_dir": str(args.out.resolve())} if args.out else {}))
+    try:
+        result = run(
+            params,
+            args.params,
+            notebooks_dir=_notebooks_dir(args),
+            sections=args.sections,
+            workers=args.workers,
+            use_cache=not args.no_cache,
+            renderer=args.renderer,
+            progress=sys.stdout.isatty(),
+            render_report=not args.no_render,
+        )
+    except SectionFailed as exc:
+        print(f"rap run: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"rap run: {len(result.sections)} sections ({len(result.executed)} executed, {len(result.cache_hits)} from cache) "
+        f"in {result.seconds:.1f} s; outputs in {result.out_dir}"
+    )
+    return 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from .report import render
+
+    outputs = render(args.report_dir, renderer=args.renderer)
+    for fmt, path in sorted(outputs.items()):
+        print(f"{fmt}: {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rap", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("synth", help="write realistic synthetic SSDA903, school and population data")
+    _add_params(p)
+    p.add_argument("--scale", choices=["national", "small"], help="override synth.scale")
+    p.add_argument("--seed", type=int, help="override synth.seed")
+    p.add_argument("--out", type=Path, help="output folder (default: data.path from the parameters)")
+    p.set_defaults(func=_cmd_synth)
+
+    p = sub.add_parser("check", help="validate parameters and inputs only; bad rows go to outputs/<year>/qa/")
+    _add_params(p)
+    p.add_argument("--qa-dir", type=Path, help="where rejected rows go (default: outputs/<year>/qa)")
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("run", help="run the report's sections and render it into outputs/<year>/")
+    _add_params(p)
+    p.add_argument("--out", type=Path, help="outputs root (default: output_dir from the parameters)")
+    p.add_argument("--sections", nargs="+", help="run only these sections (e.g. 01 data_availability)")
+    p.add_argument("--workers", type=int, help="sections run in parallel (default: number of cores)")
+    p.add_argument("--no-cache", action="store_true", help="execute every section even if unchanged")
+    p.add_argument("--renderer", choices=["auto", "quarto", "pandoc"], default="auto",
+                   help="auto: quarto when on PATH, else pandoc + Typst")
+    p.add_argument("--no-render", action="store_true", help="run the sections but build no report")
+    p.add_argument("--notebooks", type=Path, help="section notebooks folder (default: notebooks/)")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("render", help="render an already built Quarto project (outputs/<year>/report)")
+    p.add_argument("report_dir", type=Path)
+    p.add_argument("--renderer", choices=["auto", "quarto", "pandoc"], default="auto")
+    p.set_defaults(func=_cmd_render)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RapError as exc:
+        print(f"rap {args.command}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"rap {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

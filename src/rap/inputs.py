@@ -1,0 +1,104 @@
+"""The inputs a run reads, in one place: make sure they exist, then read them through ``rap.sources``.
+
+``ensure_data`` runs before any notebook (the runner hashes the inputs for its cache key) and in each
+notebook's first cell (so "Run all" in Jupyter works on a fresh clone). Synthetic data are regenerated
+when absent or when the parameters that shape them changed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .config import Params
+from .errors import InputError
+from .sources.quarantine import ReadResult, concat_problems
+
+
+def _synthetic_matches(params: Params) -> bool:
+    manifest = params.data_path / "manifest.json"
+    if not manifest.is_file():
+        return False
+    try:
+        m = json.loads(manifest.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return False
+    return (
+        m.get("seed") == params.synth.seed
+        and m.get("scale") == params.synth.scale
+        and m.get("years") == params.series_years
+        and m.get("defect_rates") == params.synth.defects.model_dump()
+    )
+
+
+def ensure_data(params: Params) -> Path:
+    """Return the data folder, generating synthetic data first if absent or out of date."""
+    path = params.data_path
+    if params.data.kind == "synthetic":
+        if not _synthetic_matches(params):
+            from .synth import generate
+
+            generate(params)
+        return path
+    if not path.exists():
+        raise InputError(path, f"data.path for data.kind {params.data.kind!r} does not exist")
+    return path
+
+
+@dataclass
+class RecordData:
+    """Record-level inputs for the series years: SSDA903 tables, school extracts, child population."""
+
+    ssda903: ReadResult
+    school: ReadResult
+    population: pd.DataFrame | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> pd.DataFrame:
+        return concat_problems([self.ssda903.problems, self.school.problems])
+
+
+def read_school_years(root: Path, years: list[int]) -> ReadResult:
+    """School extracts ``root/<year>.csv`` for the years present; a missing year is a note, not an error."""
+    from .sources.school import read_school
+
+    results, notes = [], []
+    for y in years:
+        f = root / f"{y}.csv"
+        if f.is_file():
+            results.append(read_school(f, y))
+        else:
+            notes.append(f"{f}: no school extract for {y}")
+    if not results:
+        return ReadResult(tables={"School": pd.DataFrame()}, notes=notes)
+    frames, offset = [], 0
+    for r in results:  # file ids index ReadResult.files: shift each extract's ids past the earlier files
+        frames.append(r.tables["School"].assign(_file=r.tables["School"]["_file"] + offset))
+        offset += len(r.files)
+    return ReadResult(
+        tables={"School": pd.concat(frames, ignore_index=True)},
+        problems=concat_problems([r.problems for r in results]),
+        rows_read={"School": sum(r.rows_read.get("School", 0) for r in results)},
+        files=[f for r in results for f in r.files],
+        notes=notes + [n for r in results for n in r.notes],
+    )
+
+
+def load_record_data(params: Params) -> RecordData:
+    """Read and validate the record-level inputs of ``params`` (synthetic or record kind)."""
+    from .sources.population import read_children_by_la_ethnicity
+    from .sources.ssda903 import read_ssda903_years
+
+    if params.data.kind == "published":
+        raise InputError(params.data_path, "record-level data asked for, but data.kind is 'published'")
+    root = ensure_data(params)
+    ssda903 = read_ssda903_years(root / "ssda903", params.series_years)
+    school = read_school_years(root / "school", params.series_years)
+    pop_file = root / "population" / "children_by_la_ethnicity.csv"
+    population = read_children_by_la_ethnicity(pop_file) if pop_file.is_file() else None
+    notes = [] if population is not None else [f"{pop_file}: no child population by ethnicity"]
+    return RecordData(ssda903=ssda903, school=school, population=population, notes=notes)
