@@ -5,9 +5,10 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PARAMS ?= params/2024.yaml
 
-.PHONY: help env test synth lab benchmark validate-903 clean
+.PHONY: help env report test synth lab benchmark validate-903 clean
 
 help:
+	@echo "make report     the report on synthetic data for PARAMS ($(PARAMS)) into outputs/<year>/"
 	@echo "make test       build .venv with pip and run the test suite"
 	@echo "make synth      write the synthetic inputs for PARAMS ($(PARAMS)) to data/synthetic/"
 	@echo "make lab        open JupyterLab on notebooks/ with the project's environment"
@@ -22,6 +23,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
+
+report: $(STAMP)
+	$(VENV)/bin/rap run --params $(PARAMS)
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -1,0 +1,193 @@
+"""Ethnicity-quality and linkage defects injected into the synthetic returns, with their ground truth.
+
+Rates are those of ``params.synth.defects`` (``DefectRates``):
+- ``ethnic_blank``, ``ethnic_refused`` (REFU), ``ethnic_not_obtained`` (NOBT): a child's Header ETHNIC is
+  recorded as blank / REFU / NOBT. The ``poor_recording_las`` LAs (drawn with the seed) record these
+  ``poor_recording_multiplier`` times as often as the others; rates are normalised so that the national rate
+  over children equals the parameter.
+- ``ethnic_invalid``: a code outside the valid list (lower case, retired or made-up codes).
+  These four are properties of the child (persistent across the child's returns), so they do not create
+  spurious year-to-year changes.
+- ``ethnic_changed``: of children in two consecutive returns whose code was known the year before, this share
+  gets a different valid code from that year on (DfE rule 204).
+- ``unknown_upn``: UPN recorded as UN1-UN5 (UN1 18+, UN2 under 6, UN3 UASC, else UN4/UN5).
+- ``duplicate_child``: a Header row repeated (share of Header children per year).
+- ``episode_end_before_start``: DEC before DECOM (share of episodes with a DEC in the year's file; applied when
+  writing Episodes).
+- ``school_disagreement`` and ``school_disagreement_by_code``: the school census code differs from the child's
+  true code (per child; applied in ``school.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rap.config import DefectRates
+
+from .dates import NA_DAY, age_on, birthday, year_end
+from .journeys import KNOWN, MAJOR_OF
+
+INVALID_CODES = np.array(["WHIT", "XXXX", "BLAC", "MIXD", "ASIA", "OTH", "W BR", "9999"], dtype=object)
+STATUSES = ["ok", "blank", "refused", "not_obtained", "invalid"]
+
+
+def alternative_code(rng: np.random.Generator, codes: np.ndarray) -> np.ndarray:
+    """A different valid code: from the same major group 60% of the time, otherwise any group; within the pool,
+    in proportion to how common each code is among children looked after (so WBRI <-> WOTH is likelier than
+    WBRI -> WIRT, and recording noise does not inflate the smallest groups)."""
+    from .targets import load_targets
+
+    stock = load_targets()["on_31_march"]["ethnicity"]["minor"]
+    known = np.array(KNOWN, dtype=object)
+    w_all = np.array([stock[c] for c in KNOWN], dtype=float)
+    majors = np.array([MAJOR_OF[c] for c in KNOWN])
+    out = np.empty(len(codes), dtype=object)
+    same = rng.random(len(codes)) < 0.6
+    u = rng.random(len(codes))
+    for i, c in enumerate(codes):
+        mask = (known != c) & ((majors == MAJOR_OF.get(c, "")) if same[i] else True)
+        if not mask.any():
+            mask = known != c
+        w = np.cumsum(w_all * mask)
+        out[i] = known[min(np.searchsorted(w, u[i] * w[-1], side="right"), len(known) - 1)]
+    return out
+
+
+@dataclass
+class ChildDefects:
+    status: np.ndarray
+    base_code: np.ndarray
+    recorded: dict[int, pd.Series]
+    upn: pd.Series
+    upn_unknown: np.ndarray
+    mother_day: pd.Series
+    duplicate: dict[int, np.ndarray]
+    changed: dict[int, pd.DataFrame]
+    eligible_change: dict[int, int]
+    poor_las: list[str]
+    la_factor: dict[str, float]
+    counts: dict[int, dict[str, tuple[int, int]]] = field(default_factory=dict)
+    in_year: dict[int, np.ndarray] = field(default_factory=dict)
+
+    def defect_rows(self, p: pd.DataFrame, y: int) -> pd.DataFrame:
+        ids = self.in_year[y]
+        st = self.status[ids]
+        rows = []
+        for s in STATUSES[1:]:
+            sel = ids[st == s]
+            rows.append(pd.DataFrame({"year": y, "la": p.loc[sel, "la_code"].to_numpy(), "child": p.loc[sel, "child"].to_numpy(),
+                                      "table": "Header", "defect": f"ethnic_{s}",
+                                      "detail": self.recorded[y].loc[sel].to_numpy()}))
+        sel = ids[self.upn_unknown[ids]]
+        rows.append(pd.DataFrame({"year": y, "la": p.loc[sel, "la_code"].to_numpy(), "child": p.loc[sel, "child"].to_numpy(),
+                                  "table": "Header", "defect": "unknown_upn", "detail": self.upn.loc[sel].to_numpy()}))
+        sel = self.duplicate.get(y, np.array([], dtype=np.int64))
+        rows.append(pd.DataFrame({"year": y, "la": p.loc[sel, "la_code"].to_numpy(), "child": p.loc[sel, "child"].to_numpy(),
+                                  "table": "Header", "defect": "duplicate_child", "detail": "Header row repeated"}))
+        c = self.changed.get(y)
+        if c is not None and len(c):
+            rows.append(pd.DataFrame({"year": y, "la": p.loc[c["pid"], "la_code"].to_numpy(),
+                                      "child": p.loc[c["pid"], "child"].to_numpy(), "table": "Header",
+                                      "defect": "ethnic_changed", "detail": (c["old"] + "->" + c["new"]).to_numpy()}))
+        return pd.concat(rows, ignore_index=True)
+
+    def summary(self, p: pd.DataFrame, years: list[int], school_truth: list[dict], rates: DefectRates) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "about": "Ground truth of injected defects. rate = count / denominator. Children are unique Header "
+                     "children of the year (before duplication).",
+            "params": rates.model_dump(), "poor_recording_las": self.poor_las,
+            "la_rate_factor": {k: round(v, 6) for k, v in self.la_factor.items() if v != 1.0 or k in self.poor_las},
+            "years": {},
+        }
+        for y, s in zip(years, school_truth):
+            ids = self.in_year[y]
+            n = len(ids)
+            st = self.status[ids]
+            dd: dict[str, Any] = {}
+            for name in STATUSES[1:]:
+                k = int((st == name).sum())
+                dd[f"ethnic_{name}"] = {"count": k, "denominator": n, "rate": k / n if n else None}
+            k = int(self.upn_unknown[ids].sum())
+            dd["unknown_upn"] = {"count": k, "denominator": n, "rate": k / n}
+            k = len(self.duplicate.get(y, []))
+            dd["duplicate_child"] = {"count": k, "denominator": n, "rate": k / n}
+            if y in self.eligible_change:
+                k = len(self.changed[y])
+                m = self.eligible_change[y]
+                dd["ethnic_changed"] = {"count": k, "denominator": m, "rate": k / m if m else None,
+                                        "denominator_note": "children in this and last year's return with a known code last year"}
+            k, m = self.counts[y]["episode_end_before_start"]
+            dd["episode_end_before_start"] = {"count": k, "denominator": m, "rate": k / m if m else None,
+                                              "denominator_note": "episodes with DEC filled in this year's files"}
+            dd["school_disagreement"] = s["summary"]
+            las = p.loc[ids, "la_code"].to_numpy()
+            df = pd.DataFrame({"la": las, "unknown": np.isin(st, ["blank", "refused", "not_obtained"]),
+                               "invalid": st == "invalid"})
+            g = df.groupby("la").agg(children=("unknown", "size"), unknown=("unknown", "sum"), invalid=("invalid", "sum"))
+            per_la = {la: {"children": int(r.children), "unknown": int(r.unknown), "invalid": int(r.invalid),
+                           "unknown_rate": float(r.unknown / r.children)} for la, r in g.iterrows()}
+            out["years"][str(y)] = {"header_children": n, "defects": dd, "per_la": per_la}
+        return out
+
+
+def inject_child_defects(rng: np.random.Generator, p: pd.DataFrame, in_year: dict[int, np.ndarray], years: list[int],
+                         rates: DefectRates, la_codes: list[str]) -> ChildDefects:
+    n = len(p)
+    la = p["la"].to_numpy()
+    true = p["true_code"].to_numpy()
+    # LA factors for blank/REFU/NOBT: poor LAs x multiplier, normalised to a national mean of 1 over children.
+    poor = sorted(rng.choice(len(la_codes), size=min(rates.poor_recording_las, len(la_codes)), replace=False).tolist())
+    raw = np.ones(len(la_codes))
+    raw[poor] = rates.poor_recording_multiplier
+    share = np.bincount(la, minlength=len(la_codes)) / n
+    fac = raw / (share * raw).sum()
+    f = fac[la]
+    u = rng.random(n)
+    cuts = np.cumsum(np.stack([rates.ethnic_blank * f, rates.ethnic_refused * f, rates.ethnic_not_obtained * f,
+                               np.full(n, rates.ethnic_invalid)]), axis=0)
+    status_idx = (u[None, :] >= cuts).sum(0)  # 0 blank .. 3 invalid, 4 ok
+    status = np.array(["blank", "refused", "not_obtained", "invalid", "ok"], dtype=object)[status_idx]
+    inv = np.where(rng.random(n) < 0.5, np.char.lower(true.astype(str)).astype(object),
+                   INVALID_CODES[rng.integers(0, len(INVALID_CODES), n)])
+    base = np.select([status == "blank", status == "refused", status == "not_obtained", status == "invalid"],
+                     ["", "REFU", "NOBT", inv], true).astype(object)
+    # Year-to-year changes.
+    cur = base.copy()
+    recorded: dict[int, pd.Series] = {}
+    changed: dict[int, pd.DataFrame] = {}
+    eligible: dict[int, int] = {}
+    prev = None
+    for y in years:
+        ids = in_year[y]
+        if prev is not None:
+            both = np.intersect1d(prev, ids)
+            ok = both[status[both] == "ok"]
+            eligible[y] = len(ok)
+            ch = ok[rng.random(len(ok)) < rates.ethnic_changed]
+            new = alternative_code(rng, cur[ch])
+            changed[y] = pd.DataFrame({"pid": p.index.to_numpy()[ch], "old": cur[ch], "new": new})
+            cur[ch] = new
+        recorded[y] = pd.Series(cur.copy(), index=p.index)
+        prev = ids
+    # UPN unknown.
+    unk = rng.random(n) < rates.unknown_upn
+    dob = p["dob"].to_numpy()
+    first_year_end = np.array([year_end(y) for y in years])
+    age_first = age_on(dob, np.clip(p["start"].to_numpy(), first_year_end[0], first_year_end[-1]))
+    un = np.where(age_first >= 18, "UN1", np.where(age_first < 6, "UN2", np.where(p["uasc"].to_numpy(), "UN3",
+                  np.where(rng.random(n) < 0.6, "UN4", "UN5"))))
+    upn = pd.Series(np.where(unk, un, p["upn_valid"].to_numpy()), index=p.index)
+    # Mothers: 3% of girls have a child between 14 and 18.
+    girls = ~p["male"].to_numpy() & (rng.random(n) < 0.03)
+    b14 = birthday(dob, 14)
+    mday = np.where(girls, b14 + (rng.random(n) * 4 * 365).astype(np.int64), NA_DAY)
+    # Duplicated Header rows.
+    dup = {y: np.sort(in_year[y][rng.random(len(in_year[y])) < rates.duplicate_child]) for y in years}
+    return ChildDefects(status=status, base_code=base, recorded=recorded, upn=upn, upn_unknown=unk,
+                        mother_day=pd.Series(mday, index=p.index), duplicate=dup, changed=changed,
+                        eligible_change=eligible, poor_las=[la_codes[i] for i in poor],
+                        la_factor={la_codes[i]: float(fac[i]) for i in range(len(la_codes))}, in_year=in_year)

@@ -1,0 +1,81 @@
+"""The rap command as a user meets it: end to end on small synthetic data, and bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from rap.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def small_project(tmp_path_factory) -> Path:
+    """A project folder with the repo's defaults, a small-scale 2024 params file and the real notebooks."""
+    root = tmp_path_factory.mktemp("project")
+    (root / "params").mkdir()
+    shutil.copy(REPO / "params" / "defaults.yaml", root / "params" / "defaults.yaml")
+    (root / "params" / "2024.yaml").write_text("year: 2024\nsynth:\n  scale: small\n")
+    shutil.copytree(REPO / "notebooks", root / "notebooks")
+    return root
+
+
+@pytest.mark.slow
+def test_run_end_to_end_then_unchanged_rerun_is_cached(small_project, capsys):
+    params = small_project / "params" / "2024.yaml"
+    assert main(["run", "--params", str(params), "--workers", "2"]) == 0
+    out = small_project / "outputs" / "2024"
+    for name in ("cla-ethnicity-2024.html", "cla-ethnicity-2024.docx", "cla-ethnicity-2024.pdf", "_quarto.yml"):
+        assert (out / "report" / name).is_file(), name
+    assert (out / "tables" / "data_availability.csv").is_file()
+    assert (out / "tables" / "data_availability.meta.csv").is_file()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["renderer"]["name"] in {"pandoc+typst", "quarto"}
+    html = (out / "report" / "cla-ethnicity-2024.html").read_text()
+    assert "Data availability" in html and "<caption" in html and "params_file" not in html
+    capsys.readouterr()
+    assert main(["run", "--params", str(params)]) == 0
+    assert "0 executed" in capsys.readouterr().out
+
+
+def test_bad_params_exit_non_zero_naming_file_and_key(tmp_path):
+    (tmp_path / "params").mkdir()
+    bad = tmp_path / "params" / "2024.yaml"
+    bad.write_text("year: 2024\nsuppression:\n  threshold: -1\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "rap.cli", "check", "--params", str(bad)], capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert str(bad) in proc.stderr and "suppression.threshold" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_check_on_a_record_folder_with_a_bad_header_names_the_file(tmp_path):
+    (tmp_path / "params").mkdir()
+    data = tmp_path / "data" / "ssda903" / "2024" / "805"
+    data.mkdir(parents=True)
+    (data / "whatever.csv").write_text("CHILD,SEX,DOB,ETHNIC,UPN,MOTHER\n1,1,01/01/2010,WBRI,UN1,\n")
+    params = tmp_path / "params" / "2024.yaml"
+    params.write_text("year: 2024\nyears: 1\ndata:\n  kind: record\n  path: data\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "rap.cli", "check", "--params", str(params)], capture_output=True, text=True
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "whatever.csv" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_source_notebooks_are_committed_without_outputs():
+    for path in sorted((REPO / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(tagged) == 1, f"{path.name}: exactly one cell tagged parameters"
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, f"{path.name} has outputs"
