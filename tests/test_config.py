@@ -60,3 +60,14 @@ def test_missing_and_malformed_files(tmp_path):
     f = _write(tmp_path, "", "year: [2024\n")
     with pytest.raises(ParamsError, match="not valid YAML"):
         load_params(f)
+
+
+def test_model_defaults_agree_with_defaults_yaml(repo_root):
+    """Code that builds Params directly must get what params/defaults.yaml says, not something else."""
+    import yaml
+
+    from rap.config import DefectRates, SuppressionParams
+
+    shipped = yaml.safe_load((repo_root / "params" / "defaults.yaml").read_text())
+    assert DefectRates().model_dump() == DefectRates.model_validate(shipped["synth"]["defects"]).model_dump()
+    assert SuppressionParams().model_dump() == shipped["suppression"]

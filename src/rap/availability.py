@@ -213,7 +213,14 @@ def scan_inputs(params, qa_dir) -> tuple[pd.DataFrame, str]:
     return scan_record(data, years), note
 
 
-def write_outputs(scan: pd.DataFrame, out, *, full: int, total: int, gap_count: int, years: list[int]) -> None:
+def coverage_headline(full: int, total: int, kind: str) -> str:
+    """The finding the coverage chart shows, worded for what its cells mean for this kind of input."""
+    if kind == "published":
+        return f"{full} of {total} collections have a published table in every year"
+    return f"{full} of {total} collections have data for every LA in every year"
+
+
+def write_outputs(scan: pd.DataFrame, out, *, headline: str, gap_count: int, years: list[int]) -> None:
     """The section's published table and its key finding for the front page."""
     from .sections import write_summary
     from .tables import write_ees
@@ -228,6 +235,6 @@ def write_outputs(scan: pd.DataFrame, out, *, full: int, total: int, gap_count: 
     write_summary(
         out,
         "01_data_availability",
-        [f"{full} of {total} collections the strategy relies on have data for every local authority in every "
-         f"year from {years[0]} to {years[-1]}; {gap_count} gaps are listed in the data availability chapter."],
+        [f"Data availability, {years[0]} to {years[-1]}: {headline}; {gap_count} gaps are listed in the "
+         "data availability chapter."],
     )

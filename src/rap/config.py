@@ -38,7 +38,9 @@ class DefectRates(_Strict):
     poor_recording_multiplier: float = Field(8.0, ge=1)
     ethnic_changed: float = Field(0.01, ge=0, le=1)
     school_disagreement: float = Field(0.03, ge=0, le=1)
-    school_disagreement_by_code: dict[str, float] = Field(default_factory=dict)
+    school_disagreement_by_code: dict[str, float] = Field(
+        default_factory=lambda: {"WROM": 0.45, "WIRT": 0.40, "OOTH": 0.35, "MOTH": 0.30, "BOTH": 0.30, "AOTH": 0.20}
+    )
     unknown_upn: float = Field(0.03, ge=0, le=1)
     duplicate_child: float = Field(0.001, ge=0, le=1)
     episode_end_before_start: float = Field(0.0005, ge=0, le=1)
