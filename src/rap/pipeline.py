@@ -50,7 +50,7 @@ def _report_key(notebooks: list[Path], summary: str, params: Params, used: str) 
     )
 
 
-def build_report(staging: Path, params: Params, renderer: str = "auto") -> dict[str, Any]:
+def build_report(staging: Path, params: Params, renderer: str = "auto", use_cache: bool = True) -> dict[str, Any]:
     """Build the Quarto project from the executed notebooks in ``staging`` and render it there.
 
     The rendered project is cached under ``.cache/report/<key>``: an unchanged re-run copies it instead of
@@ -63,7 +63,7 @@ def build_report(staging: Path, params: Params, renderer: str = "auto") -> dict[
     used = "quarto" if renderer == "quarto" or (renderer == "auto" and shutil.which("quarto")) else "pandoc"
     summary = summary_markdown(staging)
     cached = Path(params.project_root).resolve() / ".cache" / "report" / _report_key(notebooks, summary, params, used)
-    if (cached / ".complete").is_file():
+    if use_cache and (cached / ".complete").is_file():
         shutil.copytree(cached, report_dir, ignore=shutil.ignore_patterns(".complete"))
         return renderer_info(used)
     build_project(
@@ -99,7 +99,7 @@ def run(
 ) -> RunResult:
     """Make sure the inputs exist, run the sections, build and render the report, swap it all in."""
     ensure_data(params)
-    finalise = (lambda staging, _result: build_report(staging, params, renderer)) if render_report else None
+    finalise = (lambda staging, _result: build_report(staging, params, renderer, use_cache)) if render_report else None
     return run_sections(
         params,
         params_file,

@@ -1,0 +1,92 @@
+"""Whole-report timings at national scale: cold, unchanged re-run, one notebook edited, sequential baseline.
+
+Prints figures; asserts nothing. Targets (issue "Run the report end to end"): unchanged re-run <= 3 s;
+after editing one notebook only that section executes; cold run <= 2 minutes; parallel cold run at least
+1.5x faster than ``--workers 1 --no-cache``. Each run is a separate ``rap run`` process so its peak memory
+(max RSS of the process and its children) is its own.
+
+    .venv/bin/python benchmarks/runner.py [--scale national|small] [--keep DIR]
+
+The synthetic data are generated once (not timed here: see benchmarks/data_layer.py) into a scratch
+project that copies ``params/`` and ``notebooks/``, so the repository's own outputs and cache are untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[1]
+RAP = [sys.executable, "-m", "rap.cli"]
+
+
+def run(args: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Run a command; return (seconds, peak MiB of its largest process, last stdout line).
+
+    Peak is the max RSS that ``wait4`` reports for the command (Linux: the largest of it and the
+    descendants it waited for, e.g. section kernels).
+    """
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(args, cwd=cwd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(args)} failed:\n{stderr}")
+    peak = usage.ru_maxrss / 1024
+    lines = stdout.strip().splitlines()
+    return seconds, peak, lines[-1] if lines else ""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", default="national", choices=["national", "small"])
+    ap.add_argument("--keep", type=Path, help="use (and keep) this scratch project folder")
+    a = ap.parse_args()
+    root = a.keep or Path(tempfile.mkdtemp(prefix="rap-bench-runner-"))
+    try:
+        (root / "params").mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / "params" / "defaults.yaml", root / "params" / "defaults.yaml")
+        (root / "params" / "2024.yaml").write_text(f"year: 2024\nsynth:\n  scale: {a.scale}\n")
+        shutil.rmtree(root / "notebooks", ignore_errors=True)
+        shutil.copytree(REPO / "notebooks", root / "notebooks")
+        params = str(root / "params" / "2024.yaml")
+        run([*RAP, "synth", "--params", params], root)
+        n_sections = len(list((root / "notebooks").glob("[0-9][0-9]_*.ipynb")))
+        print(f"runner benchmark: {a.scale} scale, {n_sections} sections, {os.cpu_count()} cores")
+
+        def timed(label: str, *extra: str) -> float:
+            s, mib, last = run([*RAP, "run", "--params", params, *extra], root)
+            print(f"  {label:38s} {s:6.1f} s   peak {mib:7.0f} MiB   {last.split(';')[0]}")
+            return s
+
+        shutil.rmtree(root / ".cache", ignore_errors=True)
+        cold = timed("cold run (parallel, empty cache)")
+        timed("unchanged re-run")
+        first = sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))[0]
+        nb = nbformat.read(first, as_version=4)
+        nb.cells.append(nbformat.v4.new_markdown_cell("An edit for the benchmark."))
+        nbformat.write(nb, first)
+        timed(f"re-run after editing {first.stem}")
+        seq = timed("sequential baseline (--workers 1 --no-cache)", "--workers", "1", "--no-cache")
+        manifest = json.loads((root / "outputs" / "2024" / "manifest.json").read_text())
+        print(f"  parallel speed-up over sequential: {seq / cold:.2f}x  (renderer: {manifest.get('renderer')})")
+    finally:
+        if not a.keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
