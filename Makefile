@@ -38,6 +38,7 @@ lab: $(STAMP)
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/data_layer.py
+	$(PY) benchmarks/runner.py
 
 validate-903: $(STAMP)
 	bash tools/validate_903.sh
