@@ -79,3 +79,46 @@ def test_source_notebooks_are_committed_without_outputs():
         for cell in nb.cells:
             if cell.cell_type == "code":
                 assert not cell.outputs and cell.execution_count is None, f"{path.name} has outputs"
+
+
+def _record_project(tmp_path: Path, episodes_rows: list[str]) -> Path:
+    """A one-LA, one-year record-level project built from the shared sample's layout."""
+    (tmp_path / "params").mkdir()
+    la = tmp_path / "data" / "ssda903" / "2024" / "805"
+    la.mkdir(parents=True)
+    (la / "h.csv").write_text(
+        "CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB\n"
+        + "".join(f"{i},1,01/01/2010,WBRI,UN1,,\n" for i in range(1, 11))
+    )
+    (la / "e.csv").write_text(
+        "CHILD,DECOM,RNE,LS,CIN,PLACE,PLACE_PROVIDER,DEC,REC,REASON_PLACE_CHANGE,HOME_POST,PL_POST,URN\n"
+        + "".join(episodes_rows)
+    )
+    params = tmp_path / "params" / "2024.yaml"
+    params.write_text("year: 2024\nyears: 1\ndata:\n  kind: record\n  path: data\n")
+    return params
+
+
+def test_check_names_file_line_column_and_value_of_a_bad_date(tmp_path):
+    good = [f"{i},01/05/2023,S,C2,N1,U1,PR1,,,,,,\n" for i in range(1, 10)]
+    params = _record_project(tmp_path, good + ["10,31/02/2023,S,C2,N1,U1,PR1,,,,,,\n"])
+    proc = subprocess.run(
+        [sys.executable, "-m", "rap.cli", "check", "--params", str(params)], capture_output=True, text=True
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "e.csv, line 11, column DECOM, value '31/02/2023'" in proc.stdout
+    rejected = (tmp_path / "outputs" / "2024.check" / "qa" / "rejected_episodes.csv").read_text()
+    assert "31/02/2023" in rejected and not (tmp_path / "outputs" / "2024").exists()
+
+
+def test_run_stops_when_a_table_loses_more_than_the_allowed_share(tmp_path):
+    from rap.config import load_params
+    from rap.errors import InputError
+    from rap.inputs import load_record_data
+
+    bad = [f"{i},31/02/2023,S,C2,N1,U1,PR1,,,,,,\n" for i in range(1, 11)]
+    params = load_params(_record_project(tmp_path, bad))
+    with pytest.raises(InputError) as exc:
+        load_record_data(params)
+    msg = str(exc.value)
+    assert "e.csv" in msg and "line 2" in msg and "100.00% of Episodes rows were rejected" in msg

@@ -1,8 +1,9 @@
 """``rap check``: parameters and inputs only, before anything runs.
 
 Reads every input through ``rap.sources``, writes quarantined rows to ``outputs/<year>/qa/`` and says, in a
-few lines, what was read and what was wrong. Too many rejected rows (more than ``qa.max_rejected_share`` of a
-table) fails the check: the measures would no longer describe the children in the return.
+few lines, what was read and what was wrong, naming the file, line, column and value of the first problems.
+The check is strict: any rejected row fails it (exit 2). ``rap run`` is more lenient: it stops only when a
+table loses more than ``qa.max_rejected_share`` of its rows, and otherwise reports the quarantined rows.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from .config import Params
-from .inputs import ensure_data, load_record_data
+from .inputs import ensure_data, read_school_years
 from .sources import write_rejected
+from .sources.quarantine import redact_problems
 
 
 @dataclass
@@ -43,28 +45,41 @@ def _first_problems(problems: pd.DataFrame, n: int = 3) -> list[str]:
 def check_inputs(params: Params, qa_dir: Path | None = None) -> CheckReport:
     """Read and validate the inputs of ``params``; quarantine bad rows; judge the rejected shares."""
     report = CheckReport()
-    qa_dir = Path(qa_dir) if qa_dir else params.out_path / "qa"
+    # Not outputs/<year>/ itself: that folder only ever changes by a whole run being swapped in.
+    qa_dir = Path(qa_dir) if qa_dir else params.out_path.with_name(f"{params.year}.check") / "qa"
     if params.data.kind == "published":
         from .sources.ees import read_ees_release
 
         tables = read_ees_release(ensure_data(params))
         report.lines.append(f"published EES release at {params.data_path}: {len(tables)} tables read")
         return report
-    data = load_record_data(params)
-    for name, res in (("SSDA903", data.ssda903), ("school", data.school)):
+    from .sources.ssda903 import read_ssda903_years
+
+    root = ensure_data(params)
+    inputs = (
+        ("SSDA903", read_ssda903_years(root / "ssda903", params.series_years)),
+        ("school", read_school_years(root / "school", params.series_years)),
+    )
+    for name, res in inputs:
         written = write_rejected(res, qa_dir)
         for table, read in sorted(res.rows_read.items()):
             rejected = res.rejected_rows().get(table, 0)
             share = rejected / read if read else 0.0
             report.lines.append(f"{name} {table}: {read:,} rows read, {rejected:,} rejected ({share:.2%})")
-            if share > params.qa.max_rejected_share:
-                bad = res.rejected[res.rejected["table"] == table]
+            if rejected:
+                bad = redact_problems(res.rejected[res.rejected["table"] == table].assign(action="rejected"))
+                limit = params.qa.max_rejected_share
+                verdict = "rap run would stop" if share > limit else "rap run would go on"
                 report.failures.append(
-                    f"{name} {table}: {share:.2%} of rows rejected, more than qa.max_rejected_share "
-                    f"({params.qa.max_rejected_share:.2%}); first problems:\n" + "\n".join(_first_problems(bad))
+                    f"{name} {table}: {rejected:,} rows rejected ({share:.2%}; {verdict} at "
+                    f"qa.max_rejected_share {limit:.2%}); first problems:\n" + "\n".join(_first_problems(bad))
                 )
         if written:
             report.lines.append(f"rejected rows written to {qa_dir}")
         report.lines += [f"note: {n}" for n in res.notes]
-    report.lines += [f"note: {n}" for n in data.notes]
+    if params.data.kind == "synthetic" and report.failures:
+        report.lines.append(
+            "note: synthetic data carry injected defects by design (rates under synth.defects; "
+            "ground truth in data/synthetic/truth/)"
+        )
     return report

@@ -103,9 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="output folder (default: data.path from the parameters)")
     p.set_defaults(func=_cmd_synth)
 
-    p = sub.add_parser("check", help="validate parameters and inputs only; bad rows go to outputs/<year>/qa/")
+    p = sub.add_parser("check", help="validate parameters and inputs only; bad rows go to outputs/<year>.check/qa/")
     _add_params(p)
-    p.add_argument("--qa-dir", type=Path, help="where rejected rows go (default: outputs/<year>/qa)")
+    p.add_argument("--qa-dir", type=Path, help="where rejected rows go (default: outputs/<year>.check/qa)")
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("run", help="run the report's sections and render it into outputs/<year>/")

@@ -88,8 +88,31 @@ def read_school_years(root: Path, years: list[int]) -> ReadResult:
     )
 
 
+def enforce_rejected_share(result: ReadResult, limit: float) -> None:
+    """Raise if any table lost more than ``limit`` of its rows: the measures would no longer describe the
+    children in the return. Names the table, the share and the first rejected row (redacted)."""
+    from .sources.quarantine import redact_problems
+
+    rejected = result.rejected_rows()
+    for table, read in sorted(result.rows_read.items()):
+        share = rejected.get(table, 0) / read if read else 0.0
+        if share > limit:
+            first = redact_problems(result.rejected[result.rejected["table"] == table].assign(action="rejected")).iloc[0]
+            raise InputError(
+                first["file"],
+                f"{share:.2%} of {table} rows were rejected, more than qa.max_rejected_share ({limit:.2%}); "
+                f"first: {first['reason']} (all in outputs/<year>/qa/rejected_{table.lower()}.csv)",
+                line=int(first["line"]),
+                column=first["column"],
+                value=first["value"],
+            )
+
+
 def load_record_data(params: Params) -> RecordData:
-    """Read and validate the record-level inputs of ``params`` (synthetic or record kind)."""
+    """Read and validate the record-level inputs of ``params`` (synthetic or record kind).
+
+    Fails (InputError) when a table lost more than ``qa.max_rejected_share`` of its rows to quarantine.
+    """
     from .sources.population import read_children_by_la_ethnicity
     from .sources.ssda903 import read_ssda903_years
 
@@ -101,4 +124,6 @@ def load_record_data(params: Params) -> RecordData:
     pop_file = root / "population" / "children_by_la_ethnicity.csv"
     population = read_children_by_la_ethnicity(pop_file) if pop_file.is_file() else None
     notes = [] if population is not None else [f"{pop_file}: no child population by ethnicity"]
+    for res in (ssda903, school):
+        enforce_rejected_share(res, params.qa.max_rejected_share)
     return RecordData(ssda903=ssda903, school=school, population=population, notes=notes)
