@@ -71,3 +71,14 @@ def test_model_defaults_agree_with_defaults_yaml(repo_root):
     shipped = yaml.safe_load((repo_root / "params" / "defaults.yaml").read_text())
     assert DefectRates().model_dump() == DefectRates.model_validate(shipped["synth"]["defects"]).model_dump()
     assert SuppressionParams().model_dump() == shipped["suppression"]
+
+
+def test_rag_thresholds_load_and_reject_inverted_bounds(tmp_path, repo_root):
+    from rap.config import QualityRagParams
+
+    shipped = load_params(repo_root / "params" / "2024.yaml").quality_rag
+    assert shipped == QualityRagParams()
+    f = _write(tmp_path, "", "year: 2024\nquality_rag:\n  completeness: {green: 0.9, amber: 0.95}\n")
+    with pytest.raises(ParamsError) as exc:
+        load_params(f)
+    assert exc.value.key == "quality_rag.completeness"

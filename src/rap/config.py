@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ParamsError
 
@@ -69,6 +69,33 @@ class SuppressionParams(_Strict):
     rounding_base: int = Field(10, ge=1, le=1000)
 
 
+class RagThreshold(_Strict):
+    """A red/amber/green rule: ``green`` and ``amber`` bounds on a share, higher-is-better unless stated."""
+
+    green: float = Field(ge=0, le=1)
+    amber: float = Field(ge=0, le=1)
+    higher_is_better: bool = True
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "RagThreshold":
+        if self.higher_is_better and self.amber > self.green:
+            raise ValueError(f"amber ({self.amber}) must not be above green ({self.green}) when higher is better")
+        if not self.higher_is_better and self.amber < self.green:
+            raise ValueError(f"amber ({self.amber}) must not be below green ({self.green}) when lower is better")
+        return self
+
+
+class QualityRagParams(_Strict):
+    """The project's own RAG rules for ethnicity data quality (no official thresholds exist)."""
+
+    completeness: RagThreshold = RagThreshold(green=0.98, amber=0.95)
+    validity: RagThreshold = RagThreshold(green=0.999, amber=0.99)
+    consistency_over_time: RagThreshold = RagThreshold(green=0.98, amber=0.95)
+    consistency_across_collections: RagThreshold = RagThreshold(green=0.95, amber=0.90)
+    linkage: RagThreshold = RagThreshold(green=0.95, amber=0.90)
+    funnel_level: float = Field(0.998, gt=0.5, lt=1, description="an LA is flagged only outside this limit")
+
+
 class QAParams(_Strict):
     max_rejected_share: float = Field(0.01, ge=0, le=1, description="a table with more rejected rows fails")
 
@@ -80,6 +107,7 @@ class Params(_Strict):
     synth: SynthParams = SynthParams()
     suppression: SuppressionParams = SuppressionParams()
     qa: QAParams = QAParams()
+    quality_rag: QualityRagParams = QualityRagParams()
     sections: list[str] = Field(default_factory=list)
     output_dir: Path = Path("outputs")
     project_root: Path = Path(".")
