@@ -60,3 +60,14 @@ def test_published_scan_finds_the_tables_of_a_release(repo_root):
     scan = availability.scan_published(tables, [2023, 2024]).set_index(["collection", "year"])
     assert scan.loc[("ssda903_header", 2024), "rows"] > 0
     assert scan.loc[("ssda903_missing", 2024), "rows"] == 0
+
+
+def test_gaps_by_design_are_explained_not_reported_as_missing():
+    years = [2022, 2023, 2024]
+    scan = availability.scan_record(_record([2023, 2024]), years)
+    text = availability.gaps(scan, years, synthetic_population=False)
+    sw = [g for g in text if g.startswith("SSDA903: Social worker episodes")]
+    assert sw == ["SSDA903: Social worker episodes: no data for 2022, 2023, as expected: collected from 2023/24.",
+                  "SSDA903: Social worker episodes: no data for 2024."]
+    ks1 = [g for g in text if g.startswith("Key Stage 1")]
+    assert any("2024, as expected" in g and "non-statutory" in g for g in ks1)

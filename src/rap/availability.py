@@ -116,6 +116,17 @@ def availability_table(scan: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def not_collected_years(collection: str, years: list[int]) -> set[int]:
+    """Years in ``years`` for which the catalogue says the collection has no data by design."""
+    rule = catalogue().set_index("id").at[collection, "not_collected"]
+    if not isinstance(rule, dict):
+        return set()
+    out = set(rule.get("years", []))
+    out |= {y for y in years if "before" in rule and y < rule["before"]}
+    out |= {y for y in years if "after" in rule and y > rule["after"]}
+    return out & set(years)
+
+
 def gaps(scan: pd.DataFrame, years: list[int], synthetic_population: bool) -> list[str]:
     """Sentences naming what is missing or partial, drawn from the scan (not fixed prose)."""
     cat = catalogue().set_index("id")
@@ -126,6 +137,13 @@ def gaps(scan: pd.DataFrame, years: list[int], synthetic_population: bool) -> li
             out.append(f"{name} is not among this pipeline's inputs, so nothing here draws on it.")
             continue
         missing = g.loc[g["rows"] == 0, "year"].tolist()
+        by_design = not_collected_years(cid, years)
+        expected = [y for y in missing if y in by_design]
+        missing = [y for y in missing if y not in by_design]
+        if expected:
+            out.append(
+                f"{name}: no data for {', '.join(map(str, expected))}, as expected: {cat.at[cid, 'not_collected']['reason']}."
+            )
         if len(missing) == len(years):
             out.append(f"{name}: no data in any year from {years[0]} to {years[-1]}.")
         elif missing:
