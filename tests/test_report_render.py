@@ -54,7 +54,7 @@ def test_project_files(built):
     assert validate_quarto_yaml(config) == []
     assert config["book"]["chapters"] == ["index.qmd", "01_demo.ipynb"]
     index = (report_dir / "index.qmd").read_text()
-    assert "Most children looked after were White" in index and "## Contents" in index
+    assert "Most children looked after were White" in index and "## About this report" in index
     chapter = json.loads((report_dir / "01_demo.ipynb").read_text())
     tags = [t for c in chapter["cells"] for t in c.get("metadata", {}).get("tags", [])]
     assert "parameters" not in tags and "injected-parameters" not in tags

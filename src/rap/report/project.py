@@ -139,7 +139,7 @@ def quarto_config(
         "book": {
             "title": title,
             "subtitle": subtitle,
-            "date": str(year),
+            "date": f"Reporting year {year} (collection year {year - 1} to {str(year)[2:]})",
             "output-file": name,
             "chapters": ["index.qmd", *chapters],
         },
@@ -152,7 +152,7 @@ def quarto_config(
 
 def _index_qmd(title: str, summary_md: str, chapter_titles: Sequence[str]) -> tuple[dict, str]:
     front = {"title": "Summary of main findings"}
-    body = [summary_md.strip(), "", "## Contents", "", "This report has these sections:", ""]
+    body = [summary_md.strip(), "", "## About this report", "", "The report has these chapters:", ""]
     body += [f"{i}. {t}" for i, t in enumerate(chapter_titles, start=1)]
     return front, "\n".join(body) + "\n"
 
