@@ -383,3 +383,15 @@ def test_release_revisions_2023_vs_2024():
     ps = Q.published_scorecard(QualityRagParams(), sh).set_index("dimension")
     assert ps.at["completeness", "value"] == pytest.approx(1 - 800 / 83630)
     assert ps.at["validity", "rag"] == "not assessed"
+
+
+def test_linking_a_header_prepared_with_school_gives_the_same_result():
+    """prepare_header(school=...) adds school_major_label; linking must not trip over it."""
+    header = pd.DataFrame({"CHILD": ["1", "2"], "LA": ["805", "805"], "YEAR": [2024, 2024],
+                           "ETHNIC": ["WBRI", "BAFR"], "UPN": ["A123456789012", "UN2"], "DOB": ["01/01/2012"] * 2})
+    school = pd.DataFrame({"UPN": ["A123456789012"], "LA": ["805"], "YEAR": [2024], "ETHNIC": ["WIRI"]})
+    plain = Q.link_school(header, school)
+    prepared = Q.link_school(Q.prepare_header(header, school=school), school)
+    cols = ["CHILD", "linked", "school_major_label", "school_code"]
+    pd.testing.assert_frame_equal(plain[cols], prepared[cols])
+    assert plain["linked"].tolist() == [True, False]

@@ -348,6 +348,8 @@ def link_school(header: pd.DataFrame, school: pd.DataFrame) -> pd.DataFrame:
     say which child a record belongs to).
     """
     h = prepare_header(header)
+    # a header prepared with ``school=`` already carries school_major_label: the link below replaces it
+    h = h.drop(columns=[c for c in h.columns if c.startswith("school_")])
     upn = h["UPN"].astype("string").str.strip().fillna("")
     h["upn_status"] = np.select([upn.eq(""), upn.isin(UNKNOWN_UPNS)], ["blank", "unknown"], "given")
     shared = h["upn_status"].eq("given") & h.assign(_u=upn).duplicated(["YEAR", "_u"], keep=False)
