@@ -249,3 +249,16 @@ def test_percentages():
             exp = (Decimal(n) * 100 / Decimal(d)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
             got = percentages([n], [d])[0]
             assert got == (K if n and exp == 0 else str(exp))
+
+
+def test_national_counts_round_half_up_and_mark_low():
+    from rap.suppression import national_counts
+
+    got = national_counts(pd.Series([0, 3, 5, 14, 15, 25, 83634]), 10).tolist()
+    assert got == [0, "low", 10, 10, 20, 30, 83630]
+
+
+def test_suppress_counts_primary_only():
+    from rap.suppression import suppress_counts
+
+    assert suppress_counts(pd.Series([0, 1, 5, 6, 120]), 5).tolist() == [0, "c", "c", 6, 120]

@@ -65,3 +65,51 @@ def availability_heatmap(grid: pd.DataFrame, title: str, alt: str, value_label: 
     ax.set_ylabel("")
     fig.tight_layout()
     return Chart(fig, title, alt, grid.reset_index())
+
+
+def funnel_plot(funnel: pd.DataFrame, title: str, alt: str, level_label: str = "99.8%") -> Chart:
+    """Each LA's known-ethnicity share against its number of children, with England's value and 95% and
+    99.8% limits (overdispersion-adjusted); flagged LAs drawn in the contrast colour and named."""
+    f = funnel.sort_values("children")
+    dark, orange = get_af_colours("duo")
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    ax.plot(f["children"], f["adj_lower_95"], color="#3D3D3D", lw=1, ls="--", label="95% limits")
+    ax.plot(f["children"], f["adj_upper_95"].clip(upper=1), color="#3D3D3D", lw=1, ls="--")
+    ax.plot(f["children"], f["adj_lower_99_8"], color="#3D3D3D", lw=1.2, label=f"{level_label} limits")
+    ax.plot(f["children"], f["adj_upper_99_8"].clip(upper=1), color="#3D3D3D", lw=1.2)
+    ax.axhline(f["target"].iloc[0], color=dark, lw=1, label="England")
+    normal = f[~f["flagged"]]
+    flagged = f[f["flagged"]]
+    ax.scatter(normal["children"], normal["known_share"], s=14, color=dark, alpha=0.7, label="Local authority")
+    ax.scatter(flagged["children"], flagged["known_share"], s=40, color=orange, marker="D",
+               label="Below the limit")
+    for r in flagged.itertuples():
+        ax.annotate(r.la_name, (r.children, r.known_share), textcoords="offset points", xytext=(5, -3), fontsize=8)
+    ax.set_xlabel("Children in the return (number)")
+    ax.set_ylabel("Ethnicity known (%)")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_title(title, loc="left", wrap=True)
+    ax.legend(loc="lower right", frameon=False, fontsize=8)
+    fig.tight_layout()
+    data = f[["la_name", "children", "known_share", "adj_lower_99_8", "flagged"]].reset_index(drop=True)
+    return Chart(fig, title, alt, data)
+
+
+def share_bars(labels: pd.Series, shares: pd.Series, title: str, alt: str, xlabel: str,
+               highlight: pd.Series | None = None) -> Chart:
+    """Horizontal bars of shares (0-1) with the value written at the end of each bar (no legend needed)."""
+    dark, orange = get_af_colours("duo")
+    colours = [orange if h else dark for h in (highlight if highlight is not None else [False] * len(labels))]
+    fig, ax = plt.subplots(figsize=(9, 0.32 * len(labels) + 1.4))
+    y = range(len(labels))
+    ax.barh(list(y), shares.to_numpy(), color=colours)
+    ax.set_yticks(list(y), labels.tolist())
+    ax.invert_yaxis()
+    for i, v in enumerate(shares.to_numpy()):
+        ax.text(v + 0.01, i, f"{v:.0%}", va="center", fontsize=8)
+    ax.set_xlim(0, 1.08)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left", wrap=True)
+    fig.tight_layout()
+    return Chart(fig, title, alt, pd.DataFrame({"label": labels.to_numpy(), "share": shares.to_numpy()}))

@@ -48,9 +48,11 @@ __all__ = [
     "Z",
     "Equation",
     "build_equations",
+    "national_counts",
     "percentages",
     "round_half_up",
     "suppress",
+    "suppress_counts",
 ]
 
 # EES symbols (publication.md): never a blank indicator cell.
@@ -406,3 +408,27 @@ def suppress(
     df["suppression"] = status
     df.index = table.index
     return df
+
+
+# --------------------------------------------------------------------------------------------------
+# simple cases: tables whose cells are not summed to any published total
+
+
+def national_counts(values: pd.Series, base: int = 10) -> pd.Series:
+    """National (or regional) counts as published: rounded half up to ``base``; ``low`` where a non-zero
+    count rounds to 0. Rounding alone protects them, as in DfE's national tables."""
+    rounded = round_half_up(values.fillna(0).astype("int64"), base)
+    out = pd.Series(rounded, index=values.index).astype(object)
+    out[(values > 0).to_numpy() & (np.asarray(rounded) == 0)] = LOW
+    return out
+
+
+def suppress_counts(values: pd.Series, threshold: int) -> pd.Series:
+    """Local counts with primary suppression only: 1 to ``threshold`` become ``c``.
+
+    Only for tables that publish no total or subtotal of these cells (e.g. a league table of LAs): where
+    totals are published, use :func:`suppress`, which also protects against recovery by subtraction.
+    """
+    out = values.astype(object).copy()
+    out[values.between(1, threshold).to_numpy()] = C
+    return out
