@@ -14,7 +14,9 @@ import yaml
 
 from .inputs import RecordData
 
-N_LAS = 153
+from .geography import local_authorities
+
+N_LAS = len(local_authorities())
 
 
 @cache

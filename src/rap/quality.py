@@ -113,8 +113,9 @@ def _drop_all(df: pd.DataFrame) -> pd.DataFrame:
 
 @cache
 def _las() -> pd.DataFrame:
-    with resources.files("rap.data").joinpath("local_authorities.csv").open("r", encoding="utf-8") as fh:
-        return pd.read_csv(fh, dtype=str, keep_default_na=False).set_index("old_la_code")
+    from .geography import local_authorities
+
+    return local_authorities()
 
 
 def _latest(df: pd.DataFrame, year: int | None) -> int:

@@ -313,9 +313,9 @@ def _require_tables(folder: Path, present: set[str]) -> None:
 
 @cache
 def known_las() -> frozenset[str]:
-    with resources.files("rap.data").joinpath("local_authorities.csv").open("r", encoding="utf-8") as fh:
-        la = pd.read_csv(fh, dtype=str, keep_default_na=False)
-    return frozenset(la["old_la_code"])
+    from ..geography import local_authorities
+
+    return frozenset(local_authorities().index)
 
 
 def read_ssda903_years(root: str | Path, years: Iterable[int]) -> ReadResult:
