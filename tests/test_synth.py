@@ -195,7 +195,7 @@ def test_upns_valid_or_unknown(data):
     for y in years_of(_params()):
         h = read_table(data, y, "Header")
         un = h["UPN"].str.startswith("UN")
-        assert set(h.loc[un, "UPN"]) <= {"UN1", "UN2", "UN3", "UN4", "UN5"}
+        assert set(h.loc[un, "UPN"]) <= {"UN2", "UN3", "UN4", "UN5"}
         assert h.loc[~un, "UPN"].map(is_valid).all()
         first = h.loc[~un, "UPN"].str[0]
         assert not first.isin(["I", "O", "S"]).any()
@@ -406,3 +406,164 @@ def test_committed_targets_match_published_files():
     assert built == load_targets()
     assert load_targets()["on_31_march"]["total"]["value"] == 83630
     assert load_targets()["on_31_march"]["total"]["source"].endswith("national_cla_on_31_march_by_characteristics.csv")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Invariants behind DfE's validation rules (docs/validation.md): each test names the rules it stands for.
+
+FOSTER = ["U1", "U2", "U3", "U4", "U5", "U6"]
+
+
+def _episodes(data: Path, y: int) -> pd.DataFrame:
+    ep = read_table(data, y, "Episodes")
+    ep["decom"], ep["dec"] = dates(ep["DECOM"]), dates(ep["DEC"])
+    h = read_table(data, y, "Header").drop_duplicates(["LA", "CHILD"]).set_index(["LA", "CHILD"])
+    ep["dob"] = dates(h["DOB"].reindex(pd.MultiIndex.from_frame(ep[["LA", "CHILD"]])).reset_index(drop=True))
+    return ep.sort_values(["LA", "CHILD", "decom"], kind="stable").reset_index(drop=True)
+
+
+def _years_10(dob: pd.Series) -> pd.Series:
+    return dob + pd.DateOffset(years=10)
+
+
+def test_postcodes_real_in_la_and_kept_within_a_placement(data):
+    """169/179/392a/b/d, 406: real postcodes on every episode (no home postcode for UASC, home differs from
+    placement except P1); 1015: PR1 non-foster placements inside the LA;
+    434/435: RNE L keeps the placement (PLACE, PL_POST, URN, provider) and changes LS, P/T change the placement."""
+    from rap.synth.postcodes import load
+
+    pc = load().set_index("postcode")["la"]
+    new_of = dict(zip(LAS["old_la_code"], LAS["new_la_code"]))
+    for y in years_of(_params()):
+        ep = _episodes(data, y)
+        u = read_table(data, y, "UASC")
+        uasc = pd.MultiIndex.from_frame(ep[["LA", "CHILD"]]).isin(pd.MultiIndex.from_frame(u[["LA", "CHILD"]]))
+        assert (ep.loc[uasc, "HOME_POST"] == "").all()  # 406: no distance for UASC
+        assert ep.loc[~uasc, "HOME_POST"].isin(pc.index).all() and ep["PL_POST"].isin(pc.index).all()
+        own_la = ep["LA"].map(new_of)
+        assert (ep.loc[~uasc, "HOME_POST"].map(pc) == own_la[~uasc]).all()
+        assert not ((ep["PLACE"] != "P1") & (ep["HOME_POST"] == ep["PL_POST"])).any()  # 392d
+        pr1 = (ep["PLACE_PROVIDER"] == "PR1") & ~ep["PLACE"].isin(FOSTER + ["A3", "A4", "A5", "A6"])
+        assert (ep.loc[pr1, "PL_POST"].map(pc) == own_la[pr1]).all()
+        assert (ep["PL_POST"].map(pc) != own_la).mean() > 0.1  # some children placed out of area
+        prev = ep.groupby(["LA", "CHILD"]).shift(1)
+        has_prev = prev["decom"].notna()
+        cols = ["PLACE", "PL_POST", "URN", "PLACE_PROVIDER"]
+        same_place = (ep[cols] == prev[cols]).all(axis=1)
+        l_ = has_prev & (ep["RNE"] == "L")
+        assert (same_place[l_] & (ep.loc[l_, "LS"] != prev.loc[l_, "LS"])).all()
+        pt = has_prev & ep["RNE"].isin(["P", "T"])
+        assert (~same_place[pt]).all()
+        assert (ep.loc[has_prev & (ep["RNE"] == "P"), "LS"] == prev.loc[has_prev & (ep["RNE"] == "P"), "LS"]).all()
+
+
+def test_placement_provider_urn_and_placement_sequences(data):
+    """178: no provider for Z1; 527: no PR1 for P1/R2/R5; 217t/230: no P2 after 27/10/2023, H5 then has a URN;
+    336: A4 only after foster/adoption placements; 516: E45/E46 only from foster placements."""
+    for y in years_of(_params()):
+        ep = _episodes(data, y)
+        assert (ep.loc[ep["PLACE"] == "Z1", "PLACE_PROVIDER"] == "").all()
+        # 218/222: a URN (XXXXXXX if not known) for placement types that take one, none for P1/P2/Z1.
+        assert (ep.loc[~ep["PLACE"].isin(["H5", "P1", "P2", "P3", "R1", "R2", "R5", "Z1"]), "URN"] != "").all()
+        assert (ep.loc[ep["PLACE"].isin(["P1", "P2", "Z1"]), "URN"] == "").all()
+        assert not ((ep["PLACE_PROVIDER"] == "PR1") & ep["PLACE"].isin(["P1", "R2", "R5"])).any()
+        cut = pd.Timestamp(2023, 10, 28)
+        p2 = ep["PLACE"] == "P2"
+        open_after = ep["dec"].isna() & (pd.Timestamp(y, 3, 31) >= cut)
+        assert not (p2 & (open_after | (ep["dec"] >= cut))).any()
+        h5 = (ep["PLACE"] == "H5") & (open_after | (ep["dec"] > cut))
+        assert ep.loc[h5, "URN"].str.fullmatch(r"\d{7}").all()
+        prev = ep.groupby(["LA", "CHILD"]).shift(1)
+        a4 = (ep["PLACE"] == "A4") & prev["decom"].notna()
+        assert prev.loc[a4, "PLACE"].isin(FOSTER + ["A3", "A4", "A5", "A6"]).all()
+        assert ep.loc[ep["REC"].isin(["E45", "E46"]), "PLACE"].isin(FOSTER).all()
+
+
+def test_legal_status_durations_and_ages(data):
+    """361: L1 runs at most 3 days; 364: J2 runs at most 21 days (open: to 31 March); 358/372: J1-J3 and R5
+    only from the 10th birthday."""
+    for y in years_of(_params()):
+        ep = _episodes(data, y)
+        ep = ep[~(ep["dec"] < ep["decom"])]  # injected DEC < DECOM defect
+        end = ep["dec"].fillna(pd.Timestamp(y, 3, 31))
+        for ls, most in (("L1", 3), ("J2", 21)):
+            on = ep["LS"] == ls
+            run = (on != on.groupby([ep["LA"], ep["CHILD"]]).shift(1, fill_value=False)).cumsum()
+            g = pd.DataFrame({"run": run[on], "lo": ep.loc[on, "decom"], "hi": end[on]}).groupby("run")
+            assert ((g["hi"].max() - g["lo"].min()).dt.days <= most).all(), ls
+        young = ep["decom"] < _years_10(ep["dob"])
+        assert not (young & (ep["LS"].isin(["J1", "J2", "J3"]) | (ep["PLACE"] == "R5"))).any()
+
+
+def test_header_mother_and_upn_codes(data):
+    """165/393/607: MOTHER 0/1 for girls looked after in the year, blank for boys and for care leavers with no
+    episode; MC_DOB only with MOTHER 1. 209: no UN1."""
+    p = _params()
+    for y in years_of(p):
+        h = read_table(data, y, "Header")
+        ep = read_table(data, y, "Episodes")
+        girl = h["SEX"] == codelist("SEX", y)[1]
+        lac = pd.MultiIndex.from_frame(h[["LA", "CHILD"]]).isin(pd.MultiIndex.from_frame(ep[["LA", "CHILD"]]))
+        assert h.loc[girl & lac, "MOTHER"].isin(["0", "1"]).all()
+        assert (h.loc[~(girl & lac), "MOTHER"] == "").all()
+        assert ((h["MC_DOB"] != "") == (h["MOTHER"] == "1")).all()
+        assert not (h["UPN"] == "UN1").any()
+
+
+def test_oc2_items_by_age(data):
+    """546: HEALTH_CHECK only under 5 at 31 March; 197B: a child turning 4 or 17 has an SDQ score or reason;
+    157: SDQ1 not for children aged 4-16 all year; 158: INTERVENTION_OFFERED blank when RECEIVED is 1;
+    191: the other items always filled."""
+    for y in years_of(_params()):
+        o = read_table(data, y, "OC2")
+        dob = dates(o["DOB"])
+        ys, ye = pd.Timestamp(y - 1, 4, 1), pd.Timestamp(y, 3, 31)
+        b = {k: dob + pd.DateOffset(years=k) for k in (4, 5, 16, 17)}
+        assert (o.loc[b[5] <= ye, "HEALTH_CHECK"] == "").all()
+        assert o.loc[b[5] > ye, "HEALTH_CHECK"].isin(["0", "1"]).all()
+        turning = b[4].between(ys, ye) | b[17].between(ys, ye)
+        assert ((o["SDQ_SCORE"] != "") | (o["SDQ_REASON"] != ""))[turning].all()
+        assert not ((b[4] <= ys) & (b[16] >= ye) & (o["SDQ_REASON"] == "SDQ1")).any()
+        assert (o.loc[o["INTERVENTION_RECEIVED"] == "1", "INTERVENTION_OFFERED"] == "").all()
+        assert (o[["IMMUNISATIONS", "TEETH_CHECK", "HEALTH_ASSESSMENT", "SUBSTANCE_MISUSE"]] != "").all().all()
+
+
+def test_sw_reason_duc_and_oc3(data):
+    """SW03STG1/SW13STG1: every SW episode has a valid SW_REASON; 205A-D/304: DUC is the 18th birthday in
+    every year; 133: OC3 ACCOM from the code list (no S1/X1); 1016: from 2024, no OC3 at 17/18 for young people
+    who ceased on or after that birthday; 1011: no OC3 after a final REC E3."""
+    p = _params()
+    accom = {f"{c}{s}" for c in "BCDEGHKRTUVWYZ" for s in "12"} | {"S2", "X2", "0"}
+    for y in years_of(p):
+        if "SWEpisodes" in tables_for(y):
+            sw = read_table(data, y, "SWEpisodes")
+            assert sw["SW_REASON"].isin(codelist("SW_REASON", y)).all()
+        u = read_table(data, y, "UASC")
+        assert (dates(u["DUC"]) == dates(u["DOB"]) + pd.DateOffset(years=18)).all()
+        o = read_table(data, y, "OC3")
+        assert o["ACCOM"].isin(accom).all()
+        ep = read_table(data, y, "Episodes")
+        ep["dec"] = dates(ep["DEC"])
+        m = o.merge(ep, on=["LA", "CHILD"])
+        assert not (m["REC"] == "E3").any()
+        if y >= 2024:
+            dob = dates(m["DOB"])
+            ye = pd.Timestamp(y, 3, 31)
+            for k in (17, 18):
+                age_k = (dob + pd.DateOffset(years=k) <= ye) & (dob + pd.DateOffset(years=k + 1) > ye)
+                assert not (age_k & (m["dec"] >= dob + pd.DateOffset(years=k))).any()
+
+
+def test_missing_ends_with_placement_and_care(data):
+    """575/577: an incident without MIS_END lies in the placement open on 31 March; 580: nobody is missing on
+    the day care ends (MIS_END before the final DEC)."""
+    for y in years_of(_params()):
+        ep = _episodes(data, y)
+        ep = ep[~(ep["dec"] < ep["decom"])]
+        last = ep.groupby(["LA", "CHILD"]).tail(1).set_index(["LA", "CHILD"])
+        m = read_table(data, y, "Missing").join(last[["decom", "dec", "REC"]], on=["LA", "CHILD"])
+        ms, me = dates(m["MIS_START"]), dates(m["MIS_END"])
+        opn = me.isna() & m["decom"].notna()
+        assert (m.loc[opn, "dec"].isna() & (ms[opn] >= m.loc[opn, "decom"])).all()
+        ended = m["dec"].notna() & me.notna()
+        assert (me[ended] < m.loc[ended, "dec"]).all()

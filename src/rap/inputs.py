@@ -26,8 +26,11 @@ def _synthetic_matches(params: Params) -> bool:
         m = json.loads(manifest.read_text(encoding="utf-8"))
     except json.JSONDecodeError:
         return False
+    from .synth.build import generator_fingerprint
+
     return (
-        m.get("seed") == params.synth.seed
+        m.get("generator_fingerprint") == generator_fingerprint()
+        and m.get("seed") == params.synth.seed
         and m.get("scale") == params.synth.scale
         and m.get("years") == params.series_years
         and m.get("defect_rates") == params.synth.defects.model_dump()
@@ -35,7 +38,8 @@ def _synthetic_matches(params: Params) -> bool:
 
 
 def ensure_data(params: Params) -> Path:
-    """Return the data folder, generating synthetic data first if absent or out of date."""
+    """Return the data folder, generating synthetic data first if absent or out of date (other seed, scale,
+    years, defect rates or generator code)."""
     path = params.data_path
     if params.data.kind == "synthetic":
         if not _synthetic_matches(params):

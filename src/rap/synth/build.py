@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import logging
 import time
 from functools import lru_cache
 from importlib import resources
@@ -18,8 +19,9 @@ import rap
 from rap.config import Params
 
 from . import journeys as J
+from . import postcodes as PC
 from . import writers as W
-from .dates import NA_DAY, DateFormatter, age_on, birthday, day, year_end, year_start
+from .dates import NA_DAY, DateFormatter, age_on, birthday, day, year_end, year_start, ymd
 from .defects import ChildDefects, inject_child_defects
 from .population import population_table
 from .school import school_extract
@@ -27,6 +29,23 @@ from .targets import load_targets
 from .upn import make_upns
 
 SCALES = {"national": 1.0, "small": 1 / 20}
+
+log = logging.getLogger(__name__)
+
+
+def generator_fingerprint() -> str:
+    """sha256 of the generator's code and data (this package and the calibration targets): synthetic data
+    made by other code are regenerated rather than silently reused."""
+    import hashlib
+
+    h = hashlib.sha256()
+    here = Path(__file__).parent
+    files = sorted(p for p in here.iterdir() if p.suffix in {".py", ".csv"})
+    files.append(here.parent / "data" / "synth_targets.yaml")
+    for p in files:
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
 
 
 def load_las() -> pd.DataFrame:
@@ -49,8 +68,8 @@ def simulate(params: Params) -> dict[str, Any]:
     las = load_las()
     ss = np.random.SeedSequence([syn.seed, int(scale * 1000)])
     r = {k: np.random.default_rng(s) for k, s in zip(
-        ["periods", "episodes", "missing", "reviews", "sw", "leavers", "ids", "defects", "school", "pop", "oc2", "header"],
-        ss.spawn(12))}
+        ["periods", "episodes", "missing", "reviews", "sw", "leavers", "ids", "defects", "school", "pop", "oc2", "header",
+         "postcodes"], ss.spawn(13))}
     t_lo = year_start(years[0]) - int(J.BURN_IN_YEARS * J.YEAR_DAYS)
     t_hi = year_end(years[-1])
     p = J.simulate_periods(r["periods"], inp, scale, t_lo, t_hi, model["code_mult"], model["male_by_kind"])
@@ -73,7 +92,9 @@ def simulate(params: Params) -> dict[str, Any]:
     # Periods that touch the collection years (others only feed OC3 for care leavers).
     rel = p[(p["end"] >= year_start(years[0])) & (p["start"] <= t_hi)]
     ep = J.build_episodes(r["episodes"], rel, model, year_start(years[0]))
-    mis = J.missing_incidents(r["missing"], rel, years, model)
+    new_code = dict(zip(las["old_la_code"], las["new_la_code"]))
+    ep["home_post"], ep["pl_post"] = PC.assign(r["postcodes"], ep, rel, [new_code[c] for c in inp.la_codes])
+    mis = J.close_missing_at_placement_change(J.missing_incidents(r["missing"], rel, years, model), ep)
     rev = J.reviews(r["reviews"], rel, year_start(years[0]), t_hi)
     sw = J.sw_episodes(r["sw"], rel, len(las), year_start(min(y for y in years if y >= 2024))) if any(y >= 2024 for y in years) else None
     oc3 = J.care_leavers(r["leavers"], p, years, load_targets())
@@ -119,9 +140,10 @@ def write_year(w: dict[str, Any], y: int, root: Path, fmt: DateFormatter, files:
     h = p.loc[ids]
     eth = d.recorded[y].loc[ids].to_numpy()
     upn = d.upn.loc[ids].to_numpy()
-    # MOTHER for girls aged 12+ looked after on 31 March.
-    on31 = (h["start"].to_numpy() <= ye) & (h["end"].to_numpy() > ye)
-    girl12 = on31 & ~h["male"].to_numpy() & (age_on(h["dob"].to_numpy(), ye) >= 12)
+    # MOTHER (0/1) for every girl looked after during the year (rules 165, 393, 607), blank for boys and for
+    # care leavers who were not looked after in the year (rule 165).
+    lac_y = (h["start"].to_numpy() <= ye) & (h["end"].to_numpy() >= ys)
+    girl12 = lac_y & ~h["male"].to_numpy()
     mday = d.mother_day.loc[ids].to_numpy()
     is_mother = girl12 & (mday != NA_DAY) & (mday <= ye)
     header = pd.DataFrame({
@@ -149,8 +171,8 @@ def write_year(w: dict[str, Any], y: int, root: Path, fmt: DateFormatter, files:
         "RNE": e["rne"].to_numpy(), "LS": e["ls"].to_numpy(), "CIN": e["cin"].to_numpy(),
         "PLACE": _place_for_year(e["place"].to_numpy(), y), "PLACE_PROVIDER": e["provider"].to_numpy(),
         "DEC": fmt(dec), "REC": np.where(open_, "", e["rec"].to_numpy()),
-        "REASON_PLACE_CHANGE": np.where(open_, "", e["rpc"].to_numpy()), "HOME_POST": "", "PL_POST": "",
-        "URN": e["urn"].to_numpy(),
+        "REASON_PLACE_CHANGE": np.where(open_, "", e["rpc"].to_numpy()), "HOME_POST": e["home_post"].to_numpy(), "PL_POST": e["pl_post"].to_numpy(),
+        "URN": np.where((e["place"].to_numpy() == "H5") & (y < 2024), "", e["urn"].to_numpy()),
     })
     W.write_split(episodes, "Episodes", las, folder, files)
     ebs = pd.DataFrame({"year": y, "la": pe["la_code"].to_numpy()[flip], "child": pe["child"].to_numpy()[flip],
@@ -168,29 +190,40 @@ def write_year(w: dict[str, Any], y: int, root: Path, fmt: DateFormatter, files:
     # UASC: children in the year's episodes who were UASC; DUC = date UASC status ceased (18th birthday).
     lac = h[(h["start"].to_numpy() <= ye) & (h["end"].to_numpy() >= ys) & h["uasc"].to_numpy()]
     b18 = birthday(lac["dob"].to_numpy(), 18)
-    duc = np.minimum(b18, lac["end"].to_numpy())
+    _, mm, dd = ymd(lac["dob"].to_numpy())
+    leap = ((mm == 2) & (dd == 29)).astype(np.int64)  # born 29 February: DUC 28 February, as DOB + 18 years in the rule
+    # DUC is the 18th birthday in every year's return (rules 205A-D compare it between years; 304: not after it).
     W.write_split(pd.DataFrame({"_la": lac["la_code"].to_numpy(), "CHILD": lac["child"].to_numpy(),
                                 "SEX": _sex(lac["male"].to_numpy(), y), "DOB": fmt(lac["dob"].to_numpy()),
-                                "DUC": fmt(np.where(duc <= ye, duc, NA_DAY))}), "UASC", las, folder, files)
+                                "DUC": fmt(b18 - leap)}), "UASC", las, folder, files)
     # OC2: looked after continuously for 12 months at 31 March.
     c12 = h[(h["start"].to_numpy() <= year_end(y - 1)) & (h["end"].to_numpy() > ye)]
     ro = np.random.default_rng([w["seed"], int(y), 2])
     n = len(c12)
     age = age_on(c12["dob"].to_numpy(), ye)
-    sdq_age = (age >= 4) & (age <= 16)
+    dob12 = c12["dob"].to_numpy()
+    # SDQ for children aged 4 to 17 at some time in the year (rule 197B: those turning 4 or 17 need a score or
+    # a reason); SDQ1 (under 4 / over 16) only for children not aged 4-16 all year (rule 157).
+    sdq_age = (birthday(dob12, 4) <= ye) & (birthday(dob12, 17) >= ys)
+    all_year = (birthday(dob12, 4) <= ys) & (birthday(dob12, 16) >= ye)
     has_sdq = sdq_age & (ro.random(n) < 0.8)
     sdq = np.clip(np.round(ro.normal(14, 7, n)), 0, 40).astype(int).astype(str)
     sub = ro.random(n) < 0.03
+    received = np.where(sub, np.where(ro.random(n) < 0.6, "1", "0"), "")
+    ri = ro.integers(0, 5, n)
     W.write_split(pd.DataFrame({
         "_la": c12["la_code"].to_numpy(), "CHILD": c12["child"].to_numpy(), "DOB": fmt(c12["dob"].to_numpy()),
         "SDQ_SCORE": np.where(has_sdq, sdq, ""),
-        "SDQ_REASON": np.where(sdq_age & ~has_sdq, np.array(["SDQ1", "SDQ2", "SDQ3", "SDQ4", "SDQ5"])[ro.integers(0, 5, n)], ""),
+        "SDQ_REASON": np.where(sdq_age & ~has_sdq, np.array(["SDQ1", "SDQ2", "SDQ3", "SDQ4", "SDQ5"])[
+            np.where(all_year, 1 + ri % 4, ri)], ""),
         "CONVICTED": np.where(age >= 10, np.where(ro.random(n) < 0.02, "1", "0"), ""),
-        "HEALTH_CHECK": np.where(ro.random(n) < 0.9, "1", "0"), "IMMUNISATIONS": np.where(ro.random(n) < 0.86, "1", "0"),
+        # Health promotion (HEALTH_CHECK) only for children under 5 at 31 March (rule 546).
+        "HEALTH_CHECK": np.where(age < 5, np.where(ro.random(n) < 0.9, "1", "0"), ""), "IMMUNISATIONS": np.where(ro.random(n) < 0.86, "1", "0"),
         "TEETH_CHECK": np.where(ro.random(n) < 0.75, "1", "0"), "HEALTH_ASSESSMENT": np.where(ro.random(n) < 0.9, "1", "0"),
         "SUBSTANCE_MISUSE": np.where(sub, "1", "0"),
-        "INTERVENTION_RECEIVED": np.where(sub, np.where(ro.random(n) < 0.6, "1", "0"), ""),
-        "INTERVENTION_OFFERED": np.where(sub, np.where(ro.random(n) < 0.4, "1", "0"), ""),
+        "INTERVENTION_RECEIVED": received,
+        # Asked only when no intervention was received (rule 158).
+        "INTERVENTION_OFFERED": np.where(sub & (received == "0"), np.where(ro.random(n) < 0.4, "1", "0"), ""),
     }), "OC2", las, folder, files)
     # OC3.
     o = w["oc3"][w["oc3"]["year"] == y]
@@ -215,7 +248,7 @@ def write_year(w: dict[str, Any], y: int, root: Path, fmt: DateFormatter, files:
             "_la": ps["la_code"].to_numpy(), "CHILD": ps["child"].to_numpy(), "DOB": fmt(ps["dob"].to_numpy()),
             "SW_ID": s["sw_id"].to_numpy(), "SW_DECOM": fmt(s["sw_decom"].to_numpy()),
             "SW_DEC": fmt(np.where(sopen, NA_DAY, s["sw_dec"].to_numpy())),
-            "SW_REASON": np.where(sopen, "", s["sw_reason"].to_numpy())}), "SWEpisodes", las, folder, files)
+            "SW_REASON": s["sw_reason"].to_numpy()}), "SWEpisodes", las, folder, files)
     return {"header": header, "episodes": episodes}
 
 
@@ -253,6 +286,7 @@ def generate(params: Params, out_dir: Path | None = None) -> Path:
         rel = {str(Path(k).relative_to(tmp)): v for k, v in sorted(files.items())}
         manifest = {
             "generator": "rap.synth", "rap_version": rap.__version__, "seed": params.synth.seed,
+            "generator_fingerprint": generator_fingerprint(),
             "scale": params.synth.scale, "year": params.year, "years": years,
             "defect_rates": params.synth.defects.model_dump(),
             "note": "SYNTHETIC: not real data. Calibrated to DfE's 2024 release (see rap/data/synth_targets.yaml).",
@@ -269,8 +303,8 @@ def generate(params: Params, out_dir: Path | None = None) -> Path:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    print(f"rap.synth: {params.synth.scale} data for {years[0]}-{years[-1]} written to {out} "
-          f"in {time.perf_counter() - t0:.1f} s")
+    log.info("rap.synth: %s data for %s-%s written to %s in %.1f s", params.synth.scale, years[0], years[-1], out,
+             time.perf_counter() - t0)
     return out
 
 

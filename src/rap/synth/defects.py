@@ -10,7 +10,8 @@ Rates are those of ``params.synth.defects`` (``DefectRates``):
   spurious year-to-year changes.
 - ``ethnic_changed``: of children in two consecutive returns whose code was known the year before, this share
   gets a different valid code from that year on (DfE rule 204).
-- ``unknown_upn``: UPN recorded as UN1-UN5 (UN1 18+, UN2 under 6, UN3 UASC, else UN4/UN5).
+- ``unknown_upn``: UPN recorded as UN2-UN5 (UN2 under 6, UN3 UASC, else UN4/UN5; UN1, not yet of school age,
+  is not used because the UPN is kept across years and rule 209 rejects UN1 from age 4).
 - ``duplicate_child``: a Header row repeated (share of Header children per year).
 - ``episode_end_before_start``: DEC before DECOM (share of episodes with a DEC in the year's file; applied when
   writing Episodes).
@@ -178,8 +179,10 @@ def inject_child_defects(rng: np.random.Generator, p: pd.DataFrame, in_year: dic
     dob = p["dob"].to_numpy()
     first_year_end = np.array([year_end(y) for y in years])
     age_first = age_on(dob, np.clip(p["start"].to_numpy(), first_year_end[0], first_year_end[-1]))
-    un = np.where(age_first >= 18, "UN1", np.where(age_first < 6, "UN2", np.where(p["uasc"].to_numpy(), "UN3",
-                  np.where(rng.random(n) < 0.6, "UN4", "UN5"))))
+    # UN1 is for children not yet of school age (rule 209 rejects it from 4 by 31 August): a child's UPN is kept
+    # across years, so UN1 is not used; under-6s get UN2, UASC UN3, others UN4 (pending) or UN5.
+    un = np.where(age_first < 6, "UN2", np.where(p["uasc"].to_numpy(), "UN3",
+                  np.where(rng.random(n) < 0.6, "UN4", "UN5")))
     upn = pd.Series(np.where(unk, un, p["upn_valid"].to_numpy()), index=p.index)
     # Mothers: 3% of girls have a child between 14 and 18.
     girls = ~p["male"].to_numpy() & (rng.random(n) < 0.03)

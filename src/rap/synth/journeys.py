@@ -321,6 +321,8 @@ def build_episodes(rng: np.random.Generator, p: pd.DataFrame, model: dict[str, A
     # Initial legal status.
     ls0 = np.where(uasc, "V2", rng.choice(["V2", "C2", "L1", "L2", "J2"], size=n, p=_norm([0.45, 0.40, 0.05, 0.08, 0.02])))
     ls0 = np.where(adopt & np.isin(ls0, ["V2", "J2"]), "C2", ls0)
+    # J1-J3 (remand, youth justice) only from the 10th birthday (rule 358).
+    ls0 = np.where((ls0 == "J2") & (start < birthday(dob, 10)), "V2", ls0)
     ev = []  # frames of (pid, day, kind, ls, force)
     # Placement moves.
     lam = p["frailty"].to_numpy() * place_rate_age(p) * pm
@@ -329,9 +331,12 @@ def build_episodes(rng: np.random.Generator, p: pd.DataFrame, model: dict[str, A
     mday = start[own] + 1 + np.floor(rng.random(len(own)) * np.maximum(dur[own] - 1, 1)).astype(np.int64)
     ev.append(pd.DataFrame({"i": own, "day": mday, "kind": 1, "ls": "", "force": ""}))
     # Legal status changes.
-    t_l = start + rng.integers(2, 21, n)
+    # Short legal statuses end in time: police protection (L1) within 72 hours (rule 361), an emergency
+    # protection order (L2) within 8 days, remand (J2) within 21 days (rule 364), unless care ends first.
+    d_l = rng.integers(2, 21, n)
+    t_l = start + np.select([ls0 == "L1", ls0 == "L2"], [1 + d_l % 3, 1 + d_l % 8], d_l)
     to_l = np.where(rng.random(n) < 0.65, "C2", "V2")
-    sel = np.isin(ls0, ["L1", "L2"])
+    sel = np.isin(ls0, ["L1", "L2", "J2"])
     ev.append(pd.DataFrame({"i": np.flatnonzero(sel), "day": t_l[sel], "kind": 2, "ls": to_l[sel], "force": ""}))
     is_c2 = (ls0 == "C2") | (sel & (to_l == "C2"))
     t_c2 = np.where(ls0 == "C2", start, t_l)
@@ -372,6 +377,14 @@ def build_episodes(rng: np.random.Generator, p: pd.DataFrame, model: dict[str, A
     })
     first = pd.DataFrame({"i": np.arange(n), "day": start, "kind": 4, "ls": ls0, "force": ""})
     e = pd.concat([first, e], ignore_index=True).sort_values(["i", "day"], kind="stable").reset_index(drop=True)
+    # A legal status "change" to the status the child already has is no change (rule 434: RNE L needs a new LS):
+    # drop it, or make it a placement change only when the placement changes too.
+    ls_ff = e["ls"].replace("", np.nan).ffill().to_numpy()
+    ei = e["i"].to_numpy()
+    same_child = np.r_[False, ei[1:] == ei[:-1]]
+    no_change = same_child & (e["ls"].to_numpy() != "") & (ls_ff == np.r_[None, ls_ff[:-1]])
+    kd = e["kind"].to_numpy()
+    e = e.assign(kind=np.where(no_change & (kd == 3), 1, kd))[~(no_change & (kd == 2))].reset_index(drop=True)
     i = e["i"].to_numpy()
     ls = e["ls"].replace("", np.nan).ffill().to_numpy()
     kind = e["kind"].to_numpy()
@@ -384,6 +397,7 @@ def build_episodes(rng: np.random.Generator, p: pd.DataFrame, model: dict[str, A
     fam = PLACE_FAM[_sample_rows(np.cumsum(PLACE_P / PLACE_P.sum(1, keepdims=True), axis=1), b, rng.random(len(e)))]
     fam = np.where((fam == "P1") & ~np.isin(ls, ["C1", "C2"]), "F", fam)
     fam = np.where(np.isin(ls, ["J2"]) & (fam == "P1"), "F", fam)
+    fam = np.where((fam == "R5") & (age < 10), "F", fam)  # youth custody only from age 10 (rule 372)
     fost = FOSTER[np.searchsorted(np.cumsum(FOSTER_P), rng.random(len(e)) * 0.99999)]
     place = np.where(fam == "F", fost, fam)
     force = e["force"].to_numpy()
@@ -400,29 +414,48 @@ def build_episodes(rng: np.random.Generator, p: pd.DataFrame, model: dict[str, A
         newpl = newpl | bad
         place_new = np.where(bad, fost, place_new)
         place = pd.Series(np.where(newpl, place_new, None)).ffill().to_numpy()
-    rne = np.select([kind == 4, kind == 1, kind == 2, kind == 3], ["S", "P", "L", "T"], "P")
+    # Independent living (P2) ends on 28/10/2023 (rule 217t): placements going on after it are supported
+    # accommodation (H5) instead.
     last = np.r_[i[1:] != i[:-1], True]
     dec = np.where(last, end[i], np.r_[ev_day[1:], 0])
+    pl_grp = np.cumsum(newpl)
+    pl_end = np.maximum.reduceat(dec, np.flatnonzero(newpl))[pl_grp - 1] if len(e) else dec
+    place = np.where((place == "P2") & (pl_end > day(2023, 10, 27)), "H5", place)
+    # Placed for adoption with current foster carers (A4) only from a foster placement (rule 336).
+    prev_place = np.r_[None, place[:-1]]
+    place = np.where((place == "A4") & newpl & ~np.isin(prev_place, np.r_[FOSTER, ["A3", "A4", "A5", "A6"]]), "A6", place)
+    place = pd.Series(np.where(newpl, place, None)).ffill().to_numpy()
+    rne = np.select([kind == 4, kind == 1, kind == 2, kind == 3], ["S", "P", "L", "T"], "P")
     rec = np.where(last, p["rec_end"].to_numpy()[i], "X1")
+    # Special guardianship to former foster carers (E45/E46) only from a foster placement (rule 516).
+    rec = np.where(np.isin(rec, ["E45", "E46"]) & ~np.isin(place, FOSTER), "E41", rec)
     next_rne = np.append(rne[1:], "S")
     rpc = np.where(~last & np.isin(next_rne, ["P", "T"]),
                    np.array(RPC)[np.searchsorted(np.cumsum(RPC_P), rng.random(len(e)) * 0.99999)], "")
     next_force = np.append(force[1:], "")
     rpc = np.where(next_force != "", "APPRR", rpc)
+    # Provider: one per placement (rule 434: an RNE L episode keeps it); none for Z1 (rule 178); never own
+    # provision (PR1) for P1, R2 or R5 (rule 527): health (R2) and custody (R5) are other public bodies (PR3).
     prov = np.select(
         [place == "P1", np.isin(place, ["U1", "U2", "U3"]), np.isin(place, ["U4", "U5", "U6"]),
-         place == "K2", np.isin(place, ["A4", "A6"])],
+         place == "K2", np.isin(place, ["A4", "A6"]), place == "Z1", np.isin(place, ["R2", "R5"])],
         ["PR0", "PR1", np.where(rng.random(len(e)) < 0.6, "PR1", "PR4"),
-         np.where(rng.random(len(e)) < 0.25, "PR1", "PR4"), "PR1"],
+         np.where(rng.random(len(e)) < 0.25, "PR1", "PR4"), "PR1", "", "PR3"],
         np.where(rng.random(len(e)) < 0.5, "PR4", "PR1"))
-    urn = np.where(np.isin(place, ["K1", "K2", "R1", "R2", "R5", "S1"]), "XXXXXXX", "")
+    prov = pd.Series(np.where(newpl, prov, None)).ffill().to_numpy()
+    # Supported accommodation (H5) registered with Ofsted from 28/10/2023 needs its own URN (rule 230): a
+    # 7-digit number per placement, written from the 2023/24 return on (rule 222 of earlier packs forbids it).
+    # Every placement type that takes a URN has one (rule 218), XXXXXXX when not known; none for P1, P2, Z1.
+    urn = np.where(np.isin(place, ["P1", "P2", "Z1", "H5"]), "", "XXXXXXX")
+    h5_urn = (2_000_000 + (pid[i] * 7919 + pl_grp * 104729) % 1_000_000).astype(str)
+    urn = np.where((place == "H5") & (pl_end > day(2023, 10, 27)), h5_urn, urn)
     cin = p["cin"].to_numpy()[i]
     keep = dec >= lo  # only episodes that reach the first collection year are written
     cat = pd.Categorical
     return pd.DataFrame({
         "pid": pid[i][keep], "decom": ev_day[keep], "dec": dec[keep], "rne": cat(rne[keep]), "ls": cat(ls[keep]),
         "cin": cat(cin[keep]), "place": cat(place[keep].astype(str)), "provider": cat(prov[keep]),
-        "rec": cat(rec[keep]), "rpc": cat(rpc[keep]), "urn": cat(urn[keep]),
+        "rec": cat(rec[keep]), "rpc": cat(rpc[keep]), "urn": urn[keep].astype(object),
     })
 
 
@@ -486,7 +519,8 @@ def missing_incidents(rng: np.random.Generator, p: pd.DataFrame, years: list[int
                           rng.integers(8, 45, len(j)))
             me = ms + d
             open_at_end = end[j] > ye
-            me = np.where(me > end[j], end[j], me)  # ends by the end of the period of care
+            # Back the day before care ends at the latest: a child missing when care ends needs REC E8 (rule 580).
+            me = np.where(me >= end[j], end[j] - 1, me)
             me = np.where(open_at_end & (me > ye), -1, me)  # still missing on 31 March: MIS_END blank
             f = pd.DataFrame({"pid": p.index.to_numpy()[j], "year": y, "missing": kind, "mis_start": ms, "mis_end": me})
             out.append(f)
@@ -503,6 +537,30 @@ def missing_incidents(rng: np.random.Generator, p: pd.DataFrame, years: list[int
             break
         m = m[~bad]
     return m.reset_index(drop=True)
+
+
+def close_missing_at_placement_change(m: pd.DataFrame, ep: pd.DataFrame) -> pd.DataFrame:
+    """An incident still open on 31 March must have started in the placement open on 31 March: if that
+    placement began later, the incident ends the day it began (rule 575: a missing period whose placement ends
+    needs MIS_END)."""
+    m = m.copy()
+    decom, dec, epid = ep["decom"].to_numpy(), ep["dec"].to_numpy(), ep["pid"].to_numpy()
+    me = m["mis_end"].to_numpy().copy()
+    for y in np.unique(m["year"].to_numpy()):
+        ye = year_end(int(y))
+        openm = (m["year"].to_numpy() == y) & (me < 0)
+        if not openm.any():
+            continue
+        sel = (decom <= ye) & (dec > ye)
+        start_open = pd.Series(decom[sel], index=epid[sel])
+        start_open = start_open[~start_open.index.duplicated()]
+        st = start_open.reindex(m["pid"].to_numpy()[openm]).to_numpy()
+        ms = m["mis_start"].to_numpy()[openm]
+        fix = ~np.isnan(st) & (ms < st)
+        idx = np.flatnonzero(openm)[fix]
+        me[idx] = st[fix].astype(np.int64)
+    m["mis_end"] = me
+    return m
 
 
 REVIEW_OFFSETS = np.r_[20, 20 + 91, 20 + 91 + np.arange(1, 40) * 182]
@@ -538,7 +596,8 @@ def sw_episodes(rng: np.random.Generator, p: pd.DataFrame, n_la: int, lo: int = 
     i = f["i"].to_numpy()
     last = np.r_[i[1:] != i[:-1], True]
     f["sw_dec"] = np.where(last, end[i], np.r_[f["sw_decom"].to_numpy()[1:], 0])
-    f["sw_reason"] = np.where(last, "", np.array(SW_REASONS)[rng.integers(0, len(SW_REASONS), len(f))])
+    # Every episode from 01/04/2023 needs a reason (rules SW03STG1, SW13STG1), the first and open ones too.
+    f["sw_reason"] = np.array(SW_REASONS)[rng.integers(0, len(SW_REASONS), len(f))]
     f = f[f["sw_dec"].to_numpy() >= lo].reset_index(drop=True)
     i = f["i"].to_numpy()
     f["sw_reason"] = pd.Categorical(f["sw_reason"])
@@ -559,13 +618,16 @@ def care_leavers(rng: np.random.Generator, p: pd.DataFrame, years: list[int], t:
     """
     dob, start, end = p["dob"].to_numpy(), p["start"].to_numpy(), p["end"].to_numpy()
     rec = p["rec_end"].to_numpy()
-    elig = (end >= birthday(dob, 16)) & ((end - np.maximum(start, birthday(dob, 14))) >= 91) & ~np.isin(rec, ["E11", "E12"])
+    # Not after adoption, nor when care was transferred to another LA (E3, rule 1011).
+    elig = (end >= birthday(dob, 16)) & ((end - np.maximum(start, birthday(dob, 14))) >= 91) & ~np.isin(rec, ["E11", "E12", "E3"])
     rows = []
     for y in years:
         ys, ye = year_start(y), year_end(y)
         for n in range(17, 22):
             bd = birthday(dob, n)
-            sel = elig & (bd >= ys) & (bd <= ye) & (end <= bd)
+            # From 2023/24, no OC3 at 17 or 18 for young people who ceased on or after that birthday (rule 1016).
+            left = (end < bd) if (y >= 2024 and n <= 18) else (end <= bd)
+            sel = elig & (bd >= ys) & (bd <= ye) & left
             idx = np.flatnonzero(sel)
             rows.append(pd.DataFrame({"pid": p.index.to_numpy()[idx], "year": y, "age": n}))
     o = pd.concat(rows, ignore_index=True)
@@ -591,7 +653,9 @@ def care_leavers(rng: np.random.Generator, p: pd.DataFrame, years: list[int], t:
     letters = np.array(["B", "C", "D", "E", "G", "H", "K", "R", "S", "T", "U", "V", "W", "X", "Y", "Z"])
     lw = _norm([4, 2, 6, 3, 2, 1, 1, 3, 8, 3, 5, 2, 2, 1, 2, 1])
     let = letters[np.searchsorted(np.cumsum(lw), rng.random(len(o)) * 0.99999)]
-    accom = np.where(grp == "not_known", "0", np.char.add(let.astype(str), np.where(rng.random(len(o)) < 0.88, "1", "2")))
+    # No fixed abode (S) and in custody (X) are always unsuitable: S1 and X1 do not exist (rule 133).
+    suit = np.where(np.isin(let, ["S", "X"]) | (rng.random(len(o)) >= 0.88), "2", "1")
+    accom = np.where(grp == "not_known", "0", np.char.add(let.astype(str), suit))
     o["in_touch"], o["activ"], o["accom"], o["activity_group"] = in_touch, activ, accom, grp
     return o
 

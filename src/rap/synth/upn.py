@@ -5,7 +5,7 @@ establishment number, 2-digit year of allocation, 3-digit serial). The check let
 digits: multiply the digit in character position 2 by 2, position 3 by 3, ..., position 13 by 13, add the
 products, take the remainder on division by 23 and look it up in ``ABCDEFGHJKLMNPQRTUVWXYZ`` (A-Z without I, O
 and S: 0 -> A, 1 -> B, ..., 22 -> Z). ``UN1``-``UN5`` are recorded when the UPN is not known
-(UN1 aged 18 or over, UN2 under 6 and not yet allocated, UN3 UASC without a UPN, UN4 pending, UN5 sources disagree).
+(UN1 not yet of school age (not generated), UN2 under 6 and not yet allocated, UN3 UASC without a UPN, UN4 pending, UN5 sources disagree).
 """
 
 from __future__ import annotations
