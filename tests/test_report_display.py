@@ -58,3 +58,13 @@ def test_table_and_figure_emit_markdown_display_data(monkeypatch):
     assert shown[0][0].startswith("| a |") and "1,000" in shown[0][0]
     assert shown[1][0].startswith("![A figure](data:image/png;base64,")
     assert not plt.get_fignums()  # closed: the inline backend will not show it again
+
+
+def test_numbers_round_half_up_with_one_precision_per_column():
+    import pandas as pd
+
+    from rap.report.display import table_markdown
+
+    md = table_markdown(pd.DataFrame({"pct": [1.0, 1.25, 2.35]}), "tbl-r", "Rounding")
+    rows = [line for line in md.splitlines() if line.startswith("| ") and "pct" not in line]
+    assert rows == ["| 1.0 |", "| 1.3 |", "| 2.4 |"]

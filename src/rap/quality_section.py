@@ -15,7 +15,7 @@ import pandas as pd
 from . import quality as Q
 from .config import Params
 from .sections import write_summary
-from .suppression import C, national_counts, suppress_counts
+from .suppression import C, national_counts, round_half_up, suppress_counts
 from .tables import write_ees
 from .geography import local_authorities
 
@@ -31,7 +31,8 @@ DIMENSIONS = {
 
 
 def _pct(share: pd.Series, dp: int = 1) -> pd.Series:
-    return (share * 100).round(dp)
+    """Percentages rounded half up (DfE practice), not numpy's half-to-even."""
+    return pd.Series(round_half_up(share * 100, 10.0 ** -dp), index=share.index).astype(float)
 
 
 @dataclass

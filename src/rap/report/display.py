@@ -43,6 +43,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+from decimal import ROUND_HALF_UP, Decimal
 import numbers
 import re
 from collections.abc import Mapping
@@ -96,7 +97,9 @@ def format_value(value: Any, decimals: int | None = None) -> tuple[str, str | No
         v = float(value)
         if decimals is None:
             decimals = 0 if v.is_integer() else 1
-        return f"{v:,.{decimals}f}", None
+        # half up, as DfE publishes (f-strings round half to even on the binary value: 1.25 -> 1.2)
+        q = Decimal(str(v)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+        return f"{q:,.{decimals}f}", None
     text = str(value).strip()
     if text.lower() in SYMBOLS:
         sym = text.lower()
@@ -145,10 +148,19 @@ def table_markdown(
     header = "| " + " | ".join(_escape_md(c) for c in columns) + " |"
     align = "|" + "|".join("---:" if n else ":---" for n in numeric) + "|"
     lines = [header, align]
+    # One number of decimals per column, so 1.0 and 1.2 in the same column read 1.0 and 1.2.
+    col_dp: dict[str, int | None] = {}
+    for col in df.columns:
+        d = decimals.get(str(col)) if isinstance(decimals, Mapping) else decimals
+        if d is None:
+            floats = [float(v) for v in df[col] if isinstance(v, numbers.Real) and not isinstance(v, (bool, numbers.Integral))
+                      and not math.isnan(float(v))]
+            d = (1 if any(not f.is_integer() for f in floats) else 0) if floats else None
+        col_dp[str(col)] = d
     for row in df.itertuples(index=False, name=None):
         cells = []
         for col, value in zip(df.columns, row):
-            d = decimals.get(str(col)) if isinstance(decimals, Mapping) else decimals
+            d = col_dp[str(col)]
             text, sym = format_value(value, d)
             if sym and sym not in used:
                 used.append(sym)
