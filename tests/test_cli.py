@@ -44,6 +44,14 @@ def test_run_end_to_end_then_unchanged_rerun_is_cached(small_project, capsys):
     assert main(["run", "--params", str(params)]) == 0
     assert "0 executed" in capsys.readouterr().out
 
+    # Same inputs, everything executed and rendered again elsewhere: byte-identical but for the manifest.
+    again = small_project / "again"
+    assert main(["run", "--params", str(params), "--no-cache", "--out", str(again)]) == 0
+    files = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(again / "2024") for p in (again / "2024").rglob("*") if p.is_file())
+    differ = [str(f) for f in files if (out / f).read_bytes() != (again / "2024" / f).read_bytes()]
+    assert differ == ["manifest.json"]
+
 
 def test_bad_params_exit_non_zero_naming_file_and_key(tmp_path):
     (tmp_path / "params").mkdir()

@@ -139,9 +139,16 @@ def _index_notebook(report_dir: Path, dest: Path) -> None:
     dest.write_text(json.dumps(nb), encoding="utf-8")
 
 
+def _source_date_epoch() -> str:
+    """The time written into DOCX and PDF metadata: SOURCE_DATE_EPOCH if set, else 0 (1 January 1970), so
+    that the same inputs render byte-identical files (the build time is in the manifest)."""
+    return os.environ.get("SOURCE_DATE_EPOCH", "0")
+
+
 def _run_pandoc(args: list[str], cwd: Path) -> None:
     cmd = [pandoc_path(), *args]
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    env = {**os.environ, "SOURCE_DATE_EPOCH": _source_date_epoch()}  # pandoc stamps DOCX with it
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise ReportRenderError(
             f"pandoc failed (exit {proc.returncode}): {' '.join(cmd)}\n{proc.stderr}"
@@ -246,7 +253,7 @@ def _compile_typst(typ: Path, out: Path) -> None:
     import typst
 
     try:
-        typst.compile(str(typ), output=str(out), root=str(typ.parent))
+        typst.compile(str(typ), output=str(out), root=str(typ.parent), timestamp=int(_source_date_epoch()))
     except Exception as err:  # typst raises its own error type with the diagnostics
         shutil.copy2(typ, out.with_suffix(".typ"))
         raise ReportRenderError(
