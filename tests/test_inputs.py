@@ -22,3 +22,31 @@ def test_synthetic_data_are_made_once_and_remade_when_stale(tmp_path, repo_root)
                         data={"path": str(tmp_path / "syn")})
     ensure_data(other)
     assert json.loads(manifest.read_text())["seed"] == 7
+
+
+def test_validated_inputs_are_cached_and_invalidated_by_a_changed_file(tmp_path, repo_root, monkeypatch):
+    import pandas as pd
+
+    import rap.inputs as inputs
+
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "2024.yaml").write_text("year: 2024\nyears: 2\nsynth:\n  scale: small\n")
+    params = load_params(tmp_path / "params" / "2024.yaml")
+    first = inputs.load_record_data(params)
+    assert len(list((tmp_path / ".cache" / "inputs").glob("*.pkl"))) == 1
+
+    def no_reading(*a, **k):
+        raise AssertionError("read the CSVs again although nothing changed")
+
+    monkeypatch.setattr(inputs, "_read_record_data", no_reading)
+    again = inputs.load_record_data(params)
+    pd.testing.assert_frame_equal(first.ssda903["Header"], again.ssda903["Header"])
+
+    header = max((tmp_path / "data" / "synthetic" / "ssda903" / "2024").glob("*/header.csv"), key=lambda p: p.stat().st_size)
+    header.write_text(header.read_text() + header.read_text().splitlines()[1] + "\n")
+    try:
+        inputs.load_record_data(params)
+    except AssertionError as exc:
+        assert "read the CSVs again" in str(exc)
+    else:
+        raise AssertionError("a changed input file must invalidate the cache")

@@ -8,6 +8,10 @@ when absent or when the parameters that shape them changed.
 from __future__ import annotations
 
 import json
+import os
+import pickle
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +19,7 @@ import pandas as pd
 
 from .config import Params
 from .errors import InputError
+from .hashing import HashIndex, sha256_file, sha256_json
 from .sources.quarantine import ReadResult, concat_problems
 
 
@@ -112,22 +117,86 @@ def enforce_rejected_share(result: ReadResult, limit: float) -> None:
             )
 
 
-def load_record_data(params: Params) -> RecordData:
+#: Validated inputs kept for re-use, newest first; older entries are removed.
+INPUT_CACHE_KEEP = 2
+
+
+def _reader_code_hash() -> str:
+    """The code that turns files into validated frames: a change to it invalidates cached inputs."""
+    pkg = Path(__file__).parent
+    parts = [pkg / "inputs.py", pkg / "ethnicity.py", pkg / "geography.py"]
+    parts += sorted((pkg / "sources").glob("*.py")) + sorted((pkg / "data").rglob("*.yaml"))
+    parts += sorted((pkg / "data").rglob("*.csv"))
+    return sha256_json({p.relative_to(pkg).as_posix(): sha256_file(p) for p in parts})
+
+
+def _input_cache_path(params: Params, root: Path) -> Path:
+    cache = Path(params.project_root).resolve() / ".cache"
+    with HashIndex(cache / "file-hashes.json") as idx:
+        files = idx.hash_tree(root)
+    key = sha256_json(
+        {"files": files, "years": params.series_years, "code": _reader_code_hash(),
+         "python": sys.version_info[:2], "pandas": pd.__version__}
+    )
+    return cache / "inputs" / f"{key}.pkl"
+
+
+def _store(path: Path, data: RecordData) -> None:
+    """Write atomically, then keep only the newest few entries (each is hundreds of MB at national scale)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(data, fh, protocol=5)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    entries = sorted(path.parent.glob("*.pkl"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+    for old in entries[INPUT_CACHE_KEEP:]:
+        old.unlink(missing_ok=True)
+
+
+def load_record_data(params: Params, *, use_cache: bool = True) -> RecordData:
     """Read and validate the record-level inputs of ``params`` (synthetic or record kind).
 
-    Fails (InputError) when a table lost more than ``qa.max_rejected_share`` of its rows to quarantine.
+    Validated inputs are cached under ``.cache/inputs/`` keyed by the input files' hashes, the years and the
+    reading code, so the next section or notebook run loads them in about a second instead of re-reading
+    thousands of CSVs. Fails (InputError) when a table lost more than ``qa.max_rejected_share`` of its rows
+    to quarantine (checked on cached data too).
     """
-    from .sources.population import read_children_by_la_ethnicity
-    from .sources.ssda903 import read_ssda903_years
-
     if params.data.kind == "published":
         raise InputError(params.data_path, "record-level data asked for, but data.kind is 'published'")
     root = ensure_data(params)
+    cached = _input_cache_path(params, root) if use_cache else None
+    if cached is not None and cached.is_file():
+        try:
+            with cached.open("rb") as fh:
+                data = pickle.load(fh)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            data = None
+        if isinstance(data, RecordData):
+            for res in (data.ssda903, data.school):
+                enforce_rejected_share(res, params.qa.max_rejected_share)
+            return data
+    data = _read_record_data(params, root)
+    for res in (data.ssda903, data.school):
+        enforce_rejected_share(res, params.qa.max_rejected_share)
+    if cached is not None:
+        try:
+            _store(cached, data)
+        except OSError:
+            pass  # a read-only or full cache folder must not fail the run
+    return data
+
+
+def _read_record_data(params: Params, root: Path) -> RecordData:
+    from .sources.population import read_children_by_la_ethnicity
+    from .sources.ssda903 import read_ssda903_years
+
     ssda903 = read_ssda903_years(root / "ssda903", params.series_years)
     school = read_school_years(root / "school", params.series_years)
     pop_file = root / "population" / "children_by_la_ethnicity.csv"
     population = read_children_by_la_ethnicity(pop_file) if pop_file.is_file() else None
     notes = [] if population is not None else [f"{pop_file}: no child population by ethnicity"]
-    for res in (ssda903, school):
-        enforce_rejected_share(res, params.qa.max_rejected_share)
     return RecordData(ssda903=ssda903, school=school, population=population, notes=notes)
