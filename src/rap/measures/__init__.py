@@ -1,0 +1,63 @@
+"""The measures layer: DfE children-looked-after measures by ethnicity, in one tidy shape.
+
+Every measure function is ``f(data: RecordData, years: list[int]) -> pd.DataFrame`` with the columns of
+:data:`rap.measures.common.TIDY_COLUMNS`::
+
+    measure, time_period, geographic_level, region_code, region_name, old_la_code, new_la_code, la_name,
+    ethnicity_major, ethnicity_minor, breakdown, number, denominator, points_total, pupils
+
+Counts are unsuppressed integers (``Int64``); ``denominator`` is NA where no percentage makes sense;
+``points_total``/``pupils`` are filled only for KS4 Attainment 8. The catalogue of measures (ids,
+definitions citing DfE, populations, tables needed, first year) is ``rap/data/measures.yaml``
+(:func:`catalogue`). ``published.from_published`` gives the same shape from DfE's EES release.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Callable
+
+import pandas as pd
+import yaml
+
+from .care_leavers import care_leavers
+from .cla import ceased, cla_during_year, cla_on_31_march, started
+from .common import TIDY_COLUMNS, group_order
+from .missing import missing
+from .outcomes import outcomes
+from .published import from_published
+from .stability import long_term_stability, placement_stability, school_stability
+
+#: Measure functions in report order. Some return several measure ids (see measures.yaml ``function``).
+FUNCTIONS: dict[str, Callable] = {
+    "cla_on_31_march": cla_on_31_march,
+    "cla_during_year": cla_during_year,
+    "started": started,
+    "ceased": ceased,
+    "missing": missing,
+    "placement_stability": placement_stability,
+    "long_term_stability": long_term_stability,
+    "school_stability": school_stability,
+    "care_leavers": care_leavers,
+    "outcomes": outcomes,
+}
+
+
+@cache
+def catalogue() -> dict:
+    """``rap/data/measures.yaml`` as a dict: {measure id: {title, definition, function, ...}}."""
+    with resources.files("rap.data").joinpath("measures.yaml").open("r", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)["measures"]
+
+
+def compute_all(data, years: list[int]) -> pd.DataFrame:
+    """Every measure for ``years``, stacked in one tidy frame."""
+    return pd.concat([f(data, years) for f in FUNCTIONS.values()], ignore_index=True)
+
+
+__all__ = [
+    "TIDY_COLUMNS", "FUNCTIONS", "catalogue", "compute_all", "group_order", "from_published",
+    "cla_on_31_march", "cla_during_year", "started", "ceased", "missing", "placement_stability",
+    "long_term_stability", "school_stability", "care_leavers", "outcomes",
+]
