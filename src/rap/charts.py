@@ -113,3 +113,31 @@ def share_bars(labels: pd.Series, shares: pd.Series, title: str, alt: str, xlabe
     ax.set_title(title, loc="left", wrap=True)
     fig.tight_layout()
     return Chart(fig, title, alt, pd.DataFrame({"label": labels.to_numpy(), "share": shares.to_numpy()}))
+
+
+def interval_dots(labels: pd.Series, values: pd.Series, lower: pd.Series, upper: pd.Series, title: str, alt: str,
+                  xlabel: str, reference: float | None = None, reference_label: str = "") -> Chart:
+    """Each group's value as a dot with its 95% interval as a line (Analysis Function dark blue), an optional
+    reference line (e.g. all children), and the value written beside each dot so colour is not needed."""
+    dark = get_af_colours("duo")[0]
+    v, lo, hi = (pd.to_numeric(s, errors="coerce").to_numpy(dtype=float) for s in (values, lower, upper))
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(labels) + 1.5))
+    y = list(range(len(labels)))
+    ax.hlines(y, lo, hi, color=dark, lw=2)
+    ax.plot(v, y, "o", color=dark, ms=7)
+    for i, val in enumerate(v):
+        if val == val:  # not NaN
+            ax.annotate(f"{val:,.0f}", (hi[i] if hi[i] == hi[i] else val, i), textcoords="offset points",
+                        xytext=(6, -3), fontsize=8)
+    if reference is not None:
+        ax.axvline(reference, color="#3D3D3D", lw=1, ls="--")
+        ax.annotate(reference_label, (reference, len(labels) - 0.5), textcoords="offset points", xytext=(4, 0),
+                    fontsize=8, color="#3D3D3D")
+    ax.set_yticks(y, labels.tolist())
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.set_xlim(left=0)
+    ax.set_title(title, loc="left", wrap=True)
+    fig.tight_layout()
+    data = pd.DataFrame({"group": labels.to_numpy(), "value": v, "lower": lo, "upper": hi})
+    return Chart(fig, title, alt, data)
