@@ -310,8 +310,9 @@ def unknown_sentence(table: pd.DataFrame, year: int) -> str:
             "total and shown as their own group; they are not discussed further.")
 
 
-def write_summary(table: pd.DataFrame, out: Path, year: int) -> None:
-    """Key findings for the front page: only significant differences are named."""
+def write_summary(table: pd.DataFrame, out: Path, year: int, population_note: str = "") -> None:
+    """Key findings for the front page: only significant differences are named. ``population_note`` says
+    where the population behind the rates came from (e.g. that it is synthetic)."""
     from .sections import write_summary as _write
 
     lines = []
@@ -328,7 +329,8 @@ def write_summary(table: pd.DataFrame, out: Path, year: int) -> None:
             lines.append(f"{what}, {year}: published figures carry no confidence intervals, so differences "
                          "between groups are not tested.")
         elif diffs:
-            lines.append(f"{what}, {year}: compared with White British, " + "; ".join(diffs) + ".")
+            basis = f" (rates per 10,000 children{population_note})" if measure in RATE_MEASURES else ""
+            lines.append(f"{what}, {year}{basis}: compared with White British, " + "; ".join(diffs) + ".")
         else:
             lines.append(f"{what}, {year}: no major ethnic group differs significantly from White British.")
     _write(out, "03_breakdowns", lines)
