@@ -453,3 +453,14 @@ def test_clean_leftovers_restores_a_half_swapped_folder(tmp_path):
     clean_leftovers(out)
     assert (out / "kept.csv").read_text() == "x"
     assert sorted(p.name for p in (tmp_path / "outputs").iterdir()) == [".staging-2023-zz", "2024"]
+
+
+def test_longest_section_by_last_run_starts_first(project):
+    """With fewer workers than sections, the section that took longest last time is queued first."""
+    timings = project / ".cache" / "section-timings.json"
+    assert json.loads(timings.read_text()).keys() >= {"01_alpha", "02_beta"}, "a run records its timings"
+    timings.write_text(json.dumps({"01_alpha": 1.0, "02_beta": 9.0}))
+    before = len(runs_log(project))
+    run(project, workers=1, use_cache=False)
+    started = [name for name, _, what in runs_log(project)[before:] if what == "start"]
+    assert started == ["beta", "alpha"]

@@ -624,6 +624,25 @@ def _relative_files(root: Path) -> list[str]:
 # ---------------------------------------------------------------------------------------------- cache
 
 
+def _read_timings(path: Path) -> dict[str, float]:
+    """Seconds each section took when it last executed (for scheduling only; never part of a result)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {str(k): float(v) for k, v in data.items()}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return {}
+
+
+def _write_timings(path: Path, timings: dict[str, float]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(timings, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # scheduling hint only
+
+
 def _cache_entry_ok(entry: Path) -> bool:
     return (entry / "key.json").is_file() and (entry / "notebook.ipynb").is_file()
 
@@ -856,7 +875,12 @@ def _run_staged(
 
     # Submit before the progress display starts its refresh thread: the pool forks its workers on the first
     # submit, and forking a process that has threads is unsafe.
-    to_run = [s for s in all_sections if plan[s.stem] == "execute"]
+    # Longest first (by the last recorded run; unknown ones first of all): with fewer workers than sections,
+    # this keeps the longest section off the end of the queue, where it would run alone.
+    timings_file = cache_root / "section-timings.json"
+    timings = _read_timings(timings_file)
+    to_run = sorted((s for s in all_sections if plan[s.stem] == "execute"),
+                    key=lambda s: -timings.get(s.stem, float("inf")))
     futures: dict[Future[dict[str, Any]], Section] = {}
     markers: dict[str, Path] = {}
     pool = None
@@ -924,6 +948,7 @@ def _run_staged(
                             print(f"warning: could not cache {s.stem}: {exc}", file=sys.stderr)
                         results[s.stem] = SectionResult(s.stem, "done", res["seconds"], False, None, [],
                                                         keys[s.stem])  # fmt: skip
+                        timings[s.stem] = round(float(res["seconds"]), 2)
                         prog.finish(s.stem, "done", res["seconds"])
                     else:
                         failures[s.stem] = {**res["error"], "notebook": norm if norm.exists() else None}
@@ -933,6 +958,7 @@ def _run_staged(
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        _write_timings(timings_file, timings)
 
     if failures:
         failed_dir = out_dir.parent / f"{out_dir.name}.failed"
