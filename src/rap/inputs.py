@@ -110,7 +110,7 @@ def enforce_rejected_share(result: ReadResult, limit: float) -> None:
             raise InputError(
                 first["file"],
                 f"{share:.2%} of {table} rows were rejected, more than qa.max_rejected_share ({limit:.2%}); "
-                f"first: {first['reason']} (all in outputs/<year>/qa/rejected_{table.lower()}.csv)",
+                f"first: {first['reason']} (`rap check` lists them all in outputs/<year>.check/qa/)",
                 line=int(first["line"]),
                 column=first["column"],
                 value=first["value"],
