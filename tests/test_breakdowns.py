@@ -90,3 +90,11 @@ def test_published_mode_keeps_dfe_figures_and_symbols(repo_root):
     assert t.at["White Irish", "percentage"] == "k"
     assert t.loc["Total"].query("ethnicity_major == 'Total'")["number"].iloc[0] == 83630
     assert t.at["White British", "percentage_lower_95"] == "x"
+
+
+def test_rates_missing_for_a_reason_say_which_groups_and_why(built):
+    _, _, table = built
+    year = int(table["time_period"].max())
+    note = B.rate_note(table, "cla_on_31_march", year, "synthetic")
+    assert "Gypsy / Roma" in note and "synthetic" in note
+    assert B.rate_note(table, "missing", year, "synthetic") == ""

@@ -334,3 +334,19 @@ def write_summary(table: pd.DataFrame, out: Path, year: int, population_note: st
         else:
             lines.append(f"{what}, {year}: no major ethnic group differs significantly from White British.")
     _write(out, "03_breakdowns", lines)
+
+
+def rate_note(table: pd.DataFrame, measure: str, year: int, population_source: str) -> str:
+    """Why some groups have no rate: no population group matches them, or no population at all."""
+    if measure not in RATE_MEASURES:
+        return ""
+    t = table[(table["measure"] == measure) & (table["time_period"] == year) & (table["geographic_level"] == "National")]
+    missing = t.loc[t["rate_per_10000"] == X, "ethnicity_minor"].where(lambda s: s != TOTAL,
+                                                                       t["ethnicity_major"]).unique().tolist()
+    if len(missing) == len(t):
+        return "Rates [x]: no population by ethnic group is available for these inputs."
+    if not missing:
+        return f"Rates per 10,000 children use the {population_source} population."
+    return (f"Rates per 10,000 children use the {population_source} population; [x] where no population group "
+            f"matches: {', '.join(missing)} (the Census 2021 classification has no one-to-one group, or the "
+            "ethnicity is unknown).")
