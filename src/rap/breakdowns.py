@@ -225,8 +225,14 @@ def headline_table(table: pd.DataFrame, measure: str, breakdown: str, year: int,
     order = {lab: i for i, lab in enumerate([TOTAL] + [eth.major_label(m) for m in eth.major_order()])}
     t = t.assign(_o=t["ethnicity_major"].map(order), _m=(t["ethnicity_minor"] != TOTAL).astype(int)).sort_values(
         ["_o", "_m"], kind="stable")
+    # One group column (major groups by name, their minor groups after them) keeps the table narrow enough
+    # for a printed page.
+    t = t.assign(group=np.where(t["ethnicity_minor"] == TOTAL,
+                                np.where(t["ethnicity_major"] == TOTAL, "All children",
+                                         t["ethnicity_major"].astype(str) + " (total)"),
+                                t["ethnicity_minor"].astype(str)))
     is_rate = measure in RATE_MEASURES
-    cols = {"ethnicity_major": "Major group", "ethnicity_minor": "Group", "number": "Number"}
+    cols = {"group": "Ethnic group", "number": "Number"}
     if is_rate:
         cols.update({"rate_per_10000": "Rate per 10,000", "rate_lower_95": "Lower 95%", "rate_upper_95": "Upper 95%"})
     elif measure == "ks4_attainment8":
