@@ -29,3 +29,13 @@ def test_rejected_files_redact_identifying_values_and_child_ids(tmp_path):
     assert REDACTED in text
     # what is not identifying stays, so the analyst can see what was wrong
     assert "Q9" in text and ",9," in text.replace("\r", "")
+
+
+def test_rejected_files_name_source_files_relative_to_the_project(tmp_path):
+    src = tmp_path / "data" / "ssda903" / "2024" / "805" / "episodes.csv"
+    problems = pd.DataFrame({"table": ["Episodes"], "file": [str(src)], "line": [7], "column": ["PLACE"],
+                             "value": ["Q9"], "reason": ["PLACE 'Q9' is not a code"], "action": ["rejected"]})
+    res = ReadResult(tables={}, problems=problems, rows_read={"Episodes": 10})
+    write_rejected(res, tmp_path / "qa", base=tmp_path)
+    text = (tmp_path / "qa" / "rejected_episodes.csv").read_text()
+    assert "data/ssda903/2024/805/episodes.csv" in text and str(tmp_path) not in text

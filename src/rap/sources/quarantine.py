@@ -121,13 +121,23 @@ def redact_problems(problems: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_rejected(result: ReadResult, qa_dir: str | Path, *, include_reported: bool = False) -> list[Path]:
+def _relative(file: str, root: Path) -> str:
+    try:
+        return Path(file).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return file
+
+
+def write_rejected(
+    result: ReadResult, qa_dir: str | Path, *, include_reported: bool = False, base: str | Path | None = None
+) -> list[Path]:
     """Write ``rejected_<table>.csv`` (lower-case table name) for every table read, into ``qa_dir``.
 
     Tables with no rejected rows get a file with the header only, so an old file never lingers. With
     ``include_reported`` the problems kept in the data go to ``reported_<table>.csv`` as well.
     Values of identifying columns (child id, dates of birth, UPN, postcodes) and child ids in reasons are
-    redacted (:func:`redact_problems`): the file and line find the row in the source.
+    redacted (:func:`redact_problems`): the file and line find the row in the source. With ``base``, file
+    paths inside it are written relative to it (outputs carry no absolute paths of the machine that made them).
     """
     qa = Path(qa_dir)
     qa.mkdir(parents=True, exist_ok=True)
@@ -137,6 +147,9 @@ def write_rejected(result: ReadResult, qa_dir: str | Path, *, include_reported: 
         if action == "reported" and not include_reported:
             continue
         p = redact_problems(result.problems[result.problems["action"] == action])
+        if base is not None:
+            root = Path(base).resolve()
+            p["file"] = [_relative(f, root) for f in p["file"]]
         for t in tables:
             out = qa / f"{prefix}_{t.lower()}.csv"
             p.loc[p["table"] == t, REJECTED_COLUMNS].sort_values(["file", "line"]).to_csv(out, index=False)
