@@ -101,10 +101,10 @@ def share_bars(labels: pd.Series, shares: pd.Series, title: str, alt: str, xlabe
     dark, orange = get_af_colours("duo")
     colours = [orange if h else dark for h in (highlight if highlight is not None else [False] * len(labels))]
     fig, ax = plt.subplots(figsize=(9, 0.32 * len(labels) + 1.4))
-    y = range(len(labels))
-    ax.barh(list(y), shares.to_numpy(), color=colours)
-    ax.set_yticks(list(y), labels.tolist())
-    ax.invert_yaxis()
+    frame = pd.DataFrame({"label": labels.astype(str).to_numpy(), "share": shares.to_numpy(dtype=float)})
+    sns.barplot(data=frame, x="share", y="label", hue="label", palette=dict(zip(frame["label"], colours)),
+                legend=False, ax=ax, orient="h")
+    ax.set_ylabel("")
     for i, v in enumerate(shares.to_numpy()):
         ax.text(v + 0.01, i, f"{v:.0%}", va="center", fontsize=8)
     ax.set_xlim(0, 1.08)
@@ -124,7 +124,7 @@ def interval_dots(labels: pd.Series, values: pd.Series, lower: pd.Series, upper:
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(labels) + 1.5))
     y = list(range(len(labels)))
     ax.hlines(y, lo, hi, color=dark, lw=2)
-    ax.plot(v, y, "o", color=dark, ms=7)
+    sns.scatterplot(x=v, y=y, color=dark, s=55, ax=ax, zorder=3)
     for i, val in enumerate(v):
         if val == val:  # not NaN
             ax.annotate(f"{val:,.0f}", (hi[i] if hi[i] == hi[i] else val, i), textcoords="offset points",
