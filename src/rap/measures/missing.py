@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common import Spec, children, episodes, finish, in_year, overlaps_year
+from .common import Spec, children, episodes, finish, in_year, overlaps_year, merge_on_child
 
 WENT_MISSING = "Children who went missing"
 INCIDENTS = "Incidents"
@@ -42,7 +42,7 @@ def missing(data, years: list[int]) -> pd.DataFrame:
         m.assign(M=m["MISSING"].eq("M").astype("int64"), A=m["MISSING"].eq("A").astype("int64"))
         .groupby(key, sort=False)[["M", "A"]].sum().reset_index()
     )
-    u = pop.merge(per_child, on=key, how="left")
+    u = merge_on_child(pop, per_child, list(key), "left")
     inc = u["M"].fillna(0).to_numpy(dtype="int64")
     away = u["A"].fillna(0).to_numpy(dtype="int64")
     base = u[key]

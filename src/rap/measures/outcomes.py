@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common import Spec, child_ethnicity, empty_tidy, finish
+from .common import Spec, child_ethnicity, empty_tidy, finish, merge_on_child
 
 KS1_LAST_YEAR = 2023
 TOTAL = "Total"
@@ -47,7 +47,7 @@ def cohort_linked(data, years: list[int], eth: pd.DataFrame) -> pd.DataFrame:
     """Children in OC2 of each year's return, with their ethnicity cell and their school row (by UPN)."""
     oc2 = data.ssda903["OC2"]
     oc2 = oc2.loc[oc2["YEAR"].isin(years), KEY].drop_duplicates()
-    c = oc2.merge(eth[KEY + ["UPN", "cell"]], on=KEY, how="inner")
+    c = merge_on_child(oc2, eth[KEY + ["_k", "UPN", "cell"]], list(KEY), "inner")
     upn = c["UPN"].fillna("").astype(str).str.strip()
     c = c.loc[(upn != "") & ~upn.str.startswith("UN")].assign(UPN=upn)
     sch = data.school["School"]

@@ -42,8 +42,7 @@ from .common import (
     open_on_31_march,
     overlaps_year,
     age_on,
-    year_end,
-)
+    year_end, merge_on_child)
 
 THREE_PLUS = "3 or more placements"
 ANY_MOVE = "At least one school move"
@@ -63,7 +62,7 @@ def placement_counts(data, years: list[int]) -> pd.DataFrame:
     first = ~e.duplicated(KEY, keep="first").to_numpy()
     starts = first | e["RNE"].ne("L").to_numpy(dtype=bool)
     n = e.loc[starts].groupby(KEY, sort=False).size().rename("placements").reset_index()
-    out = pop.merge(n, on=KEY, how="left")
+    out = merge_on_child(pop, n, list(KEY), "left")
     out["placements"] = out["placements"].fillna(0).astype("int64")
     return out
 
@@ -120,9 +119,9 @@ def long_term_stability(data, years: list[int]) -> pd.DataFrame:
     op = ep.loc[open_on_31_march(ep)].sort_values(KEY + ["DECOM"], kind="stable")
     op = op.loc[~op.duplicated(KEY, keep="last"), KEY + ["DECOM", "PLACE"]]  # the latest open episode
     hist = care_history(data)
-    op = op.merge(hist, on=["LA", "CHILD", "DECOM"], how="left")
+    op = merge_on_child(op, hist, ["LA", "CHILD", "DECOM"], "left")
     eth = child_ethnicity(data)
-    op = op.merge(eth[KEY + ["DOB"]], on=KEY, how="left")
+    op = merge_on_child(op, eth[KEY + ["_k", "DOB"]], list(KEY), "left")
     two_half = _per_year(op["YEAR"], years=2, months=6)
     two = _per_year(op["YEAR"], years=2)
     age = age_on(op["DOB"], op["YEAR"])
@@ -141,7 +140,7 @@ def school_stability(data, years: list[int]) -> pd.DataFrame:
     ep = episodes(data, years)
     pop = children(ep.loc[open_on_31_march(ep)])
     eth = child_ethnicity(data)
-    pop = pop.merge(eth[KEY + ["UPN"]], on=KEY, how="left")
+    pop = merge_on_child(pop, eth[KEY + ["_k", "UPN"]], list(KEY), "left")
     upn = pop["UPN"].fillna("").astype(str).str.strip()
     pop = pop.loc[(upn != "") & ~upn.str.startswith("UN")].assign(UPN=upn)
     sch = data.school["School"]
