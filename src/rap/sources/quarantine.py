@@ -207,6 +207,23 @@ def _with_context(df: pd.DataFrame, context_col: str | None, idx: np.ndarray, re
     return np.array([f"{r} ({context_col} {c})" for r, c in zip(reasons, ctx)], dtype=object)
 
 
+def _rejected_rows(df: pd.DataFrame, files: list[str], table: str, column: str, idx: np.ndarray,
+                   values: object, reasons: object) -> pd.DataFrame:
+    """Problem rows for the rows ``idx`` of ``df`` that a check rejects, naming their file and line."""
+    return pd.DataFrame(
+        {
+            "table": table,
+            "file": np.asarray(files, dtype=object)[df[FILE_COL].to_numpy()[idx]],
+            "line": df[LINE_COL].to_numpy()[idx].astype("int64"),
+            "column": column,
+            "value": values,
+            "reason": reasons,
+            "action": "rejected",
+        },
+        columns=PROBLEM_COLUMNS,
+    )
+
+
 def check_frame(
     df: pd.DataFrame,
     rules: Iterable[Rule],
@@ -242,17 +259,7 @@ def check_frame(
                 if blank.any():
                     idx = np.flatnonzero(blank)
                     problems.append(
-                        pd.DataFrame(
-                            {
-                                "table": table,
-                                "file": np.asarray(files, dtype=object)[df[FILE_COL].to_numpy()[idx]],
-                                "line": df[LINE_COL].to_numpy()[idx].astype("int64"),
-                                "column": col,
-                                "value": "",
-                                "reason": _with_context(df, context_col, idx, f"{col} is blank but required"),
-                                "action": "rejected",
-                            }
-                        )
+                        _rejected_rows(df, files, table, col, idx, "", _with_context(df, context_col, idx, f"{col} is blank but required"))
                     )
                     bad_any |= blank
             continue
@@ -319,19 +326,7 @@ def check_frame(
                 extra = row_reason[idx]
                 reasons = np.where(reasons == "", extra, reasons)
             reasons = _with_context(df, context_col, idx, reasons)
-            problems.append(
-                pd.DataFrame(
-                    {
-                        "table": table,
-                        "file": np.asarray(files, dtype=object)[df[FILE_COL].to_numpy()[idx]],
-                        "line": df[LINE_COL].to_numpy()[idx].astype("int64"),
-                        "column": col,
-                        "value": uniques[codes[idx]],
-                        "reason": reasons,
-                        "action": "rejected",
-                    }
-                )
-            )
+            problems.append(_rejected_rows(df, files, table, col, idx, uniques[codes[idx]], reasons))
             bad_any |= row_bad
 
         # the cleaned column
