@@ -168,18 +168,17 @@ def gaps(scan: pd.DataFrame, years: list[int], synthetic_population: bool) -> li
 def availability_ees(scan: pd.DataFrame) -> pd.DataFrame:
     """The scan as an EES tidy table: one row per year and collection, England level."""
     names = catalogue().set_index("id")["name"]
-    return pd.DataFrame(
+    from .tables import with_ees_columns
+
+    table = pd.DataFrame(
         {
-            "time_period": scan["year"].astype(int),
-            "time_identifier": "Reporting year",
-            "geographic_level": "National",
-            "country_code": "E92000001",
-            "country_name": "England",
+            "year": scan["year"],
             "collection": scan["collection"].map(names),
             "number_of_rows": scan["rows"].astype(int),
             "number_of_las": scan["las"].astype(int),
         }
-    ).sort_values(["time_period", "collection"], kind="stable").reset_index(drop=True)
+    )
+    return with_ees_columns(table, year="year").sort_values(["time_period", "collection"], kind="stable").reset_index(drop=True)
 
 
 def scan_published(tables: dict[str, pd.DataFrame], years: list[int]) -> pd.DataFrame:

@@ -30,7 +30,7 @@ from . import stats
 from .config import Params
 from .measures import catalogue
 from .suppression import C, X, Z, national_counts, percentages, round_half_up
-from .tables import write_ees
+from .tables import with_ees_columns, write_ees
 
 TOTAL = "Total"
 WHITE_BRITISH = "White British"
@@ -186,16 +186,6 @@ def published_table(tables: dict, years: list[int]) -> pd.DataFrame:
     return out
 
 
-def _ees(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    out.insert(1, "time_identifier", "Reporting year")
-    out["country_code"] = "E92000001"
-    out["country_name"] = "England"
-    out["region_code"] = out["region_code"].fillna("")
-    out["region_name"] = out["region_name"].fillna("")
-    return out
-
-
 def write_tables(table: pd.DataFrame, out: Path) -> list[Path]:
     """One EES tidy CSV (with ``.meta.csv``) per measure: ``tables/<measure>_by_ethnicity.csv``."""
     unknown = set(table["measure"]) - set(catalogue())
@@ -205,7 +195,7 @@ def write_tables(table: pd.DataFrame, out: Path) -> list[Path]:
     filters = {"breakdown": "Breakdown", "ethnicity_major": "Ethnic group (major)",
                "ethnicity_minor": "Ethnic group (minor)"}
     for measure, t in table.groupby("measure", sort=True):
-        t = _ees(t.drop(columns="measure")).sort_values(
+        t = with_ees_columns(t.drop(columns="measure"), year="time_period").sort_values(
             ["time_period", "geographic_level", "region_name", "breakdown"], kind="stable")
         path = out / "tables" / f"{measure}_by_ethnicity.csv"
         write_ees(t, path, filters=filters, indicators=INDICATORS)

@@ -16,7 +16,7 @@ from . import quality as Q
 from .config import Params
 from .sections import write_summary
 from .suppression import C, national_counts, round_half_up, suppress_counts
-from .tables import write_ees
+from .tables import with_ees_columns, write_ees
 from .geography import local_authorities
 
 SECTION = "02_data_quality"
@@ -256,16 +256,6 @@ def needs_table(needs: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------ outputs
 
 
-def _ees_national(df: pd.DataFrame, year_col: str) -> pd.DataFrame:
-    out = df.copy()
-    out.insert(0, "time_period", out.pop(year_col).astype(int))
-    out.insert(1, "time_identifier", "Reporting year")
-    out.insert(2, "geographic_level", "National")
-    out.insert(3, "country_code", "E92000001")
-    out.insert(4, "country_name", "England")
-    return out
-
-
 def write_record_outputs(res: RecordQuality, out: Path) -> None:
     """EES tidy tables and the front-page finding of the quality section."""
     base = res.params.suppression.rounding_base
@@ -281,7 +271,7 @@ def write_record_outputs(res: RecordQuality, out: Path) -> None:
             "percentage": _pct(comp["share"]).to_numpy(),
         }
     )
-    write_ees(_ees_national(comp, "YEAR"), out / "tables" / "quality_completeness.csv",
+    write_ees(with_ees_columns(comp, year="YEAR"), out / "tables" / "quality_completeness.csv",
               filters={"ethnicity_recording": "Ethnicity recording"},
               indicators={"number": ("Children", "", 0), "percentage": ("Percentage of children", "%", 1)})
     sc = res.scorecard
@@ -294,7 +284,7 @@ def write_record_outputs(res: RecordQuality, out: Path) -> None:
             "rating": sc["rag"].str.capitalize(),
         }
     )
-    write_ees(_ees_national(card, "YEAR"), out / "tables" / "quality_scorecard.csv",
+    write_ees(with_ees_columns(card, year="YEAR"), out / "tables" / "quality_scorecard.csv",
               filters={"quality_dimension": "Quality dimension", "collection": "Collection"},
               indicators={"percentage": ("Value", "%", 1), "rating": ("Rating (project's own rule)", "", 0)})
     f = res.funnel
@@ -304,11 +294,7 @@ def write_record_outputs(res: RecordQuality, out: Path) -> None:
     known_pct[unknown == C] = C
     la = pd.DataFrame(
         {
-            "time_period": f["year"].astype(int),
-            "time_identifier": "Reporting year",
-            "geographic_level": "Local authority",
-            "country_code": "E92000001",
-            "country_name": "England",
+            "year": f["year"].to_numpy(),
             "region_code": f["LA"].map(las["region_code"]).to_numpy(),
             "region_name": f["region_name"].to_numpy(),
             "old_la_code": f["LA"].to_numpy(),
@@ -320,7 +306,7 @@ def write_record_outputs(res: RecordQuality, out: Path) -> None:
             "outside_funnel_limit": f["flagged"].map({True: "Yes", False: "No"}).to_numpy(),
         }
     )
-    write_ees(la, out / "tables" / "quality_la_completeness.csv", filters={},
+    write_ees(with_ees_columns(la, year="year", level="Local authority"), out / "tables" / "quality_la_completeness.csv", filters={},
               indicators={"children": ("Children in the return", "", 0),
                           "ethnicity_unknown": ("Ethnicity blank, refused or not obtained", "", 0),
                           "known_percentage": ("Ethnicity known", "%", 1),
@@ -394,7 +380,7 @@ def write_published_outputs(pq: PublishedQuality, out: Path, params: Params) -> 
             "percentage": _pct(latest["unknown_share"], 2).to_numpy(),
         }
     )
-    write_ees(_ees_national(t, "YEAR"), out / "tables" / "quality_unknown_published.csv", filters={},
+    write_ees(with_ees_columns(t, year="YEAR"), out / "tables" / "quality_unknown_published.csv", filters={},
               indicators={"number": ("Children whose ethnicity was refused or not yet obtained", "", 0),
                           "percentage": ("Percentage of children looked after on 31 March", "%", 2)})
     last = latest.sort_values("year").iloc[-1]

@@ -11,6 +11,24 @@ META_COLUMNS = ["col_name", "col_type", "label", "indicator_grouping", "indicato
                 "filter_hint", "filter_grouping_column"]
 
 
+ENGLAND = ("E92000001", "England")
+
+
+def with_ees_columns(df: pd.DataFrame, *, year: str, level: str = "National") -> pd.DataFrame:
+    """``df`` with EES's mandatory columns for England: ``time_period`` from the column ``year`` (moved),
+    ``time_identifier`` (reporting year), ``geographic_level`` (a column of that name if ``df`` has one, else
+    ``level``), country code and name. Region and LA columns are kept, blanks for rows they do not apply to."""
+    out = df.copy()
+    period = out.pop(year).astype(int)
+    geo = out.pop("geographic_level") if "geographic_level" in out.columns else level
+    for c in ("region_code", "region_name"):
+        if c in out.columns:
+            out[c] = out[c].fillna("")
+    head = pd.DataFrame({"time_period": period, "time_identifier": "Reporting year", "geographic_level": geo,
+                         "country_code": ENGLAND[0], "country_name": ENGLAND[1]}, index=out.index)
+    return pd.concat([head, out], axis=1)
+
+
 def write_ees(
     df: pd.DataFrame,
     path: Path,
