@@ -401,6 +401,3 @@ def finish(units: pd.DataFrame, spec: Spec, data, years: list[int], eth: pd.Data
         units = attach_ethnicity(units, eth)
     return tabulate(units, spec, returns_by_year(data, years))
 
-
-def measure_years(years: list[int], first: int | None = None, last: int | None = None) -> list[int]:
-    return [int(y) for y in years if (first is None or y >= first) and (last is None or y <= last)]
