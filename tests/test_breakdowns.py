@@ -98,3 +98,17 @@ def test_rates_missing_for_a_reason_say_which_groups_and_why(built):
     note = B.rate_note(table, "cla_on_31_march", year, "synthetic")
     assert "Gypsy / Roma" in note and "synthetic" in note
     assert B.rate_note(table, "missing", year, "synthetic") == ""
+
+
+def test_chart_title_claims_a_highest_group_only_when_differences_are_significant():
+    rows = []
+    for major, pct, lo, hi in (("Total", 10, 9.0, 11.0), ("White", 10, 9.0, 11.0), ("Mixed or Multiple ethnic groups", 12, 9.0, 15.0)):
+        rows.append({"measure": "missing", "breakdown": "Children who went missing", "time_period": 2024,
+                     "geographic_level": "National", "ethnicity_major": major, "ethnicity_minor": "Total",
+                     "percentage": pct, "percentage_lower_95": lo, "percentage_upper_95": hi,
+                     "ratio_to_white_british": 1.2 if major.startswith("Mixed") else 1.0,
+                     "ratio_to_white_british_lower_95": 0.9, "ratio_to_white_british_upper_95": 1.5})
+    t = pd.DataFrame(rows)
+    assert "no major ethnic group differs significantly" in B.chart_data(t, "missing", "Children who went missing", 2024)["title"]
+    t.loc[t["ethnicity_major"].str.startswith("Mixed"), "ratio_to_white_british_lower_95"] = 1.1
+    assert "highest for Mixed" in B.chart_data(t, "missing", "Children who went missing", 2024)["title"]

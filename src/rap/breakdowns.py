@@ -269,7 +269,11 @@ def chart_data(table: pd.DataFrame, measure: str, breakdown: str, year: int) -> 
     unit = "per 10,000 children" if rate else "%"
     known = groups[~groups["ethnicity_major"].eq(eth.major_label("unknown"))]
     kv = pd.to_numeric(known[v], errors="coerce")
-    if kv.notna().any():
+    tested = groups["ratio_to_white_british_lower_95"].map(lambda x: isinstance(x, (int, float))).any()
+    if tested and not significant_differences(table, measure, breakdown, year):
+        # government style: a chart title states a finding only when it is significant
+        title = f"{title_measure}: no major ethnic group differs significantly from White British, {year}"
+    elif kv.notna().any():
         top = known.iloc[int(kv.to_numpy().argmax())]
         title = f"{title_measure}: highest for {top['ethnicity_major']} children ({top[v]}{'' if rate else '%'}), {year}"
     else:
