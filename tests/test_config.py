@@ -44,6 +44,8 @@ def test_year_file_inherits_and_overrides_nested_keys(tmp_path):
         ("year: twenty\n", "year"),
         ("year: 2024\nsynth:\n  defects:\n    school_disagreement_by_code: {WXYZ: 0.1}\n",
          "synth.defects.school_disagreement_by_code"),
+        ("year: 2024\ndata:\n  la_ethnicity_file: no/such/file.csv\n", "data.la_ethnicity_file"),
+        ("year: 2024\ndata:\n  population_path: no/such/folder\n", "data.population_path"),
     ],
 )
 def test_bad_params_name_file_and_key(tmp_path, year_text, key):

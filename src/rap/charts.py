@@ -95,6 +95,37 @@ def funnel_plot(funnel: pd.DataFrame, title: str, alt: str, level_label: str = "
     return Chart(fig, title, alt, data)
 
 
+def ratio_funnel_plot(points: pd.DataFrame, limits: pd.DataFrame, title: str, alt: str, level_label: str = "99.8%") -> Chart:
+    """Observed/expected ratios against expected count (log scale), with the target 1 and overdispersion-
+    adjusted 95% and ``level_label`` limits; LAs outside the outer limits in the contrast colour and named.
+
+    ``points``: la_name, expected, ratio, flagged (bool). ``limits``: expected, lower_95, upper_95, lower_outer,
+    upper_outer (a smooth grid)."""
+    dark, orange = get_af_colours("duo")
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    lim = limits.sort_values("expected")
+    ax.plot(lim["expected"], lim["lower_95"], color="#3D3D3D", lw=1, ls="--", label="95% limits")
+    ax.plot(lim["expected"], lim["upper_95"], color="#3D3D3D", lw=1, ls="--")
+    ax.plot(lim["expected"], lim["lower_outer"], color="#3D3D3D", lw=1.2, label=f"{level_label} limits")
+    ax.plot(lim["expected"], lim["upper_outer"], color="#3D3D3D", lw=1.2)
+    ax.axhline(1.0, color=dark, lw=1, label="As England's rates predict")
+    normal = points[~points["flagged"]]
+    flagged = points[points["flagged"]]
+    ax.scatter(normal["expected"], normal["ratio"], s=14, color=dark, alpha=0.7, label="Local authority")
+    ax.scatter(flagged["expected"], flagged["ratio"], s=40, color=orange, marker="D", label=f"Outside the {level_label} limits")
+    for r in flagged.itertuples():
+        ax.annotate(r.la_name, (r.expected, r.ratio), textcoords="offset points", xytext=(5, -3), fontsize=8)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.set_xlabel("Expected children looked after (number, log scale)")
+    ax.set_ylabel("Observed / expected")
+    ax.set_title(title, loc="left", wrap=True)
+    ax.legend(loc="upper right", frameon=False, fontsize=8)
+    fig.tight_layout()
+    data = points[["la_name", "expected", "ratio", "flagged"]].reset_index(drop=True)
+    return Chart(fig, title, alt, data)
+
+
 def share_bars(labels: pd.Series, shares: pd.Series, title: str, alt: str, xlabel: str,
                highlight: pd.Series | None = None) -> Chart:
     """Horizontal bars of shares (0-1) with the value written at the end of each bar (no legend needed)."""

@@ -25,6 +25,10 @@ class _Strict(BaseModel):
 class DataParams(_Strict):
     kind: Literal["synthetic", "record", "published"] = "synthetic"
     path: Path = Path("data/synthetic")
+    #: published kind: DfE's file of children looked after on 31 March by LA and major ethnic group (section 04)
+    la_ethnicity_file: Path | None = None
+    #: published kind: folder with the ONS population files (mid-year estimates, Census 2021 by region)
+    population_path: Path | None = None
 
 
 class DefectRates(_Strict):
@@ -112,6 +116,14 @@ class Params(_Strict):
     output_dir: Path = Path("outputs")
     project_root: Path = Path(".")
 
+    @model_validator(mode="after")
+    def _optional_inputs_exist(self) -> "Params":
+        for key in ("la_ethnicity_file", "population_path"):
+            value = getattr(self.data, key)
+            if value is not None and not _resolve(self.project_root, value).exists():
+                raise ValueError(f"data.{key}: {value} does not exist")
+        return self
+
     @property
     def series_years(self) -> list[int]:
         """Collection years covered, oldest first, ending at ``year``."""
@@ -120,6 +132,11 @@ class Params(_Strict):
     @property
     def data_path(self) -> Path:
         return _resolve(self.project_root, self.data.path)
+
+    def input_path(self, key: str) -> Path | None:
+        """An optional ``data`` input (``la_ethnicity_file``, ``population_path``) resolved, or None."""
+        value = getattr(self.data, key)
+        return None if value is None else _resolve(self.project_root, value)
 
     @property
     def out_path(self) -> Path:
@@ -163,5 +180,9 @@ def load_params(path: str | Path, **overrides: Any) -> Params:
         return Params.model_validate(merged)
     except ValidationError as exc:
         err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        key = ".".join(str(p) for p in err["loc"])
+        if not key:  # a check across keys names its key at the start of the message ("data.x: ...")
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            key, _, reason = msg.partition(": ")
+            raise ParamsError(path, key, reason) from None
         raise ParamsError(path, key, f"{err['msg']} (got {err.get('input')!r})") from None

@@ -281,10 +281,17 @@ def params_for_key(params: Params) -> dict[str, Any]:
 
 
 def input_files(params: Params) -> list[Path]:
-    """The files the data layer reads: every file under ``params.data_path`` (all data kinds)."""
+    """The files the data layer reads: every file under ``params.data_path`` (all data kinds), and the
+    optional inputs of :func:`extra_inputs`."""
     from .hashing import list_files
 
-    return list_files(params.data_path)
+    return list_files(params.data_path) + [f for p in extra_inputs(params).values() for f in list_files(p)]
+
+
+def extra_inputs(params: Params) -> dict[str, Path]:
+    """Inputs outside ``data.path`` that sections read (published kind: LA file, population folder)."""
+    keys = ("la_ethnicity_file", "population_path")
+    return {k: p for k in keys if (p := params.input_path(k)) is not None}
 
 
 def _rap_source_dir() -> Path:
@@ -755,7 +762,10 @@ def run_sections(
     # Cache keys (hashing inputs is cheap when unchanged: see HashIndex).
     with HashIndex(cache_root / "file-hashes.json") as idx:
         data_hashes = idx.hash_tree(params.data_path)
+        extra_hashes = {key: (path, idx.hash_tree(path)) for key, path in extra_inputs(params).items()}
         rap_tree = idx.hash_tree(_rap_source_dir())
+    for key, (_, tree) in extra_hashes.items():
+        data_hashes.update({f"<{key}>/{rel}": sha for rel, sha in tree.items()})
     ctx = _KeyContext(
         params=params_for_key(params),
         inputs=data_hashes,
@@ -765,7 +775,10 @@ def run_sections(
     )
     data_root = params.data_path
     base = data_root.parent if data_root.is_file() else data_root
-    manifest_inputs = {_inside(base / rel, project_root): sha for rel, sha in data_hashes.items()}
+    manifest_inputs = {_inside(base / rel, project_root): sha for rel, sha in data_hashes.items() if not rel.startswith("<")}
+    for key, (path, tree) in extra_hashes.items():
+        extra_base = path.parent if path.is_file() else path
+        manifest_inputs.update({_inside(extra_base / rel, project_root): sha for rel, sha in tree.items()})
 
     parts: dict[str, dict[str, Any]] = {}
     keys: dict[str, str] = {}

@@ -1,0 +1,229 @@
+"""rap.la_comparison: LA rates, indirect standardisation, consistency with England, disclosure control.
+
+Worked examples are small enough to check by hand; the real DfE LA file (fixture copy) is recomputed
+independently of the module with plain pandas arithmetic.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import chi2
+
+from rap import la_comparison as L
+from rap.sources.ees import read_ees_la_ethnicity
+from rap.sources.population import read_census_ethnicity, read_mid_year_estimates
+
+FIX = Path(__file__).parent / "fixtures"
+LA1, LA2, LA3 = "E06000001", "E06000002", "E06000003"  # Hartlepool, Middlesbrough, Redcar (North East)
+
+
+def _inputs(counts: dict, pops: dict, year: int = 2024, symbols: dict | None = None) -> L.LaInputs:
+    """counts: {la: {major: n or None}}; pops: {la: {major: population}}."""
+    c = [(year, la, m, np.nan if v is None else float(v), (symbols or {}).get((la, m)))
+         for la, d in counts.items() for m, v in d.items()]
+    p = [(year, la, m, float(v)) for la, d in pops.items() for m, v in d.items()]
+    return L.LaInputs(counts=pd.DataFrame(c, columns=["time_period", "new_la_code", "major", "number", "symbol"]),
+                      population=pd.DataFrame(p, columns=["time_period", "new_la_code", "major", "population"]),
+                      population_note="test", source="test")
+
+
+def _full(la_counts: dict) -> dict:
+    """Fill every known group, unknown and total (total = sum) for each LA."""
+    out = {}
+    for la, d in la_counts.items():
+        row = {m: d.get(m, 0) for m in L.KNOWN}
+        row["unknown"] = d.get("unknown", 0)
+        row["total"] = sum(row.values())
+        out[la] = row
+    return out
+
+
+POP = {LA1: {"white": 10_000, "mixed": 1_000, "asian": 1_000, "black": 1_000, "other": 1_000},
+       LA2: {"white": 5_000, "mixed": 2_000, "asian": 2_000, "black": 2_000, "other": 1_000}}
+
+
+def test_national_rates_and_standardised_ratio_by_hand():
+    counts = _full({LA1: {"white": 60, "mixed": 20, "asian": 4, "black": 10, "other": 6},
+                    LA2: {"white": 30, "mixed": 40, "asian": 8, "black": 20, "other": 6, "unknown": 12}})
+    inp = _inputs(counts, POP)
+    r = L.national_rates(inp, 2024)
+    # England = LA1 + LA2: white 90/15000, mixed 60/3000, asian 12/3000, black 30/3000, other 12/2000
+    assert r["white"] == pytest.approx(90 / 15000)
+    assert r["mixed"] == pytest.approx(60 / 3000)
+    assert r["other"] == pytest.approx(12 / 2000)
+    sr = L.standardised_ratios(inp, 2024).set_index("new_la_code")
+    f = (100 + 116) / (100 + 104)  # all children / children of known ethnicity, England
+    e1 = f * (10000 * 90 / 15000 + 1000 * 60 / 3000 + 1000 * 12 / 3000 + 1000 * 30 / 3000 + 1000 * 12 / 2000)
+    e2 = f * (5000 * 90 / 15000 + 2000 * 60 / 3000 + 2000 * 12 / 3000 + 2000 * 30 / 3000 + 1000 * 12 / 2000)
+    assert sr.loc[LA1, "expected"] == pytest.approx(e1)
+    assert sr.loc[LA2, "expected"] == pytest.approx(e2)
+    assert sr["expected"].sum() == pytest.approx(216)  # E adds up to England's total
+    assert sr.loc[LA1, "observed"] == 100 and sr.loc[LA1, "ratio"] == pytest.approx(100 / e1)
+    # Byar limits for O = 100 divided by E
+    o, z = 100, 1.959963984540054
+    lo = o * (1 - 1 / (9 * o) - z / (3 * np.sqrt(o))) ** 3
+    assert sr.loc[LA1, "lower"] == pytest.approx(lo / e1, rel=1e-9)
+    assert sr.loc[LA1, "la_name"] == "Hartlepool"
+
+
+def test_group_verdicts_against_exact_poisson_interval():
+    # LA1 white: 60 children where England's rate gives 10000 * 90/15000 = 60: consistent;
+    # LA1 asian: 4 (suppressed in publication but assessed here) vs 1000*12/3000 = 4: consistent;
+    # LA2 mixed: 40 vs 2000*60/3000 = 40 ... make LA2 black clearly high: 60 vs 2000*70/3000 = 46.7
+    counts = _full({LA1: {"white": 60, "mixed": 20, "asian": 4, "black": 10, "other": 6},
+                    LA2: {"white": 30, "mixed": 40, "asian": 8, "black": 60, "other": 6}})
+    inp = _inputs(counts, POP)
+    rates = L.la_group_rates(inp, 2024)
+    row = rates.set_index(["new_la_code", "major"])
+    eng_black = 70 / 3000
+    exp = 2000 * eng_black
+    lo, hi = chi2.ppf(0.025, 2 * 60) / 2, chi2.ppf(0.975, 2 * 61) / 2
+    verdict = L.HIGHER if lo > exp else (L.LOWER if hi < exp else L.CONSISTENT)
+    assert row.loc[(LA2, "black"), "verdict"] == verdict
+    assert row.loc[(LA1, "white"), "verdict"] == L.CONSISTENT
+    assert row.loc[(LA2, "black"), "rate"] == pytest.approx(60 / 2000 * 10_000)
+    assert row.loc[(LA2, "black"), "england_rate"] == pytest.approx(eng_black * 10_000)
+    # the region (both LAs are North East) pools counts and populations
+    assert row.loc[(LA1, "black"), "region_rate"] == pytest.approx(70 / 3000 * 10_000)
+    summary = L.pattern_summary(rates).set_index("major")
+    assert summary.loc["white", "las_assessed"] == 2
+    assert summary.loc["white", ["higher", "consistent", "lower"]].sum() == 2
+
+
+def test_suppressed_source_cell_is_missing_never_zero():
+    counts = _full({LA1: {"white": 60, "mixed": 20, "asian": 4, "black": 10, "other": 6},
+                    LA2: {"white": 30, "mixed": 40, "asian": 8, "black": 20, "other": 6}})
+    counts[LA1]["asian"] = None  # published as c
+    inp = _inputs(counts, POP, symbols={(LA1, "asian"): "c"})
+    rates = L.la_group_rates(inp, 2024).set_index(["new_la_code", "major"])
+    assert np.isnan(rates.loc[(LA1, "asian"), "rate"])
+    assert rates.loc[(LA1, "asian"), "verdict"] == L.NOT_ASSESSED
+    # England's Asian rate uses only LAs where the Asian count is known (LA2): 8 / 2000
+    assert L.national_rates(inp, 2024)["asian"] == pytest.approx(8 / 2000)
+    pub = L.publishable_rates(L.la_group_rates(inp, 2024), 5, published_input=True).set_index(["new_la_code", "ethnicity_major"])
+    assert pub.loc[(LA1, "Asian or Asian British"), "number"] == "c"
+    assert pub.loc[(LA1, "Asian or Asian British"), "rate_per_10000"] == "c"
+
+
+def test_publishable_rates_suppress_small_counts_with_secondary():
+    counts = _full({LA1: {"white": 60, "mixed": 20, "asian": 3, "black": 10, "other": 6},
+                    LA2: {"white": 30, "mixed": 40, "asian": 8, "black": 20, "other": 6}})
+    inp = _inputs(counts, POP)
+    pub = L.publishable_rates(L.la_group_rates(inp, 2024), 5, published_input=False)
+    la1 = pub[pub["new_la_code"] == LA1].set_index("ethnicity_major")
+    assert la1.loc["Asian or Asian British", "number"] == "c"
+    assert la1.loc["Asian or Asian British", "rate_per_10000"] == "c"
+    assert la1.loc["Asian or Asian British", "compared_with_england"] == "c"
+    # a second cell of LA1 is hidden, so the Asian count cannot be recovered from the total
+    assert (la1["number"] == "c").sum() >= 2
+    shown = [int(v) for v in la1["number"] if v != "c"]
+    assert all(v == 0 or v > 5 for v in shown)
+
+
+def test_completeness_bounds_and_rag():
+    counts = _full({LA1: {"white": 90, "unknown": 10}, LA2: {"white": 300}})
+    counts[LA2]["unknown"] = None
+    inp = _inputs(counts, POP, symbols={(LA2, "unknown"): "c"})
+    comp = L.completeness(inp, 2024).set_index("new_la_code")
+    assert comp.loc[LA1, "known_share_low"] == pytest.approx(0.9) == comp.loc[LA1, "known_share_high"]
+    assert comp.loc[LA2, "known_share_low"] == pytest.approx(1 - 5 / 300)
+    assert comp.loc[LA2, "known_share_high"] == pytest.approx(1 - 1 / 300)
+    rag = L.completeness_rag(comp.reset_index(), 0.98, 0.95)
+    assert rag.tolist() == ["Red", "Green"]
+    # 1-5 unknown of 100 spans green (>= 98%) and amber: unclear, never guessed
+    comp2 = pd.DataFrame({"known_share_low": [0.95], "known_share_high": [0.99]})
+    assert L.completeness_rag(comp2, 0.98, 0.95).tolist() == ["Unclear"]
+
+
+def test_statistical_neighbours_are_nearest_and_deterministic():
+    las = ["E06000001", "E06000002", "E06000003", "E06000004", "E06000005"]
+    sizes = [1000, 1100, 5000, 5200, 20000]
+    pops = {la: {m: s * (0.8 if m == "white" else 0.05) for m in L.KNOWN} for la, s in zip(las, sizes)}
+    counts = _full({la: {"white": 10} for la in las})
+    nb = L.statistical_neighbours(_inputs(counts, pops), 2024, n=2)
+    first = nb[nb["rank"] == 1].set_index("new_la_code")["neighbour_code"]
+    assert first["E06000001"] == "E06000002" and first["E06000003"] == "E06000004"
+    assert (nb.groupby("new_la_code").size() == 2).all()
+    assert not (nb["new_la_code"] == nb["neighbour_code"]).any()
+
+
+def test_minor_publishability():
+    inp = _inputs(_full({LA1: {"white": 10}}), POP)
+    inp.minor = pd.DataFrame({"time_period": 2024, "new_la_code": [LA1, LA2, LA3, LA1, LA2, LA3],
+                              "major": ["white"] * 3 + ["asian"] * 3,
+                              "minor": ["White Irish"] * 3 + ["Chinese"] * 3, "number": [6.0, 5, 0, 0, 0, 1]})
+    m = L.minor_publishability(inp, 2024, 5).set_index("ethnicity_minor")
+    assert m.loc["White Irish", "publishable"] == 1 and m.loc["White Irish", "none"] == 1
+    assert m.loc["Chinese", "publishable"] == 0 and m.loc["Chinese", "publishable_share"] == 0
+
+
+@pytest.fixture(scope="module")
+def real() -> L.LaInputs:
+    la = read_ees_la_ethnicity(FIX / "ees" / "2025" / "DERIVED_cla_31_march_by_ethnicity_major_la_2021_2025.csv")
+    return L.la_inputs_from_published(
+        la, read_mid_year_estimates(FIX / "population" / "ons_mid-year_population_estimates_2012_to_2024.csv"),
+        read_census_ethnicity(FIX / "population" / "ons-ethnic-population-reg.csv"))
+
+
+def test_real_la_file_keeps_905_suppressed_cells_missing(real):
+    raw = pd.read_csv(FIX / "ees" / "2025" / "DERIVED_cla_31_march_by_ethnicity_major_la_2021_2025.csv", dtype=str)
+    n_c = int(((raw["geographic_level"] == "Local authority") & (raw["number"] == "c")).sum())
+    assert n_c == 905
+    assert int((real.counts["symbol"] == "c").sum()) == n_c
+    assert real.counts.loc[real.counts["symbol"] == "c", "number"].isna().all()
+    assert not (real.counts.loc[real.counts["symbol"] == "c", "number"] == 0).any()
+
+
+def test_real_la_file_ratios_recomputed_independently(real):
+    """Observed/expected for 2024 from the raw CSVs with plain pandas, against the module."""
+    y = 2024
+    raw = pd.read_csv(FIX / "ees" / "2025" / "DERIVED_cla_31_march_by_ethnicity_major_la_2021_2025.csv", dtype=str)
+    raw = raw[(raw["geographic_level"] == "Local authority") & (raw["time_period"] == str(y))]
+    raw["n"] = pd.to_numeric(raw["number"], errors="coerce")
+    wide = raw.pivot_table(index="new_la_code", columns="characteristic", values="n", aggfunc="first")
+    region = raw.groupby("new_la_code")["region_code"].first()
+    groups = {"White": "White", "Mixed": "Mixed or Multiple ethnic groups", "Asian": "Asian or Asian British",
+              "Black": "Black, African, Caribbean or Black British", "Other": "Other ethnic group"}
+    my = pd.read_csv(FIX / "population" / "ons_mid-year_population_estimates_2012_to_2024.csv", dtype=str)
+    my = my[(my["geographic_level"] == "Local authority") & (my["time_period"] == str(y))]
+    kids = pd.to_numeric(my.set_index("new_la_code")["population_estimate"], errors="coerce")
+    cen = pd.read_csv(FIX / "population" / "ons-ethnic-population-reg.csv")
+    cen = cen[cen.iloc[:, 2] > 0]
+    first_word = cen.iloc[:, 3].str.extract(r"^(\w+)")[0]
+    cen = cen.assign(g=first_word.map({"Asian": "Asian", "Black": "Black", "Mixed": "Mixed", "White": "White",
+                                       "Other": "Other"}))
+    share = cen.groupby([cen.columns[0], "g"])["Observation"].sum()
+    share = share / share.groupby(level=0).transform("sum")
+    pop = {}
+    for la in wide.index:
+        reg = region[la]
+        reg = "E12000007" if reg.startswith("E13") else reg
+        if la in kids.index and pd.notna(kids[la]):
+            pop[la] = {g: kids[la] * share[(reg, g)] for g in groups}
+    pop = pd.DataFrame(pop).T
+    known_cols = list(groups.values())
+    # England's group rates from LAs where the group's count is known
+    rate = {g: wide.loc[wide[c].notna() & wide.index.isin(pop.index), c].sum()
+            / pop.loc[wide.index[wide[c].notna() & wide.index.isin(pop.index)], g].sum() for g, c in groups.items()}
+    complete = wide[known_cols + ["Total"]].dropna()
+    f = complete["Total"].sum() / complete[known_cols].sum(axis=1).sum()
+    have = wide.index[wide["Total"].notna() & wide.index.isin(pop.index)]
+    expected = sum(pop.loc[have, g] * rate[g] for g in groups) * f
+    ratio = wide.loc[have, "Total"] / expected
+    sr = L.standardised_ratios(real, y).set_index("new_la_code")
+    common = ratio.index.intersection(sr.index)
+    assert len(common) >= 150
+    np.testing.assert_allclose(sr.loc[common, "ratio"].to_numpy(), ratio[common].to_numpy(), rtol=1e-9)
+    assert set(sr["flag"]) <= {"Within the limits", "Above the 99.8% limit", "Below the 99.8% limit"}
+
+
+def test_real_file_publishable_outputs_leak_no_small_counts(real):
+    rates = L.la_group_rates(real, 2024, L.statistical_neighbours(real, 2024))
+    pub = L.publishable_rates(rates, 5, published_input=True)
+    nums = pd.to_numeric(pub["number"], errors="coerce")
+    assert not nums.between(1, 5).any()
+    assert (pub.loc[pub["number"] == "c", "rate_per_10000"] == "c").all()
