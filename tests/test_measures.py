@@ -19,6 +19,9 @@ LA 805  L  WBRI   started 1/10/2023, school NCYEAR 11, 2 moves (1 mid-year), KS4
         M  OOTH   open since 2020, aged 16, OC2, school NCYEAR 11, 0 moves, KS4 30.0 / EM 0
         N  WBRI   aged 9, S 2020 then new placement (P) 1/1/2023, open                -> long-term, not stable
         O  WBRI   aged 6, S 2021 then placed for adoption (A3) 1/6/2023               -> long-term, stable (adoption)
+
+SWEpisodes: LA 201 only (A: 3 social workers in the year, B: 1), so social_workers_3plus has rows; its figures
+are checked in test_measures_dashboard.py.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ UNKNOWN = "Refused or information not yet available"
 def _frame(table: str, rows: list[dict]) -> pd.DataFrame:
     cols = table_columns()[table]
     df = pd.DataFrame([{c: r.get(c, "") for c in cols + ["LA"]} for r in rows], columns=cols + ["LA"])
-    for c in ("DOB", "DECOM", "DEC", "MIS_START", "MIS_END"):
+    for c in ("DOB", "DECOM", "DEC", "MIS_START", "MIS_END", "DUC", "SW_DECOM", "SW_DEC"):
         if c in df.columns:
             df[c] = pd.to_datetime(df[c].replace("", None), format="%d/%m/%Y")
     df["YEAR"] = Y
@@ -106,9 +109,15 @@ def tiny() -> RecordData:
         {"LA": "202", "CHILD": "I", "DOB": "01/02/2006", "IN_TOUCH": "NO", "ACTIV": "0", "ACCOM": "0"},
     ]
     oc2 = [{"LA": "202", "CHILD": "J"}, {"LA": "202", "CHILD": "K"}, {"LA": "805", "CHILD": "M"}]
+    sw = [  # LA 201 only: A had 3 social workers in the year, B 1; LAs 202 and 805 sent no SWEpisodes
+        {"LA": "201", "CHILD": "A", "SW_ID": "SW1", "SW_DECOM": "01/01/2023", "SW_DEC": "01/06/2023"},
+        {"LA": "201", "CHILD": "A", "SW_ID": "SW2", "SW_DECOM": "01/06/2023", "SW_DEC": "01/09/2023"},
+        {"LA": "201", "CHILD": "A", "SW_ID": "SW3", "SW_DECOM": "01/09/2023"},
+        {"LA": "201", "CHILD": "B", "SW_ID": "SW1", "SW_DECOM": "01/01/2020"},
+    ]
     tables = {t: _frame(t, []) for t in table_columns()}
     tables.update(Header=_frame("Header", header), Episodes=_frame("Episodes", eps), Missing=_frame("Missing", missing),
-                  OC3=_frame("OC3", oc3), OC2=_frame("OC2", oc2))
+                  OC3=_frame("OC3", oc3), OC2=_frame("OC2", oc2), SWEpisodes=_frame("SWEpisodes", sw))
     school = pd.DataFrame({
         "UPN": [UPN_J, UPN_L, UPN_M], "LA": ["202", "805", "805"], "ETHNIC": ["MWBC", "WBRI", "OOTH"],
         "NCYEAR": ["6", "11", "11"],

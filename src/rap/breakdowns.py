@@ -34,8 +34,9 @@ from .tables import with_ees_columns, write_ees
 
 TOTAL = "Total"
 WHITE_BRITISH = "White British"
-#: Measures counted in children with no denominator of their own: rates per 10,000 children apply.
-RATE_MEASURES = ("cla_on_31_march", "started", "cla_during_year", "ceased")
+#: Measures counted in children with no denominator of their own: rates per 10,000 children apply. UASC counts
+#: too, as on the dashboard (UASC per 10,000 children), though UASC are not drawn from the resident population.
+RATE_MEASURES = ("cla_on_31_march", "started", "cla_during_year", "ceased", "uasc_on_31_march", "uasc_started")
 
 INDICATORS = {
     "number": ("Number", "", 0),

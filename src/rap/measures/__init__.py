@@ -26,8 +26,11 @@ from .cla import ceased, cla_during_year, cla_on_31_march, started
 from .common import TIDY_COLUMNS, group_order
 from .missing import missing
 from .outcomes import outcomes
+from .placements import placed_over_20_miles, placement_type
 from .published import from_published
+from .social_workers import social_workers_3plus
 from .stability import long_term_stability, placement_stability, school_stability
+from .uasc import uasc_on_31_march, uasc_started
 
 #: Measure functions in report order. Some return several measure ids (see measures.yaml ``function``).
 FUNCTIONS: dict[str, Callable] = {
@@ -35,10 +38,15 @@ FUNCTIONS: dict[str, Callable] = {
     "cla_during_year": cla_during_year,
     "started": started,
     "ceased": ceased,
+    "uasc_on_31_march": uasc_on_31_march,
+    "uasc_started": uasc_started,
     "missing": missing,
     "placement_stability": placement_stability,
     "long_term_stability": long_term_stability,
     "school_stability": school_stability,
+    "placement_type": placement_type,
+    "placed_over_20_miles": placed_over_20_miles,
+    "social_workers_3plus": social_workers_3plus,
     "care_leavers": care_leavers,
     "outcomes": outcomes,
 }
@@ -59,5 +67,6 @@ def compute_all(data, years: list[int]) -> pd.DataFrame:
 __all__ = [
     "TIDY_COLUMNS", "FUNCTIONS", "catalogue", "compute_all", "group_order", "from_published",
     "cla_on_31_march", "cla_during_year", "started", "ceased", "missing", "placement_stability",
-    "long_term_stability", "school_stability", "care_leavers", "outcomes",
+    "long_term_stability", "school_stability", "care_leavers", "outcomes", "uasc_on_31_march", "uasc_started",
+    "placement_type", "placed_over_20_miles", "social_workers_3plus",
 ]
