@@ -262,3 +262,31 @@ def test_suppress_counts_primary_only():
     from rap.suppression import suppress_counts
 
     assert suppress_counts(pd.Series([0, 1, 5, 6, 120]), 5).tolist() == [0, "c", "c", 6, 120]
+
+
+def test_suppress_slices_matches_suppress_on_one_equation_tables():
+    """Many LAs, each one equation (groups sum to the LA total): same cells hidden as the general routine,
+    and no slice is left with a single suppressed cell."""
+    import numpy as np
+    import pandas as pd
+
+    from rap.suppression import suppress, suppress_slices
+
+    rng = np.random.default_rng(7)
+    rows = []
+    for la in range(40):
+        parts = rng.choice([0, 1, 2, 3, 4, 6, 9, 15, 40, 120], size=5)
+        for g, v in enumerate(parts):
+            rows.append((f"LA{la}", f"g{g}", int(v)))
+        rows.append((f"LA{la}", "Total", int(parts.sum())))
+    df = pd.DataFrame(rows, columns=["la", "group", "number"])
+    fast = suppress_slices(df, ["la"], df["group"].eq("Total").to_numpy(), 5)
+    slow = suppress(df, dims=["la", "group"], totals={"group": "Total"}, threshold=5)
+    hidden = fast["number_published"].eq("c")
+    assert (fast.loc[df["number"].between(1, 5), "number_published"] == "c").all()
+    counts = hidden.groupby(df["la"]).sum()
+    assert not (counts == 1).any()
+    # the general routine hides the same number of cells per LA (both add one complement where needed)
+    assert counts.equals(slow["number_published"].eq("c").groupby(df["la"]).sum())
+    shown = pd.to_numeric(fast["number_published"], errors="coerce")
+    assert not shown.between(1, 5).any()

@@ -126,6 +126,27 @@ def ratio_funnel_plot(points: pd.DataFrame, limits: pd.DataFrame, title: str, al
     return Chart(fig, title, alt, data)
 
 
+def group_lines(frame: pd.DataFrame, title: str, alt: str, ylabel: str) -> Chart:
+    """One line per group over the years (Analysis Function categorical palette), each labelled at its end so
+    the legend is not needed to tell them apart."""
+    groups = list(dict.fromkeys(frame["group"]))
+    colours = dict(zip(groups, palette(len(groups)) if len(groups) <= 6 else palette(6) * 2))
+    fig, ax = plt.subplots(figsize=(9, 5))
+    sns.lineplot(data=frame, x="year", y="value", hue="group", palette=colours, marker="o", ax=ax, legend=False)
+    last = frame[frame["year"] == frame["year"].max()].dropna()
+    for r in last.itertuples():
+        ax.annotate(f"{r.group} ({r.value:,.0f})", (r.year, r.value), textcoords="offset points", xytext=(6, -3),
+                    fontsize=8, color=colours[r.group])
+    ax.set_xticks(sorted(frame["year"].unique()))
+    ax.set_xlim(frame["year"].min() - 0.2, frame["year"].max() + 1.6)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("Year ending 31 March")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, loc="left", wrap=True)
+    fig.tight_layout()
+    return Chart(fig, title, alt, frame.reset_index(drop=True))
+
+
 def share_bars(labels: pd.Series, shares: pd.Series, title: str, alt: str, xlabel: str,
                highlight: pd.Series | None = None) -> Chart:
     """Horizontal bars of shares (0-1) with the value written at the end of each bar (no legend needed)."""

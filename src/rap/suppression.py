@@ -53,6 +53,7 @@ __all__ = [
     "round_half_up",
     "suppress",
     "suppress_counts",
+    "suppress_slices",
 ]
 
 # EES symbols (publication.md): never a blank indicator cell.
@@ -432,3 +433,43 @@ def suppress_counts(values: pd.Series, threshold: int) -> pd.Series:
     out = values.astype(object).copy()
     out[values.between(1, threshold).to_numpy()] = C
     return out
+
+
+def suppress_slices(
+    table: pd.DataFrame, by: Sequence[str], is_total: str | np.ndarray, threshold: int = 5, *, value: str = "number"
+) -> pd.DataFrame:
+    """Primary and secondary suppression, vectorised, for tables made of many independent slices that are each
+    ONE equation: the total row of the slice (``is_total``) = the sum of its other rows (e.g. one LA's ethnic
+    groups and its all-children row, for every LA, year and indicator).
+
+    Counts 1 to ``threshold`` are suppressed; in a slice with exactly one suppressed cell the smallest other
+    non-zero part (else the smallest part, else the total) is suppressed too. Each cell belongs to one
+    equation only, so no combination of equations can recover a cell and no audit is needed: this is what
+    :func:`suppress` does for such tables, in linear time instead of a null-space computation over every
+    suppressed cell (which does not scale to the tens of thousands of cells of an LA dashboard).
+    Returns ``number_published`` and ``suppression`` like :func:`suppress`.
+    """
+    df = table.reset_index(drop=True).copy()
+    vals = pd.to_numeric(df[value], errors="coerce").to_numpy(dtype=float)
+    if (vals[~np.isnan(vals)] < 0).any():
+        raise ValueError("counts must be >= 0")
+    total = df[is_total].to_numpy(dtype=bool) if isinstance(is_total, str) else np.asarray(is_total, dtype=bool)
+    v0 = np.nan_to_num(vals, nan=0.0)
+    primary = (v0 >= 1) & (v0 <= threshold)
+    sup = primary.copy()
+    gid = df.groupby(list(by), sort=False, dropna=False).ngroup().to_numpy()
+    n_sup = np.bincount(gid, weights=sup.astype(float), minlength=gid.max() + 1 if len(gid) else 0)
+    lone = n_sup[gid] == 1
+    # candidates: unsuppressed cells of slices with one suppressed cell; prefer non-zero parts, then parts, then total
+    cand = np.flatnonzero(lone & ~sup)
+    if cand.size:
+        rank = np.where(total[cand], 2, np.where(v0[cand] > 0, 0, 1))
+        order = np.lexsort((v0[cand], rank, gid[cand]))
+        ordered = cand[order]
+        first = np.unique(gid[ordered], return_index=True)[1]
+        sup[ordered[first]] = True
+    published = np.where(np.isnan(vals), X, np.where(sup, C, [str(int(x)) for x in v0]))
+    df["number_published"] = published
+    df["suppression"] = np.where(primary, "primary", np.where(sup, "secondary", "none"))
+    df.index = table.index
+    return df
