@@ -301,3 +301,51 @@ def test_synthetic_cla_on_31_march_matches_plain_pandas(synthetic):
         la = r[(r["time_period"] == y) & (r["geographic_level"] == "Local authority")
                & (r["ethnicity_major"] == "Total")].set_index("old_la_code")["number"]
         assert (la.reindex(per_la.index) == per_la).all()
+
+
+def test_compute_shares_results_through_the_cache(tmp_path, monkeypatch):
+    """A second section asking for the same measures loads them instead of recomputing; a lock held by
+    another process makes it do the other measures first and wait for that one at the end."""
+    import fcntl
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from rap import measures as M
+
+    calls: list[str] = []
+
+    def fake(name):
+        def f(data, years):
+            calls.append(name)
+            return pd.DataFrame({"measure": [name], "time_period": [years[-1]]})
+        return f
+
+    monkeypatch.setattr(M, "FUNCTIONS", {n: fake(n) for n in ("a", "b", "c")})
+    data = SimpleNamespace(cache_key="k1", cache_root=tmp_path)
+    first = M.compute(data, [2024])
+    assert calls == ["a", "b", "c"] and first["measure"].tolist() == ["a", "b", "c"]
+    again = M.compute(data, [2024], ["c", "a"])
+    assert calls == ["a", "b", "c"]  # nothing recomputed
+    assert again["measure"].tolist() == ["c", "a"]
+    # another key (other inputs) recomputes
+    M.compute(SimpleNamespace(cache_key="k2", cache_root=tmp_path), [2024], ["a"])
+    assert calls[-1] == "a" and len(calls) == 4
+    # a held lock: the others are done first, the locked one after it is released
+    calls.clear()
+    data3 = SimpleNamespace(cache_key="k3", cache_root=tmp_path)
+    folder = M._cache_dir(data3, [2024])
+    folder.mkdir(parents=True)
+    lock = open(folder / "a.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    threading.Timer(0.3, lambda: (fcntl.flock(lock, fcntl.LOCK_UN), lock.close())).start()
+    t = time.perf_counter()
+    out = M.compute(data3, [2024])
+    assert time.perf_counter() - t >= 0.25
+    assert calls == ["b", "c", "a"] and out["measure"].tolist() == ["a", "b", "c"]
+    # no cache key: plain computation, nothing written
+    calls.clear()
+    M.compute(SimpleNamespace(), [2024], ["b"])
+    assert calls == ["b"]

@@ -311,7 +311,7 @@ def load_values(params) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
     data = load_record_data(params)
     cat = M.catalogue()
     need = sorted({cat[s["measure"]]["function"] for s in available().values()})
-    m = pd.concat([M.FUNCTIONS[f](data, years) for f in need], ignore_index=True)
+    m = M.compute(data, years, need)
     source = "SSDA903 returns and school census extracts" + (" (synthetic)" if params.data.kind == "synthetic" else "")
     return indicator_values(m, data.population), data.population, source
 

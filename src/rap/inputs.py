@@ -65,6 +65,10 @@ class RecordData:
     school: ReadResult
     population: pd.DataFrame | None
     notes: list[str] = field(default_factory=list)
+    #: where validated inputs are cached and under which key (set by load_record_data): lets
+    #: ``rap.measures.compute`` share computed measures between sections
+    cache_key: str | None = None
+    cache_root: Path | None = None
 
     @property
     def problems(self) -> pd.DataFrame:
@@ -178,6 +182,7 @@ def load_record_data(params: Params, *, use_cache: bool = True) -> RecordData:
         if isinstance(data, RecordData):
             for res in (data.ssda903, data.school):
                 enforce_rejected_share(res, params.qa.max_rejected_share)
+            data.cache_key, data.cache_root = cached.stem, cached.parent.parent
             return data
     data = _read_record_data(params, root)
     for res in (data.ssda903, data.school):
@@ -185,6 +190,7 @@ def load_record_data(params: Params, *, use_cache: bool = True) -> RecordData:
     if cached is not None:
         try:
             _store(cached, data)
+            data.cache_key, data.cache_root = cached.stem, cached.parent.parent
         except OSError:
             pass  # a read-only or full cache folder must not fail the run
     return data

@@ -492,10 +492,11 @@ def load_la_inputs(params) -> LaInputs:
         return la_inputs_from_published(la, read_mid_year_estimates(pop_dir / MID_YEAR_FILE),
                                         read_census_ethnicity(pop_dir / CENSUS_REGION_FILE))
     from .inputs import load_record_data
-    from .measures import cla_on_31_march
+    from .measures import compute
 
     data = load_record_data(params)
-    return la_inputs_from_measures(cla_on_31_march(data, years), data.population, synthetic=params.data.kind == "synthetic")
+    return la_inputs_from_measures(compute(data, years, ["cla_on_31_march"]), data.population,
+                                   synthetic=params.data.kind == "synthetic")
 
 
 def funnel_chart_data(sr: pd.DataFrame, threshold: int, funnel_level: float) -> tuple[pd.DataFrame, pd.DataFrame]:

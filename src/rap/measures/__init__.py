@@ -14,8 +14,14 @@ definitions citing DfE, populations, tables needed, first year) is ``rap/data/me
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pickle
+import shutil
+import tempfile
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Callable
 
 import pandas as pd
@@ -61,11 +67,86 @@ def catalogue() -> dict:
 
 def compute_all(data, years: list[int]) -> pd.DataFrame:
     """Every measure for ``years``, stacked in one tidy frame."""
-    return pd.concat([f(data, years) for f in FUNCTIONS.values()], ignore_index=True)
+    return compute(data, years)
+
+
+#: Computed measures kept for re-use (one folder per inputs + measures code), newest first.
+MEASURE_CACHE_KEEP = 2
+
+
+def _measures_code_hash() -> str:
+    from ..hashing import sha256_file, sha256_json
+
+    pkg = Path(__file__).resolve().parents[1]
+    parts = sorted((pkg / "measures").glob("*.py")) + [pkg / "ethnicity.py", pkg / "geography.py"]
+    parts += sorted((pkg / "data").rglob("*.yaml")) + sorted((pkg / "data").rglob("*.csv"))
+    return sha256_json({p.relative_to(pkg).as_posix(): sha256_file(p) for p in parts})
+
+
+def _cache_dir(data, years: list[int]) -> Path | None:
+    if getattr(data, "cache_key", None) is None or getattr(data, "cache_root", None) is None:
+        return None
+    from ..hashing import sha256_json
+
+    key = sha256_json({"inputs": data.cache_key, "years": list(years), "code": _measures_code_hash()})
+    return Path(data.cache_root) / "measures" / key
+
+
+def _save(df: pd.DataFrame, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(df, fh, protocol=5)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def compute(data, years: list[int], functions: list[str] | None = None) -> pd.DataFrame:
+    """The measures of ``functions`` (default: all, in report order) for ``years``, stacked.
+
+    When ``data`` came from the inputs cache, each function's result is kept in ``.cache/measures/<key>/``
+    (key: validated inputs, years, measures code), so sections running in parallel share the work: a
+    function another process is computing (its lock is held) is skipped and collected at the end, by which
+    time it is usually done. Without a cache the functions simply run.
+    """
+    names = list(FUNCTIONS) if functions is None else list(functions)
+    folder = _cache_dir(data, years)
+    if folder is None:
+        return pd.concat([FUNCTIONS[n](data, years) for n in names], ignore_index=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        os.utime(folder)
+    except OSError:
+        return pd.concat([FUNCTIONS[n](data, years) for n in names], ignore_index=True)
+    results: dict[str, pd.DataFrame] = {}
+    for blocking in (False, True):
+        for n in names:
+            if n in results:
+                continue
+            path = folder / f"{n}.pkl"
+            with open(folder / f"{n}.lock", "w") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+                except BlockingIOError:
+                    continue  # another section is computing it: do the others first
+                try:
+                    if path.is_file():
+                        with path.open("rb") as fh:
+                            results[n] = pickle.load(fh)
+                    else:
+                        results[n] = FUNCTIONS[n](data, years)
+                        _save(results[n], path)
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+    for old in sorted(folder.parent.iterdir(), key=lambda p: p.stat().st_mtime_ns, reverse=True)[MEASURE_CACHE_KEEP:]:
+        shutil.rmtree(old, ignore_errors=True)
+    return pd.concat([results[n] for n in names], ignore_index=True)
 
 
 __all__ = [
-    "TIDY_COLUMNS", "FUNCTIONS", "catalogue", "compute_all", "group_order", "from_published",
+    "TIDY_COLUMNS", "FUNCTIONS", "catalogue", "compute", "compute_all", "group_order", "from_published",
     "cla_on_31_march", "cla_during_year", "started", "ceased", "missing", "placement_stability",
     "long_term_stability", "school_stability", "care_leavers", "outcomes", "uasc_on_31_march", "uasc_started",
     "placement_type", "placed_over_20_miles", "social_workers_3plus",
