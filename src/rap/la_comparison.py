@@ -352,9 +352,12 @@ def completeness(inp: LaInputs, year: int) -> pd.DataFrame:
     suppressed = unk.isna() & sym.reindex(unk.index).eq(C)
     hi_unknown = np.where(suppressed, 5, unk)
     lo_unknown = np.where(suppressed, 1, unk)
-    out = pd.DataFrame({"new_la_code": w.index, "children": total.to_numpy(), "unknown": unk.to_numpy(),
-                        "known_share_low": 1 - hi_unknown / total.to_numpy(),
-                        "known_share_high": 1 - lo_unknown / total.to_numpy()})
+    n = total.to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):  # an LA with no children has no share
+        low = np.where(n > 0, 1 - hi_unknown / n, np.nan)
+        high = np.where(n > 0, 1 - lo_unknown / n, np.nan)
+    out = pd.DataFrame({"new_la_code": w.index, "children": n, "unknown": unk.to_numpy(),
+                        "known_share_low": low, "known_share_high": high})
     return out.reset_index(drop=True)
 
 
@@ -445,7 +448,10 @@ def publishable_ratios(sr: pd.DataFrame, comp: pd.DataFrame, rag: pd.Series, thr
     out["funnel"] = np.where(small, C, t["flag"].to_numpy())
     unk = t["unknown"].to_numpy(float)
     can_show = np.isfinite(unk) & ((unk == 0) | (unk > threshold))
-    out["ethnicity_known_pct"] = np.where(can_show, _fmt((1 - unk / t["children"].to_numpy(float)) * 100, 1, X), C)
+    kids = t["children"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        known = np.where(kids > 0, (1 - unk / kids) * 100, np.nan)
+    out["ethnicity_known_pct"] = np.where(can_show, _fmt(known, 1, X), C)
     out["ethnicity_known_rag"] = t["rag"].fillna("Not known").to_numpy()
     return out
 
