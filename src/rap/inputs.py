@@ -145,17 +145,22 @@ def _input_cache_path(params: Params, root: Path) -> Path:
     return cache / "inputs" / f"{key}.pkl"
 
 
-def _store(path: Path, data: RecordData) -> None:
-    """Write atomically, then keep only the newest few entries (each is hundreds of MB at national scale)."""
+def write_pickle(path: Path, obj: object) -> None:
+    """Pickle ``obj`` to ``path`` atomically (temporary file, then rename): a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            pickle.dump(data, fh, protocol=5)
+            pickle.dump(obj, fh, protocol=5)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _store(path: Path, data: RecordData) -> None:
+    """Write atomically, then keep only the newest few entries (each is hundreds of MB at national scale)."""
+    write_pickle(path, data)
     entries = sorted(path.parent.glob("*.pkl"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
     for old in entries[INPUT_CACHE_KEEP:]:
         old.unlink(missing_ok=True)

@@ -18,7 +18,6 @@ import fcntl
 import os
 import pickle
 import shutil
-import tempfile
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -92,17 +91,6 @@ def _cache_dir(data, years: list[int]) -> Path | None:
     return Path(data.cache_root) / "measures" / key
 
 
-def _save(df: pd.DataFrame, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(df, fh, protocol=5)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def compute(data, years: list[int], functions: list[str] | None = None) -> pd.DataFrame:
     """The measures of ``functions`` (default: all, in report order) for ``years``, stacked.
 
@@ -111,6 +99,8 @@ def compute(data, years: list[int], functions: list[str] | None = None) -> pd.Da
     function another process is computing (its lock is held) is skipped and collected at the end, by which
     time it is usually done. Without a cache the functions simply run.
     """
+    from ..inputs import write_pickle
+
     names = list(FUNCTIONS) if functions is None else list(functions)
     folder = _cache_dir(data, years)
     if folder is None:
@@ -137,7 +127,7 @@ def compute(data, years: list[int], functions: list[str] | None = None) -> pd.Da
                             results[n] = pickle.load(fh)
                     else:
                         results[n] = FUNCTIONS[n](data, years)
-                        _save(results[n], path)
+                        write_pickle(path, results[n])
                 finally:
                     fcntl.flock(lock, fcntl.LOCK_UN)
     for old in sorted(folder.parent.iterdir(), key=lambda p: p.stat().st_mtime_ns, reverse=True)[MEASURE_CACHE_KEEP:]:
