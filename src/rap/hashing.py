@@ -86,8 +86,10 @@ class HashIndex:
             except (OSError, ValueError, AttributeError):
                 self._entries = {}
 
-    def hash(self, path: str | Path) -> str:
-        p = Path(path).resolve()
+    def hash(self, path: str | Path, *, resolved: bool = False) -> str:
+        """sha256 of ``path``, from the index when size and mtime are unchanged. ``resolved``: the caller
+        already passes an absolute path with symlinks resolved (saves a realpath per file on big trees)."""
+        p = Path(path) if resolved else Path(path).resolve()
         st = p.stat()
         key = str(p)
         entry = self._entries.get(key)
@@ -101,9 +103,9 @@ class HashIndex:
 
     def hash_tree(self, root: str | Path, **kw: Any) -> dict[str, str]:
         """``{relative POSIX path: sha256}`` for every file under ``root`` (see :func:`list_files`)."""
-        root = Path(root)
+        root = Path(root).resolve()
         base = root.parent if root.is_file() else root
-        return {p.relative_to(base).as_posix(): self.hash(p) for p in list_files(root, **kw)}
+        return {p.relative_to(base).as_posix(): self.hash(p, resolved=True) for p in list_files(root, **kw)}
 
     def save(self) -> None:
         if not (self.index_file and self._dirty):

@@ -31,7 +31,7 @@ def _synthetic_matches(params: Params) -> bool:
         m = json.loads(manifest.read_text(encoding="utf-8"))
     except json.JSONDecodeError:
         return False
-    from .synth.build import generator_fingerprint
+    from .synth.fingerprint import generator_fingerprint
 
     return (
         m.get("generator_fingerprint") == generator_fingerprint()

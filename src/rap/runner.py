@@ -775,10 +775,11 @@ def run_sections(
     )
     data_root = params.data_path
     base = data_root.parent if data_root.is_file() else data_root
-    manifest_inputs = {_inside(base / rel, project_root): sha for rel, sha in data_hashes.items() if not rel.startswith("<")}
+    prefix = _inside(base, project_root)  # resolved once: thousands of input files
+    manifest_inputs = {f"{prefix}/{rel}": sha for rel, sha in data_hashes.items() if not rel.startswith("<")}
     for key, (path, tree) in extra_hashes.items():
-        extra_base = path.parent if path.is_file() else path
-        manifest_inputs.update({_inside(extra_base / rel, project_root): sha for rel, sha in tree.items()})
+        extra_prefix = _inside(path.parent if path.is_file() else path, project_root)
+        manifest_inputs.update({f"{extra_prefix}/{rel}": sha for rel, sha in tree.items()})
 
     parts: dict[str, dict[str, Any]] = {}
     keys: dict[str, str] = {}

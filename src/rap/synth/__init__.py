@@ -4,12 +4,24 @@
 calibration are described in ``rap.synth.journeys``; defects in ``rap.synth.defects``; targets (extracted from
 published DfE and ONS files) in ``rap/data/synth_targets.yaml``, rebuilt by ``python -m rap.synth.targets``.
 
-Postcodes: HOME_POST and PL_POST are left blank (made-up postcodes trip the DfE validator's distance rules; real
-ones would need the ONS postcode directory). URN is ``XXXXXXX`` (not known) for K1, K2, R1, R2, R5 and S1
+Postcodes: HOME_POST and PL_POST are real postcodes drawn from a committed extract of the ONS Postcode
+Directory (``rap.synth.postcodes``). URN is ``XXXXXXX`` (not known) for K1, K2, R1, R2, R5 and S1
 placements and blank otherwise.
 """
 
-from .build import generate, simulate
+from typing import Any
+
 from .upn import check_letter, is_valid
+
+
+def __getattr__(name: str) -> Any:
+    """``generate`` and ``simulate`` are imported on first use: the model pulls in scipy.stats (about a second),
+    which a run that finds its synthetic data up to date never needs."""
+    if name in {"generate", "simulate"}:
+        from . import build
+
+        return getattr(build, name)
+    raise AttributeError(name)
+
 
 __all__ = ["generate", "simulate", "check_letter", "is_valid"]

@@ -18,6 +18,7 @@ import pandas as pd
 import rap
 from rap.config import Params
 
+from .fingerprint import generator_fingerprint
 from . import journeys as J
 from . import postcodes as PC
 from . import writers as W
@@ -31,21 +32,6 @@ from .upn import make_upns
 SCALES = {"national": 1.0, "small": 1 / 20}
 
 log = logging.getLogger(__name__)
-
-
-def generator_fingerprint() -> str:
-    """sha256 of the generator's code and data (this package and the calibration targets): synthetic data
-    made by other code are regenerated rather than silently reused."""
-    import hashlib
-
-    h = hashlib.sha256()
-    here = Path(__file__).parent
-    files = sorted(p for p in here.iterdir() if p.suffix in {".py", ".csv"})
-    files.append(here.parent / "data" / "synth_targets.yaml")
-    for p in files:
-        h.update(p.name.encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()
 
 
 def load_las() -> pd.DataFrame:
