@@ -1,0 +1,65 @@
+"""rap.annexes: changes since last year, methods annex, QA annex (from published tables only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from rap import annexes as A
+from rap.tables import write_ees
+
+
+def _table(folder: Path, name: str, rows: list[tuple]) -> None:
+    df = pd.DataFrame(rows, columns=["time_period", "geographic_level", "ethnicity_major", "ethnicity_minor", "number", "percentage"])
+    df.insert(1, "time_identifier", "Reporting year")
+    df.insert(3, "country_code", "E92000001")
+    df.insert(4, "country_name", "England")
+    write_ees(df, folder / f"{name}.csv", filters={"ethnicity_major": "Major", "ethnicity_minor": "Minor"},
+              indicators={"number": ("Number", "", 0), "percentage": ("Percentage", "%", 0)})
+
+
+def test_compare_years_finds_revised_suppressed_new_and_discontinued(tmp_path):
+    prev, cur = tmp_path / "2023", tmp_path / "2024"
+    _table(prev, "cla", [(2022, "National", "White", "Total", "100", "50"), (2023, "National", "White", "Total", "110", "52"),
+                         (2023, "National", "Mixed", "Total", "20", "10"), (2021, "National", "White", "Total", "90", "49")])
+    _table(cur, "cla", [(2022, "National", "White", "Total", "100", "50"), (2023, "National", "White", "Total", "120", "53"),
+                        (2023, "National", "Mixed", "Total", "c", "c"), (2024, "National", "White", "Total", "130", "60")])
+    _table(prev, "gone", [(2023, "National", "White", "Total", "1", "1")])
+    _table(cur, "fresh", [(2024, "National", "White", "Total", "1", "1")])
+    ch = A.compare_years(cur, prev, 2024)
+    assert ch.new_tables == ["fresh"] and ch.discontinued_tables == ["gone"]
+    row = ch.per_table.set_index("Table").loc["cla"]
+    assert row["Years compared"] == "2022 to 2023"
+    assert row["Revised"] == 2  # 2023 White number and percentage
+    assert row["Newly suppressed"] == 2  # 2023 Mixed number and percentage
+    assert ch.revisions.iloc[0]["Last year's"] == "110" and ch.revisions.iloc[0]["This year's"] == "120"
+    mv = ch.movements
+    assert mv.iloc[0]["Indicator"] == "percentage" and mv.iloc[0]["Change"] == "+7.0"  # 53 -> 60
+    md = A.changes_markdown(cur, prev, 2024)
+    assert "{#tbl-changes-summary}" in md and "`fresh`" in md and "`gone`" in md
+
+
+def test_changes_without_previous_year_says_so(tmp_path):
+    _table(tmp_path / "2024", "cla", [(2024, "National", "White", "Total", "130", "60")])
+    md = A.changes_markdown(tmp_path / "2024", None, 2024)
+    assert "No published tables from 2023" in md
+
+
+def test_qa_and_methods_annexes(tmp_path, repo_root):
+    from rap.config import load_params
+
+    _table(tmp_path, "cla", [(2024, "National", "White", "Total", "c", "99")])
+    csv = tmp_path / "cla.csv"
+    csv.write_text(csv.read_text().replace(",99", ","))  # a blank cell write_ees itself would refuse
+    checks = A.suppression_checks(tmp_path)
+    assert checks[0].result == "failed" and "1 blank" in checks[0].detail  # a blank indicator cell
+    md = A.qa_markdown(checks + [A.Check("Leak scan", "passed", "0 findings")])
+    assert "2 checks, 1 failed" in md and "{#tbl-annex-qa}" in md
+    params = load_params(repo_root / "params" / "2024.yaml")
+    m = A.methods_markdown(params, {"data/synthetic/ssda903/2024/801/header.csv": "a" * 64,
+                                    "data/synthetic/ssda903/2024/802/header.csv": "b" * 64})
+    assert "nearest 10" in m and "from 1 to 5" in m
+    assert "| data/synthetic/ssda903/2024 | 2 |" in m
+    path = A.write_checks_csv(checks, tmp_path / "qa" / "checks.csv")
+    assert pd.read_csv(path)["result"].tolist() == ["failed"]
