@@ -103,8 +103,14 @@ REDACTED = "[redacted]"
 _CHILD_REF = re.compile(r"(CHILD\s*'?)[^')\s,]+('?)")
 
 
+#: Dates as the returns and the readers write them: in a rejected row any date (episode start, missing
+#: incident, review) is record-level detail that could single a child out beside the LA and line.
+_DATE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{4}\b|\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?\b")
+REDACTED_DATE = "[date]"
+
+
 def redact_problems(problems: pd.DataFrame) -> pd.DataFrame:
-    """Problems safe to leave the pipeline: identifying values and child ids in reasons replaced.
+    """Problems safe to leave the pipeline: identifying values, child ids in reasons and every date replaced.
 
     The file and line still lead an analyst to the row in the source, which stays where it was.
     """
@@ -116,8 +122,9 @@ def redact_problems(problems: pd.DataFrame) -> pd.DataFrame:
         (r.replace(f"'{v}'", f"'{REDACTED}'") if (i and v) else r)
         for r, v, i in zip(reasons, values, ident)
     ]
-    out["reason"] = [_CHILD_REF.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(2)}", r) for r in red]
-    out.loc[ident, "value"] = REDACTED
+    out["reason"] = [_DATE.sub(REDACTED_DATE, _CHILD_REF.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(2)}", r))
+                     for r in red]
+    out["value"] = [REDACTED if i else _DATE.sub(REDACTED_DATE, v) for v, i in zip(values, ident)]
     return out
 
 
