@@ -395,3 +395,17 @@ def test_linking_a_header_prepared_with_school_gives_the_same_result():
     cols = ["CHILD", "linked", "school_major_label", "school_code"]
     pd.testing.assert_frame_equal(plain[cols], prepared[cols])
     assert plain["linked"].tolist() == [True, False]
+
+
+def test_recommendations_never_quote_a_small_count():
+    """An LA percentage with its denominator gives away a count: 87.5% of 40 is 5 children of unknown
+    ethnicity. Such LAs are described by band; other counts of 1 to the threshold are not quoted."""
+    funnel = pd.DataFrame({"LA": ["801", "802", "803"], "la_name": ["Small LA", "Big LA", "Mid LA"],
+                           "children": [40, 2000, 300], "known_share": [0.875, 0.90, 0.99],
+                           "flagged": [True, True, False], "z_adjusted": [-4.0, -5.0, 0.1], "target": 0.99, "year": 2024})
+    changes = pd.DataFrame({"from_label": ["White British"], "to_label": ["Any other White background"], "count": [3],
+                            "share_of_changes": [0.4], "same_major": [True]})
+    text = " ".join(Q.recommendations({"funnel": funnel, "changes": changes}, threshold=5))
+    assert "87.5% of 40" not in text and "Small LA (ethnicity not known for 5 or fewer of its 40 children)" in text
+    assert "Big LA (90.0% of 2,000)" in text or "Big LA (90% of 2,000)" in text
+    assert "(3 children" not in text and "5 or fewer children" in text

@@ -719,12 +719,30 @@ def _list(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def recommendations(results: Mapping[str, Any], *, min_children: int = 20, n_groups: int = 3) -> list[str]:
+def _count(n: float, threshold: int) -> str:
+    """A count for the text: ``threshold`` or fewer when it is 1 to ``threshold`` (as a table would show c)."""
+    n = int(round(n))
+    return f"{threshold} or fewer" if 1 <= n <= threshold else f"{n:,}"
+
+
+def _la_share(name: str, known_share: float, children: int, threshold: int) -> str:
+    """An LA's completeness for the text. A percentage with its denominator gives away the number of children
+    of unknown ethnicity, so when that number is 1 to ``threshold`` only the band is given."""
+    unknown = int(round(children * (1 - known_share)))
+    if 1 <= unknown <= threshold:
+        return f"{name} (ethnicity not known for {threshold} or fewer of its {children:,} children)"
+    return f"{name} ({_pct(known_share)} of {children:,})"
+
+
+def recommendations(results: Mapping[str, Any], *, min_children: int = 20, n_groups: int = 3,
+                    threshold: int = 5) -> list[str]:
     """Sentences drawn from this run's results, each quoting its numbers (none is fixed prose).
 
     ``results`` may hold: ``scorecard``, ``funnel`` (la_completeness_funnel), ``across`` (AcrossCollections),
     ``changes`` (code_changes), ``granularity``, ``completeness`` (completeness by YEAR and uasc or age_band).
     Minor groups with fewer than ``min_children`` linked children are left out of the agreement sentence.
+    Counts from 1 to ``threshold`` (the suppression threshold) are never quoted, nor is an LA percentage
+    whose denominator would reveal one.
     """
     out: list[str] = []
     sc = results.get("scorecard")
@@ -745,7 +763,9 @@ def recommendations(results: Mapping[str, Any], *, min_children: int = 20, n_gro
         bm = across.by_minor[across.by_minor["both_known"] >= min_children].sort_values("share", kind="stable")
         if len(bm):
             low = bm.head(n_groups)
-            parts = [f"{r.label} {_pct(r.share)} (of {r.both_known:,})" for r in low.itertuples()]
+            parts = [f"{r.label} {_pct(r.share)}"
+                     + ("" if 1 <= round(r.both_known * (1 - r.share)) <= threshold else f" (of {r.both_known:,})")
+                     for r in low.itertuples()]
             out.append(
                 f"Recording most needs to improve for the groups where the SSDA903 and school census codes agree "
                 f"least in {across.year}: {_list(parts)}; review how these codes are collected and whether "
@@ -762,7 +782,7 @@ def recommendations(results: Mapping[str, Any], *, min_children: int = 20, n_gro
         if len(ag) and ag.iloc[0]["ssda903_unknown_school_known"] > 0:
             r = ag.iloc[0]
             out.append(
-                f"For {int(r['ssda903_unknown_school_known']):,} linked children in {across.year} the SSDA903 "
+                f"For {_count(r['ssda903_unknown_school_known'], threshold)} linked children in {across.year} the SSDA903 "
                 "code is blank, refused or not obtained while the school census records an ethnic group: "
                 "LAs could check these records against the school's.")
     fun = results.get("funnel")
@@ -771,7 +791,7 @@ def recommendations(results: Mapping[str, Any], *, min_children: int = 20, n_gro
         lvl = fun.attrs.get("level", 0.998)
         y = int(fun["year"].iloc[0])
         if len(flagged):
-            parts = [f"{r.la_name or r.LA} ({_pct(r.known_share)} of {r.children:,})" for r in flagged.itertuples()]
+            parts = [_la_share(r.la_name or r.LA, r.known_share, int(r.children), threshold) for r in flagged.itertuples()]
             out.append(
                 f"{len(flagged)} of {len(fun)} LAs record ethnicity significantly less completely than England "
                 f"({_pct(fun['target'].iloc[0])}) in {y}, below the {lvl * 100:.10g}% funnel limit after allowing "
@@ -781,14 +801,14 @@ def recommendations(results: Mapping[str, Any], *, min_children: int = 20, n_gro
             w = fun.sort_values("z_adjusted").iloc[0]
             out.append(
                 f"No LA is below the {lvl * 100:.10g}% funnel limit for completeness in {y}; the weakest relative "
-                f"to its size is {w['la_name'] or w['LA']} at {_pct(w['known_share'])} of {int(w['children']):,} "
-                f"children (England {_pct(w['target'])}).")
+                f"to its size is {_la_share(w['la_name'] or w['LA'], w['known_share'], int(w['children']), threshold)} "
+                f"(England {_pct(w['target'])}).")
     ch = results.get("changes")
     if ch is not None and len(ch):
         top = ch.iloc[0]
         out.append(
             f"The commonest change of code between consecutive returns is {top['from_label']} to "
-            f"{top['to_label']} ({int(top['count'])} children, {_pct(top['share_of_changes'])} of changes"
+            f"{top['to_label']} ({_count(top['count'], threshold)} children, {_pct(top['share_of_changes'])} of changes"
             + ("; within the same major group" if top["same_major"] else "") + ").")
     gr = results.get("granularity")
     if gr is not None and len(gr):
@@ -806,7 +826,7 @@ def recommendations(results: Mapping[str, Any], *, min_children: int = 20, n_gro
         if u["uasc"].nunique() == 2:
             a = u.set_index("uasc")
             out.append(
-                f"Unknown ethnicity: {_pct(a.at['UASC', 'share'])} of UASC ({int(a.at['UASC', 'count'])} of "
+                f"Unknown ethnicity: {_pct(a.at['UASC', 'share'])} of UASC ({_count(a.at['UASC', 'count'], threshold)} of "
                 f"{int(a.at['UASC', 'denominator']):,}) against {_pct(a.at['Not UASC', 'share'])} of other children.")
     return out
 

@@ -82,7 +82,8 @@ def assess_record(params: Params, data, scan: pd.DataFrame | None = None) -> Rec
         funnel=funnel,
     )
     res.recommendations = Q.recommendations(
-        {"scorecard": scorecard, "funnel": funnel, "across": across, "granularity": granularity}
+        {"scorecard": scorecard, "funnel": funnel, "across": across, "granularity": granularity},
+        threshold=params.suppression.threshold,
     )
     if scan is not None:
         res.needs = Q.user_needs(scan, scorecard, funnel=funnel, granularity=granularity)
