@@ -112,3 +112,12 @@ def test_chart_title_claims_a_highest_group_only_when_differences_are_significan
     assert "no major ethnic group differs significantly" in B.chart_data(t, "missing", "Children who went missing", 2024)["title"]
     t.loc[t["ethnicity_major"].str.startswith("Mixed"), "ratio_to_white_british_lower_95"] = 1.1
     assert "highest for Mixed" in B.chart_data(t, "missing", "Children who went missing", 2024)["title"]
+
+
+def test_uasc_rates_have_no_ratios_to_white_british(built):
+    table = built[2]
+    uasc = table[table["measure"].isin(["uasc_on_31_march", "uasc_started"])]
+    assert len(uasc) and (uasc["ratio_to_white_british"] == "z").all() and (uasc["ratio_to_all_children"] == "z").all()
+    assert uasc["rate_per_10000"].ne("z").any()  # the rates themselves are published
+    cla = table[table["measure"] == "cla_on_31_march"]
+    assert cla["ratio_to_white_british"].ne("z").any()

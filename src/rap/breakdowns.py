@@ -38,6 +38,9 @@ WHITE_BRITISH = "White British"
 #: too, as on the dashboard (UASC per 10,000 children), though UASC are not drawn from the resident population.
 RATE_MEASURES = ("cla_on_31_march", "started", "cla_during_year", "ceased", "uasc_on_31_march", "uasc_started")
 
+#: Measures whose ratios between groups are not published (see publication_table).
+NO_RATIO_MEASURES = ("uasc_on_31_march", "uasc_started")
+
 INDICATORS = {
     "number": ("Number", "", 0),
     "denominator": ("Denominator", "", 0),
@@ -153,6 +156,12 @@ def publication_table(measures: pd.DataFrame, params: Params, population: pd.Dat
             v = _fmt(np.asarray(vals, dtype=float), 2)
             col = name + suffix
             out[col] = [(C if s else (x if o else X)) if r else cur for x, o, r, s, cur in zip(v, ok, is_rate, small, out[col])]
+
+    # UASC are mostly older boys from a few countries, outside the resident child population: a ratio of their
+    # rate for a group to White British children's says nothing useful, so it is not applicable
+    no_ratio = df["measure"].isin(NO_RATIO_MEASURES).to_numpy()
+    for col in [c for c in out.columns if c.startswith(("ratio_to_white_british", "ratio_to_all_children"))]:
+        out.loc[no_ratio, col] = Z
 
     # Key Stage 4 average Attainment 8
     pts = df["points_total"].astype(float).to_numpy()
