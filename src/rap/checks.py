@@ -67,7 +67,7 @@ def check_inputs(params: Params, qa_dir: Path | None = None) -> CheckReport:
             share = rejected / read if read else 0.0
             report.lines.append(f"{name} {table}: {read:,} rows read, {rejected:,} rejected ({share:.2%})")
             if rejected:
-                bad = redact_problems(res.rejected[res.rejected["table"] == table].assign(action="rejected"))
+                bad = redact_problems(res.rejected[res.rejected["table"] == table].assign(action="rejected"), dates=False)
                 limit = params.qa.max_rejected_share
                 verdict = "rap run would stop" if share > limit else "rap run would go on"
                 report.failures.append(

@@ -110,7 +110,7 @@ def enforce_rejected_share(result: ReadResult, limit: float) -> None:
     for table, read in sorted(result.rows_read.items()):
         share = rejected.get(table, 0) / read if read else 0.0
         if share > limit:
-            first = redact_problems(result.rejected[result.rejected["table"] == table].assign(action="rejected")).iloc[0]
+            first = redact_problems(result.rejected[result.rejected["table"] == table].assign(action="rejected"), dates=False).iloc[0]
             raise InputError(
                 first["file"],
                 f"{share:.2%} of {table} rows were rejected, more than qa.max_rejected_share ({limit:.2%}); "

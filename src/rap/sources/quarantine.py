@@ -109,10 +109,12 @@ _DATE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{4}\b|\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\
 REDACTED_DATE = "[date]"
 
 
-def redact_problems(problems: pd.DataFrame) -> pd.DataFrame:
+def redact_problems(problems: pd.DataFrame, *, dates: bool = True) -> pd.DataFrame:
     """Problems safe to leave the pipeline: identifying values, child ids in reasons and every date replaced.
 
-    The file and line still lead an analyst to the row in the source, which stays where it was.
+    The file and line still lead an analyst to the row in the source, which stays where it was. ``dates=False``
+    keeps dates that are not dates of birth: for the message on the analyst's own console (an error must name
+    the bad value), never for a file under ``outputs/``.
     """
     out = problems.copy()
     ident = out["column"].isin(IDENTIFYING_COLUMNS)
@@ -122,9 +124,11 @@ def redact_problems(problems: pd.DataFrame) -> pd.DataFrame:
         (r.replace(f"'{v}'", f"'{REDACTED}'") if (i and v) else r)
         for r, v, i in zip(reasons, values, ident)
     ]
-    out["reason"] = [_DATE.sub(REDACTED_DATE, _CHILD_REF.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(2)}", r))
-                     for r in red]
-    out["value"] = [REDACTED if i else _DATE.sub(REDACTED_DATE, v) for v, i in zip(values, ident)]
+    def date(text: str) -> str:
+        return _DATE.sub(REDACTED_DATE, text) if dates else text
+
+    out["reason"] = [date(_CHILD_REF.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(2)}", r)) for r in red]
+    out["value"] = [REDACTED if i else date(v) for v, i in zip(values, ident)]
     return out
 
 
