@@ -698,8 +698,11 @@ def write_tables(out, rates_pub: pd.DataFrame, ratios_pub: pd.DataFrame, pattern
     nb = neighbours.merge(local_authorities().reset_index()[["new_la_code", "la_name"]], on="new_la_code")
     nb = nb.merge(local_authorities().reset_index()[["new_la_code", "la_name"]].rename(
         columns={"new_la_code": "neighbour_code", "la_name": "neighbour_name"}), on="neighbour_code")
-    nb_path = tables / "la_statistical_neighbours_proxy.csv"
-    nb.sort_values(["new_la_code", "rank"])[["new_la_code", "la_name", "rank", "neighbour_code", "neighbour_name"]].to_csv(
-        nb_path, index=False, lineterminator="\n")
-    paths.append(nb_path)
+    nb = nb.sort_values(["new_la_code", "rank"]).assign(time_period=year, geographic_level="Local authority",
+                                                        rank=lambda d: d["rank"].astype(str))
+    nb = with_ees_columns(nb[["time_period", "geographic_level", "new_la_code", "la_name", "rank", "neighbour_code",
+                              "neighbour_name"]], year="time_period")
+    paths += write_ees(nb, tables / "la_statistical_neighbours_proxy.csv", filters={"rank": "Neighbour rank"},
+                       indicators={"neighbour_code": ("Neighbour (LA code)", "", 0),
+                                   "neighbour_name": ("Neighbour (LA name)", "", 0)})
     return paths
