@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -94,6 +95,92 @@ def _annex_notebooks(staging: Path, params: Params, result: RunResult | None, fo
     ]
 
 
+def spreadsheet_name(year: int) -> str:
+    return f"cla-ethnicity-{year}-tables.xlsx"
+
+
+def build_spreadsheet(staging: Path, params: Params, use_cache: bool = True) -> Path:
+    """The accessible workbook of every published table (``rap.spreadsheet``), beside the EES CSVs. Cached
+    under ``.cache/spreadsheet/<key>`` (key: the tables, the title inputs and the writer's code): writing it
+    takes tens of seconds at national scale."""
+    from . import spreadsheet
+
+    tables = staging / "tables"
+    out = staging / spreadsheet_name(params.year)
+    source = {"synthetic": "synthetic SSDA903 returns and school census extracts (not real data)",
+              "record": "SSDA903 returns and school census extracts",
+              "published": "DfE, Children looked after in England including adoptions (published tables)"}[params.data.kind]
+    key = sha256_json({"tables": {p.name: sha256_file(p) for p in sorted(tables.glob("*.csv"))},
+                       "year": params.year, "source": source, "code": sha256_file(Path(spreadsheet.__file__)),
+                       "epoch": os.environ.get("SOURCE_DATE_EPOCH")})
+    cached = Path(params.project_root).resolve() / ".cache" / "spreadsheet" / f"{key}.xlsx"
+    if use_cache and cached.is_file():
+        shutil.copyfile(cached, out)
+        return out
+    spreadsheet.write_spreadsheet(tables, out, title=f"{REPORT_TITLE}, {params.year}: tables", year=params.year,
+                                  source=source)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(".tmp")
+    shutil.copyfile(out, tmp)
+    os.replace(tmp, cached)
+    for old in sorted(cached.parent.glob("*.xlsx"), key=lambda q: q.stat().st_mtime_ns, reverse=True)[2:]:
+        old.unlink(missing_ok=True)
+    return out
+
+
+def publish(staging: Path, params: Params, renderer: str = "auto", use_cache: bool = True,
+            result: RunResult | None = None) -> dict[str, Any]:
+    """Everything made from the finished sections: the spreadsheet (in a second process, while) the report
+    is built and rendered."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        sheet = pool.submit(build_spreadsheet, staging, params, use_cache)
+        info = build_report(staging, params, renderer, use_cache, result)
+        sheet.result()  # re-raises a failure in the spreadsheet
+    scan_build(staging, params, result, use_cache)
+    return info
+
+
+def scan_build(staging: Path, params: Params, result: RunResult | None, use_cache: bool = True) -> None:
+    """The last check before anything is published: every file of the build scanned for record-level
+    identifiers of the inputs and unsuppressed small counts (``rap.leaks``); raises ``LeakError`` (the run
+    fails and the previous outputs stay). A build whose every file, inputs and scanning code are unchanged
+    since a clean scan is not scanned again (``.cache/scans``). Appends the result to ``qa/checks.csv``."""
+    import csv
+    import json
+
+    from . import leaks
+
+    files = {p.relative_to(staging).as_posix(): sha256_file(p) for p in sorted(staging.rglob("*")) if p.is_file()}
+    key = sha256_json({"files": files, "inputs": result.inputs if result else None, "kind": params.data.kind,
+                       "code": sha256_file(Path(leaks.__file__)),
+                       "rules": sha256_file(Path(leaks.__file__).parent / "data" / "disclosure_counts.yaml"),
+                       "threshold": params.suppression.threshold, "base": params.suppression.rounding_base})
+    marker = Path(params.project_root).resolve() / ".cache" / "scans" / f"{key}.json"
+    if use_cache and marker.is_file():
+        summary = json.loads(marker.read_text(encoding="utf-8"))
+    else:
+        if params.data.kind == "published":
+            needles = leaks.Needles.empty()
+        else:
+            from .inputs import load_record_data
+
+            needles = leaks.needles_from_record_data(load_record_data(params))
+        report = leaks.check_no_leaks(staging, needles, params.suppression.threshold, params.suppression.rounding_base)
+        summary = {"scanned": len(report.scanned), "not_scanned": report.not_scanned, "needles": needles.describe()}
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    checks = staging / "qa" / "checks.csv"
+    if checks.is_file():
+        with checks.open("a", encoding="utf-8", newline="") as fh:
+            csv.writer(fh, lineterminator="\n").writerow([
+                "Leak scan of every output file (identifiers of the inputs, small counts)", "passed",
+                f"{summary['scanned']} files scanned, nothing found; not readable as text: "
+                f"{len(summary['not_scanned'])} (images)"])
+
+
 def build_report(staging: Path, params: Params, renderer: str = "auto", use_cache: bool = True,
                  result: RunResult | None = None) -> dict[str, Any]:
     """Build the Quarto project from the executed notebooks in ``staging`` (and the annexes made from the
@@ -147,7 +234,7 @@ def run(
 ) -> RunResult:
     """Make sure the inputs exist, run the sections, build and render the report, swap it all in."""
     ensure_data(params)
-    finalise = (lambda staging, result: build_report(staging, params, renderer, use_cache, result)) if render_report else None
+    finalise = (lambda staging, result: publish(staging, params, renderer, use_cache, result)) if render_report else None
     return run_sections(
         params,
         params_file,

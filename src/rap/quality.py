@@ -719,10 +719,13 @@ def _list(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _count(n: float, threshold: int) -> str:
-    """A count for the text: ``threshold`` or fewer when it is 1 to ``threshold`` (as a table would show c)."""
+def _count(n: float, threshold: int, base: int = 10) -> str:
+    """A national count for the text as the tables show it: rounded half up to ``base``, and ``threshold`` or
+    fewer when it is 1 to ``threshold`` (percentages beside it stay from unrounded counts, as in the tables)."""
+    from .suppression import round_half_up
+
     n = int(round(n))
-    return f"{threshold} or fewer" if 1 <= n <= threshold else f"{n:,}"
+    return f"{threshold} or fewer" if 1 <= n <= threshold else f"{int(round_half_up(n, base)):,}"
 
 
 def _la_share(name: str, known_share: float, children: int, threshold: int) -> str:
@@ -752,8 +755,8 @@ def recommendations(results: Mapping[str, Any], *, min_children: int = 20, n_gro
         if worst["rag"] in ("red", "amber"):
             out.append(
                 f"The weakest dimension in {worst['year']} is {_DIM_WORDS[worst['dimension']]} "
-                f"({worst['collection']}): {_pct(worst['value'])} ({worst['numerator']:,} of "
-                f"{worst['denominator']:,}), rated {worst['rag']} against the project's rule "
+                f"({worst['collection']}): {_pct(worst['value'])} ({_count(worst['numerator'], threshold)} of "
+                f"{_count(worst['denominator'], threshold)}), rated {worst['rag']} against the project's rule "
                 f"({worst['rule']}).")
         else:
             out.append(f"Every dimension assessed in {worst['year']} is rated green; the lowest is "
@@ -764,7 +767,7 @@ def recommendations(results: Mapping[str, Any], *, min_children: int = 20, n_gro
         if len(bm):
             low = bm.head(n_groups)
             parts = [f"{r.label} {_pct(r.share)}"
-                     + ("" if 1 <= round(r.both_known * (1 - r.share)) <= threshold else f" (of {r.both_known:,})")
+                     + ("" if 1 <= round(r.both_known * (1 - r.share)) <= threshold else f" (of {_count(r.both_known, threshold)})")
                      for r in low.itertuples()]
             out.append(
                 f"Recording most needs to improve for the groups where the SSDA903 and school census codes agree "
@@ -775,8 +778,8 @@ def recommendations(results: Mapping[str, Any], *, min_children: int = 20, n_gro
             r = lk.iloc[0]
             unl = int(r["upn_unknown"] + r["upn_blank"])
             out.append(
-                f"{_pct(r['share_unlinkable'])} of children in the {across.year} SSDA903 return ({unl:,} of "
-                f"{int(r['children']):,}) have a UPN recorded as unknown (UN1 to UN5) or blank and cannot be "
+                f"{_pct(r['share_unlinkable'])} of children in the {across.year} SSDA903 return ({_count(unl, threshold)} of "
+                f"{_count(r['children'], threshold)}) have a UPN recorded as unknown (UN1 to UN5) or blank and cannot be "
                 f"linked to school records; {_pct(r['share'])} of children of compulsory school age were linked.")
         ag = across.agreement[across.agreement["YEAR"] == across.year]
         if len(ag) and ag.iloc[0]["ssda903_unknown_school_known"] > 0:
@@ -827,7 +830,7 @@ def recommendations(results: Mapping[str, Any], *, min_children: int = 20, n_gro
             a = u.set_index("uasc")
             out.append(
                 f"Unknown ethnicity: {_pct(a.at['UASC', 'share'])} of UASC ({_count(a.at['UASC', 'count'], threshold)} of "
-                f"{int(a.at['UASC', 'denominator']):,}) against {_pct(a.at['Not UASC', 'share'])} of other children.")
+                f"{_count(a.at['UASC', 'denominator'], threshold)}) against {_pct(a.at['Not UASC', 'share'])} of other children.")
     return out
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import quality as Q
@@ -182,6 +183,14 @@ def linkage_table(res: RecordQuality) -> pd.DataFrame:
     )
 
 
+def _small_share_suppressed(share: pd.Series, n: pd.Series, threshold: int) -> np.ndarray:
+    """Percentages beside rounded counts: ``c`` when the children agreeing or disagreeing number 1 to the
+    threshold, since the percentage and an approximate denominator would give the number back (8 of 11)."""
+    yes = (share * n).round()
+    small = yes.between(1, threshold) | (n - yes).between(1, threshold)
+    return np.where(small.to_numpy(), C, _pct(share).astype(object).to_numpy())
+
+
 def agreement_table(res: RecordQuality) -> pd.DataFrame:
     """Agreement between SSDA903 and school census codes by SSDA903 minor group, latest year."""
     base = res.params.suppression.rounding_base
@@ -191,7 +200,7 @@ def agreement_table(res: RecordQuality) -> pd.DataFrame:
             "Ethnic group (SSDA903)": m["label"],
             "Major group": m["major_label"],
             "Linked, both known": national_counts(m["both_known"], base).to_numpy(),
-            "Same code (%)": _pct(m["share"]).to_numpy(),
+            "Same code (%)": _small_share_suppressed(m["share"], m["both_known"], res.params.suppression.threshold),
         }
     )
 
@@ -234,15 +243,18 @@ def denominators_table(res: RecordQuality) -> pd.DataFrame:
 def weakest_table(res: RecordQuality, n: int = 10) -> pd.DataFrame:
     """LAs with the lowest known-ethnicity share: unknown counts of 1 to the threshold suppressed."""
     w = Q.weakest_las(res.funnel, n)
-    unknown = suppress_counts(w["unknown"], res.params.suppression.threshold)
+    thr = res.params.suppression.threshold
+    unknown = suppress_counts(w["unknown"], thr)
+    children = suppress_counts(w["children"].astype(int), thr)
     known = _pct(w["known_share"], 0).astype(object)
-    known[unknown == C] = C
+    known[(unknown == C) | (children == C)] = C
+    unknown[children == C] = C
     return pd.DataFrame(
         {
             "Rank": w["rank"].astype(int),
             "Local authority": w["la_name"],
             "Region": w["region_name"],
-            "Children": w["children"].astype(int),
+            "Children": children.to_numpy(),
             "Ethnicity unknown": unknown.to_numpy(),
             "Known (%)": known.to_numpy(),
             "Outside the funnel limit": w["flagged"].map({True: "Yes", False: "No"}),
@@ -290,9 +302,12 @@ def write_record_outputs(res: RecordQuality, out: Path) -> None:
               indicators={"percentage": ("Value", "%", 1), "rating": ("Rating (project's own rule)", "", 0)})
     f = res.funnel
     las = local_authorities()
-    unknown = suppress_counts(f["children"] - f["known"], res.params.suppression.threshold)
+    thr = res.params.suppression.threshold
+    unknown = suppress_counts(f["children"] - f["known"], thr)
+    children = suppress_counts(f["children"].astype(int), thr)  # an LA with 1 to 5 children in the return
     known_pct = _pct(f["known_share"], 1).astype(object)
-    known_pct[unknown == C] = C
+    known_pct[(unknown == C) | (children == C)] = C
+    unknown[children == C] = C
     la = pd.DataFrame(
         {
             "year": f["year"].to_numpy(),
@@ -301,7 +316,7 @@ def write_record_outputs(res: RecordQuality, out: Path) -> None:
             "old_la_code": f["LA"].to_numpy(),
             "new_la_code": f["LA"].map(las["new_la_code"]).to_numpy(),
             "la_name": f["la_name"].to_numpy(),
-            "children": f["children"].astype(int).to_numpy(),
+            "children": children.to_numpy(),
             "ethnicity_unknown": unknown.to_numpy(),
             "known_percentage": known_pct.to_numpy(),
             "outside_funnel_limit": f["flagged"].map({True: "Yes", False: "No"}).to_numpy(),
@@ -429,12 +444,17 @@ def funnel_title(res: RecordQuality) -> str:
     return f"{flagged} of {len(res.funnel)} local authorities record ethnicity less completely than England would lead us to expect"
 
 
+def _about(n: float) -> str:
+    """A count for alt text, rounded to 100: an exact smallest LA would be a count no table may show."""
+    return "fewer than 100" if n < 100 else f"about {int(round(n, -2)):,}"
+
+
 def funnel_alt(res: RecordQuality) -> str:
     f = res.funnel
     named = ", ".join(f.loc[f["flagged"], "la_name"]) or "none"
     return (f"Funnel plot of {len(f)} local authorities: share of children with a known ethnicity (vertical, "
             f"{f['known_share'].min():.0%} to {f['known_share'].max():.0%}) against children in the return "
-            f"(horizontal, {int(f['children'].min())} to {int(f['children'].max())}), around England's "
+            f"(horizontal, {_about(f['children'].min())} to {_about(f['children'].max())}), around England's "
             f"{f['target'].iloc[0]:.1%} with 95% and 99.8% limits. Below the 99.8% limit: {named}.")
 
 

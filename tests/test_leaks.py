@@ -1,0 +1,525 @@
+"""The leak scan at the end of a build: planted identifiers and small counts are found in every format, named by
+file and place and never printed; clean outputs pass; and what the real pipeline's outputs hold today."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import time
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rap.leaks import (
+    KINDS,
+    MIN_ID_LENGTH,
+    LeakError,
+    Needles,
+    check_no_leaks,
+    count_columns,
+    scan,
+    scan_outputs,
+    unclassified_indicators,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+CHILD = "C2004123"  # a child id with letters
+NUMERIC_CHILD = "100355"  # six digits: the shortest id looked for
+SHORT_CHILD = "123"  # too short to look for: collides with ordinary figures
+UPN = "A201652608605"
+POSTCODE = "EC3M 8UD"
+DOB = dt.date(2010, 9, 6)
+THRESHOLD, BASE = 5, 10
+
+IDENTIFIERS = [CHILD, NUMERIC_CHILD, UPN, POSTCODE, POSTCODE.replace(" ", ""), "06/09/2010", "2010-09-06"]
+
+
+@pytest.fixture()
+def needles() -> Needles:
+    return Needles.build(
+        child_ids=[CHILD, NUMERIC_CHILD, SHORT_CHILD, None, float("nan")],
+        upns=[UPN, "UN1"],
+        postcodes=[POSTCODE, "W1T 4BY", "EC3M"],
+        dobs=[DOB, pd.Timestamp("2004-09-02"), "21/08/2023"],
+    )
+
+
+# --------------------------------------------------------------------------------------------------------
+# fake outputs, one file per format
+
+
+def _ees(folder: Path, name: str, rows: list[dict], indicators: list[str], filters: list[str]) -> Path:
+    path = folder / "tables" / f"{name}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(path, index=False)
+    meta = [{"col_name": c, "col_type": "Filter", "label": c} for c in filters]
+    meta += [{"col_name": c, "col_type": "Indicator", "label": c} for c in indicators]
+    pd.DataFrame(meta).to_csv(path.with_name(f"{name}.meta.csv"), index=False)
+    return path
+
+
+def _geo(level: str, la: str = "", region: str = "") -> dict:
+    return {"time_period": 2024, "time_identifier": "Reporting year", "geographic_level": level,
+            "country_code": "E92000001", "country_name": "England", "region_name": region, "la_name": la}
+
+
+def _table_rows(la_number: object = 12) -> list[dict]:
+    return [
+        {**_geo("National"), "ethnicity_major": "White", "number": 1230, "las": 3, "rate_per_10000": 3.0},
+        {**_geo("National"), "ethnicity_major": "Other", "number": "low", "las": 2, "rate_per_10000": 4.0},
+        {**_geo("Regional", region="North East"), "ethnicity_major": "White", "number": 0, "las": 1,
+         "rate_per_10000": 2.0},
+        {**_geo("Local authority", "Hartlepool", "North East"), "ethnicity_major": "White", "number": la_number,
+         "las": 1, "rate_per_10000": 5.0},
+        {**_geo("Local authority", "Darlington", "North East"), "ethnicity_major": "White", "number": "c",
+         "las": 1, "rate_per_10000": "c"},
+    ]
+
+
+def _notebook(path: Path, output_text: str = "12 children") -> None:
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": ["# Section\n", "Narrative."]},
+            {"cell_type": "code", "metadata": {}, "execution_count": 1, "source": "display(x)",
+             "outputs": [
+                 {"output_type": "stream", "name": "stderr", "text": ["a warning\n"]},
+                 {"output_type": "display_data", "metadata": {},
+                  "data": {"text/markdown": [f"| LA | n |\n|---|---|\n| x | {output_text} |\n"],
+                           "text/plain": ["<Markdown>"],
+                           "image/png": "iVBORw0KGgo" + "A" * 200}},
+             ]},
+        ],
+        # papermill's run timestamps: metadata, never scanned
+        "metadata": {"papermill": {"start_time": "2010-09-06T10:00:00", "end_time": "2010-09-06T10:01:00"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(nb), encoding="utf-8")
+
+
+def _docx(path: Path, runs: list[str]) -> None:
+    """A minimal DOCX: one paragraph per item, each item's words in separate runs (as Word splits them)."""
+    paras = "".join(
+        "<w:p>" + "".join(f'<w:r><w:t xml:space="preserve">{w}</w:t></w:r>' for w in text.split("|")) + "</w:p>"
+        for text in runs
+    )
+    doc = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+           '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+           f"<w:body>{paras}</w:body></w:document>")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        z.writestr("word/document.xml", doc)
+        z.writestr("docProps/core.xml", "<cp:coreProperties><dcterms:created>2010-09-06T00:00:00Z</dcterms:created>"
+                                        "</cp:coreProperties>")
+
+
+def _pdf(path: Path, text: str) -> None:
+    import typst
+
+    src = f"#set page(width: 12cm, height: auto)\n= Report\n{text}\n\n#table(columns: 2, [LA], [Count], [Hartlepool], [12])"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(typst.compile(src.encode(), format="pdf"))
+
+
+def _xlsx(path: Path, shared: list[str]) -> None:
+    sst = "".join(f"<si><t>{s}</t></si>" for s in shared)
+    cells = "".join(f'<c r="A{i}" t="s"><v>{i - 1}</v></c>' for i in range(1, len(shared) + 1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("xl/sharedStrings.xml", f"<sst>{sst}</sst>")
+        z.writestr("xl/worksheets/sheet1.xml", f"<worksheet><sheetData><row r='1'>{cells}"
+                                               # a numeric cell is a statistic, even when it equals an id
+                                               f'<c r="B1"><v>{NUMERIC_CHILD}</v></c></row></sheetData></worksheet>')
+        z.writestr("xl/workbook.xml", "<workbook><sheets><sheet name=\"Table 1\"/></sheets></workbook>")
+        z.writestr("docProps/core.xml", "<cp:coreProperties><dcterms:created>2010-09-06T00:00:00Z</dcterms:created>"
+                                        "</cp:coreProperties>")
+
+
+def clean_outputs(root: Path) -> Path:
+    """A built output folder with nothing disclosive in it (every format the build writes)."""
+    _ees(root, "cla", _table_rows(), ["number", "las", "rate_per_10000"], ["ethnicity_major"])
+    (root / "summary").mkdir(parents=True)
+    (root / "summary" / "01_cla.md").write_text(
+        "- 1,230 children on 31 March 2024; the rate was 0.100355 per child; colour #100355; 2123456 rows.\n",
+        encoding="utf-8")
+    _notebook(root / "notebooks" / "01_cla.ipynb")
+    (root / "report").mkdir()
+    (root / "report" / "index.qmd").write_text("---\ntitle: Report\n---\n\nSummary.\n", encoding="utf-8")
+    (root / "report" / "report.html").write_text(
+        '<html><body><p>1,230 children</p><img src="data:image/png;base64,MTAwMzU1IEVDM00gOFVE"/></body></html>',
+        encoding="utf-8")
+    _docx(root / "report" / "report.docx", ["Children looked after|: 1,230", "Postcode district EC3M only"])
+    _pdf(root / "report" / "report.pdf", "Children looked after: 1,230.")
+    (root / "report" / "chart.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    _xlsx(root / "tables" / "cla.xlsx", ["Ethnic group", "White"])
+    (root / "qa").mkdir()
+    (root / "qa" / "rejected_header.csv").write_text(
+        "file,line,column,value,reason,table\nh.csv,3,DOB,[redacted],DOB '[redacted]' is not a dd/mm/YYYY date,Header\n",
+        encoding="utf-8")
+    (root / "manifest.json").write_text(json.dumps({"created": "2010-09-06T12:00:00", "git": {"commit": "ab" * 20}}),
+                                        encoding="utf-8")
+    return root
+
+
+@pytest.fixture()
+def outputs(tmp_path) -> Path:
+    return clean_outputs(tmp_path / "2024")
+
+
+def _only(findings, kind):
+    return [f for f in findings if f.kind == kind]
+
+
+# --------------------------------------------------------------------------------------------------------
+# clean outputs
+
+
+def test_clean_outputs_pass_and_unreadable_files_are_listed(outputs, needles):
+    report = check_no_leaks(outputs, needles, THRESHOLD, BASE)
+    assert report.findings == []
+    assert report.not_scanned == ["report/chart.png"]
+    for f in ("notebooks/01_cla.ipynb", "report/report.docx", "report/report.pdf", "tables/cla.xlsx",
+              "tables/cla.csv", "tables/cla.meta.csv", "manifest.json", "summary/01_cla.md"):
+        assert f in report.scanned
+
+
+def test_needles_never_show_identifiers(needles):
+    text = repr(needles) + str(needles) + needles.describe()
+    assert not any(i in text for i in IDENTIFIERS)
+    assert "2 child ids, 1 UPNs, 2 postcodes, 3 dates of birth" in needles.describe()
+
+
+def test_short_ids_unknown_upns_and_postcode_districts_are_not_looked_for(needles):
+    assert SHORT_CHILD not in needles.tokens and "UN1" not in needles.tokens
+    assert len(min(needles.tokens, key=len)) == MIN_ID_LENGTH
+    assert needles.postcodes == {"EC3M8UD", "W1T4BY"}
+
+
+# --------------------------------------------------------------------------------------------------------
+# planted identifiers, one per format
+
+
+def test_child_id_in_an_executed_notebook_output(outputs, needles):
+    _notebook(outputs / "notebooks" / "01_cla.ipynb", output_text=f"child {CHILD.lower()} has 3 placements")
+    [f] = scan_outputs(outputs, needles, THRESHOLD, BASE)
+    assert (f.file, f.kind) == ("notebooks/01_cla.ipynb", "child id")
+    assert f.location == "cell 2 output 2, line 3"
+    assert "[child id]" in f.excerpt and CHILD.lower() not in f.excerpt
+
+
+def test_dob_in_a_markdown_summary_both_formats(outputs, needles):
+    md = outputs / "summary" / "01_cla.md"
+    md.write_text(md.read_text() + "- born 06/09/2010\n- and 2004-09-02 and 2015-01-01, not 1990-01-01 or 31/02/2010\n")
+    found = scan_outputs(outputs, needles, THRESHOLD, BASE)
+    assert [(f.file, f.kind, f.location) for f in found] == [
+        ("summary/01_cla.md", "date of birth", "line 2"),
+        ("summary/01_cla.md", "date of birth", "line 3"),
+        ("summary/01_cla.md", "date of birth", "line 3"),  # in the DOB range, though no child's DOB
+    ]
+    assert [f.detail.startswith("a child's") for f in found] == [True, True, False]
+    assert all("[date]" in f.excerpt and "2010" not in f.excerpt for f in found)
+
+
+def test_postcode_in_a_docx_split_across_runs_and_without_space(outputs, needles):
+    _docx(outputs / "report" / "report.docx", ["Intro", "Placed at |ec3m| 8ud| today", "also W1T4BY"])
+    found = scan_outputs(outputs, needles, THRESHOLD, BASE)
+    assert [(f.file, f.kind, f.location) for f in found] == [
+        ("report/report.docx", "postcode", "word/document.xml, paragraph 2"),
+        ("report/report.docx", "postcode", "word/document.xml, paragraph 3"),
+    ]
+    assert all("[postcode]" in f.excerpt and "8ud" not in f.excerpt.lower() for f in found)
+
+
+def test_alt_text_in_docx_and_entities_in_html_are_read(outputs, needles):
+    doc = outputs / "report" / "report.docx"
+    with zipfile.ZipFile(doc, "w") as z:
+        z.writestr("word/document.xml", f'<w:document><w:body><w:p><w:r><w:drawing><wp:docPr id="1" '
+                                        f'descr="Funnel plot: {CHILD} is lowest"/></w:drawing></w:r></w:p></w:body></w:document>')
+    (outputs / "report" / "report.html").write_text("<p>\n</p><p>born 06&#47;09&#x2F;2010</p>", encoding="utf-8")
+    found = scan_outputs(outputs, needles, THRESHOLD, BASE)
+    assert [(f.file, f.kind, f.location) for f in found] == [
+        ("report/report.docx", "child id", "word/document.xml, paragraph 1"),
+        ("report/report.html", "date of birth", "line 2"),
+    ]
+
+
+def test_upn_in_a_pdf(outputs, needles):
+    _pdf(outputs / "report" / "report.pdf", f"A pupil, UPN {UPN}, moved school.")
+    [f] = scan_outputs(outputs, needles, THRESHOLD, BASE)
+    assert (f.file, f.kind, f.location) == ("report/report.pdf", "UPN", "page 1, line 2")
+    assert "[UPN]" in f.excerpt and UPN not in f.excerpt
+
+
+def test_alt_text_of_a_pdf_figure(outputs, needles):
+    import typst
+
+    svg = "<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'><rect width='10' height='10'/></svg>"
+    src = f'#image(bytes("{svg}"), format: "svg", alt: "Funnel plot: {CHILD} is lowest")\nText.'
+    (outputs / "report" / "report.pdf").write_bytes(typst.compile(src.encode(), format="pdf"))
+    [f] = scan_outputs(outputs, needles, THRESHOLD, BASE)
+    assert (f.file, f.kind, f.location) == ("report/report.pdf", "child id", "alt text, item 1")
+
+
+def test_fast_pdf_text_holds_every_word_pypdf_finds(outputs):
+    """The scan reads PDF text operators itself (10x faster than pypdf's extract_text): no word may be lost."""
+    import re
+
+    from pypdf import PdfReader
+
+    from rap.leaks import _pdf_segments
+
+    pdf = outputs / "report" / "report.pdf"
+    _pdf(pdf, f"Lists: {UPN}, 06/09/2010 and *bold {CHILD}* _emph_ $x^2$ " + "long text " * 80)
+    ours = "\n".join(s.text for s in _pdf_segments(pdf))
+    theirs = "\n".join(p.extract_text() for p in PdfReader(pdf).pages)
+    words = set(re.findall(r"[A-Za-z0-9/]+", theirs))
+    assert words <= set(re.findall(r"[A-Za-z0-9/]+", ours))
+    assert UPN in ours and CHILD in ours and "06/09/2010" in ours
+
+
+def test_pdf_with_a_simple_font_and_hex_strings(tmp_path, needles):
+    content = b"BT /F1 12 Tf 72 700 Td (Child C2004123) Tj 0 -14 Td <4543334D2038554420> Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = b"%PDF-1.4\n", []
+    for i, obj in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    (tmp_path / "r.pdf").write_bytes(out)
+    found = scan_outputs(tmp_path, needles, THRESHOLD, BASE)
+    assert [(f.kind, f.location) for f in found] == [("child id", "page 1, line 1"), ("postcode", "page 1, line 2")]
+
+
+def test_identifiers_in_xlsx_cells(outputs, needles):
+    _xlsx(outputs / "tables" / "cla.xlsx", ["Ethnic group", f"UPN {UPN}"])
+    [f] = scan_outputs(outputs, needles, THRESHOLD, BASE)
+    assert (f.file, f.kind, f.location) == ("tables/cla.xlsx", "UPN", "sheet1 cell A2")
+
+
+def test_qa_csv_names_line_and_column(outputs, needles):
+    qa = outputs / "qa" / "rejected_episodes.csv"
+    qa.write_text('file,line,column,value,reason,table\ne.csv,7,DEC,01/01/2009,"DEC \'01/01/2009\' is before '
+                  f'DECOM, CHILD {NUMERIC_CHILD}",Episodes\n', encoding="utf-8")
+    found = scan_outputs(outputs, needles, THRESHOLD, BASE)
+    assert [(f.kind, f.location) for f in found] == [
+        ("date of birth", "line 2, column value"),
+        ("date of birth", "line 2, column reason"),
+        ("child id", "line 2, column reason"),
+    ]
+
+
+def test_ids_in_ees_filter_columns_but_not_numeric_indicator_cells(outputs, needles):
+    rows = _table_rows()
+    rows[0]["number"] = int(NUMERIC_CHILD)  # a national count that happens to equal a numeric id: a statistic
+    rows[3]["la_name"] = f"Hartlepool {CHILD}"
+    rows[4]["rate_per_10000"] = UPN  # a text indicator cell is read
+    _ees(outputs, "cla", rows, ["number", "las", "rate_per_10000"], ["ethnicity_major"])
+    found = scan_outputs(outputs, needles, THRESHOLD, BASE)
+    assert [(f.file, f.kind, f.location) for f in found] == [
+        ("tables/cla.csv", "child id", "line 5, column la_name"),
+        ("tables/cla.csv", "UPN", "line 6, column rate_per_10000"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        (f"id {NUMERIC_CHILD}.", True),
+        (f"({NUMERIC_CHILD})", True),
+        (f"id={NUMERIC_CHILD}.0", True),  # an id written as a float is still the id
+        (f"child_{NUMERIC_CHILD}", True),
+        (f"2{NUMERIC_CHILD}", False),  # part of another number
+        (f"{NUMERIC_CHILD}7", False),
+        (f"E{NUMERIC_CHILD}", False),  # part of a code
+        (f"0.{NUMERIC_CHILD}", False),  # decimals
+        (f"#{NUMERIC_CHILD}", False),  # a CSS colour
+        ("100,355", False),  # a formatted count is not the id
+        (f"{SHORT_CHILD} children", False),  # too short to look for
+        (CHILD.lower(), True),
+        (f"X{CHILD}", False),
+    ],
+)
+def test_ids_match_whole_tokens_only(tmp_path, needles, text, found):
+    (tmp_path / "a.md").write_text(text, encoding="utf-8")
+    assert bool(scan_outputs(tmp_path, needles, THRESHOLD, BASE)) is found
+
+
+def test_ids_with_punctuation(tmp_path):
+    needles = Needles.build(child_ids=["AB-123456"])
+    (tmp_path / "a.md").write_text("ab-123456 and XAB-123456 and AB-1234567\n", encoding="utf-8")
+    [f] = scan_outputs(tmp_path, needles, THRESHOLD, BASE)
+    assert f.kind == "child id" and f.excerpt.startswith("[child id] and")
+
+
+def test_manifest_is_searched_for_identifiers_but_not_dates(outputs, needles):
+    (outputs / "manifest.json").write_text(json.dumps({"created": "2010-09-06", "params": {"note": CHILD}}))
+    [f] = scan_outputs(outputs, needles, THRESHOLD, BASE)
+    assert (f.file, f.kind) == ("manifest.json", "child id")
+
+
+def test_excerpt_never_ends_inside_an_identifier(tmp_path, needles):
+    # each finding's 40-character margin ends inside the identifier before it
+    (tmp_path / "a.md").write_text(f"{'x' * 39} 2004-09-02 {'y' * 33} {UPN} {'z' * 31} {CHILD}")
+    found = scan_outputs(tmp_path, needles, THRESHOLD, BASE)
+    assert [f.kind for f in found] == ["date of birth", "UPN", "child id"]
+    for f in found:
+        assert not any(i in f.excerpt for i in [*IDENTIFIERS, "2004", "09-02", "2608605"])
+
+
+# --------------------------------------------------------------------------------------------------------
+# small counts
+
+
+def test_small_local_count_in_an_ees_table(outputs, needles):
+    _ees(outputs, "cla", _table_rows(la_number=3), ["number", "las", "rate_per_10000"], ["ethnicity_major"])
+    [f] = scan_outputs(outputs, needles, THRESHOLD, BASE)
+    assert (f.file, f.kind, f.location) == ("tables/cla.csv", "small count", "line 5, column number")
+    assert f.excerpt == "Local authority Hartlepool (time_period 2024, ethnicity_major White): number = [1 to 5]"
+
+
+@pytest.mark.parametrize(
+    ("level", "value", "flagged"),
+    [
+        ("Local authority", 5, True),
+        ("Local authority", "5.0", True),
+        ("Local authority", 6, False),
+        ("Local authority", 0, False),
+        ("Local authority", "c", False),
+        ("Local authority", 2.5, False),  # not a whole number: not a count
+        ("Local authority district", 1, True),  # anything not National/Regional is local
+        ("National", 3, True),  # rounded levels must be multiples of the base
+        ("Regional", 4, True),
+        ("National", 10, False),
+        ("National", 7, False),  # above the threshold: rounding is checked elsewhere
+        ("Regional", "low", False),
+    ],
+)
+def test_small_count_rules(tmp_path, level, value, flagged):
+    rows = [{**_geo(level, "Hartlepool"), "number": value, "las": 2, "percentage": 3.0}]
+    _ees(tmp_path, "t", rows, ["number", "las", "percentage"], [])
+    found = scan_outputs(tmp_path, Needles.empty(), THRESHOLD, BASE)
+    assert [(f.kind, f.location) for f in found] == ([("small count", "line 2, column number")] if flagged else [])
+
+
+def test_count_columns_come_from_the_data_file():
+    assert count_columns(["number", "numerator", "denominator", "observed", "children", "las", "rate_per_10000",
+                          "percentage", "expected", "ratio"]) == ["number", "numerator", "denominator", "observed",
+                                                                  "children"]
+    assert unclassified_indicators(["las", "percentage_upper_95", "england_rate", "brand_new"]) == ["brand_new"]
+
+
+def test_published_runs_check_counts_only(outputs):
+    (outputs / "summary" / "01_cla.md").write_text(f"child {CHILD} born 06/09/2010")
+    _ees(outputs, "cla", _table_rows(la_number=2), ["number", "las", "rate_per_10000"], ["ethnicity_major"])
+    found = scan_outputs(outputs, Needles.empty(), THRESHOLD, BASE)
+    assert [f.kind for f in found] == ["small count"]
+
+
+# --------------------------------------------------------------------------------------------------------
+# the error
+
+
+def test_leak_error_names_file_and_place_masks_values_and_counts_all(outputs, needles):
+    lines = "".join(f"- child {CHILD} and UPN {UPN} at {POSTCODE}, born 06/09/2010\n" for _ in range(4))
+    (outputs / "summary" / "01_cla.md").write_text(lines)
+    _ees(outputs, "cla", _table_rows(la_number=4), ["number", "las", "rate_per_10000"], ["ethnicity_major"])
+    with pytest.raises(LeakError) as e:
+        check_no_leaks(outputs, needles, THRESHOLD, BASE)
+    msg = str(e.value)
+    assert len(e.value.findings) == 17
+    assert "17 possible disclosures in 2 files" in msg and "... and 7 more" in msg
+    assert "summary/01_cla.md, line 1: child id" in msg
+    assert not any(i in msg for i in IDENTIFIERS)
+    assert all(k in KINDS for k in {f.kind for f in e.value.findings})
+
+
+def test_scan_speed_on_many_mb_of_text(tmp_path, needles):
+    """Token sets, not a loop over needles: 200,000 ids and 10 MB of text in a few seconds."""
+    many = Needles.build(child_ids=[f"{i:07d}" for i in range(1_000_000, 1_200_000)], upns=[UPN],
+                         postcodes=[POSTCODE], dobs=[DOB, dt.date(2024, 3, 31)])
+    line = "Hartlepool, 1,230 children, rate 0.1234567, 12.5%, White British, 2024, E06000001\n"
+    (tmp_path / "big.md").write_text(line * 120_000)
+    t0 = time.perf_counter()
+    assert scan_outputs(tmp_path, many, THRESHOLD, BASE) == []
+    assert time.perf_counter() - t0 < 20  # about 2 s; generous for a shared machine
+
+
+# --------------------------------------------------------------------------------------------------------
+# the real pipeline at small scale
+
+@pytest.fixture(scope="module")
+def built(small_project, small_run):
+    """The shared small synthetic build (tests/conftest.py), scanned with needles from its validated inputs."""
+    from rap.config import load_params
+    from rap.inputs import load_record_data
+    from rap.leaks import needles_from_record_data
+
+    params = load_params(small_project / "params" / "2024.yaml")
+    t0 = time.perf_counter()
+    needles = needles_from_record_data(load_record_data(params))
+    t_needles = time.perf_counter() - t0
+    report = scan(small_run, needles, params.suppression.threshold, params.suppression.rounding_base)
+    print(f"\nneedles: {needles.describe()} in {t_needles:.1f} s; scan of {len(report.scanned)} files "
+          f"in {report.seconds:.1f} s; not scanned: {report.not_scanned}")
+    for f in report.findings:
+        print(f"  {f}")
+    return small_run, report
+
+
+@pytest.mark.slow
+def test_real_outputs_hold_no_child_ids_upns_or_postcodes(built):
+    folder, report = built
+    assert report.not_scanned == []
+    assert not [f for f in report.findings if f.kind in ("child id", "UPN", "postcode")]
+
+
+@pytest.mark.slow
+def test_every_indicator_the_pipeline_writes_is_classified(built):
+    folder, _ = built
+    metas = [pd.read_csv(m, dtype=str) for m in sorted((folder / "tables").glob("*.meta.csv"))]
+    names = sorted({n for m in metas for n in m.loc[m["col_type"] == "Indicator", "col_name"]})
+    assert unclassified_indicators(names) == []
+
+
+@pytest.mark.slow
+def test_real_outputs_hold_nothing_disclosive(built):
+    folder, report = built
+    if report.findings:
+        raise LeakError(folder, report.findings)
+
+
+@pytest.mark.slow
+def test_a_build_with_a_planted_leak_fails(small_project, small_run, tmp_path):
+    """The build's last step (rap.pipeline.scan_build) raises on a child id planted in a copy of a real
+    build's outputs, and passes the same outputs unplanted."""
+    from rap.config import load_params
+    from rap.inputs import load_record_data
+    from rap.pipeline import scan_build
+
+    params = load_params(small_project / "params" / "2024.yaml")
+    header = load_record_data(params).ssda903.tables["Header"]
+    child = next(c for c in header["CHILD"].astype(str) if len(c) >= 6)
+    clean, leaky = tmp_path / "clean", tmp_path / "leaky"
+    shutil.copytree(small_run, clean)
+    shutil.copytree(small_run, leaky)
+    scan_build(clean, params, None, use_cache=False)
+    summary = leaky / "summary" / "04_local_authorities.md"
+    summary.write_text(summary.read_text() + f"- The child {child} was looked after longest.\n")
+    with pytest.raises(LeakError) as err:
+        scan_build(leaky, params, None, use_cache=False)
+    assert "summary/04_local_authorities.md" in str(err.value) and child not in str(err.value)
