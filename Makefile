@@ -5,11 +5,12 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PARAMS ?= params/2024.yaml
 
-.PHONY: help env report test synth lab benchmark validate-903 clean
+.PHONY: help env report test a11y-tools synth lab benchmark validate-903 clean
 
 help:
 	@echo "make report     the report on synthetic data for PARAMS ($(PARAMS)) into outputs/<year>/"
 	@echo "make test       build .venv with pip and run the test suite"
+	@echo "make a11y-tools Chromium (apt, as root), axe-core and playwright-core (npm, .cache/node) for the accessibility test"
 	@echo "make synth      write the synthetic inputs for PARAMS ($(PARAMS)) to data/synthetic/"
 	@echo "make lab        open JupyterLab on notebooks/ with the project's environment"
 	@echo "make benchmark  print data-layer timings at national scale"
@@ -27,8 +28,12 @@ $(STAMP): pyproject.toml
 report: $(STAMP)
 	$(VENV)/bin/rap run --params $(PARAMS)
 
-test: $(STAMP)
+test: $(STAMP) a11y-tools
 	$(PY) -m pytest
+
+# For tests/test_accessibility.py; never fails (the test skips, saying why, when a tool cannot be had).
+a11y-tools:
+	@bash tests/a11y/install_tools.sh
 
 synth: $(STAMP)
 	$(VENV)/bin/rap synth --params $(PARAMS)

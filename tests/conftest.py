@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -21,3 +22,27 @@ def shared_dir() -> Path:
     if not SHARED.exists():
         pytest.skip(f"shared reference folder not found at {SHARED}")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def small_project(tmp_path_factory) -> Path:
+    """A project folder with the repo's defaults, a small-scale 2024 params file and the real notebooks."""
+    root = tmp_path_factory.mktemp("project")
+    (root / "params").mkdir()
+    shutil.copy(REPO / "params" / "defaults.yaml", root / "params" / "defaults.yaml")
+    (root / "params" / "2024.yaml").write_text("year: 2024\nsynth:\n  scale: small\n")
+    shutil.copytree(REPO / "notebooks", root / "notebooks")
+    return root
+
+
+@pytest.fixture(scope="session")
+def small_run(small_project) -> Path:
+    """``rap run`` once on small synthetic data (about 2 minutes), shared by every test that needs a built
+    report (tests/test_cli.py, tests/test_accessibility.py); returns ``outputs/2024``."""
+    from rap.cli import main
+
+    params = small_project / "params" / "2024.yaml"
+    code = main(["run", "--params", str(params), "--workers", "2"])
+    if code != 0:
+        pytest.fail(f"rap run on small synthetic data exited {code}")
+    return small_project / "outputs" / "2024"

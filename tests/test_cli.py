@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,26 +15,18 @@ from rap.cli import main
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def small_project(tmp_path_factory) -> Path:
-    """A project folder with the repo's defaults, a small-scale 2024 params file and the real notebooks."""
-    root = tmp_path_factory.mktemp("project")
-    (root / "params").mkdir()
-    shutil.copy(REPO / "params" / "defaults.yaml", root / "params" / "defaults.yaml")
-    (root / "params" / "2024.yaml").write_text("year: 2024\nsynth:\n  scale: small\n")
-    shutil.copytree(REPO / "notebooks", root / "notebooks")
-    return root
-
-
+# small_project and small_run (the first `rap run`, shared with tests/test_accessibility.py) are in conftest.py.
 @pytest.mark.slow
-def test_run_end_to_end_then_unchanged_rerun_is_cached(small_project, capsys):
+def test_run_end_to_end_then_unchanged_rerun_is_cached(small_project, small_run, capsys):
     params = small_project / "params" / "2024.yaml"
-    assert main(["run", "--params", str(params), "--workers", "2"]) == 0
-    out = small_project / "outputs" / "2024"
+    out = small_run
     for name in ("cla-ethnicity-2024.html", "cla-ethnicity-2024.docx", "cla-ethnicity-2024.pdf", "_quarto.yml"):
         assert (out / "report" / name).is_file(), name
     assert (out / "tables" / "data_availability.csv").is_file()
     assert (out / "tables" / "data_availability.meta.csv").is_file()
+    assert (out / "cla-ethnicity-2024-tables.xlsx").is_file()  # the accessible spreadsheet beside the CSVs
+    checks = (out / "qa" / "checks.csv").read_text()
+    assert "Leak scan of every output file" in checks and ",failed," not in checks
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["renderer"]["name"] in {"pandoc+typst", "quarto"}
     html = (out / "report" / "cla-ethnicity-2024.html").read_text()

@@ -122,7 +122,8 @@ def _is_numeric_column(series) -> bool:
     if not vals:
         return False
     return all(
-        isinstance(v, numbers.Number) or str(v).strip().lower() in SYMBOLS or re.fullmatch(r"-?[\d,]+(\.\d+)?", str(v).strip())
+        isinstance(v, numbers.Number) or str(v).strip().lower() in SYMBOLS
+        or re.fullmatch(r"[+\-\u2212]?[\d,]+(\.\d+)?%?", str(v).strip())
         for v in vals
     )
 

@@ -18,7 +18,10 @@ Two backends:
     numbered, cross-referenced tables and figures, then pandoc writes:
 
     * ``<name>.html``: ``--standalone --embed-resources``, ``lang="en-GB"``, the
-      accessible ``report.css``; header cells then get ``scope="col"``/``"row"``;
+      accessible ``report.css``; header cells then get ``scope="col"``/``"row"``, the
+      chapters go into a ``<main>`` landmark after the title block and contents, and a
+      "Skip to main content" link comes first (WCAG 2.2 AA: checked with axe-core in
+      Chromium by ``tests/test_accessibility.py``);
     * ``<name>.docx``;
     * ``<name>.pdf``: pandoc writes Typst source, ``typst.compile`` makes the PDF
       (tagged PDF, no LaTeX).
@@ -161,6 +164,14 @@ def _run_pandoc(args: list[str], cwd: Path) -> None:
             warnings.warn(line, stacklevel=3)
 
 
+# Markdown cells (e.g. the annex chapters) read as the pandoc Markdown that Quarto reads them as, the same
+# Markdown the filter parses display outputs with: ": caption {#tbl-x}" under a table, "{#id}" on headings,
+# "![cap](src){#fig-x fig-alt=...}" figures. pandoc's ipynb reader enables none of these by default.
+IPYNB_READER = "ipynb" + "".join(
+    f"+{ext}" for ext in ("table_captions", "table_attributes", "header_attributes", "link_attributes",
+                          "implicit_figures", "fenced_divs", "bracketed_spans")
+)
+
 _TH_RE = re.compile(r"<th(?=[\s>])(?![^>]*\bscope=)")
 
 
@@ -176,6 +187,28 @@ def _add_th_scope(html: str) -> str:
     html = re.sub(r"<thead>.*?</thead>", fix("thead", "col"), html, flags=re.S)
     html = re.sub(r"<tbody>.*?</tbody>", fix("tbody", "row"), html, flags=re.S)
     return html
+
+
+MAIN_ID = "main-content"
+_SKIP_LINK = f'<a class="skip-link" href="#{MAIN_ID}">Skip to main content</a>'
+
+
+def _add_landmarks(html: str) -> str:
+    """pandoc's HTML template has a ``<header>`` (title block) and a ``<nav>`` (contents) but leaves the
+    chapters outside any landmark: put them in ``<main>``, and put a skip link first so keyboard users can
+    pass the contents (WCAG 2.4.1)."""
+    body = re.search(r"<body[^>]*>", html)
+    end = html.rfind("</body>")
+    if body is None or end < 0 or "<main" in html:
+        return html
+    start = body.end()
+    for pattern in (r'<nav id="TOC"[^>]*>.*?</nav>', r'<header id="title-block-header"[^>]*>.*?</header>'):
+        m = re.compile(pattern, re.S).search(html, start, end)
+        if m:
+            start = m.end()
+            break
+    return (html[:body.end()] + "\n" + _SKIP_LINK + html[body.end():start]
+            + f'\n<main id="{MAIN_ID}">' + html[start:end] + "</main>\n" + html[end:])
 
 
 def render_pandoc(report_dir: Path) -> dict[str, Path]:
@@ -204,7 +237,7 @@ def render_pandoc(report_dir: Path) -> dict[str, Path]:
         )
         inputs = [str(tmp / "index.ipynb"), *[str(report_dir / c) for c in chapters]]
         common = [
-            "-f", "ipynb", "--ipynb-output=all", "--file-scope",
+            "-f", IPYNB_READER, "--ipynb-output=all", "--file-scope",
             "--lua-filter", str(filter_path()),
             "--metadata-file", str(tmp / "meta.yaml"),
             "--resource-path", f"{report_dir}{os.pathsep}{tmp}",
@@ -222,7 +255,8 @@ def render_pandoc(report_dir: Path) -> dict[str, Path]:
                      "-o", str(out), *common],
                     cwd=tmp,
                 )
-                out.write_text(_add_th_scope(out.read_text(encoding="utf-8")), encoding="utf-8")
+                html = _add_landmarks(_add_th_scope(out.read_text(encoding="utf-8")))
+                out.write_text(html, encoding="utf-8")
                 results["html"] = out
             elif fmt == "docx":
                 out = report_dir / f"{name}.docx"

@@ -21,10 +21,15 @@ document order and `@tbl-x` / `@fig-x` in the text become "Table N" /
 "Figure N" links (for Typst: native `@tbl-x` references, Typst numbers its own
 figures). Unresolved references are shown as `?@label` (as Quarto does) and
 reported on stderr.
+For HTML, every table is wrapped in a scroll container (`div.table-wrap`,
+`role="region"`, `tabindex="0"`, `aria-label` = its caption): at 320 CSS px a
+wide table scrolls inside it, not the page (WCAG 1.4.10), and keyboard users
+can focus and scroll it (WCAG 2.1.1).
 ]]
 
 local stringify = pandoc.utils.stringify
 local is_typst = FORMAT:match("typst") ~= nil
+local is_html = FORMAT:match("html") ~= nil
 
 local DROP_TAGS = { ["parameters"] = true, ["injected-parameters"] = true, ["remove-cell"] = true }
 
@@ -365,13 +370,75 @@ local function clean_ids(blocks)
       return h
     end,
   })
+  -- any other element with an identifier (tables, figures, divs, spans written in Markdown cells)
+  local function strip_attr(el)
+    if el.identifier and el.identifier:find("ipynb__", 1, true) then
+      el.identifier = strip_prefix(el.identifier)
+      return el
+    end
+  end
   return blocks:walk({
     Link = function(l)
       local target = l.target:match("^#(.*)$")
       if target and target:find("ipynb__", 1, true) then
         l.target = "#" .. (renamed[target] or strip_prefix(target))
-        return l
       end
+      return strip_attr(l) or l
+    end,
+    Table = strip_attr, Figure = strip_attr, Div = strip_attr, CodeBlock = strip_attr,
+    Span = strip_attr, Image = strip_attr, Code = strip_attr,
+  })
+end
+
+-- HTML: long file paths and identifiers in table cells ("rap/data/ssda903/placement_types.csv",
+-- "care_leavers_accommodation") may break after "/" and "_" (<wbr>), so that a column of text need not
+-- be as wide as its longest path and a text table fits 320 px instead of scrolling.
+local BREAKABLE_LEN = 16
+
+local function split_after_breaks(text)
+  local parts = {}
+  for piece in text:gmatch("[^/_]*[/_]?") do
+    if piece ~= "" then table.insert(parts, piece) end
+  end
+  return parts
+end
+
+local function wbr_inlines(parts, make)
+  local out = pandoc.Inlines({})
+  for i, piece in ipairs(parts) do
+    if i > 1 then out:insert(pandoc.RawInline("html", "<wbr>")) end
+    out:insert(make(piece))
+  end
+  return out
+end
+
+local break_long_tokens = {
+  Str = function(s)
+    if #s.text < BREAKABLE_LEN or not s.text:find("[/_]") then return nil end
+    return wbr_inlines(split_after_breaks(s.text), pandoc.Str)
+  end,
+  Code = function(c)
+    if #c.text < BREAKABLE_LEN or c.text:find("%s") or not c.text:find("[/_]") then return nil end
+    return wbr_inlines(split_after_breaks(c.text), function(piece) return pandoc.Code(piece, c.attr) end)
+  end,
+}
+
+-- HTML: each table in its own labelled, focusable scroll region (see the header).
+local function wrap_tables(blocks)
+  if not is_html then return blocks end
+  return blocks:walk({
+    Table = function(tbl)
+      -- pandoc gives a pipe table with long lines equal relative column widths (from its dashes) and
+      -- width:100%; in HTML these force the ratio (a definitions table overflows 320 px because its
+      -- short first column must be as wide as its long second one): let the browser size columns
+      for i, spec in ipairs(tbl.colspecs) do
+        tbl.colspecs[i] = { spec[1], pandoc.ColWidthDefault }
+      end
+      local label = stringify(tbl.caption.long)
+      if label == "" then label = "Table" end
+      tbl = tbl:walk(break_long_tokens)
+      return pandoc.Div({ tbl }, pandoc.Attr("", { "table-wrap" },
+        { role = "region", tabindex = "0", ["aria-label"] = label }))
     end,
   })
 end
@@ -418,6 +485,7 @@ function Pandoc(doc)
   blocks, refs = number_floats(blocks)
   blocks = resolve_refs(blocks, refs)
   blocks = typst_images(blocks)
+  blocks = wrap_tables(blocks)
   -- notebook metadata (kernel, papermill parameters and paths) never reaches the output
   doc.meta["jupyter"] = nil
   doc.meta["papermill"] = nil
