@@ -279,7 +279,7 @@ def suppression_checks(tables_dir: Path) -> list[Check]:
         cells = df[inds]
         blank = int((cells == "").sum().sum())
         sup = int(cells.isin(["c"]).sum().sum())
-        out.append(Check(f"Table `{name}`: EES format and symbols",
+        out.append(Check(f"Table {name}: EES format and symbols",
                          "passed" if blank == 0 else "failed",
                          f"{len(df):,} rows; {sup:,} cells suppressed (c); {blank} blank indicator cells"))
     return out

@@ -288,7 +288,7 @@ def chart_data(table: pd.DataFrame, measure: str, breakdown: str, year: int) -> 
         title = f"{title_measure}: highest for {top['ethnicity_major']} children ({top[v]}{'' if rate else '%'}), {year}"
     else:
         title = f"{title_measure} by ethnic group, {year}"
-    alt = (f"Dot plot with 95% intervals of {title_measure.lower()} ({unit}) by major ethnic group in {year}: "
+    alt = (f"Dot plot with 95% intervals of {title_measure[0].lower() + title_measure[1:]} ({unit}) by major ethnic group in {year}: "
            + "; ".join(f"{r.ethnicity_major} {getattr(r, v)} ({getattr(r, lo)} to {getattr(r, hi)})" for r in groups.itertuples())
            + (f". All children: {allv.iloc[0]:.0f}." if len(allv) and allv.notna().iloc[0] else "."))
     return {

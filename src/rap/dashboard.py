@@ -328,7 +328,7 @@ def series_chart_data(pub: pd.DataFrame, indicator: str) -> dict | None:
     title = catalogue()[indicator]["title"]
     headline = (f"{title}, England: highest for {latest['group'].iloc[0]} children in {frame['year'].max()}"
                 if len(latest) else f"{title}, England")
-    alt = (f"Line chart of {title.lower()} in England by ethnic group, {frame['year'].min()} to {frame['year'].max()}. "
+    alt = (f"Line chart of {title[0].lower() + title[1:]} in England by ethnic group, {frame['year'].min()} to {frame['year'].max()}. "
            + "; ".join(f"{r.group}: {r.value:,.1f}" for r in latest.itertuples()) + f" in {frame['year'].max()}.")
     return {"frame": frame, "title": headline, "alt": alt, "ylabel": UNIT[catalogue()[indicator]["kind"]]}
 
@@ -346,7 +346,8 @@ def summary_lines(pub: pd.DataFrame, year: int) -> list[str]:
     if len(la):
         shown = (~la["value"].isin([C, X, Z])).groupby(la["indicator"]).mean()
         worst = shown.idxmin()
-        name = cat[worst]["title"].removesuffix(" (%)").lower()
+        name = cat[worst]["title"].removesuffix(" (%)")
+        name = name[0].lower() + name[1:]
         lines.append(f"For LAs, small numbers limit a dashboard by ethnic group: for {name}, only "
                      f"{shown.min() * 100:.0f}% of LA values by major group can be published in {year}.")
     return lines
