@@ -308,7 +308,7 @@ def test_pdf_with_a_simple_font_and_hex_strings(tmp_path, needles):
 def test_identifiers_in_xlsx_cells(outputs, needles):
     _xlsx(outputs / "tables" / "cla.xlsx", ["Ethnic group", f"UPN {UPN}"])
     [f] = scan_outputs(outputs, needles, THRESHOLD, BASE)
-    assert (f.file, f.kind, f.location) == ("tables/cla.xlsx", "UPN", "sheet1 cell A2")
+    assert (f.file, f.kind) == ("tables/cla.xlsx", "UPN") and f.location.startswith("shared string 2")
 
 
 def test_qa_csv_names_line_and_column(outputs, needles):

@@ -514,11 +514,14 @@ _XLSX_CELL = re.compile(r'<c\b[^>]*?\br="([A-Z]+[0-9]+)"([^>]*)(?:/>|>(.*?)</c>)
 
 
 def _xlsx_segments(path: Path) -> tuple[list[_Segment], list[_Segment]]:
-    """(One segment per non-empty text cell, named by sheet file and cell, plus sheet names; docProps).
+    """(One segment per distinct shared string, one per inline text cell, plus sheet names; docProps).
 
-    Numeric cells are not read: in a spreadsheet of published tables they are statistics, and a six-digit
-    count would "be" a numeric child id. (An Excel date is a number too: a DOB stored as one would not be
-    found; the pipeline writes dates, if any, as text.)"""
+    A workbook of published tables repeats the same labels in millions of cells: each distinct string is
+    scanned once (a cell-by-cell scan took over 30 s; even finding each string's first cell takes seconds,
+    so a finding names the shared string, and the table's CSV, scanned too, names the row). Numeric cells are not read: in a
+    spreadsheet of published tables they are statistics, and a six-digit count would "be" a numeric child id.
+    (An Excel date is a number too: a DOB stored as one would not be found; the pipeline writes dates, if
+    any, as text.)"""
     segs: list[_Segment] = []
     with zipfile.ZipFile(path) as z:
         names = set(z.namelist())
@@ -529,23 +532,19 @@ def _xlsx_segments(path: Path) -> tuple[list[_Segment], list[_Segment]]:
         for name in sorted(n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml")):
             xml = z.read(name).decode("utf-8", "replace")
             sheet = name.rsplit("/", 1)[-1].removesuffix(".xml")
-            for ref, attrs, inner in _XLSX_CELL.findall(xml):
-                if not inner:
-                    continue
-                v = re.search(r"<v>(.*?)</v>", inner, re.S)
-                kind = re.search(r'\bt="(\w+)"', attrs)
-                kind_ = kind.group(1) if kind else "n"
-                if kind_ in ("n", "b", "e"):
-                    continue  # numbers are statistics, as numeric indicator cells of the EES tables
-                if kind_ == "s" and v:
-                    k = int(v.group(1))
-                    value = shared[k] if k < len(shared) else ""
-                elif v:
-                    value = html.unescape(v.group(1))
-                else:
-                    value = html.unescape(_TAG.sub("", inner))
-                if value:
-                    segs.append(_Segment(f"{sheet} cell {ref}", value, None))
+            if 't="inlineStr"' in xml or 't="str"' in xml:
+                for ref, attrs, inner in _XLSX_CELL.findall(xml):
+                    kind = re.search(r'\bt="(\w+)"', attrs)
+                    if not inner or not kind or kind.group(1) not in ("inlineStr", "str"):
+                        continue
+                    v = re.search(r"<v>(.*?)</v>", inner, re.S)
+                    value = html.unescape(v.group(1)) if v else html.unescape(_TAG.sub("", inner))
+                    if value:
+                        segs.append(_Segment(f"{sheet} cell {ref}", value, None))
+        for k, value in enumerate(shared):
+            if value:
+                segs.append(_Segment(f"shared string {k + 1} (xl/sharedStrings.xml; the same table's CSV names the row)",
+                                     value, None))
         # sheet names; document properties (created and modified timestamps: identifiers only, like the manifest)
         if "xl/workbook.xml" in names:
             segs.append(_Segment("xl/workbook.xml", _xml_text(z.read("xl/workbook.xml").decode("utf-8", "replace")), None))
