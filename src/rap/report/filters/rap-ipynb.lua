@@ -437,8 +437,10 @@ local function wrap_tables(blocks)
       local label = stringify(tbl.caption.long)
       if label == "" then label = "Table" end
       tbl = tbl:walk(break_long_tokens)
+      -- attributes as a list of pairs: a Lua table with string keys has no fixed order, and the HTML
+      -- must be byte-identical between runs
       return pandoc.Div({ tbl }, pandoc.Attr("", { "table-wrap" },
-        { role = "region", tabindex = "0", ["aria-label"] = label }))
+        { { "role", "region" }, { "tabindex", "0" }, { "aria-label", label } }))
     end,
   })
 end
