@@ -158,6 +158,15 @@ def compare_years(current: Path, previous: Path, year: int, top: int = 10) -> Ch
                    per_table=pd.DataFrame(per), revisions=top_of(revisions), movements=mv)
 
 
+def _readable(df: pd.DataFrame) -> pd.DataFrame:
+    """Table and indicator names with spaces, so a narrow PDF column can wrap them."""
+    out = df.copy()
+    for col in ("Table", "Indicator"):
+        if col in out.columns:
+            out[col] = out[col].astype(str).str.replace("_", " ")
+    return out
+
+
 def changes_markdown(current: Path, previous: Path | None, year: int) -> str:
     """The "Changes since last year" chapter."""
     out = ["# Changes since last year", ""]
@@ -175,18 +184,18 @@ def changes_markdown(current: Path, previous: Path | None, year: int) -> str:
         out += [f"- New tables: {', '.join(f'`{t}`' for t in ch.new_tables) or 'none'}.",
                 f"- Discontinued tables: {', '.join(f'`{t}`' for t in ch.discontinued_tables) or 'none'}.", ""]
         if not ch.per_table.empty:
-            out.append(table_markdown(ch.per_table, "tbl-changes-summary",
+            out.append(table_markdown(_readable(ch.per_table), "tbl-changes-summary",
                                       f"Figures compared with the {year - 1} publication, by table"))
             out.append("")
         if not ch.revisions.empty:
-            out.append(table_markdown(ch.revisions, "tbl-changes-revisions",
+            out.append(table_markdown(_readable(ch.revisions), "tbl-changes-revisions",
                                       f"Largest revisions to national figures since the {year - 1} publication"))
             out.append("")
     if not ch.movements.empty:
         out.append(f"@tbl-changes-movements lists the national figures that moved most between {year - 1} and {year} "
                    "(percentage points, rates per 10,000 or average points, as the indicator says).")
         out.append("")
-        out.append(table_markdown(ch.movements, "tbl-changes-movements",
+        out.append(table_markdown(_readable(ch.movements), "tbl-changes-movements",
                                   f"Largest movements in national figures, {year - 1} to {year}"))
     return "\n".join(out) + "\n"
 
@@ -279,7 +288,7 @@ def suppression_checks(tables_dir: Path) -> list[Check]:
         cells = df[inds]
         blank = int((cells == "").sum().sum())
         sup = int(cells.isin(["c"]).sum().sum())
-        out.append(Check(f"Table {name}: EES format and symbols",
+        out.append(Check(f"Table {name.replace('_', ' ')}: EES format and symbols",  # spaces let a PDF cell wrap
                          "passed" if blank == 0 else "failed",
                          f"{len(df):,} rows; {sup:,} cells suppressed (c); {blank} blank indicator cells"))
     return out

@@ -242,8 +242,7 @@ def catalogue_table(values: pd.DataFrame, cat: dict | None = None) -> pd.DataFra
             status = "Available"
         else:
             status = "Not in these inputs"
-        rows.append({"Indicator": spec["title"], "Measure": spec.get("measure", "-"),
-                     "Kind": UNIT.get(spec.get("kind", ""), "-"), "Status": status})
+        rows.append({"Indicator": spec["title"], "Unit": UNIT.get(spec.get("kind", ""), "-"), "Status": status})
     return pd.DataFrame(rows)
 
 
