@@ -80,19 +80,55 @@ def build_checks(staging: Path, params: Params, result: RunResult | None) -> lis
     return checks
 
 
-def _annex_notebooks(staging: Path, params: Params, result: RunResult | None, folder: Path) -> list[Path]:
-    """The reviewer aids as one-cell notebooks: changes since last year, methods annex, QA annex."""
+ANNEXES = ("90_changes_since_last_year.ipynb", "91_methods_annex.ipynb", "92_qa_annex.ipynb")
+
+
+def _annex_key(staging: Path, params: Params, result: RunResult | None, previous: Path) -> str:
+    """Everything the annexes and ``qa/checks.csv`` are made from: this year's and last year's tables, the QA
+    files, the parameters, the inputs' hashes, which sections ran, and the code that writes them."""
+    from . import annexes
+
+    def tree(folder: Path) -> dict[str, str]:
+        return {p.name: sha256_file(p) for p in sorted(folder.glob("*.csv"))} if folder.is_dir() else {}
+
+    return sha256_json({
+        "tables": tree(staging / "tables"), "previous": tree(previous), "qa": tree(staging / "qa"),
+        "params": params.model_dump(mode="json"), "inputs": result.inputs if result else None,
+        # ran (executed or from the cache: the annexes say the same) or not
+        "sections": [(s.name, s.state in {"done", "cached"}) for s in result.sections] if result else None,
+        "code": [sha256_file(Path(annexes.__file__)), sha256_file(Path(__file__))],
+    })
+
+
+def _annex_notebooks(staging: Path, params: Params, result: RunResult | None, folder: Path,
+                     use_cache: bool = True) -> list[Path]:
+    """The reviewer aids as one-cell notebooks: changes since last year, methods annex, QA annex. They read
+    every table twice (seconds at national scale), so they are cached under ``.cache/annexes/<key>``."""
     from .annexes import changes_markdown, markdown_notebook, methods_markdown, qa_markdown, write_checks_csv
 
     previous = params.out_path.parent / str(params.year - 1) / "tables"
+    cached = Path(params.project_root).resolve() / ".cache" / "annexes" / _annex_key(staging, params, result, previous)
+    checks_csv = staging / "qa" / "checks.csv"
+    if use_cache and all((cached / n).is_file() for n in (*ANNEXES, "checks.csv")):
+        checks_csv.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cached / "checks.csv", checks_csv)
+        return [Path(shutil.copyfile(cached / n, folder / n)) for n in ANNEXES]
     checks = build_checks(staging, params, result)
-    write_checks_csv(checks, staging / "qa" / "checks.csv")
-    return [
+    write_checks_csv(checks, checks_csv)
+    out = [
         markdown_notebook(changes_markdown(staging / "tables", previous if previous.is_dir() else None, params.year),
-                          folder / "90_changes_since_last_year.ipynb"),
-        markdown_notebook(methods_markdown(params, result.inputs if result else {}), folder / "91_methods_annex.ipynb"),
-        markdown_notebook(qa_markdown(checks), folder / "92_qa_annex.ipynb"),
+                          folder / ANNEXES[0]),
+        markdown_notebook(methods_markdown(params, result.inputs if result else {}), folder / ANNEXES[1]),
+        markdown_notebook(qa_markdown(checks), folder / ANNEXES[2]),
     ]
+    tmp = cached.with_name(cached.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for p in [*out, checks_csv]:
+        shutil.copyfile(p, tmp / p.name)
+    shutil.rmtree(cached, ignore_errors=True)
+    tmp.rename(cached)
+    return out
 
 
 def spreadsheet_name(year: int) -> str:
@@ -193,7 +229,7 @@ def build_report(staging: Path, params: Params, renderer: str = "auto", use_cach
 
     with tempfile.TemporaryDirectory(prefix="rap-annexes-") as annex_dir:
         notebooks = sorted((staging / "notebooks").glob("*.ipynb"))
-        notebooks += _annex_notebooks(staging, params, result, Path(annex_dir))
+        notebooks += _annex_notebooks(staging, params, result, Path(annex_dir), use_cache)
         report_dir = staging / "report"
         used = "quarto" if renderer == "quarto" or (renderer == "auto" and shutil.which("quarto")) else "pandoc"
         summary = summary_markdown(staging)
