@@ -523,3 +523,70 @@ def test_a_build_with_a_planted_leak_fails(small_project, small_run, tmp_path):
     with pytest.raises(LeakError) as err:
         scan_build(leaky, params, None, use_cache=False)
     assert "summary/04_local_authorities.md" in str(err.value) and child not in str(err.value)
+
+
+@pytest.mark.slow
+def test_a_re_scan_reads_only_what_changed_and_never_trusts_a_leaky_file(small_project, small_run, tmp_path, monkeypatch):
+    """The scan cache (rap.pipeline.BuildScan) skips a file only if its bytes were scanned clean before: an
+    unchanged build reads nothing and needs no identifiers; a planted leak is read and caught, and caught
+    again on the next scan; a table whose metadata changed is read again."""
+    from rap import inputs, leaks, pipeline
+    from rap.config import load_params
+
+    params = load_params(small_project / "params" / "2024.yaml")
+    header = inputs.load_record_data(params).ssda903.tables["Header"]
+    child = next(c for c in header["CHILD"].astype(str) if len(c) >= 6)
+    build = tmp_path / "build"
+    shutil.copytree(small_run, build)
+    pipeline.scan_build(build, params)  # fills .cache/scans and .cache/needles
+
+    read: list[str] = []
+    real_scan = leaks.scan_files
+
+    def counting(folder, rels, *args):
+        rels = list(rels)
+        read.extend(rels)
+        return real_scan(folder, rels, *args)
+
+    monkeypatch.setattr(leaks, "scan_files", counting)
+    monkeypatch.setattr(inputs, "load_record_data", lambda *a, **k: pytest.fail("identifiers read again"))
+    read_again = lambda: sorted(r for r in read if r != "qa/checks.csv")  # noqa: E731 - each scan appends its line to it
+    pipeline.scan_build(build, params)
+    assert read_again() == []
+
+    summary = build / "summary" / "04_local_authorities.md"
+    clean_text = summary.read_text()
+    summary.write_text(clean_text + f"- The child {child} was looked after longest.\n")
+    for _ in range(2):
+        with pytest.raises(LeakError):
+            pipeline.scan_build(build, params)
+    assert read_again() == ["summary/04_local_authorities.md"] * 2
+
+    read.clear()
+    summary.write_text(clean_text)
+    meta = build / "tables" / "started_by_ethnicity.meta.csv"
+    meta.write_text(meta.read_text().replace("Number", "How many", 1))
+    pipeline.scan_build(build, params)
+    assert read_again() == ["tables/started_by_ethnicity.csv", "tables/started_by_ethnicity.meta.csv"]
+
+
+@pytest.mark.slow
+def test_publishing_with_one_worker_starts_no_second_process(small_project, small_run, tmp_path, monkeypatch):
+    """``--workers 1`` means one process at a time, publishing included; the scan is recorded once."""
+    import concurrent.futures
+
+    from rap import pipeline
+    from rap.config import load_params
+
+    params = load_params(small_project / "params" / "2024.yaml")
+    build = tmp_path / "build"
+    shutil.copytree(small_run, build)
+    for generated in ("report", pipeline.spreadsheet_name(2024)):
+        target = build / generated
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", lambda *a, **k: pytest.fail("second process"))
+    pipeline.publish(build, params, renderer="pandoc", result=None, workers=1)
+    assert (build / pipeline.spreadsheet_name(2024)).is_file()
+    assert (build / "report" / "index.html").is_file() or any((build / "report").glob("*.html"))
+    lines = (build / "qa" / "checks.csv").read_text().splitlines()
+    assert sum("Leak scan of every output file" in line for line in lines) == 1

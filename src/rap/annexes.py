@@ -258,8 +258,9 @@ def methods_markdown(params: Params, inputs: dict[str, str]) -> str:
         "- Applying national results to LAs: indirect standardisation by major ethnic group (observed / expected).", "",
         "## Data sources", "",
         f"Data kind: `{params.data.kind}`; collection years {params.series_years[0]} to {params.year}. "
-        "Every input file and its sha256 is listed in `manifest.json`; @tbl-annex-sources summarises them by folder.", "",
-        table_markdown(_input_groups(inputs), "tbl-annex-sources", "Input files of this build, by folder"),
+        + ("Every input file and its sha256 is listed in `manifest.json`; @tbl-annex-sources summarises them by "
+           "folder." if inputs else "No input files were recorded: this build was not made by `rap run`."), "",
+        table_markdown(_input_groups(inputs), "tbl-annex-sources", "Input files of this build, by folder") if inputs else "",
     ]
     return "\n".join(out) + "\n"
 

@@ -112,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_params(p)
     p.add_argument("--out", type=Path, help="outputs root (default: output_dir from the parameters)")
     p.add_argument("--sections", nargs="+", help="run only these sections (e.g. 01 data_availability)")
-    p.add_argument("--workers", type=int, help="sections run in parallel (default: number of cores)")
+    p.add_argument("--workers", type=int, help="processes at once: sections in parallel, and the spreadsheet beside the report "
+                   "when more than 1 (default: number of cores)")
     p.add_argument("--no-cache", action="store_true", help="execute every section even if unchanged")
     p.add_argument("--renderer", choices=["auto", "quarto", "pandoc"], default="auto",
                    help="auto: quarto when on PATH, else pandoc + Typst")

@@ -125,7 +125,7 @@ def enforce_rejected_share(result: ReadResult, limit: float) -> None:
 INPUT_CACHE_KEEP = 2
 
 
-def _reader_code_hash() -> str:
+def reader_code_hash() -> str:
     """The code that turns files into validated frames: a change to it invalidates cached inputs."""
     pkg = Path(__file__).parent
     parts = [pkg / "inputs.py", pkg / "ethnicity.py", pkg / "geography.py"]
@@ -139,10 +139,17 @@ def _input_cache_path(params: Params, root: Path) -> Path:
     with HashIndex(cache / "file-hashes.json") as idx:
         files = idx.hash_tree(root)
     key = sha256_json(
-        {"files": files, "years": params.series_years, "code": _reader_code_hash(),
+        {"files": files, "years": params.series_years, "code": reader_code_hash(),
          "python": sys.version_info[:2], "pandas": pd.__version__}
     )
     return cache / "inputs" / f"{key}.pkl"
+
+
+def record_data_key(params: Params) -> str:
+    """The key the validated record-level inputs are cached under: their files' hashes, the years and the
+    reading code. Things made from those inputs alone (e.g. the leak scan's identifiers) can be cached by it
+    without reading the inputs."""
+    return _input_cache_path(params, ensure_data(params)).stem
 
 
 def write_pickle(path: Path, obj: object) -> None:

@@ -88,6 +88,7 @@ __all__ = [
     "count_columns",
     "needles_from_record_data",
     "scan",
+    "scan_files",
     "scan_outputs",
     "unclassified_indicators",
 ]
@@ -932,13 +933,22 @@ def _file_findings(path: Path, rel: str, needles: Needles, threshold: int, round
 
 def scan(folder: Path, needles: Needles, threshold: int, rounding_base: int) -> ScanReport:
     """Scan every file under ``folder``; see the module docstring for what is looked for."""
+    folder = Path(folder)
+    rels = [p.relative_to(folder).as_posix() for p in sorted(folder.rglob("*")) if p.is_file()]
+    return scan_files(folder, rels, needles, threshold, rounding_base)
+
+
+def scan_files(folder: Path, rels: Iterable[str], needles: Needles, threshold: int, rounding_base: int) -> ScanReport:
+    """Scan the files ``rels`` (paths relative to ``folder``, the build's root: a table's ``.meta.csv`` is
+    looked for beside it, and ``manifest.json`` at the root is read for identifiers only). Lets a build scan
+    what is final while its last files are still being written."""
     t0 = time.perf_counter()
     folder = Path(folder)
     findings: list[Finding] = []
     scanned: list[str] = []
     not_scanned: list[str] = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        rel = path.relative_to(folder).as_posix()
+    for rel in rels:
+        path = folder / rel
         found = _file_findings(path, rel, needles, threshold, rounding_base, root_manifest=rel == "manifest.json")
         if found is None:
             not_scanned.append(rel)

@@ -159,62 +159,183 @@ def build_spreadsheet(staging: Path, params: Params, use_cache: bool = True) -> 
     tmp = cached.with_suffix(".tmp")
     shutil.copyfile(out, tmp)
     os.replace(tmp, cached)
-    for old in sorted(cached.parent.glob("*.xlsx"), key=lambda q: q.stat().st_mtime_ns, reverse=True)[2:]:
-        old.unlink(missing_ok=True)
+    _keep_newest(cached.parent, "*.xlsx", 2)
     return out
 
 
 def publish(staging: Path, params: Params, renderer: str = "auto", use_cache: bool = True,
-            result: RunResult | None = None) -> dict[str, Any]:
-    """Everything made from the finished sections: the spreadsheet (in a second process, while) the report
-    is built and rendered."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+            result: RunResult | None = None, workers: int = 2) -> dict[str, Any]:
+    """Everything made from the finished sections: the spreadsheet, the rendered report and, last, the leak
+    scan of every file (which raises ``LeakError``: nothing is swapped in).
 
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
-        sheet = pool.submit(build_spreadsheet, staging, params, use_cache)
+    With more than one worker the spreadsheet (the longest of these at national scale) is written in a
+    second process while this one builds and renders the report and scans every file that is already
+    final; the spreadsheet is scanned when it is done. With one worker the steps run one after another, so
+    ``--workers 1`` never uses more than one core.
+    """
+    scan = BuildScan(staging, params, use_cache, result.inputs if result else None)
+    sheet = spreadsheet_name(params.year)
+    if workers <= 1:
+        build_spreadsheet(staging, params, use_cache)
         info = build_report(staging, params, renderer, use_cache, result)
-        sheet.result()  # re-raises a failure in the spreadsheet
-    scan_build(staging, params, result, use_cache)
+        scan.scan(scan.files())
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+            writing = pool.submit(build_spreadsheet, staging, params, use_cache)
+            info = build_report(staging, params, renderer, use_cache, result)
+            # The spreadsheet (and its temporary file) may still be being written beside the other files.
+            scan.scan([rel for rel in scan.files() if sheet not in rel])
+            writing.result()  # re-raises a failure in the spreadsheet
+        scan.scan([sheet])
+    scan.finish()
     return info
 
 
-def scan_build(staging: Path, params: Params, result: RunResult | None, use_cache: bool = True) -> None:
-    """The last check before anything is published: every file of the build scanned for record-level
-    identifiers of the inputs and unsuppressed small counts (``rap.leaks``); raises ``LeakError`` (the run
-    fails and the previous outputs stay). A build whose every file, inputs and scanning code are unchanged
-    since a clean scan is not scanned again (``.cache/scans``). Appends the result to ``qa/checks.csv``."""
-    import csv
-    import json
+class BuildScan:
+    """The last check before anything is published: files of the build scanned for record-level identifiers
+    of the inputs and unsuppressed small counts (``rap.leaks``), possibly in several goes; :meth:`finish`
+    raises ``LeakError`` on any finding (the run fails and the previous outputs stay) and records the
+    result in ``qa/checks.csv``.
 
-    from . import leaks
+    Two caches keep re-runs fast. A file whose bytes (and, for a table, its metadata) are unchanged since a
+    clean scan with the same identifiers, rules and thresholds is not read again (``.cache/scans``). The
+    identifiers are read from the inputs only when some file needs scanning, and are cached by the inputs'
+    key (``.cache/needles``, beside the validated inputs in ``.cache/inputs``).
+    """
 
-    files = {p.relative_to(staging).as_posix(): sha256_file(p) for p in sorted(staging.rglob("*")) if p.is_file()}
-    key = sha256_json({"files": files, "inputs": result.inputs if result else None, "kind": params.data.kind,
-                       "code": sha256_file(Path(leaks.__file__)),
-                       "rules": sha256_file(Path(leaks.__file__).parent / "data" / "disclosure_counts.yaml"),
-                       "threshold": params.suppression.threshold, "base": params.suppression.rounding_base})
-    marker = Path(params.project_root).resolve() / ".cache" / "scans" / f"{key}.json"
-    if use_cache and marker.is_file():
-        summary = json.loads(marker.read_text(encoding="utf-8"))
-    else:
-        if params.data.kind == "published":
-            needles = leaks.Needles.empty()
+    KEEP = 2  # newest entries kept in each cache
+
+    def __init__(self, staging: Path, params: Params, use_cache: bool = True,
+                 inputs: dict[str, str] | None = None) -> None:
+        """``inputs``: the input files' hashes as the runner found them (``RunResult.inputs``), so that they
+        are not hashed again; without them the data folder is hashed."""
+        from . import leaks
+
+        self.staging, self.params, self.use_cache, self._inputs = Path(staging), params, use_cache, inputs
+        code = Path(leaks.__file__)
+        self._cache = Path(params.project_root).resolve() / ".cache"
+        self._inputs_key = "published" if params.data.kind == "published" else None
+        self._needles: Any = None
+        self._code = sha256_file(code)
+        self._rules = sha256_file(code.parent / "data" / "disclosure_counts.yaml")
+        self.findings: list[Any] = []
+        self.scanned: list[str] = []
+        self.not_scanned: list[str] = []
+
+    def files(self) -> list[str]:
+        """Every file of the build, relative to it."""
+        return [p.relative_to(self.staging).as_posix() for p in sorted(self.staging.rglob("*")) if p.is_file()]
+
+    def inputs_key(self) -> str:
+        """What the identifiers are read from: the input files and the code that reads them."""
+        if self._inputs_key is None:
+            from .inputs import reader_code_hash, record_data_key
+
+            self._inputs_key = (record_data_key(self.params) if self._inputs is None else sha256_json(
+                {"files": self._inputs, "years": self.params.series_years, "code": reader_code_hash()}))
+        return self._inputs_key
+
+    def needles(self) -> Any:
+        """The identifiers to look for (none for a build from published tables)."""
+        from . import leaks
+
+        if self._needles is not None:
+            return self._needles
+        if self.params.data.kind == "published":
+            self._needles = leaks.Needles.empty()
+            return self._needles
+        import pickle
+
+        from .inputs import load_record_data, write_pickle
+
+        path = self._cache / "needles" / f"{sha256_json({'inputs': self.inputs_key(), 'code': self._code})}.pkl"
+        if self.use_cache and path.is_file():
+            try:
+                with path.open("rb") as fh:
+                    self._needles = pickle.load(fh)
+            except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+                self._needles = None
+        if not isinstance(self._needles, leaks.Needles):
+            self._needles = leaks.needles_from_record_data(load_record_data(self.params))
+            write_pickle(path, self._needles)
+            _keep_newest(path.parent, "*.pkl", self.KEEP)
+        return self._needles
+
+    def _markers(self) -> Path:
+        s = self.params.suppression
+        context = sha256_json({"inputs": self.inputs_key(), "code": self._code, "rules": self._rules,
+                               "threshold": s.threshold, "base": s.rounding_base})
+        return self._cache / "scans" / context
+
+    def _file_key(self, rel: str) -> str:
+        path = self.staging / rel
+        meta = path.with_name(path.name[: -len(".csv")] + ".meta.csv") if path.name.endswith(".csv") else None
+        return sha256_json({"file": rel, "sha": sha256_file(path),
+                            "meta": sha256_file(meta) if meta is not None and meta.is_file() else None})
+
+    def scan(self, rels: Iterable[str]) -> None:
+        """Scan these files (relative to the build), except those the cache knows to be clean."""
+        from . import leaks
+
+        markers = self._markers() if self.use_cache else None
+        todo: list[tuple[str, Path | None]] = []
+        for rel in rels:
+            marker = markers / self._file_key(rel) if markers is not None else None
+            state = marker.read_text(encoding="utf-8") if marker is not None and marker.is_file() else ""
+            if state in ("scanned", "not scanned"):
+                (self.scanned if state == "scanned" else self.not_scanned).append(rel)
+            else:
+                todo.append((rel, marker))
+        if not todo:
+            return
+        s = self.params.suppression
+        report = leaks.scan_files(self.staging, [r for r, _ in todo], self.needles(), s.threshold, s.rounding_base)
+        self.findings += report.findings
+        self.scanned += report.scanned
+        self.not_scanned += report.not_scanned
+        leaky = {f.file for f in report.findings}
+        for rel, marker in todo:
+            if marker is not None and rel not in leaky:
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.write_text("scanned" if rel in report.scanned else "not scanned", encoding="utf-8")
+        if markers is not None:
+            _keep_newest(markers.parent, "*", self.KEEP)
+
+    def finish(self) -> None:
+        """Raise ``LeakError`` if any scanned file is disclosive; else add the scan to ``qa/checks.csv``."""
+        import csv
+
+        from . import leaks
+
+        if self.findings:
+            raise leaks.LeakError(self.staging, self.findings)
+        checks = self.staging / "qa" / "checks.csv"
+        if checks.is_file():
+            with checks.open("a", encoding="utf-8", newline="") as fh:
+                csv.writer(fh, lineterminator="\n").writerow([
+                    "Leak scan of every output file (identifiers of the inputs, small counts)", "passed",
+                    f"{len(self.scanned)} files scanned, nothing found; not readable as text: "
+                    f"{len(self.not_scanned)} (images)"])
+
+
+def _keep_newest(folder: Path, pattern: str, keep: int) -> None:
+    """Delete all but the ``keep`` most recently modified entries of ``folder`` matching ``pattern``."""
+    entries = sorted(folder.glob(pattern), key=lambda q: q.stat().st_mtime_ns, reverse=True)
+    for old in entries[keep:]:
+        if old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
         else:
-            from .inputs import load_record_data
+            old.unlink(missing_ok=True)
 
-            needles = leaks.needles_from_record_data(load_record_data(params))
-        report = leaks.check_no_leaks(staging, needles, params.suppression.threshold, params.suppression.rounding_base)
-        summary = {"scanned": len(report.scanned), "not_scanned": report.not_scanned, "needles": needles.describe()}
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps(summary, indent=1), encoding="utf-8")
-    checks = staging / "qa" / "checks.csv"
-    if checks.is_file():
-        with checks.open("a", encoding="utf-8", newline="") as fh:
-            csv.writer(fh, lineterminator="\n").writerow([
-                "Leak scan of every output file (identifiers of the inputs, small counts)", "passed",
-                f"{summary['scanned']} files scanned, nothing found; not readable as text: "
-                f"{len(summary['not_scanned'])} (images)"])
+
+def scan_build(staging: Path, params: Params, result: RunResult | None = None, use_cache: bool = True) -> None:
+    """Scan every file of a finished build at once (see :class:`BuildScan`); raises ``LeakError``."""
+    scan = BuildScan(staging, params, use_cache, result.inputs if result else None)
+    scan.scan(scan.files())
+    scan.finish()
 
 
 def build_report(staging: Path, params: Params, renderer: str = "auto", use_cache: bool = True,
@@ -270,7 +391,8 @@ def run(
 ) -> RunResult:
     """Make sure the inputs exist, run the sections, build and render the report, swap it all in."""
     ensure_data(params)
-    finalise = (lambda staging, result: publish(staging, params, renderer, use_cache, result)) if render_report else None
+    n = max(1, int(workers or os.cpu_count() or 1))
+    finalise = (lambda staging, result: publish(staging, params, renderer, use_cache, result, n)) if render_report else None
     return run_sections(
         params,
         params_file,
