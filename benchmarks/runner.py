@@ -2,7 +2,8 @@
 
 Prints figures; asserts nothing. Targets (issue "Run the report end to end"): unchanged re-run <= 3 s;
 after editing one notebook only that section executes; cold run <= 2 minutes; parallel cold run at least
-1.5x faster than ``--workers 1 --no-cache``. Each run is a separate ``rap run`` process so its peak memory
+1.5x faster than ``--workers 1 --no-cache`` (one process at a time throughout: sections, then spreadsheet,
+report and leak scan one after another). Each run is a separate ``rap run`` process so its peak memory
 (max RSS of the process and its children) is its own.
 
     .venv/bin/python benchmarks/runner.py [--scale national|small] [--keep DIR]

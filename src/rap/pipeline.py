@@ -183,7 +183,9 @@ def publish(staging: Path, params: Params, renderer: str = "auto", use_cache: bo
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        from .runner import die_with_parent
+
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=die_with_parent) as pool:
             writing = pool.submit(build_spreadsheet, staging, params, use_cache)
             info = build_report(staging, params, renderer, use_cache, result)
             # The spreadsheet (and its temporary file) may still be being written beside the other files.

@@ -417,14 +417,20 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def _die_with_parent() -> None:
-    """Worker initializer: on Linux, get SIGKILLed when the run process dies (so a killed run stops)."""
+def die_with_parent() -> None:
+    """Worker initializer: on Linux, get SIGKILLed when the run process dies (so a killed run stops instead
+    of writing on into a staging folder nobody will swap in)."""
     with contextlib.suppress(Exception):
         if sys.platform.startswith("linux"):
             libc = ctypes.CDLL("libc.so.6", use_errno=True)
             libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
             if os.getppid() == 1:  # parent already gone before prctl took effect
                 os._exit(1)
+
+
+def _die_with_parent() -> None:
+    """Section worker initializer: :func:`die_with_parent`, and the environment kernels are started with."""
+    die_with_parent()
     # Deterministic kernels: hash seed fixed (set/dict-of-str ordering), reproducible file timestamps.
     os.environ["PYTHONHASHSEED"] = "0"
     os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
