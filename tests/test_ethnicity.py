@@ -65,3 +65,20 @@ def test_ons2021_lookup_leaves_gypsy_roma_unmapped():
     assert "WROM" not in ons.index
     assert ons.at["WBRI", "ons2021_code"] == 13
     assert ons["ons2021_code"].is_unique
+
+
+def test_ons2021_groups_agree_with_the_dfe_codes_and_the_census_file():
+    """The ONS 2021 classification file is the one place its groups are mapped to major groups: each DfE code
+    mapped to an ONS group sits in the same major group and carries the same label, and the labels are
+    those of the Census 2021 file the synthetic population is calibrated to."""
+    from rap.synth.targets import load_targets
+
+    ons = eth.ons2021_groups()
+    assert ons.index.tolist() == list(range(1, 20))
+    assert set(ons["major"]) == set(eth.major_groups().index) - {"unknown"}
+    lookup = eth.ons2021_lookup().join(eth.codes()[["major"]])
+    for code, row in lookup.iterrows():
+        assert ons.at[row["ons2021_code"], "major"] == row["major"], code
+        assert ons.at[row["ons2021_code"], "label"] == row["ons2021_label"], code
+    assert ons["label"].to_dict() == load_targets()["census2021_region_all_ages"]["labels"]
+    assert eth.ons2021_major()[16] == "white"  # Roma: no DfE code of its own

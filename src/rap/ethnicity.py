@@ -142,6 +142,20 @@ def map_ees_labels(labels: pd.Series, source: str = "") -> pd.DataFrame:
     return found
 
 
+@cache
+def ons2021_groups() -> pd.DataFrame:
+    """The 19 detailed ethnic groups of the 2021 Census (England and Wales) with their label and the major
+    group they count towards here (indexed by the ONS code, 1 to 19)."""
+    df = _read("ons2021_groups.csv")
+    df["ons2021_code"] = df["ons2021_code"].astype(int)
+    return df.set_index("ons2021_code")
+
+
+def ons2021_major() -> dict[int, str]:
+    """ONS 2021 detailed group code -> major group key (``white``, ``mixed``, ...)."""
+    return ons2021_groups()["major"].to_dict()
+
+
 def ons2021_lookup() -> pd.DataFrame:
     """DfE code to ONS 2021 detailed group (code and label); codes with no one-to-one group are absent."""
     c = codes()

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from . import stats
-from .ethnicity import major_groups
+from .ethnicity import major_groups, ons2021_major
 from .geography import local_authorities
 from .suppression import C, X, Z, suppress, suppress_counts
 
@@ -113,7 +113,7 @@ def la_inputs_from_published(la_file: pd.DataFrame, mid_year: pd.DataFrame, cens
     las = local_authorities()
     region_of = dict(zip(las["new_la_code"], las["region_code"]))
     cen = census_region.copy()
-    cen["major"] = cen["ons2021_code"].map(_ONS_MAJOR)
+    cen["major"] = cen["ons2021_code"].astype(int).map(ons2021_major())
     shares = cen.groupby(["geography_code", "major"])["population"].sum()
     shares = shares / shares.groupby(level=0).transform("sum")
     rows = []
@@ -141,10 +141,6 @@ def la_inputs_from_published(la_file: pd.DataFrame, mid_year: pd.DataFrame, cens
     return LaInputs(counts=counts, population=pop, population_note=note,
                     source="DfE, children looked after on 31 March by ethnicity and LA (derived file, 2025 release)",
                     notes=notes)
-
-
-_ONS_MAJOR = {**{c: "asian" for c in range(1, 6)}, **{c: "black" for c in range(6, 9)},
-              **{c: "mixed" for c in range(9, 13)}, **{c: "white" for c in range(13, 18)}, 18: "other", 19: "other"}
 
 
 # --------------------------------------------------------------------------------------------------

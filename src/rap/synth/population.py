@@ -14,10 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..ethnicity import ons2021_major
 from .targets import load_targets
 
-ONS_MAJOR = {**{c: "asian" for c in range(1, 6)}, **{c: "black" for c in range(6, 9)},
-             **{c: "mixed" for c in range(9, 13)}, **{c: "white" for c in range(13, 18)}, 18: "other", 19: "other"}
 
 
 def population_table(w: dict[str, Any], years: list[int]) -> pd.DataFrame:
@@ -26,6 +25,7 @@ def population_table(w: dict[str, Any], years: list[int]) -> pd.DataFrame:
     pops = t["la_population_0_17"]["by_la"]
     reg = t["census2021_region_all_ages"]["by_region"]
     labels = t["census2021_region_all_ages"]["labels"]
+    ons_major = ons2021_major()
     rng = np.random.default_rng([w["seed"], 9])
     groups = list(range(1, 20))
     rows = []
@@ -43,7 +43,7 @@ def population_table(w: dict[str, Any], years: list[int]) -> pd.DataFrame:
             counts = np.random.default_rng([w["seed"], 9, int(y), int(r.old_la_code)]).multinomial(total, shares[r.old_la_code])
             for g, c in zip(groups, counts):
                 rows.append((y, "Local authority", r.new_la_code, r.old_la_code, r.la_name, r.region_code, r.region_name,
-                             g, labels[g], ONS_MAJOR[g], int(c), "SYNTHETIC: not real data"))
+                             g, labels[g], ons_major[g], int(c), "SYNTHETIC: not real data"))
     return pd.DataFrame(rows, columns=["time_period", "geographic_level", "new_la_code", "old_la_code", "la_name",
                                        "region_code", "region_name", "ons2021_code", "ons2021_label", "major",
                                        "population", "source"])
