@@ -290,3 +290,26 @@ def test_suppress_slices_matches_suppress_on_one_equation_tables():
     assert counts.equals(slow["number_published"].eq("c").groupby(df["la"]).sum())
     shown = pd.to_numeric(fast["number_published"], errors="coerce")
     assert not shown.between(1, 5).any()
+
+
+def test_round_places_rounds_halves_up_and_keeps_missing():
+    from rap.suppression import round_places
+
+    got = round_places([2.675, 0.125, -2.5, 12.25, np.nan, np.inf], 2)
+    assert got[:4].tolist() == [2.68, 0.13, -2.5, 12.25]
+    assert np.isnan(got[4]) and np.isinf(got[5])
+    assert round_places([0.5, 1.5, 2.5, -0.5], 0).tolist() == [1.0, 2.0, 3.0, -1.0]  # not half to even
+    assert round_places([1.25, 1.25], np.array([1, 0])).tolist() == [1.3, 1.0]  # one dp per value
+    # populations to the nearest 10 (rap.dashboard, rap.la_comparison): 25 -> 30, where np.round gives 20
+    assert (round_places(np.array([15, 25, 35, 44]) / 10, 0) * 10).tolist() == [20, 30, 40, 40]
+
+
+def test_published_numbers_and_strings():
+    from rap.suppression import published_numbers, published_strings
+
+    nums = published_numbers([12.04, 12.05, np.nan], 1)
+    assert nums == [12.0, 12.1, "x"]
+    assert published_numbers([7.5, np.inf], 0, missing="c") == [8, "c"]
+    assert all(type(v) is int for v in published_numbers([1.2, 3.5], 0))
+    assert published_strings([12.0, 0.005, np.nan], 2) == ["12.00", "0.01", "x"]
+    assert published_strings([12.0, 3.14159], np.array([0, 3])) == ["12", "3.142"]

@@ -29,7 +29,7 @@ from . import ethnicity as eth
 from . import stats
 from .config import Params
 from .measures import catalogue
-from .suppression import C, X, Z, national_counts, percentages, round_half_up
+from .suppression import C, X, Z, national_counts, percentages, published_numbers, round_half_up
 from .tables import with_ees_columns, write_ees
 
 TOTAL = "Total"
@@ -58,18 +58,6 @@ INDICATORS = {
     "ratio_to_all_children_upper_95": ("Ratio to all children: upper 95% limit", "", 2),
     "average_attainment8": ("Average Attainment 8 score", "", 1),
 }
-
-
-def _fmt(values: np.ndarray, dp: int) -> list[object]:
-    """Numbers rounded half up to ``dp`` places (vectorised; the 1e-9 absorbs binary representation error,
-    e.g. 2.675 stored as 2.67499999); NaN becomes ``x`` (not available)."""
-    v = np.asarray(values, dtype=float)
-    f = 10.0 ** dp
-    r = np.sign(v) * np.floor(np.abs(v) * f + 0.5 + 1e-9) / f
-    fin = np.isfinite(r)
-    if dp == 0:
-        return [int(x) if ok else X for x, ok in zip(r, fin)]
-    return [float(x) if ok else X for x, ok in zip(r, fin)]
 
 
 def population_by_group(population: pd.DataFrame | None, years: list[int]) -> pd.DataFrame:
@@ -123,7 +111,7 @@ def publication_table(measures: pd.DataFrame, params: Params, population: pd.Dat
     out["percentage"] = [Z if not h else p for p, h in zip(pct, has_den)]
     ci = stats.wilson_ci(np.where(has_den, num, 0), np.where(has_den, den, 0))
     for col, vals in (("percentage_lower_95", ci.lower), ("percentage_upper_95", ci.upper)):
-        v = _fmt(np.asarray(vals, dtype=float) * 100, 1)
+        v = published_numbers(np.asarray(vals, dtype=float) * 100, 1)
         out[col] = [Z if not h else (C if s else x) for x, h, s in zip(v, has_den, small)]
 
     # ratios of proportions: to White British and to all children (same measure, breakdown, year, area)
@@ -133,7 +121,7 @@ def publication_table(measures: pd.DataFrame, params: Params, population: pd.Dat
         r = stats.proportion_ratio_ci(np.where(ok, num, 1), np.where(ok, den, 2), np.where(ok, ref[:, 0], 1),
                                       np.where(ok, ref[:, 1], 2))
         for suffix, vals in (("", r.estimate), ("_lower_95", r.lower), ("_upper_95", r.upper)):
-            v = _fmt(np.asarray(vals, dtype=float), 2)
+            v = published_numbers(np.asarray(vals, dtype=float), 2)
             out[name + suffix] = [(C if s else (x if o else X)) if h else Z for x, o, h, s in zip(v, ok, has_den, small)]
 
     # rates per 10,000 for counts of children, where a population exists
@@ -144,7 +132,7 @@ def publication_table(measures: pd.DataFrame, params: Params, population: pd.Dat
     has_pop = is_rate & np.isfinite(p) & (p > 0)
     rc = stats.rate_ci(np.where(has_pop, num, 0), np.where(has_pop, p, 1))
     for col, vals, dp in (("rate_per_10000", rc.estimate, 0), ("rate_lower_95", rc.lower, 1), ("rate_upper_95", rc.upper, 1)):
-        v = _fmt(np.asarray(vals, dtype=float), dp)
+        v = published_numbers(np.asarray(vals, dtype=float), dp)
         out[col] = [(C if s else x) if hp else (X if r else Z) for x, hp, r, s in zip(v, has_pop, is_rate, small)]
     # rate ratios replace the proportion ratios for rate measures
     for ref_major, ref_minor, name in (("White", WHITE_BRITISH, "ratio_to_white_british"), (TOTAL, TOTAL, "ratio_to_all_children")):
@@ -153,7 +141,7 @@ def publication_table(measures: pd.DataFrame, params: Params, population: pd.Dat
         ok = has_pop & np.isfinite(ref_pop) & (ref_pop > 0) & (num > 0) & (ref_num > 0)
         rr = stats.rate_ratio_ci(np.where(ok, num, 1), np.where(ok, p, 1), np.where(ok, ref_num, 1), np.where(ok, ref_pop, 1))
         for suffix, vals in (("", rr.estimate), ("_lower_95", rr.lower), ("_upper_95", rr.upper)):
-            v = _fmt(np.asarray(vals, dtype=float), 2)
+            v = published_numbers(np.asarray(vals, dtype=float), 2)
             col = name + suffix
             out[col] = [(C if s else (x if o else X)) if r else cur for x, o, r, s, cur in zip(v, ok, is_rate, small, out[col])]
 
@@ -167,7 +155,7 @@ def publication_table(measures: pd.DataFrame, params: Params, population: pd.Dat
     pts = df["points_total"].astype(float).to_numpy()
     pupils = df["pupils"].astype(float).to_numpy()
     is_a8 = df["measure"].eq("ks4_attainment8").to_numpy()
-    avg = _fmt(np.where(pupils > 0, pts / np.where(pupils > 0, pupils, 1), np.nan), 1)
+    avg = published_numbers(np.where(pupils > 0, pts / np.where(pupils > 0, pupils, 1), np.nan), 1)
     out["average_attainment8"] = [Z if not a else (C if 0 < n <= thr else v) for v, a, n in zip(avg, is_a8, pupils)]
     out.loc[is_a8, "number"] = national_counts(df.loc[is_a8, "pupils"].astype("Int64").fillna(0), base)
     return out

@@ -20,7 +20,7 @@ import pandas as pd
 import yaml
 
 from .ethnicity import major_groups
-from .suppression import C, X, Z, national_counts, suppress_slices
+from .suppression import C, X, Z, national_counts, published_strings, round_places, suppress_slices
 
 TOTAL = "Total"
 GEO = ["time_period", "geographic_level", "region_code", "region_name", "old_la_code", "new_la_code", "la_name"]
@@ -101,18 +101,6 @@ def indicator_values(measures: pd.DataFrame, population: pd.DataFrame | None, ca
     return pd.concat(frames, ignore_index=True)
 
 
-def _fmt(v: np.ndarray, dp: np.ndarray) -> list[str]:
-    out = []
-    for x, d in zip(v, dp):
-        if not np.isfinite(x):
-            out.append(X)
-        else:
-            f = 10.0 ** d
-            r = np.sign(x) * np.floor(abs(x) * f + 0.5 + 1e-9) / f
-            out.append(f"{r:.{int(d)}f}")
-    return out
-
-
 def publishable(values: pd.DataFrame, threshold: int, rounding_base: int) -> pd.DataFrame:
     """The indicators as they may be published (strings with EES symbols).
 
@@ -139,17 +127,17 @@ def publishable(values: pd.DataFrame, threshold: int, rounding_base: int) -> pd.
         d = la.assign(n=np.where(la["kind"].eq("rate"), 0, la["denominator"]))
         s_den = suppress_slices(d, by, total, threshold, value="n")
         num_pub[is_la] = s_num["number_published"].to_numpy()
-        la_den = np.where(la["kind"].eq("rate"), _fmt(np.round(la["denominator"].to_numpy(float) / 10) * 10, np.zeros(len(la))),
+        la_den = np.where(la["kind"].eq("rate"), published_strings(round_places(la["denominator"].to_numpy(float) / 10, 0) * 10, 0),
                           s_den["number_published"].to_numpy())
         den_pub[is_la] = la_den
         hide[is_la] = (s_num["number_published"].to_numpy() == C) | (s_den["number_published"].to_numpy() == C)
     # rate denominators nationally and regionally: populations rounded to 10
-    pop_r = _fmt(np.round(den / 10) * 10, np.zeros(len(v)))
+    pop_r = published_strings(round_places(den / 10, 0) * 10, 0)  # half up, as every rounding here
     den_pub = np.where(is_rate & ~is_la, pop_r, den_pub)
     den_pub = np.where(np.isnan(den), X, den_pub)
     num_pub = np.where(np.isnan(num), X, num_pub)
     dp = v["kind"].map(DP).to_numpy()
-    value = np.array(_fmt(v["value"].to_numpy(float), dp), dtype=object)
+    value = np.array(published_strings(v["value"].to_numpy(float), dp), dtype=object)
     value = np.where(hide, C, value)
     out = v[["indicator", *GEO, "ethnicity_major"]].copy()
     out["numerator"] = num_pub
@@ -194,9 +182,9 @@ def publishable_comparators(comp: pd.DataFrame, pub_values: pd.DataFrame, thresh
     la_pub = pub_values[pub_values["geographic_level"] == "Local authority"][keys + ["value"]]
     out = comp[["indicator", *GEO, "ethnicity_major"]].merge(la_pub, on=keys, how="left").rename(columns={"value": "la_value"})
     dp = comp["kind"].map(DP).to_numpy()
-    out["region_value"] = _fmt(comp["region_value"].to_numpy(float), dp)
-    out["england_value"] = _fmt(comp["england_value"].to_numpy(float), dp)
-    nb = np.array(_fmt(comp["neighbours_value"].to_numpy(float), dp), dtype=object)
+    out["region_value"] = published_strings(comp["region_value"].to_numpy(float), dp)
+    out["england_value"] = published_strings(comp["england_value"].to_numpy(float), dp)
+    nb = np.array(published_strings(comp["neighbours_value"].to_numpy(float), dp), dtype=object)
     small = comp["neighbours_numerator"].between(1, threshold).to_numpy()
     out["neighbours_value"] = np.where(small, C, nb)
     return out

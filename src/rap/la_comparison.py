@@ -28,7 +28,7 @@ import pandas as pd
 from . import stats
 from .ethnicity import major_groups, ons2021_major
 from .geography import local_authorities
-from .suppression import C, X, Z, suppress, suppress_counts
+from .suppression import C, X, Z, published_numbers, round_places, suppress, suppress_counts
 
 KNOWN = ["white", "mixed", "asian", "black", "other"]
 UNKNOWN = "unknown"
@@ -416,7 +416,7 @@ def publishable_rates(rates: pd.DataFrame, threshold: int, *, published_input: b
     out = t[["time_period", "region_code", "region_name", "old_la_code", "new_la_code", "la_name", "ethnicity_major"]].copy()
     out["geographic_level"] = "Local authority"
     out["number"] = shown.to_numpy()
-    out["population"] = _fmt(np.round(t["population"].to_numpy(float) / 10) * 10, 0, "x")
+    out["population"] = _fmt(round_places(t["population"].to_numpy(float) / 10, 0) * 10, 0, "x")  # half up
     for col, name in (("rate", "rate_per_10000"), ("rate_lower", "rate_lower_95"), ("rate_upper", "rate_upper_95")):
         out[name] = np.where(hidden, C, _fmt(t[col].to_numpy(float), 1, X))
     for col in ("england_rate", "region_rate", "neighbours_rate"):
@@ -453,12 +453,8 @@ def publishable_ratios(sr: pd.DataFrame, comp: pd.DataFrame, rag: pd.Series, thr
 
 
 def _fmt(values: np.ndarray, dp: int, missing: str) -> np.ndarray:
-    """Numbers rounded half up to ``dp`` places as strings; ``missing`` where not finite."""
-    from .breakdowns import _fmt as fmt
-
-    v = np.asarray(values, dtype=float)
-    out = np.asarray(fmt(np.where(np.isfinite(v), v, np.nan), dp), dtype=object)
-    return np.where(np.isfinite(v), out, missing)
+    """Numbers rounded half up to ``dp`` places; ``missing`` where not finite."""
+    return np.asarray(published_numbers(values, dp, missing), dtype=object)
 
 
 # --------------------------------------------------------------------------------------------------
