@@ -464,3 +464,35 @@ def test_longest_section_by_last_run_starts_first(project):
     run(project, workers=1, use_cache=False)
     started = [name for name, _, what in runs_log(project)[before:] if what == "start"]
     assert started == ["beta", "alpha"]
+
+
+def test_section_cache_keeps_the_most_recently_used_entries_of_each_section(tmp_path):
+    """The cache does not grow with every edit: per section, the newest entries (by last use) stay, entries
+    of other sections and those this run needs stay, half-written ones are left to their writer."""
+    from rap.runner import prune_section_cache
+
+    def entry(name: str, section: str, age: int) -> Path:
+        e = tmp_path / name
+        e.mkdir()
+        (e / "key.json").write_text(json.dumps({"key": name, "parts": {"section": section}}))
+        os.utime(e, (time.time() - age, time.time() - age))
+        return e
+
+    a = [entry(f"a{i}", "01_a", age=100 * i) for i in range(5)]  # a0 newest ... a4 oldest
+    b = [entry(f"b{i}", "02_b", age=1000 + i) for i in range(4)]
+    (tmp_path / ".tmp-a-123").mkdir()
+    gone = prune_section_cache(tmp_path, "01_a", keep=2, protect=["a4"])
+    assert sorted(p.name for p in gone) == ["a2", "a3"]
+    assert [p.exists() for p in a] == [True, True, False, False, True]
+    assert all(p.exists() for p in b) and (tmp_path / ".tmp-a-123").exists()
+
+
+def test_publishing_caches_keep_the_most_recently_used(tmp_path):
+    from rap.pipeline import _keep_newest
+
+    for i, name in enumerate(["k1", "k2", "k3", "k4.tmp", ".hidden"]):
+        (tmp_path / name).mkdir()
+        os.utime(tmp_path / name, (1000 + i, 1000 + i))
+    os.utime(tmp_path / "k1")  # used just now
+    _keep_newest(tmp_path, "*", 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".hidden", "k1", "k3", "k4.tmp"]

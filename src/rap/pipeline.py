@@ -16,6 +16,8 @@ from .inputs import ensure_data
 from .runner import RunResult, run_sections
 
 SUMMARY_DIR = "summary"
+#: Rendered reports and annexes kept in ``.cache`` (most recently used first): a few parameter files' worth.
+KEEP_BUILDS = 4
 REPORT_TITLE = "Ethnicity of children looked after in England"
 
 
@@ -110,6 +112,7 @@ def _annex_notebooks(staging: Path, params: Params, result: RunResult | None, fo
     cached = Path(params.project_root).resolve() / ".cache" / "annexes" / _annex_key(staging, params, result, previous)
     checks_csv = staging / "qa" / "checks.csv"
     if use_cache and all((cached / n).is_file() for n in (*ANNEXES, "checks.csv")):
+        os.utime(cached)
         checks_csv.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(cached / "checks.csv", checks_csv)
         return [Path(shutil.copyfile(cached / n, folder / n)) for n in ANNEXES]
@@ -128,6 +131,7 @@ def _annex_notebooks(staging: Path, params: Params, result: RunResult | None, fo
         shutil.copyfile(p, tmp / p.name)
     shutil.rmtree(cached, ignore_errors=True)
     tmp.rename(cached)
+    _keep_newest(cached.parent, "*", KEEP_BUILDS)
     return out
 
 
@@ -151,6 +155,7 @@ def build_spreadsheet(staging: Path, params: Params, use_cache: bool = True) -> 
                        "epoch": os.environ.get("SOURCE_DATE_EPOCH")})
     cached = Path(params.project_root).resolve() / ".cache" / "spreadsheet" / f"{key}.xlsx"
     if use_cache and cached.is_file():
+        os.utime(cached)
         shutil.copyfile(cached, out)
         return out
     spreadsheet.write_spreadsheet(tables, out, title=f"{REPORT_TITLE}, {params.year}: tables", year=params.year,
@@ -159,7 +164,7 @@ def build_spreadsheet(staging: Path, params: Params, use_cache: bool = True) -> 
     tmp = cached.with_suffix(".tmp")
     shutil.copyfile(out, tmp)
     os.replace(tmp, cached)
-    _keep_newest(cached.parent, "*.xlsx", 2)
+    _keep_newest(cached.parent, "*.xlsx", KEEP_BUILDS)
     return out
 
 
@@ -258,6 +263,7 @@ class BuildScan:
             try:
                 with path.open("rb") as fh:
                     self._needles = pickle.load(fh)
+                os.utime(path)
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
                 self._needles = None
         if not isinstance(self._needles, leaks.Needles):
@@ -283,6 +289,8 @@ class BuildScan:
         from . import leaks
 
         markers = self._markers() if self.use_cache else None
+        if markers is not None and markers.is_dir():
+            os.utime(markers)
         todo: list[tuple[str, Path | None]] = []
         for rel in rels:
             marker = markers / self._file_key(rel) if markers is not None else None
@@ -325,7 +333,8 @@ class BuildScan:
 
 def _keep_newest(folder: Path, pattern: str, keep: int) -> None:
     """Delete all but the ``keep`` most recently modified entries of ``folder`` matching ``pattern``."""
-    entries = sorted(folder.glob(pattern), key=lambda q: q.stat().st_mtime_ns, reverse=True)
+    entries = sorted((q for q in folder.glob(pattern) if not q.name.endswith(".tmp") and not q.name.startswith(".")),
+                     key=lambda q: q.stat().st_mtime_ns, reverse=True)
     for old in entries[keep:]:
         if old.is_dir():
             shutil.rmtree(old, ignore_errors=True)
@@ -358,6 +367,7 @@ def build_report(staging: Path, params: Params, renderer: str = "auto", use_cach
         summary = summary_markdown(staging)
         cached = Path(params.project_root).resolve() / ".cache" / "report" / _report_key(notebooks, summary, params, used)
         if use_cache and (cached / ".complete").is_file():
+            os.utime(cached)  # last used now: pruning keeps the most recently used
             shutil.copytree(cached, report_dir, ignore=shutil.ignore_patterns(".complete"))
             return renderer_info(used)
         build_project(
@@ -376,6 +386,7 @@ def build_report(staging: Path, params: Params, renderer: str = "auto", use_cach
     (tmp / ".complete").write_text("ok\n")
     shutil.rmtree(cached, ignore_errors=True)
     tmp.rename(cached)
+    _keep_newest(cached.parent, "*", KEEP_BUILDS)
     return renderer_info(used)
 
 

@@ -660,6 +660,33 @@ def _cache_entry_ok(entry: Path) -> bool:
     return (entry / "key.json").is_file() and (entry / "notebook.ipynb").is_file()
 
 
+#: Cached results kept per section (newest by last use): enough for a couple of parameter files (e.g. this
+#: year, last year, the published route) without the cache growing with every edit.
+KEEP_PER_SECTION = 3
+
+
+def prune_section_cache(cache_dir: Path, section: str, keep: int = KEEP_PER_SECTION,
+                        protect: Iterable[str] = ()) -> list[Path]:
+    """Delete all but the ``keep`` most recently used cached results of ``section`` (a hit refreshes an
+    entry's time); entries named in ``protect`` (this run's keys) stay. Returns what was deleted."""
+    protected = set(protect)
+    mine: list[Path] = []
+    for entry in cache_dir.iterdir() if cache_dir.is_dir() else []:
+        if entry.name.startswith(".") or not (entry / "key.json").is_file():
+            continue
+        try:
+            record = json.loads((entry / "key.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if record.get("parts", {}).get("section") == section:
+            mine.append(entry)
+    mine.sort(key=lambda e: e.stat().st_mtime_ns, reverse=True)
+    gone = [e for e in mine[keep:] if e.name not in protected]
+    for entry in gone:
+        shutil.rmtree(entry, ignore_errors=True)
+    return gone
+
+
 def _store_in_cache(cache_dir: Path, key: str, parts: dict[str, Any], notebook: Path, out: Path, rels: list[str],
                     seconds: float) -> None:  # fmt: skip
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -796,6 +823,9 @@ def run_sections(
     plan: dict[str, str] = {}  # stem -> "cached" | "execute" | "skipped"
     for s in all_sections:
         hit = _cache_entry_ok(sections_cache / keys[s.stem])
+        if hit:  # last used now: pruning keeps the most recently used entries
+            with contextlib.suppress(OSError):
+                os.utime(sections_cache / keys[s.stem])
         if s.stem in chosen_stems:
             plan[s.stem] = "cached" if (use_cache and hit) else "execute"
         else:
@@ -964,6 +994,7 @@ def _run_staged(
                         try:
                             _store_in_cache(sections_cache, keys[s.stem], parts[s.stem], norm, swork / "out",
                                             rels, res["seconds"])  # fmt: skip
+                            prune_section_cache(sections_cache, s.stem, protect=keys.values())
                         except OSError as exc:  # a full or read-only cache must not fail the run
                             print(f"warning: could not cache {s.stem}: {exc}", file=sys.stderr)
                         results[s.stem] = SectionResult(s.stem, "done", res["seconds"], False, None, [],
