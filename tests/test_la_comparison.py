@@ -227,3 +227,15 @@ def test_real_file_publishable_outputs_leak_no_small_counts(real):
     nums = pd.to_numeric(pub["number"], errors="coerce")
     assert not nums.between(1, 5).any()
     assert (pub.loc[pub["number"] == "c", "rate_per_10000"] == "c").all()
+
+
+def test_la_group_rates_use_the_ratios_they_are_given(real):
+    """Passing the standardised ratios (as notebook 04 does) gives the same verdicts as computing them again,
+    and they are what the pattern verdict allows for."""
+    sr = L.standardised_ratios(real, 2024)
+    pd.testing.assert_frame_equal(L.la_group_rates(real, 2024, ratios=sr), L.la_group_rates(real, 2024))
+    flat = sr.assign(ratio=1.0)  # every LA at England's level: the pattern verdict is the plain verdict
+    rates = L.la_group_rates(real, 2024, ratios=flat)
+    known = (rates["verdict_own_level"] != L.NOT_ASSESSED).to_numpy()
+    assert known.any()
+    assert (rates.loc[known, "verdict_own_level"] == rates.loc[known, "verdict"]).all()

@@ -171,12 +171,14 @@ def _area_rates(w: pd.DataFrame, by: str) -> pd.DataFrame:
     return g
 
 
-def la_group_rates(inp: LaInputs, year: int, neighbours: pd.DataFrame | None = None, level: float = 0.95) -> pd.DataFrame:
+def la_group_rates(inp: LaInputs, year: int, neighbours: pd.DataFrame | None = None, level: float = 0.95,
+                   ratios: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each LA's rate per 10,000 by known major group (and all groups) with a Byar/exact interval, England's,
     the region's and the statistical neighbours' pooled rates, and a verdict: the LA's count against the
     count England's rate would give (``HIGHER``/``LOWER``/``CONSISTENT`` at ``level``), unassessed where
     the count is suppressed at source or there is no population. ``verdict_own_level`` asks the same after
-    allowing for the LA's overall level (its standardised ratio): does the *pattern* between groups hold?
+    allowing for the LA's overall level (its standardised ratio, from ``ratios`` when the caller already has
+    :func:`standardised_ratios` for this year): does the *pattern* between groups hold?
     Unsuppressed: use :func:`publishable_rates` before publishing."""
     las = local_authorities().reset_index()[["new_la_code", "old_la_code", "la_name", "region_code", "region_name"]]
     w = _wide(inp, year).merge(las, on="new_la_code", how="left")
@@ -208,7 +210,9 @@ def la_group_rates(inp: LaInputs, year: int, neighbours: pd.DataFrame | None = N
     assess = (known & w["major"].isin(KNOWN + [TOTAL])).to_numpy() & (exp > 0)
     w["expected_at_england_rate"] = np.where(assess, exp, np.nan)
     w["verdict"] = np.select([~assess, lo > exp, hi < exp], [NOT_ASSESSED, HIGHER, LOWER], CONSISTENT)
-    sr = standardised_ratios(inp, year, level=level).set_index("new_la_code")["ratio"]
+    if ratios is None:
+        ratios = standardised_ratios(inp, year, level=level)
+    sr = ratios.set_index("new_la_code")["ratio"]
     exp_own = exp * w["new_la_code"].map(sr).to_numpy(float)
     ok_own = assess & np.isfinite(exp_own) & (exp_own > 0) & w["major"].isin(KNOWN).to_numpy()
     w["verdict_own_level"] = np.select([~ok_own, lo > exp_own, hi < exp_own], [NOT_ASSESSED, HIGHER, LOWER], CONSISTENT)
