@@ -103,3 +103,17 @@ def test_tables_written_as_ees(tmp_path):
     df = pd.read_csv(paths[0], dtype=str, keep_default_na=False)
     assert {"time_period", "time_identifier", "geographic_level", "country_code", "indicator", "value"} <= set(df.columns)
     assert not (df[["numerator", "denominator", "value"]] == "").any().any()
+
+
+def test_published_percentages_are_the_value_when_the_measures_carry_them():
+    """Measures read from DfE's tables carry DfE's percentage (made before rounding): it is the value, not
+    a percentage of the rounded counts; a suppressed one stays missing."""
+    m = _measures()
+    m = m[m["geographic_level"] == "National"].copy()
+    m["percentage_published"] = m["ethnicity_major"].map({WHITE: "11.8", BLACK: "c", UNK: "0", "Total": "13"})
+    nat = D.indicator_values(m, None)
+    nat = nat[nat["indicator"] == "placements_3plus"].set_index("ethnicity_major")["value"]
+    assert nat[WHITE] == 11.8 and nat["Total"] == 13.0 and nat[UNK] == 0.0
+    assert np.isnan(nat[BLACK])
+    own = D.indicator_values(m.drop(columns="percentage_published"), None)
+    assert own.set_index(["indicator", "ethnicity_major"]).loc[("placements_3plus", WHITE), "value"] == pytest.approx(70 / 600 * 100)

@@ -67,6 +67,8 @@ def _area(df: pd.DataFrame) -> pd.Series:
 def indicator_values(measures: pd.DataFrame, population: pd.DataFrame | None, cat: dict | None = None) -> pd.DataFrame:
     """Every available indicator for every year, area and major group (plus all children): ``numerator``,
     ``denominator`` (children in the group's population for rates; pupils for Attainment 8) and ``value``.
+    Measures read from published tables carry ``percentage_published``: DfE's percentage, made from counts
+    before rounding, is then the value (a percentage of two rounded counts would differ from it).
     Unsuppressed: pass through :func:`publishable` before anything is published."""
     pop = population_by_area(population)
     frames = []
@@ -86,6 +88,8 @@ def indicator_values(measures: pd.DataFrame, population: pd.DataFrame | None, ca
             num = m["number"].astype(float).to_numpy()
             den = m["denominator"].astype(float).to_numpy()
             value = np.where(den > 0, num / np.where(den > 0, den, 1) * 100, np.nan)
+            if "percentage_published" in m.columns:  # published tables: DfE's own percentage (from unrounded
+                value = pd.to_numeric(m["percentage_published"], errors="coerce").to_numpy(float)  # counts)
         else:  # average Attainment 8
             num = m["points_total"].astype(float).to_numpy()
             den = m["pupils"].astype(float).to_numpy()
@@ -281,18 +285,7 @@ def load_values(params) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
         for col in ("points_total", "pupils"):
             if col not in m.columns:
                 m[col] = np.nan
-        values = indicator_values(m, None)
-        if "percentage_published" in m.columns and len(values):
-            key = ["time_period", "ethnicity_major"]
-            for ind, spec in available().items():
-                if spec["kind"] != "percentage":
-                    continue
-                src = m[(m["measure"] == spec["measure"]) & (m["breakdown"] == spec["breakdown"]) & (m["ethnicity_minor"] == TOTAL)]
-                pct = pd.to_numeric(src["percentage_published"], errors="coerce")
-                lookup = dict(zip(zip(src["time_period"], src["ethnicity_major"]), pct))
-                sel = values["indicator"] == ind
-                values.loc[sel, "value"] = [lookup.get(k, np.nan) for k in zip(values.loc[sel, key[0]], values.loc[sel, key[1]])]
-        return values, None, "DfE's published national tables by ethnicity (numbers rounded and percentages as published)"
+        return indicator_values(m, None), None, "DfE's published national tables by ethnicity (numbers rounded and percentages as published)"
     from .inputs import load_record_data
 
     data = load_record_data(params)
