@@ -63,3 +63,24 @@ def test_qa_and_methods_annexes(tmp_path, repo_root):
     assert "| data/synthetic/ssda903/2024 | 2 |" in m
     path = A.write_checks_csv(checks, tmp_path / "qa" / "checks.csv")
     assert pd.read_csv(path)["result"].tolist() == ["failed"]
+
+
+def test_cached_annexes_and_spreadsheet_follow_the_whole_package(tmp_path, repo_root, monkeypatch):
+    """The annexes use the report's table writer, the measure catalogue and the suppression symbols, so their
+    cache key is the package's code (as the runner hashed it), not annexes.py alone: a change anywhere in
+    rap makes new annexes. Without a run result the package is hashed here, to the same value."""
+    import dataclasses
+
+    from rap import pipeline
+    from rap.config import load_params
+    from rap.runner import RunResult
+
+    params = load_params(repo_root / "params" / "2024.yaml")
+    result = RunResult(out_dir=tmp_path, params_file=tmp_path / "p.yaml", sections=[], inputs={}, started="",
+                       finished="", seconds=0.0, code="a" * 64)
+    key = pipeline._annex_key(tmp_path, params, result, tmp_path / "none")
+    assert key != pipeline._annex_key(tmp_path, params, dataclasses.replace(result, code="b" * 64), tmp_path / "none")
+    assert pipeline._annex_key(tmp_path, params, dataclasses.replace(result, code=pipeline._package_code()),
+                               tmp_path / "none") == pipeline._annex_key(tmp_path, params,
+                                                                         dataclasses.replace(result, code=""),
+                                                                         tmp_path / "none")

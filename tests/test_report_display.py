@@ -20,7 +20,7 @@ def test_table_markdown_formats_numbers_symbols_and_hides_index():
     assert r"\[c\]" in md and r"\[x\]" in md  # symbols and missing values in brackets
     assert "12.3" in md and "3.0" in md
     assert r"Mixed\|Other" in md  # pipes escaped
-    assert md.splitlines()[1] == "|:---|---:|---:|"  # numeric columns right-aligned
+    assert re.fullmatch(r"\|:-+\|-+:\|-+:\|", md.splitlines()[1])  # numeric columns right-aligned
     assert re.search(r"^: Caption with \\@ sign \{#tbl-demo\}$", md, re.M)
     assert "Source: test." in md
     assert "Symbols:" in md and "confidential" in md and "not available" in md
@@ -68,3 +68,33 @@ def test_numbers_round_half_up_with_one_precision_per_column():
     md = table_markdown(pd.DataFrame({"pct": [1.0, 1.25, 2.35]}), "tbl-r", "Rounding")
     rows = [line for line in md.splitlines() if line.startswith("| ") and "pct" not in line]
     assert rows == ["| 1.0 |", "| 1.3 |", "| 2.4 |"]
+
+
+def test_table_columns_are_sized_by_their_content():
+    """Pandoc sizes a long table's columns by the separator's dashes: every column gets at least its longest
+    word (so no word runs into the next column), and long text gets the room that is left."""
+    names = ["Kingston upon Hull, City of", "York"]
+    df = pd.DataFrame({"Local authority name": names, "Children (latest year)": [162446, 2],
+                       "Notes": ["a long note that will have to wrap " * 3, "short"]})
+    sep = display.table_markdown(df, "tbl-w", "c").splitlines()[1]
+    widths = [len(c.strip(":")) for c in sep.strip("|").split("|")]
+    pad = display.CELL_PADDING
+    assert widths[1] >= len("162,446") + pad and widths[1] >= round(len("(latest") * display.BOLD) + pad
+    assert widths[0] >= len("Kingston") + pad
+    assert widths[2] > widths[0] > widths[1]  # the longest text gets the most room
+    assert abs(sum(widths) - display.TABLE_CHARS) <= len(widths)
+    # a table that fits: each column as wide as its content ("Group" in bold: 6; "n": 2), plus padding
+    short = pd.DataFrame({"Group": ["White", "Mixed"], "n": [1, 2]})
+    assert display.table_markdown(short, "tbl-s", "c").splitlines()[1] == "|:" + "-" * (6 + pad) + "|" + "-" * (2 + pad) + ":|"
+    assert display.BOLD * len("Group") <= 6
+
+
+def test_one_long_word_does_not_take_the_table():
+    """An unbreakable id gets no more than LONGEST_WORD characters as its minimum, so the other columns keep
+    room for their own words."""
+    df = pd.DataFrame({"Figure": ["care_leavers_accommodation_17_18, Other ethnic group"] * 2,
+                       "Indicator": ["percentage", "value"], "2023": [57, 19], "2024": [37, 0], "Change": ["-20.0", "+1.0"]})
+    sep = display.table_markdown(df, "tbl-l", "c").splitlines()[1]
+    widths = [len(c.strip(":")) for c in sep.strip("|").split("|")]
+    assert widths[1] >= round(len("Indicator") * display.BOLD) + display.CELL_PADDING
+    assert widths[4] >= round(len("Change") * display.BOLD) + display.CELL_PADDING

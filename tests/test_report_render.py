@@ -63,6 +63,11 @@ def test_project_files(built):
     sources = ["".join(c["source"]) for c in chapter["cells"] if c["cell_type"] == "code"]
     assert not any("#| label: tbl-demo" in s for s in sources)
     assert any("#| output: asis" in s for s in sources)
+    # Quarto's Typst output gets the same settings as the pandoc route: files beside _quarto.yml
+    typst = config["format"]["typst"]
+    for name in (*typst["include-in-header"], *typst["include-before-body"]):
+        assert (report_dir / name).is_file()
+    assert "#set par(justify: false)" in (report_dir / typst["include-before-body"][0]).read_text()
 
 
 def test_outputs_exist(built):

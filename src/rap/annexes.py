@@ -159,9 +159,9 @@ def compare_years(current: Path, previous: Path, year: int, top: int = 10) -> Ch
 
 
 def _readable(df: pd.DataFrame) -> pd.DataFrame:
-    """Table and indicator names with spaces, so a narrow PDF column can wrap them."""
+    """Table, figure and indicator names with spaces, so a narrow PDF column can wrap them."""
     out = df.copy()
-    for col in ("Table", "Indicator"):
+    for col in ("Table", "Figure", "Indicator"):
         if col in out.columns:
             out[col] = out[col].astype(str).str.replace("_", " ")
     return out

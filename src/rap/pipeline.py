@@ -85,6 +85,16 @@ def build_checks(staging: Path, params: Params, result: RunResult | None) -> lis
 ANNEXES = ("90_changes_since_last_year.ipynb", "91_methods_annex.ipynb", "92_qa_annex.ipynb")
 
 
+def _package_code() -> str:
+    """sha256 of the rap package's source files (what the runner keys sections on), for a build without a
+    run result."""
+    from .hashing import HashIndex
+
+    package = Path(__file__).parent
+    with HashIndex(None) as idx:
+        return sha256_json(idx.hash_tree(package))
+
+
 def _annex_key(staging: Path, params: Params, result: RunResult | None, previous: Path) -> str:
     """Everything the annexes and ``qa/checks.csv`` are made from: this year's and last year's tables, the QA
     files, the parameters, the inputs' hashes, which sections ran, and the code that writes them."""
@@ -98,7 +108,9 @@ def _annex_key(staging: Path, params: Params, result: RunResult | None, previous
         "params": params.model_dump(mode="json"), "inputs": result.inputs if result else None,
         # ran (executed or from the cache: the annexes say the same) or not
         "sections": [(s.name, s.state in {"done", "cached"}) for s in result.sections] if result else None,
-        "code": [sha256_file(Path(annexes.__file__)), sha256_file(Path(__file__))],
+        # the whole package when the runner hashed it: the annexes use the report's table writer, the
+        # measure catalogue and the suppression symbols as well as their own code
+        "code": result.code if result and result.code else _package_code(),
     })
 
 
@@ -139,10 +151,11 @@ def spreadsheet_name(year: int) -> str:
     return f"cla-ethnicity-{year}-tables.xlsx"
 
 
-def build_spreadsheet(staging: Path, params: Params, use_cache: bool = True) -> Path:
+def build_spreadsheet(staging: Path, params: Params, use_cache: bool = True, code: str | None = None) -> Path:
     """The accessible workbook of every published table (``rap.spreadsheet``), beside the EES CSVs. Cached
-    under ``.cache/spreadsheet/<key>`` (key: the tables, the title inputs and the writer's code): writing it
-    takes tens of seconds at national scale."""
+    under ``.cache/spreadsheet/<key>`` (key: the tables, the title inputs and the package's code, ``code``
+    when the runner already hashed it: the sheet titles come from the measure catalogue): writing it takes
+    tens of seconds at national scale."""
     from . import spreadsheet
 
     tables = staging / "tables"
@@ -151,7 +164,7 @@ def build_spreadsheet(staging: Path, params: Params, use_cache: bool = True) -> 
               "record": "SSDA903 returns and school census extracts",
               "published": "DfE, Children looked after in England including adoptions (published tables)"}[params.data.kind]
     key = sha256_json({"tables": {p.name: sha256_file(p) for p in sorted(tables.glob("*.csv"))},
-                       "year": params.year, "source": source, "code": sha256_file(Path(spreadsheet.__file__)),
+                       "year": params.year, "source": source, "code": code or _package_code(),
                        "epoch": os.environ.get("SOURCE_DATE_EPOCH")})
     cached = Path(params.project_root).resolve() / ".cache" / "spreadsheet" / f"{key}.xlsx"
     if use_cache and cached.is_file():
@@ -180,8 +193,9 @@ def publish(staging: Path, params: Params, renderer: str = "auto", use_cache: bo
     """
     scan = BuildScan(staging, params, use_cache, result.inputs if result else None)
     sheet = spreadsheet_name(params.year)
+    code = result.code if result else None
     if workers <= 1:
-        build_spreadsheet(staging, params, use_cache)
+        build_spreadsheet(staging, params, use_cache, code)
         info = build_report(staging, params, renderer, use_cache, result)
         scan.scan(scan.files())
     else:
@@ -191,7 +205,7 @@ def publish(staging: Path, params: Params, renderer: str = "auto", use_cache: bo
         from .runner import die_with_parent
 
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=die_with_parent) as pool:
-            writing = pool.submit(build_spreadsheet, staging, params, use_cache)
+            writing = pool.submit(build_spreadsheet, staging, params, use_cache, code)
             info = build_report(staging, params, renderer, use_cache, result)
             # The spreadsheet (and its temporary file) may still be being written beside the other files.
             scan.scan([rel for rel in scan.files() if sheet not in rel])

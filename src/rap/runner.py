@@ -155,6 +155,7 @@ class RunResult:
     started: str  # ISO 8601, UTC
     finished: str
     seconds: float
+    code: str = ""  # sha256 of the rap package's source, as in the section keys (what else is cached keys on it)
 
     def __getitem__(self, name: str) -> SectionResult:
         for s in self.sections:
@@ -1065,6 +1066,7 @@ def _run_staged(
         started=started,
         finished=_now(),
         seconds=time.perf_counter() - t0,
+        code=next(iter(parts.values()))["rap_source_sha256"] if parts else "",
     )
     from .manifest import write_manifest
 

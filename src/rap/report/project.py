@@ -31,6 +31,8 @@ __all__ = ["build_project", "sanitise_notebook", "quarto_config", "DROP_TAGS", "
 
 DROP_TAGS = frozenset({"parameters", "injected-parameters", "remove-cell"})
 CSS_NAME = "report.css"
+#: Typst settings (fonts, table rules, no justified text), copied into the project beside the CSS.
+TYPST_HEADER, TYPST_BODY = "typst-header.typ", "typst-body.typ"
 _FORMAT_KEYS = {"html": "html", "docx": "docx", "pdf": "typst", "typst": "typst"}
 _OPTION_RE = re.compile(r"^\s*#\|\s*([A-Za-z0-9_-]+)\s*:(.*)$")
 _FLOAT_OPTIONS = {"label", "tbl-cap", "fig-cap", "fig-alt", "tbl-alt"}
@@ -133,7 +135,8 @@ def quarto_config(
         elif key == "docx":
             fmt["docx"] = {"toc": True, "lang": "en-GB"}
         else:
-            fmt["typst"] = {"toc": True, "lang": "en-GB", "papersize": "a4"}
+            fmt["typst"] = {"toc": True, "lang": "en-GB", "papersize": "a4",
+                            "include-in-header": [TYPST_HEADER], "include-before-body": [TYPST_BODY]}
     return {
         "project": {"type": "book", "output-dir": "_book"},
         "book": {
@@ -215,5 +218,9 @@ def build_project(
         encoding="utf-8",
     )
     (report_dir / CSS_NAME).write_text(_css_text(), encoding="utf-8")
+    if "typst" in config["format"]:
+        for name in (TYPST_HEADER, TYPST_BODY):
+            text = resources.files("rap.report").joinpath("templates", name).read_text(encoding="utf-8")
+            (report_dir / name).write_text(text, encoding="utf-8")
     return cfg_path
 

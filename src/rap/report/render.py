@@ -272,6 +272,7 @@ def render_pandoc(report_dir: Path) -> dict[str, Path]:
                 _run_pandoc(
                     ["-t", "typst", "--standalone", "--extract-media=media",
                      "-H", str(_pkg_file("templates", "typst-header.typ")),
+                     "-B", str(_pkg_file("templates", "typst-body.typ")),
                      "-V", "papersize=a4", "-V", "mainfont=DejaVu Sans",
                      "-o", str(typ), *common],
                     cwd=tmp,
