@@ -199,12 +199,11 @@ def publish(staging: Path, params: Params, renderer: str = "auto", use_cache: bo
         info = build_report(staging, params, renderer, use_cache, result)
         scan.scan(scan.files())
     else:
-        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        from .runner import die_with_parent
+        from .runner import mp_context, die_with_parent
 
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=die_with_parent) as pool:
+        with ProcessPoolExecutor(1, mp_context=mp_context(), initializer=die_with_parent) as pool:
             writing = pool.submit(build_spreadsheet, staging, params, use_cache, code)
             info = build_report(staging, params, renderer, use_cache, result)
             # The spreadsheet (and its temporary file) may still be being written beside the other files.

@@ -410,7 +410,7 @@ def _write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
 # ------------------------------------------------------------------------------------------- the worker
 
 
-def _mp_context() -> multiprocessing.context.BaseContext:
+def mp_context() -> multiprocessing.context.BaseContext:
     """fork on Linux: workers inherit the imported papermill/nbformat (nbformat alone takes ~1.5 s to import),
     and do not re-run ``__main__`` (spawn cannot start workers from ``python -`` or some notebook set-ups)."""
     if sys.platform.startswith("linux"):
@@ -939,7 +939,7 @@ def _run_staged(
         import papermill  # noqa: F401 - imported once here so forked workers inherit it
 
         pool = ProcessPoolExecutor(
-            max_workers=min(workers, len(to_run)), mp_context=_mp_context(), initializer=_die_with_parent
+            max_workers=min(workers, len(to_run)), mp_context=mp_context(), initializer=_die_with_parent
         )
         for s in to_run:
             swork = work / s.stem
