@@ -98,8 +98,6 @@ def _package_code() -> str:
 def _annex_key(staging: Path, params: Params, result: RunResult | None, previous: Path) -> str:
     """Everything the annexes and ``qa/checks.csv`` are made from: this year's and last year's tables, the QA
     files, the parameters, the inputs' hashes, which sections ran, and the code that writes them."""
-    from . import annexes
-
     def tree(folder: Path) -> dict[str, str]:
         return {p.name: sha256_file(p) for p in sorted(folder.glob("*.csv"))} if folder.is_dir() else {}
 
@@ -189,7 +187,7 @@ def publish(staging: Path, params: Params, renderer: str = "auto", use_cache: bo
     With more than one worker the spreadsheet (the longest of these at national scale) is written in a
     second process while this one builds and renders the report and scans every file that is already
     final; the spreadsheet is scanned when it is done. With one worker the steps run one after another, so
-    ``--workers 1`` never uses more than one core.
+    ``--workers 1`` never has two processes working at once.
     """
     scan = BuildScan(staging, params, use_cache, result.inputs if result else None)
     sheet = spreadsheet_name(params.year)
@@ -226,7 +224,7 @@ class BuildScan:
     key (``.cache/needles``, beside the validated inputs in ``.cache/inputs``).
     """
 
-    KEEP = 2  # newest entries kept in each cache
+    KEEP = KEEP_BUILDS  # most recently used entries kept in each cache
 
     def __init__(self, staging: Path, params: Params, use_cache: bool = True,
                  inputs: dict[str, str] | None = None) -> None:
@@ -346,8 +344,14 @@ class BuildScan:
 
 def _keep_newest(folder: Path, pattern: str, keep: int) -> None:
     """Delete all but the ``keep`` most recently modified entries of ``folder`` matching ``pattern``."""
+    def last_used(q: Path) -> int:
+        try:
+            return q.stat().st_mtime_ns
+        except OSError:  # removed meanwhile by a run of another year
+            return 0
+
     entries = sorted((q for q in folder.glob(pattern) if not q.name.endswith(".tmp") and not q.name.startswith(".")),
-                     key=lambda q: q.stat().st_mtime_ns, reverse=True)
+                     key=last_used, reverse=True)
     for old in entries[keep:]:
         if old.is_dir():
             shutil.rmtree(old, ignore_errors=True)
