@@ -29,15 +29,19 @@ def test_run_end_to_end_then_unchanged_rerun_is_cached(small_project, small_run,
     assert "Leak scan of every output file" in checks and ",failed," not in checks
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["renderer"]["name"] in {"pandoc+typst", "quarto"}
+    publishing = manifest["run"]["publishing"]  # where the time after the sections went
+    assert set(publishing) == {"spreadsheet", "report", "leak scan"} and min(publishing.values()) >= 0
     html = (out / "report" / "cla-ethnicity-2024.html").read_text()
     assert "Data availability" in html and "<caption" in html and "params_file" not in html
     capsys.readouterr()
     assert main(["run", "--params", str(params)]) == 0
-    assert "0 executed" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "0 executed" in printed and all(step in printed for step in ("spreadsheet", "report", "leak scan"))
 
-    # Same inputs, everything executed and rendered again elsewhere: byte-identical but for the manifest.
+    # Same inputs, everything executed and rendered again elsewhere, one process at a time (the first run
+    # wrote the spreadsheet in a second process): byte-identical but for the manifest.
     again = small_project / "again"
-    assert main(["run", "--params", str(params), "--no-cache", "--out", str(again)]) == 0
+    assert main(["run", "--params", str(params), "--no-cache", "--workers", "1", "--out", str(again)]) == 0
     files = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(again / "2024") for p in (again / "2024").rglob("*") if p.is_file())
     differ = [str(f) for f in files if (out / f).read_bytes() != (again / "2024" / f).read_bytes()]

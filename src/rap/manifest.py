@@ -111,6 +111,9 @@ def build_manifest(
             "seconds": round(run_result.seconds, 3),
             "executed": run_result.executed,
             "cache_hits": run_result.cache_hits,
+            # after the sections, before the swap: spreadsheet, report, leak scan (the first two overlap
+            # when running with more than one worker)
+            "publishing": {k: round(v, 3) for k, v in run_result.publishing.items()},
         },
         "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }

@@ -6,9 +6,10 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .config import Params
 from .hashing import sha256_file, sha256_json
@@ -179,6 +180,13 @@ def build_spreadsheet(staging: Path, params: Params, use_cache: bool = True, cod
     return out
 
 
+def _spreadsheet_seconds(staging: Path, params: Params, use_cache: bool, code: str | None) -> float:
+    """:func:`build_spreadsheet`, timed where it runs (in the second process)."""
+    t0 = time.perf_counter()
+    build_spreadsheet(staging, params, use_cache, code)
+    return time.perf_counter() - t0
+
+
 def publish(staging: Path, params: Params, renderer: str = "auto", use_cache: bool = True,
             result: RunResult | None = None, workers: int = 2) -> dict[str, Any]:
     """Everything made from the finished sections: the spreadsheet, the rendered report and, last, the leak
@@ -187,28 +195,43 @@ def publish(staging: Path, params: Params, renderer: str = "auto", use_cache: bo
     With more than one worker the spreadsheet (the longest of these at national scale) is written in a
     second process while this one builds and renders the report and scans every file that is already
     final; the spreadsheet is scanned when it is done. With one worker the steps run one after another, so
-    ``--workers 1`` never has two processes working at once.
+    ``--workers 1`` never has two processes working at once. Each step's seconds go to
+    ``result.publishing`` (and the manifest) and to the console, below the sections'.
     """
+    steps: dict[str, float] = result.publishing if result is not None else {}
+
+    def done(step: str, seconds: float) -> None:
+        steps[step] = steps.get(step, 0.0) + seconds
+        if step != "leak scan":  # printed once, in total, at the end
+            print(f"{step:<32} {'done':<9} {seconds:7.1f}s", flush=True)
+
+    def timed(step: str, fn: Callable[..., Any], *args: Any) -> Any:
+        t0 = time.perf_counter()
+        out = fn(*args)
+        done(step, time.perf_counter() - t0)
+        return out
+
     scan = BuildScan(staging, params, use_cache, result.inputs if result else None)
     sheet = spreadsheet_name(params.year)
     code = result.code if result else None
     if workers <= 1:
-        build_spreadsheet(staging, params, use_cache, code)
-        info = build_report(staging, params, renderer, use_cache, result)
-        scan.scan(scan.files())
+        timed("spreadsheet", build_spreadsheet, staging, params, use_cache, code)
+        info = timed("report", build_report, staging, params, renderer, use_cache, result)
+        timed("leak scan", scan.scan, scan.files())
     else:
         from concurrent.futures import ProcessPoolExecutor
 
-        from .runner import mp_context, die_with_parent
+        from .runner import die_with_parent, mp_context
 
         with ProcessPoolExecutor(1, mp_context=mp_context(), initializer=die_with_parent) as pool:
-            writing = pool.submit(build_spreadsheet, staging, params, use_cache, code)
-            info = build_report(staging, params, renderer, use_cache, result)
+            writing = pool.submit(_spreadsheet_seconds, staging, params, use_cache, code)
+            info = timed("report", build_report, staging, params, renderer, use_cache, result)
             # The spreadsheet (and its temporary file) may still be being written beside the other files.
-            scan.scan([rel for rel in scan.files() if sheet not in rel])
-            writing.result()  # re-raises a failure in the spreadsheet
-        scan.scan([sheet])
+            timed("leak scan", scan.scan, [rel for rel in scan.files() if sheet not in rel])
+            done("spreadsheet", writing.result())  # re-raises a failure in the spreadsheet
+        timed("leak scan", scan.scan, [sheet])
     scan.finish()
+    print(f"{'leak scan':<32} {'done':<9} {steps['leak scan']:7.1f}s", flush=True)
     return info
 
 

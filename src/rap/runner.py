@@ -156,6 +156,7 @@ class RunResult:
     finished: str
     seconds: float
     code: str = ""  # sha256 of the rap package's source, as in the section keys (what else is cached keys on it)
+    publishing: dict[str, float] = field(default_factory=dict)  # step after the sections -> seconds
 
     def __getitem__(self, name: str) -> SectionResult:
         for s in self.sections:
