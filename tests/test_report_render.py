@@ -161,3 +161,34 @@ def test_build_rejects_bad_format(tmp_path):
     with pytest.raises(ValueError):
         build_project([nb], tmp_path / "r", title="T", subtitle="S", summary_md="x", year=2024,
                       formats=("html", "epubb"))
+
+
+def test_pdf_table_caption_is_never_left_alone_at_a_page_foot(tmp_path):
+    """With the report's Typst header, a table caption (above the table) moves to the page where its table
+    starts. Found by placing a table at every height on the page: without the header's rule some positions
+    leave the caption alone at the foot of a page."""
+    import typst
+    from pypdf import PdfReader
+
+    from rap.report.render import _pkg_file
+
+    rule = "#show figure.caption.where(kind: table)"
+    header = _pkg_file("templates", "typst-header.typ").read_text(encoding="utf-8")
+    assert rule in header
+    without = "\n".join(line for line in header.splitlines() if not line.startswith(rule))
+
+    def pages_of(head: str, words: int) -> tuple[int, int]:
+        src = tmp_path / "t.typ"
+        src.write_text(head + '\n#set page(paper: "a5")\n#show figure: set block(breakable: true)\n'
+                       f"#lorem({words})\n\n#figure(table(columns: 2, table.header[Head][Head], "
+                       "..range(40).map(i => [cell#i])), kind: table, caption: [Caption here])\n")
+        typst.compile(str(src), output=str(tmp_path / "t.pdf"))
+        texts = [p.extract_text() for p in PdfReader(tmp_path / "t.pdf").pages]
+        return (next(i for i, t in enumerate(texts) if "Caption here" in t),
+                next(i for i, t in enumerate(texts) if "cell0" in t))
+
+    orphaned = [n for n in range(200, 420, 6) if len(set(pages_of(without, n))) > 1]
+    assert orphaned, "no position orphaned the caption: the test no longer tests anything"
+    for n in orphaned:
+        caption, first_row = pages_of(header, n)
+        assert caption == first_row, n
