@@ -117,8 +117,6 @@ def _annex_notebooks(staging: Path, params: Params, result: RunResult | None, fo
                      use_cache: bool = True) -> list[Path]:
     """The reviewer aids as one-cell notebooks: changes since last year, methods annex, QA annex. They read
     every table twice (seconds at national scale), so they are cached under ``.cache/annexes/<key>``."""
-    from .annexes import changes_markdown, markdown_notebook, methods_markdown, qa_markdown, write_checks_csv
-
     previous = params.out_path.parent / str(params.year - 1) / "tables"
     cached = Path(params.project_root).resolve() / ".cache" / "annexes" / _annex_key(staging, params, result, previous)
     checks_csv = staging / "qa" / "checks.csv"
@@ -127,6 +125,8 @@ def _annex_notebooks(staging: Path, params: Params, result: RunResult | None, fo
         checks_csv.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(cached / "checks.csv", checks_csv)
         return [Path(shutil.copyfile(cached / n, folder / n)) for n in ANNEXES]
+    from .annexes import changes_markdown, markdown_notebook, methods_markdown, qa_markdown, write_checks_csv
+
     checks = build_checks(staging, params, result)
     write_checks_csv(checks, checks_csv)
     out = [
@@ -155,8 +155,6 @@ def build_spreadsheet(staging: Path, params: Params, use_cache: bool = True, cod
     under ``.cache/spreadsheet/<key>`` (key: the tables, the title inputs and the package's code, ``code``
     when the runner already hashed it: the sheet titles come from the measure catalogue): writing it takes
     tens of seconds at national scale."""
-    from . import spreadsheet
-
     tables = staging / "tables"
     out = staging / spreadsheet_name(params.year)
     source = {"synthetic": "synthetic SSDA903 returns and school census extracts (not real data)",
@@ -170,6 +168,8 @@ def build_spreadsheet(staging: Path, params: Params, use_cache: bool = True, cod
         os.utime(cached)
         shutil.copyfile(cached, out)
         return out
+    from . import spreadsheet  # gptables and xlsxwriter: not imported when the cache has the workbook
+
     spreadsheet.write_spreadsheet(tables, out, title=f"{REPORT_TITLE}, {params.year}: tables", year=params.year,
                                   source=source)
     cached.parent.mkdir(parents=True, exist_ok=True)

@@ -36,7 +36,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.linalg import null_space
 
 __all__ = [
     "C",
@@ -334,6 +333,8 @@ def _determined(
     if not rows:
         return out  # suppressed cells in no equation cannot be derived from anything published
     a = np.vstack(rows)
+    from scipy.linalg import null_space  # imported here: every run imports this module, few audit a table
+
     ns = null_space(a)
     if ns.size == 0:
         out[unk] = True
