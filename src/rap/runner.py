@@ -682,7 +682,13 @@ def prune_section_cache(cache_dir: Path, section: str, keep: int = KEEP_PER_SECT
             continue
         if record.get("parts", {}).get("section") == section:
             mine.append(entry)
-    mine.sort(key=lambda e: e.stat().st_mtime_ns, reverse=True)
+    def last_used(e: Path) -> int:
+        try:
+            return e.stat().st_mtime_ns
+        except OSError:  # removed meanwhile by another run
+            return 0
+
+    mine.sort(key=last_used, reverse=True)
     gone = [e for e in mine[keep:] if e.name not in protected]
     for entry in gone:
         shutil.rmtree(entry, ignore_errors=True)
