@@ -86,6 +86,7 @@ __all__ = [
     "ScanReport",
     "check_no_leaks",
     "count_columns",
+    "meta_for",
     "needles_from_record_data",
     "scan",
     "scan_files",
@@ -833,7 +834,8 @@ def unclassified_indicators(indicators: Iterable[str]) -> list[str]:
     return [c for c in indicators if c not in counts and not any(fnmatch.fnmatchcase(c, p) for p in not_counts)]
 
 
-def _meta_for(path: Path) -> Path | None:
+def meta_for(path: Path) -> Path | None:
+    """The ``.meta.csv`` beside an EES table, or None (not a table, or no metadata)."""
     if path.name.endswith(".meta.csv"):
         return None
     meta = path.with_name(path.name[: -len(".csv")] + ".meta.csv")
@@ -900,7 +902,7 @@ def _file_findings(path: Path, rel: str, needles: Needles, threshold: int, round
                    root_manifest: bool) -> list[Finding] | None:
     """Findings in one file, or None if its format cannot be read."""
     suffix = path.suffix.lower()
-    if suffix == ".csv" and (meta := _meta_for(path)) is not None:
+    if suffix == ".csv" and (meta := meta_for(path)) is not None:
         try:
             return _scan_ees(path, meta, rel, needles, threshold, rounding_base)
         except (ValueError, KeyError, pd.errors.ParserError):

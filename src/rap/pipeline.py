@@ -313,10 +313,12 @@ class BuildScan:
         return self._cache / "scans" / context
 
     def _file_key(self, rel: str) -> str:
+        """A file's bytes and, for a table, its metadata's (which says which columns count people)."""
+        from .leaks import meta_for
+
         path = self.staging / rel
-        meta = path.with_name(path.name[: -len(".csv")] + ".meta.csv") if path.name.endswith(".csv") else None
-        return sha256_json({"file": rel, "sha": sha256_file(path),
-                            "meta": sha256_file(meta) if meta is not None and meta.is_file() else None})
+        meta = meta_for(path) if path.suffix.lower() == ".csv" else None
+        return sha256_json({"file": rel, "sha": sha256_file(path), "meta": sha256_file(meta) if meta else None})
 
     def scan(self, rels: Iterable[str]) -> None:
         """Scan these files (relative to the build), except those the cache knows to be clean."""
