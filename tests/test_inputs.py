@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 from rap.config import load_params
 from rap.inputs import ensure_data
@@ -33,12 +34,15 @@ def test_validated_inputs_are_cached_and_invalidated_by_a_changed_file(tmp_path,
     (tmp_path / "params" / "2024.yaml").write_text("year: 2024\nyears: 2\nsynth:\n  scale: small\n")
     params = load_params(tmp_path / "params" / "2024.yaml")
     first = inputs.load_record_data(params)
-    assert len(list((tmp_path / ".cache" / "inputs").glob("*.pkl"))) == 1
+    entries = list((tmp_path / ".cache" / "inputs").iterdir())
+    assert len(entries) == 1 and sorted(q.name for q in entries[0].glob("*.pkl")) == [
+        "population.pkl", "school.pkl", "ssda903.pkl"]
 
     def no_reading(*a, **k):
         raise AssertionError("read the CSVs again although nothing changed")
 
     monkeypatch.setattr(inputs, "_read_record_data", no_reading)
+    monkeypatch.setattr(inputs, "_read_part", no_reading)
     again = inputs.load_record_data(params)
     pd.testing.assert_frame_equal(first.ssda903["Header"], again.ssda903["Header"])
 
@@ -50,3 +54,38 @@ def test_validated_inputs_are_cached_and_invalidated_by_a_changed_file(tmp_path,
         assert "read the CSVs again" in str(exc)
     else:
         raise AssertionError("a changed input file must invalidate the cache")
+
+
+def _load_parts_logging(folder: str, log: str) -> list[str]:
+    """In a child process: load every part through the cache, with a slow fake reader that logs each read."""
+    import time
+
+    import rap.inputs as inputs
+
+    def fake_read(part, params, root):
+        with open(log, "a") as fh:
+            fh.write(part + "\n")
+        time.sleep(0.3)
+        return {"part": part}
+
+    inputs._read_part = fake_read
+    got = inputs._cached_parts(None, None, Path(folder))
+    return sorted(v["part"] for v in got.values())
+
+
+def test_sections_starting_together_read_each_part_once(tmp_path):
+    """Two processes asking for the inputs at once split the parts between them (each part is read once,
+    under its lock) and both end up with every part."""
+    import multiprocessing
+
+    folder, log = tmp_path / "cache", tmp_path / "reads.log"
+    folder.mkdir()
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(2) as pool:
+        results = pool.starmap(_load_parts_logging, [(str(folder), str(log))] * 2)
+    import rap.inputs as inputs
+
+    assert results == [sorted(inputs.PARTS)] * 2
+    reads = log.read_text().split()
+    assert sorted(reads) == sorted(inputs.PARTS), f"each part read once, not {reads}"
+    assert sorted(q.name for q in folder.glob("*.pkl")) == sorted(f"{p}.pkl" for p in inputs.PARTS)

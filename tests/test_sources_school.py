@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from rap.errors import InputError
-from rap.sources.school import read_school, upn_check_letter_ok
+from rap.sources.school import read_school, upn_check_letter_ok, upn_check_letters_ok
 
 COLS = "UPN,LA,ETHNIC,NCYEAR,SCHOOL_MOVES,MIDYEAR_MOVES,KS1_RWM_EXP,KS2_READ_EXP,KS2_WRIT_EXP,KS2_MAT_EXP,KS4_ATT8,KS4_EM_94"
 # Check letter by hand: digits 805200012345 x weights 2..13 = 16+0+20+10+0+0+0+9+20+33+48+65 = 221;
@@ -20,6 +20,30 @@ def test_check_letter():
     assert upn_check_letter_ok(GOOD)
     assert not upn_check_letter_ok("B" + GOOD[1:])
     assert upn_check_letter_ok("UN3") and not upn_check_letter_ok("UN9")
+
+
+def test_vectorised_check_letters_agree_with_the_rule():
+    """The reader's numpy version gives the scalar rule's answer on valid, mistyped and odd UPNs."""
+    import random
+
+    rng = random.Random(7)
+    letters = "ABCDEFGHJKLMNPQRTUVWXYZ"
+    upns = [GOOD, "B" + GOOD[1:], "UN1", "UN5", "UN6", "UN", "UN12345678901", "", "Q80520001234",
+            "Q8052000123456", "Q80520001234é", "q805200012345", "Q80520001234I", "IO0000000000A"]
+    for _ in range(3000):
+        body = "".join(rng.choice("0123456789") for _ in range(11))
+        last = rng.choice("0123456789" + letters + "IOS?")
+        first = rng.choice(letters + "ISO1")
+        upns.append(first + body + last)
+        # a valid one: the right check letter for the body
+        fixed = next(c + body + last for c in letters if upn_check_letter_ok(c + body + last)) \
+            if all(ch in "0123456789" + letters for ch in last) else first + body + last
+        upns.append(fixed)
+    got = upn_check_letters_ok(upns)
+    want = [upn_check_letter_ok(u) for u in upns]
+    assert got.tolist() == want
+    assert 0.3 < sum(want) / len(want) < 0.7, "the sample holds both good and bad UPNs"
+    assert upn_check_letters_ok([]).tolist() == []
 
 
 def write(tmp_path: Path, rows: list[str], cols: str = COLS, name: str = "2023.csv") -> Path:

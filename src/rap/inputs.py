@@ -7,13 +7,17 @@ when absent or when the parameters that shape them changed.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import pickle
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -121,8 +125,12 @@ def enforce_rejected_share(result: ReadResult, limit: float) -> None:
             )
 
 
-#: Validated inputs kept for re-use, newest first; older entries are removed.
+#: Validated inputs kept for re-use (one folder per key), newest first; older entries are removed.
 INPUT_CACHE_KEEP = 2
+
+#: The parts of the record-level inputs, each read and cached on its own (largest first), so sections that
+#: start together read different parts at once instead of the same files twice.
+PARTS = ("ssda903", "school", "population")
 
 
 def reader_code_hash() -> str:
@@ -134,7 +142,7 @@ def reader_code_hash() -> str:
     return sha256_json({p.relative_to(pkg).as_posix(): sha256_file(p) for p in parts})
 
 
-def _input_cache_path(params: Params, root: Path) -> Path:
+def _input_cache_dir(params: Params, root: Path) -> Path:
     cache = Path(params.project_root).resolve() / ".cache"
     with HashIndex(cache / "file-hashes.json") as idx:
         files = idx.hash_tree(root)
@@ -142,14 +150,14 @@ def _input_cache_path(params: Params, root: Path) -> Path:
         {"files": files, "years": params.series_years, "code": reader_code_hash(),
          "python": sys.version_info[:2], "pandas": pd.__version__}
     )
-    return cache / "inputs" / f"{key}.pkl"
+    return cache / "inputs" / key
 
 
 def record_data_key(params: Params) -> str:
     """The key the validated record-level inputs are cached under: their files' hashes, the years and the
     reading code. Things made from those inputs alone (e.g. the leak scan's identifiers) can be cached by it
     without reading the inputs."""
-    return _input_cache_path(params, ensure_data(params)).stem
+    return _input_cache_dir(params, ensure_data(params)).name
 
 
 def write_pickle(path: Path, obj: object) -> None:
@@ -165,56 +173,104 @@ def write_pickle(path: Path, obj: object) -> None:
         raise
 
 
-def _store(path: Path, data: RecordData) -> None:
-    """Write atomically, then keep only the newest few entries (each is hundreds of MB at national scale)."""
-    write_pickle(path, data)
-    entries = sorted(path.parent.glob("*.pkl"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-    for old in entries[INPUT_CACHE_KEEP:]:
-        old.unlink(missing_ok=True)
+def _prune(folder: Path) -> None:
+    """Keep the newest few cache entries (each is hundreds of MB at national scale), ``folder`` always."""
+    others = [p for p in folder.parent.iterdir() if p != folder]
+    for old in sorted(others, key=lambda p: p.stat().st_mtime_ns, reverse=True)[INPUT_CACHE_KEEP - 1:]:
+        if old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)
+
+
+def _read_part(part: str, params: Params, root: Path) -> Any:
+    """One part of :data:`PARTS`, read from the files and validated."""
+    if part == "ssda903":
+        from .sources.ssda903 import read_ssda903_years
+
+        return read_ssda903_years(root / "ssda903", params.series_years)
+    if part == "school":
+        return read_school_years(root / "school", params.series_years)
+    if part == "population":
+        from .sources.population import read_children_by_la_ethnicity
+
+        pop_file = root / "population" / "children_by_la_ethnicity.csv"
+        if pop_file.is_file():
+            return read_children_by_la_ethnicity(pop_file), []
+        return None, [f"{pop_file}: no child population by ethnicity"]
+    raise ValueError(f"unknown part of the inputs: {part!r}")
+
+
+def _cached_parts(params: Params, root: Path, folder: Path) -> dict[str, Any]:
+    """Every part, loaded from ``folder`` or read and stored there. A part another process is reading (its
+    lock is held) is left until the others are done, then waited for and loaded: two sections starting
+    together share the reading instead of both doing all of it."""
+    got: dict[str, Any] = {}
+    for blocking in (False, True):
+        for part in PARTS:
+            if part in got:
+                continue
+            path = folder / f"{part}.pkl"
+            with open(folder / f"{part}.lock", "w") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+                except BlockingIOError:
+                    continue  # another process is reading it: do the others first
+                try:
+                    got[part] = _load_or_read(part, params, root, path)
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+    return got
+
+
+def _load_or_read(part: str, params: Params, root: Path, path: Path) -> Any:
+    if path.is_file():
+        try:
+            with path.open("rb") as fh:
+                return pickle.load(fh)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            pass  # unreadable: read the files again
+    value = _read_part(part, params, root)
+    with contextlib.suppress(OSError):  # a full cache folder must not fail the run
+        write_pickle(path, value)
+    return value
+
+
+def _record_data(parts: dict[str, Any]) -> RecordData:
+    population, notes = parts["population"]
+    return RecordData(ssda903=parts["ssda903"], school=parts["school"], population=population, notes=list(notes))
 
 
 def load_record_data(params: Params, *, use_cache: bool = True) -> RecordData:
     """Read and validate the record-level inputs of ``params`` (synthetic or record kind).
 
-    Validated inputs are cached under ``.cache/inputs/`` keyed by the input files' hashes, the years and the
-    reading code, so the next section or notebook run loads them in about a second instead of re-reading
-    thousands of CSVs. Fails (InputError) when a table lost more than ``qa.max_rejected_share`` of its rows
-    to quarantine (checked on cached data too).
+    Validated inputs are cached under ``.cache/inputs/<key>/`` (key: the input files' hashes, the years and
+    the reading code), one pickle per part of :data:`PARTS`, so the next section or notebook run loads them
+    in seconds instead of re-reading thousands of CSVs, and sections running at the same time split the
+    reading between them. Fails (InputError) when a table lost more than ``qa.max_rejected_share`` of its
+    rows to quarantine (checked on cached data too).
     """
     if params.data.kind == "published":
         raise InputError(params.data_path, "record-level data asked for, but data.kind is 'published'")
     root = ensure_data(params)
-    cached = _input_cache_path(params, root) if use_cache else None
-    if cached is not None and cached.is_file():
+    folder = _input_cache_dir(params, root) if use_cache else None
+    if folder is not None:
         try:
-            with cached.open("rb") as fh:
-                data = pickle.load(fh)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
-            data = None
-        if isinstance(data, RecordData):
-            for res in (data.ssda903, data.school):
-                enforce_rejected_share(res, params.qa.max_rejected_share)
-            data.cache_key, data.cache_root = cached.stem, cached.parent.parent
-            return data
-    data = _read_record_data(params, root)
+            folder.mkdir(parents=True, exist_ok=True)
+            os.utime(folder)
+        except OSError:
+            folder = None  # a read-only cache folder: read the files
+    if folder is None:
+        data = _read_record_data(params, root)
+    else:
+        data = _record_data(_cached_parts(params, root, folder))
+        data.cache_key, data.cache_root = folder.name, folder.parent.parent
+        with contextlib.suppress(OSError):
+            _prune(folder)
     for res in (data.ssda903, data.school):
         enforce_rejected_share(res, params.qa.max_rejected_share)
-    if cached is not None:
-        try:
-            _store(cached, data)
-            data.cache_key, data.cache_root = cached.stem, cached.parent.parent
-        except OSError:
-            pass  # a read-only or full cache folder must not fail the run
     return data
 
 
 def _read_record_data(params: Params, root: Path) -> RecordData:
-    from .sources.population import read_children_by_la_ethnicity
-    from .sources.ssda903 import read_ssda903_years
-
-    ssda903 = read_ssda903_years(root / "ssda903", params.series_years)
-    school = read_school_years(root / "school", params.series_years)
-    pop_file = root / "population" / "children_by_la_ethnicity.csv"
-    population = read_children_by_la_ethnicity(pop_file) if pop_file.is_file() else None
-    notes = [] if population is not None else [f"{pop_file}: no child population by ethnicity"]
-    return RecordData(ssda903=ssda903, school=school, population=population, notes=notes)
+    return _record_data({part: _read_part(part, params, root) for part in PARTS})
