@@ -148,9 +148,20 @@ def _input_cache_dir(params: Params, root: Path) -> Path:
         files = idx.hash_tree(root)
     key = sha256_json(
         {"files": files, "years": params.series_years, "code": reader_code_hash(),
-         "python": sys.version_info[:2], "pandas": pd.__version__}
+         "python": sys.version_info[:2], "pandas": pd.__version__, "pyarrow": _version("pyarrow")}
     )
     return cache / "inputs" / key
+
+
+def _version(package: str) -> str | None:
+    """An installed package's version (None if absent): pickled frames hold pyarrow-backed strings when
+    pyarrow is installed, which cannot be loaded without it."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def record_data_key(params: Params) -> str:
