@@ -248,3 +248,33 @@ def test_two_builds_are_byte_identical_and_dated_from_source_date_epoch(tables: 
     c = write_spreadsheet(tables, tmp_path / "c.xlsx", title=TITLE, year=2024, source=SOURCE)
     props = openpyxl.load_workbook(c).properties
     assert props.created == datetime(2023, 11, 14, 22, 13, 20) and props.title == TITLE
+
+
+def test_garbage_collector_paused_only_while_writing(tables: Path, tmp_path: Path, monkeypatch):
+    """The writer pauses the cyclic collector for speed and leaves it as it found it, also when it fails."""
+    import gc
+
+    import rap.spreadsheet as S
+
+    seen = []
+    write = S._write_table_sheet
+    monkeypatch.setattr(S, "_write_table_sheet", lambda *a, **k: (seen.append(gc.isenabled()), write(*a, **k)))
+    assert gc.isenabled()
+    write_spreadsheet(tables, tmp_path / "book.xlsx", title=TITLE, year=2024, source=SOURCE)
+    assert seen and not any(seen), "collector paused while the sheets are written"
+    assert gc.isenabled(), "and running again afterwards"
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(S, "_write_table_sheet", boom)
+    with pytest.raises(RuntimeError):
+        write_spreadsheet(tables, tmp_path / "again.xlsx", title=TITLE, year=2024, source=SOURCE)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        monkeypatch.setattr(S, "_write_table_sheet", write)
+        write_spreadsheet(tables, tmp_path / "third.xlsx", title=TITLE, year=2024, source=SOURCE)
+        assert not gc.isenabled(), "a caller's disabled collector stays disabled"
+    finally:
+        gc.enable()
