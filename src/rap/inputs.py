@@ -222,6 +222,7 @@ def _cached_parts(params: Params, root: Path, folder: Path) -> dict[str, Any]:
             if part in got:
                 continue
             path = folder / f"{part}.pkl"
+            folder.mkdir(parents=True, exist_ok=True)  # pruned meanwhile by a run on other inputs
             with open(folder / f"{part}.lock", "w") as lock:
                 try:
                     fcntl.flock(lock, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
@@ -239,7 +240,7 @@ def _load_or_read(part: str, params: Params, root: Path, path: Path) -> Any:
         try:
             with path.open("rb") as fh:
                 return pickle.load(fh)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
             pass  # unreadable: read the files again
     value = _read_part(part, params, root)
     with contextlib.suppress(OSError):  # a full cache folder must not fail the run
