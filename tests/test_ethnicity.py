@@ -13,6 +13,21 @@ def test_twenty_codes_in_five_groups_plus_unknown():
     # DfE CLA tables put Chinese under Asian, not Other.
     assert c.at["CHNE", "major"] == "asian"
     assert set(eth.known_codes()) == set(c.index) - {"REFU", "NOBT"}
+    # read without pandas, yet the same codes in the same order as the frame's "known" flag gives
+    assert eth.known_codes() == c.index[c["known"]].tolist()
+
+
+def test_params_validate_without_importing_pandas(repo_root):
+    """An unchanged re-run only validates parameters and finds its caches: pandas (half a second to import)
+    is not needed for that."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from rap.config import load_params; "
+            f"load_params({str(repo_root / 'params' / '2024.yaml')!r}); "
+            "import rap.inputs, rap.pipeline, rap.runner; print('pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_orders_are_complete_and_distinct():

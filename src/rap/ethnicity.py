@@ -6,17 +6,22 @@ an edit to data, not to code.
 
 from __future__ import annotations
 
+import csv
 import re
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # imported where frames are made: validating parameters needs only the code list
+    import pandas as pd
 
 #: Categories a raw SSDA903 or school ETHNIC value falls into for quality measurement.
 QUALITY_CATEGORIES = ("known", "refused", "not_obtained", "blank", "invalid")
 
 
 def _read(name: str) -> pd.DataFrame:
+    import pandas as pd
+
     with resources.files("rap.data.ethnicity").joinpath(name).open("r", encoding="utf-8") as fh:
         return pd.read_csv(fh, dtype=str, keep_default_na=False)
 
@@ -55,10 +60,16 @@ def valid_codes() -> list[str]:
     return codes().sort_values("order").index.tolist()
 
 
+@cache
+def _known_codes() -> tuple[str, ...]:
+    with resources.files("rap.data.ethnicity").joinpath("codes.csv").open("r", encoding="utf-8") as fh:
+        return tuple(row["code"] for row in csv.DictReader(fh) if row["known"] == "true")
+
+
 def known_codes() -> list[str]:
-    """ETHNIC codes that state an ethnic group (not refused or not obtained)."""
-    c = codes()
-    return c.index[c["known"]].tolist()
+    """ETHNIC codes that state an ethnic group (not refused or not obtained), in the file's order. Read
+    without pandas: every run validates its parameters against them, even one with nothing to compute."""
+    return list(_known_codes())
 
 
 def minor_label(code: str) -> str:
@@ -83,6 +94,8 @@ def quality_category(values: pd.Series) -> pd.Series:
 
     Codes are case-sensitive: DfE rule 103 treats lower case as invalid.
     """
+    import pandas as pd
+
     raw = values.astype("string")
     stripped = raw.str.strip()
     out = pd.Series("invalid", index=values.index, dtype="object")
@@ -99,6 +112,8 @@ def classify(values: pd.Series, style: str = "cla") -> pd.DataFrame:
     Blank and invalid values fall into the unknown major group with minor label ``Not recorded`` or
     ``Invalid code`` so that they are counted, never dropped.
     """
+    import pandas as pd
+
     c = codes()
     cat = quality_category(values)
     code = values.astype("string").str.strip()

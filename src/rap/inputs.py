@@ -17,14 +17,16 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from .config import Params
 from .errors import InputError
 from .hashing import HashIndex, sha256_file, sha256_json
-from .sources.quarantine import ReadResult, concat_problems
+
+if TYPE_CHECKING:  # pandas and the readers are imported when inputs are read, not for a cache lookup
+    import pandas as pd
+
+    from .sources.quarantine import ReadResult
 
 
 def _synthetic_matches(params: Params) -> bool:
@@ -76,11 +78,16 @@ class RecordData:
 
     @property
     def problems(self) -> pd.DataFrame:
+        from .sources.quarantine import concat_problems
+
         return concat_problems([self.ssda903.problems, self.school.problems])
 
 
 def read_school_years(root: Path, years: list[int]) -> ReadResult:
     """School extracts ``root/<year>.csv`` for the years present; a missing year is a note, not an error."""
+    import pandas as pd
+
+    from .sources.quarantine import ReadResult, concat_problems
     from .sources.school import read_school
 
     results, notes = [], []
@@ -148,7 +155,7 @@ def _input_cache_dir(params: Params, root: Path) -> Path:
         files = idx.hash_tree(root)
     key = sha256_json(
         {"files": files, "years": params.series_years, "code": reader_code_hash(),
-         "python": sys.version_info[:2], "pandas": pd.__version__, "pyarrow": _version("pyarrow")}
+         "python": sys.version_info[:2], "pandas": _version("pandas"), "pyarrow": _version("pyarrow")}
     )
     return cache / "inputs" / key
 

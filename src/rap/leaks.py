@@ -69,12 +69,13 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import yaml
 
 from .errors import RapError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pandas is imported by the functions that read tables, not to find cached scans
+    import pandas as pd
+
     from .inputs import RecordData
 
 __all__ = [
@@ -136,6 +137,8 @@ _TAG = re.compile(r"<[^>]+>")
 
 def _distinct(values: Iterable[object]) -> set[str]:
     """Distinct non-blank values as strings (NaN, None and NA dropped)."""
+    import pandas as pd
+
     return {str(v) for v in values if v is not None and v is not pd.NA and not (isinstance(v, float) and v != v)}
 
 
@@ -208,6 +211,8 @@ def _alternation(values: tuple[str, ...]) -> re.Pattern[str] | None:
 
 
 def _to_dates(values: Iterable[object]) -> set[dt.date]:
+    import pandas as pd
+
     out: set[dt.date] = set()
     for v in values:
         if isinstance(v, pd.Timestamp):
@@ -254,6 +259,8 @@ def _column_values(frames: Iterable[pd.DataFrame], columns: Iterable[str]) -> se
 def needles_from_record_data(data: RecordData) -> Needles:
     """Every child id, DOB, UPN and postcode of the validated inputs, plus those quoted in problems
     (a rejected value can still reach a QA file)."""
+    import pandas as pd
+
     frames = [df for df in [*data.ssda903.tables.values(), *data.school.tables.values()] if len(df)]
     problems = data.problems
     prob: dict[str, set[object]] = {}
@@ -843,11 +850,15 @@ def meta_for(path: Path) -> Path | None:
 
 
 def _is_number(values: pd.Series) -> pd.Series:
+    import pandas as pd
+
     return pd.to_numeric(values, errors="coerce").notna()
 
 
 def _scan_ees(path: Path, meta: Path, rel: str, needles: Needles, threshold: int, rounding_base: int) -> list[Finding]:
     """Identifiers in the table's distinct values (numeric indicator cells excepted), then small counts."""
+    import pandas as pd
+
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     m = pd.read_csv(meta, dtype=str, keep_default_na=False)
     if not {"col_name", "col_type"} <= set(m.columns):
@@ -901,6 +912,8 @@ def _scan_ees(path: Path, meta: Path, rel: str, needles: Needles, threshold: int
 def _file_findings(path: Path, rel: str, needles: Needles, threshold: int, rounding_base: int,
                    root_manifest: bool) -> list[Finding] | None:
     """Findings in one file, or None if its format cannot be read."""
+    import pandas as pd
+
     suffix = path.suffix.lower()
     if suffix == ".csv" and (meta := meta_for(path)) is not None:
         try:
