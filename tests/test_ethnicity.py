@@ -25,7 +25,7 @@ def test_params_validate_without_importing_pandas(repo_root):
 
     code = ("import sys; from rap.config import load_params; "
             f"load_params({str(repo_root / 'params' / '2024.yaml')!r}); "
-            "import rap.inputs, rap.pipeline, rap.runner; print('pandas' in sys.modules)")
+            "import rap.inputs, rap.leaks, rap.pipeline, rap.runner, rap.manifest; print('pandas' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
