@@ -57,19 +57,19 @@ def test_validated_inputs_are_cached_and_invalidated_by_a_changed_file(tmp_path,
 
 
 def _load_parts_logging(folder: str, log: str) -> list[str]:
-    """In a child process: load every part through the cache, with a slow fake reader that logs each read."""
+    """In a child process: every input part through the shared cache, with a slow fake reader that logs."""
     import time
 
     import rap.inputs as inputs
+    from rap.cachedir import shared_pickles
 
-    def fake_read(part, params, root):
+    def fake_read(part):
         with open(log, "a") as fh:
             fh.write(part + "\n")
         time.sleep(0.3)
         return {"part": part}
 
-    inputs._read_part = fake_read
-    got = inputs._cached_parts(None, None, Path(folder))
+    got = shared_pickles(Path(folder), inputs.PARTS, fake_read)
     return sorted(v["part"] for v in got.values())
 
 
@@ -79,7 +79,6 @@ def test_sections_starting_together_read_each_part_once(tmp_path):
     import multiprocessing
 
     folder, log = tmp_path / "cache", tmp_path / "reads.log"
-    folder.mkdir()
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(2) as pool:
         results = pool.starmap(_load_parts_logging, [(str(folder), str(log))] * 2)
@@ -89,3 +88,11 @@ def test_sections_starting_together_read_each_part_once(tmp_path):
     reads = log.read_text().split()
     assert sorted(reads) == sorted(inputs.PARTS), f"each part read once, not {reads}"
     assert sorted(q.name for q in folder.glob("*.pkl")) == sorted(f"{p}.pkl" for p in inputs.PARTS)
+
+
+def test_an_unreadable_cached_part_is_made_again(tmp_path):
+    from rap.cachedir import shared_pickles
+
+    (tmp_path / "a.pkl").write_bytes(b"not a pickle")
+    assert shared_pickles(tmp_path, ["a"], lambda n: n * 2) == {"a": "aa"}
+    assert shared_pickles(tmp_path, ["a"], lambda n: 1 / 0) == {"a": "aa"}, "stored the second time"

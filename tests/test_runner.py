@@ -488,11 +488,11 @@ def test_section_cache_keeps_the_most_recently_used_entries_of_each_section(tmp_
 
 
 def test_publishing_caches_keep_the_most_recently_used(tmp_path):
-    from rap.pipeline import _keep_newest
+    from rap.cachedir import keep_newest
 
     for i, name in enumerate(["k1", "k2", "k3", "k4.tmp", ".hidden"]):
         (tmp_path / name).mkdir()
         os.utime(tmp_path / name, (1000 + i, 1000 + i))
     os.utime(tmp_path / "k1")  # used just now
-    _keep_newest(tmp_path, "*", 2)
+    keep_newest(tmp_path, 2)
     assert sorted(p.name for p in tmp_path.iterdir()) == [".hidden", "k1", "k3", "k4.tmp"]

@@ -8,17 +8,14 @@ when absent or when the parameters that shape them changed.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
-import pickle
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .cachedir import keep_newest, shared_pickles
 from .config import Params
 from .errors import InputError
 from .hashing import HashIndex, sha256_file, sha256_json
@@ -178,29 +175,6 @@ def record_data_key(params: Params) -> str:
     return _input_cache_dir(params, ensure_data(params)).name
 
 
-def write_pickle(path: Path, obj: object) -> None:
-    """Pickle ``obj`` to ``path`` atomically (temporary file, then rename): a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(obj, fh, protocol=5)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _prune(folder: Path) -> None:
-    """Keep the newest few cache entries (each is hundreds of MB at national scale), ``folder`` always."""
-    others = [p for p in folder.parent.iterdir() if p != folder]
-    for old in sorted(others, key=lambda p: p.stat().st_mtime_ns, reverse=True)[INPUT_CACHE_KEEP - 1:]:
-        if old.is_dir():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            old.unlink(missing_ok=True)
-
-
 def _read_part(part: str, params: Params, root: Path) -> Any:
     """One part of :data:`PARTS`, read from the files and validated."""
     if part == "ssda903":
@@ -217,42 +191,6 @@ def _read_part(part: str, params: Params, root: Path) -> Any:
             return read_children_by_la_ethnicity(pop_file), []
         return None, [f"{pop_file}: no child population by ethnicity"]
     raise ValueError(f"unknown part of the inputs: {part!r}")
-
-
-def _cached_parts(params: Params, root: Path, folder: Path) -> dict[str, Any]:
-    """Every part, loaded from ``folder`` or read and stored there. A part another process is reading (its
-    lock is held) is left until the others are done, then waited for and loaded: two sections starting
-    together share the reading instead of both doing all of it."""
-    got: dict[str, Any] = {}
-    for blocking in (False, True):
-        for part in PARTS:
-            if part in got:
-                continue
-            path = folder / f"{part}.pkl"
-            folder.mkdir(parents=True, exist_ok=True)  # pruned meanwhile by a run on other inputs
-            with open(folder / f"{part}.lock", "w") as lock:
-                try:
-                    fcntl.flock(lock, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-                except BlockingIOError:
-                    continue  # another process is reading it: do the others first
-                try:
-                    got[part] = _load_or_read(part, params, root, path)
-                finally:
-                    fcntl.flock(lock, fcntl.LOCK_UN)
-    return got
-
-
-def _load_or_read(part: str, params: Params, root: Path, path: Path) -> Any:
-    if path.is_file():
-        try:
-            with path.open("rb") as fh:
-                return pickle.load(fh)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-            pass  # unreadable: read the files again
-    value = _read_part(part, params, root)
-    with contextlib.suppress(OSError):  # a full cache folder must not fail the run
-        write_pickle(path, value)
-    return value
 
 
 def _record_data(parts: dict[str, Any]) -> RecordData:
@@ -282,10 +220,10 @@ def load_record_data(params: Params, *, use_cache: bool = True) -> RecordData:
     if folder is None:
         data = _read_record_data(params, root)
     else:
-        data = _record_data(_cached_parts(params, root, folder))
+        data = _record_data(shared_pickles(folder, PARTS, lambda part: _read_part(part, params, root)))
         data.cache_key, data.cache_root = folder.name, folder.parent.parent
         with contextlib.suppress(OSError):
-            _prune(folder)
+            keep_newest(folder.parent, INPUT_CACHE_KEEP, protect={folder.name})
     for res in (data.ssda903, data.school):
         enforce_rejected_share(res, params.qa.max_rejected_share)
     return data

@@ -11,6 +11,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from .cachedir import keep_newest, write_pickle
 from .config import Params
 from .hashing import sha256_file, sha256_json
 from .inputs import ensure_data
@@ -142,7 +143,7 @@ def _annex_notebooks(staging: Path, params: Params, result: RunResult | None, fo
         shutil.copyfile(p, tmp / p.name)
     shutil.rmtree(cached, ignore_errors=True)
     tmp.rename(cached)
-    _keep_newest(cached.parent, "*", KEEP_BUILDS)
+    keep_newest(cached.parent, KEEP_BUILDS)
     return out
 
 
@@ -176,7 +177,7 @@ def build_spreadsheet(staging: Path, params: Params, use_cache: bool = True, cod
     tmp = cached.with_suffix(".tmp")
     shutil.copyfile(out, tmp)
     os.replace(tmp, cached)
-    _keep_newest(cached.parent, "*.xlsx", KEEP_BUILDS)
+    keep_newest(cached.parent, KEEP_BUILDS, "*.xlsx")
     return out
 
 
@@ -290,7 +291,7 @@ class BuildScan:
             return self._needles
         import pickle
 
-        from .inputs import load_record_data, write_pickle
+        from .inputs import load_record_data
 
         path = self._cache / "needles" / f"{sha256_json({'inputs': self.inputs_key(), 'code': self._code})}.pkl"
         if self.use_cache and path.is_file():
@@ -303,7 +304,7 @@ class BuildScan:
         if not isinstance(self._needles, leaks.Needles):
             self._needles = leaks.needles_from_record_data(load_record_data(self.params))
             write_pickle(path, self._needles)
-            _keep_newest(path.parent, "*.pkl", self.KEEP)
+            keep_newest(path.parent, self.KEEP, "*.pkl")
         return self._needles
 
     def _markers(self) -> Path:
@@ -348,7 +349,7 @@ class BuildScan:
                 marker.parent.mkdir(parents=True, exist_ok=True)
                 marker.write_text("scanned" if rel in report.scanned else "not scanned", encoding="utf-8")
         if markers is not None:
-            _keep_newest(markers.parent, "*", self.KEEP)
+            keep_newest(markers.parent, self.KEEP)
 
     def finish(self) -> None:
         """Raise ``LeakError`` if any scanned file is disclosive; else add the scan to ``qa/checks.csv``."""
@@ -365,23 +366,6 @@ class BuildScan:
                     "Leak scan of every output file (identifiers of the inputs, small counts)", "passed",
                     f"{len(self.scanned)} files scanned, nothing found; not readable as text: "
                     f"{len(self.not_scanned)} (images)"])
-
-
-def _keep_newest(folder: Path, pattern: str, keep: int) -> None:
-    """Delete all but the ``keep`` most recently modified entries of ``folder`` matching ``pattern``."""
-    def last_used(q: Path) -> int:
-        try:
-            return q.stat().st_mtime_ns
-        except OSError:  # removed meanwhile by a run of another year
-            return 0
-
-    entries = sorted((q for q in folder.glob(pattern) if not q.name.endswith(".tmp") and not q.name.startswith(".")),
-                     key=last_used, reverse=True)
-    for old in entries[keep:]:
-        if old.is_dir():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            old.unlink(missing_ok=True)
 
 
 def scan_build(staging: Path, params: Params, result: RunResult | None = None, use_cache: bool = True) -> None:
@@ -428,7 +412,7 @@ def build_report(staging: Path, params: Params, renderer: str = "auto", use_cach
     (tmp / ".complete").write_text("ok\n")
     shutil.rmtree(cached, ignore_errors=True)
     tmp.rename(cached)
-    _keep_newest(cached.parent, "*", KEEP_BUILDS)
+    keep_newest(cached.parent, KEEP_BUILDS)
     return renderer_info(used)
 
 

@@ -48,6 +48,7 @@ from typing import Any, Callable
 
 import nbformat
 
+from .cachedir import last_used
 from .config import Params, load_params
 from .errors import RapError
 from .hashing import HashIndex, sha256_json
@@ -682,13 +683,7 @@ def prune_section_cache(cache_dir: Path, section: str, keep: int = KEEP_PER_SECT
             continue
         if record.get("parts", {}).get("section") == section:
             mine.append(entry)
-    def last_used(e: Path) -> int:
-        try:
-            return e.stat().st_mtime_ns
-        except OSError:  # removed meanwhile by another run
-            return 0
-
-    mine.sort(key=last_used, reverse=True)
+    mine.sort(key=last_used, reverse=True)  # an entry removed meanwhile by another run sorts last
     gone = [e for e in mine[keep:] if e.name not in protected]
     for entry in gone:
         shutil.rmtree(entry, ignore_errors=True)

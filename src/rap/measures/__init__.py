@@ -14,10 +14,7 @@ definitions citing DfE, populations, tables needed, first year) is ``rap/data/me
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pickle
-import shutil
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -99,7 +96,7 @@ def compute(data, years: list[int], functions: list[str] | None = None) -> pd.Da
     function another process is computing (its lock is held) is skipped and collected at the end, by which
     time it is usually done. Without a cache the functions simply run.
     """
-    from ..inputs import write_pickle
+    from ..cachedir import keep_newest, shared_pickles
 
     names = list(FUNCTIONS) if functions is None else list(functions)
     folder = _cache_dir(data, years)
@@ -110,28 +107,8 @@ def compute(data, years: list[int], functions: list[str] | None = None) -> pd.Da
         os.utime(folder)
     except OSError:
         return pd.concat([FUNCTIONS[n](data, years) for n in names], ignore_index=True)
-    results: dict[str, pd.DataFrame] = {}
-    for blocking in (False, True):
-        for n in names:
-            if n in results:
-                continue
-            path = folder / f"{n}.pkl"
-            with open(folder / f"{n}.lock", "w") as lock:
-                try:
-                    fcntl.flock(lock, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-                except BlockingIOError:
-                    continue  # another section is computing it: do the others first
-                try:
-                    if path.is_file():
-                        with path.open("rb") as fh:
-                            results[n] = pickle.load(fh)
-                    else:
-                        results[n] = FUNCTIONS[n](data, years)
-                        write_pickle(path, results[n])
-                finally:
-                    fcntl.flock(lock, fcntl.LOCK_UN)
-    for old in sorted(folder.parent.iterdir(), key=lambda p: p.stat().st_mtime_ns, reverse=True)[MEASURE_CACHE_KEEP:]:
-        shutil.rmtree(old, ignore_errors=True)
+    results = shared_pickles(folder, names, lambda n: FUNCTIONS[n](data, years))
+    keep_newest(folder.parent, MEASURE_CACHE_KEEP, protect={folder.name})
     return pd.concat([results[n] for n in names], ignore_index=True)
 
 
