@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 GENERATE = """
 import sys
 from pathlib import Path
-from rap.config import load_params
+from rap.core.params import load_params
 from rap.synth import generate
 p = load_params(sys.argv[1], synth={"scale": sys.argv[2]})
 generate(p, out_dir=Path(sys.argv[3]))
@@ -31,8 +31,8 @@ generate(p, out_dir=Path(sys.argv[3]))
 READ = """
 import sys
 from pathlib import Path
-from rap.config import load_params
-from rap.sources.ssda903 import read_ssda903_years
+from rap.core.params import load_params
+from rap.inputs.readers.ssda903 import read_ssda903_years
 p = load_params(sys.argv[1])
 res = read_ssda903_years(Path(sys.argv[3]) / "ssda903", p.series_years)
 rows = sum(len(df) for df in res.tables.values())

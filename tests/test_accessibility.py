@@ -64,9 +64,21 @@ def checked(request, tmp_path_factory) -> dict:
     shots = tmp_path_factory.mktemp("a11y-screenshots")
     start = time.perf_counter()
     proc = subprocess.run(
-        [node, str(SCRIPT), "--html", str(html), "--out", str(shots), "--modules", str(NODE_MODULES),
-         "--chromium", chromium],
-        capture_output=True, text=True, timeout=900,
+        [
+            node,
+            str(SCRIPT),
+            "--html",
+            str(html),
+            "--out",
+            str(shots),
+            "--modules",
+            str(NODE_MODULES),
+            "--chromium",
+            chromium,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     if proc.returncode == 3:
         pytest.skip(f"accessibility test skipped: {proc.stderr.strip().splitlines()[-1]}")
@@ -79,8 +91,10 @@ def checked(request, tmp_path_factory) -> dict:
         Path(keep).mkdir(parents=True, exist_ok=True)
         for vp in result["viewports"]:
             shutil.copy2(vp["screenshot"], Path(keep) / Path(vp["screenshot"]).name)
-    print(f"accessibility check: Chromium {result['browser']}, axe-core {result['viewports'][0]['axeVersion']}, "
-          f"{result['seconds']:.0f} s; screenshots in {shots}" + (f" and {keep}" if keep else ""))
+    print(
+        f"accessibility check: Chromium {result['browser']}, axe-core {result['viewports'][0]['axeVersion']}, "
+        f"{result['seconds']:.0f} s; screenshots in {shots}" + (f" and {keep}" if keep else "")
+    )
     return result
 
 
@@ -88,8 +102,10 @@ def _listing(found: list[dict], viewport: str) -> list[str]:
     lines = []
     for v in found:
         for node in v["nodes"]:
-            lines.append(f"[{viewport}] {v['id']} ({v['impact']}): {v['help']} -- {node['target']}: "
-                         f"{node['summary']} ({v['helpUrl']})")
+            lines.append(
+                f"[{viewport}] {v['id']} ({v['impact']}): {v['help']} -- {node['target']}: "
+                f"{node['summary']} ({v['helpUrl']})"
+            )
     return lines
 
 
@@ -100,8 +116,11 @@ def test_no_wcag_violations(checked):
         problems += _listing(vp["violations"], name)
         for v in vp["bestPractice"]:  # reported, one warning per rule, not failed
             targets = ", ".join(n["target"] for n in v["nodes"][:3])
-            warnings.warn(f"axe best practice [{name}] {v['id']} ({v['impact']}): {v['help']}: "
-                          f"{len(v['nodes'])} elements, e.g. {targets}", stacklevel=1)
+            warnings.warn(
+                f"axe best practice [{name}] {v['id']} ({v['impact']}): {v['help']}: "
+                f"{len(v['nodes'])} elements, e.g. {targets}",
+                stacklevel=1,
+            )
     assert not problems, f"{len(problems)} WCAG 2.2 AA violations:\n" + "\n".join(problems)
 
 
@@ -111,7 +130,8 @@ def test_reflow_at_320_px(checked):
     assert facts["innerWidth"] == 320
     assert facts["scrollWidth"] <= facts["innerWidth"] + 1, (
         f"the page scrolls horizontally at 320 px (scrollWidth {facts['scrollWidth']}); sticking out: "
-        + "; ".join(facts["overflowing"]))
+        + "; ".join(facts["overflowing"])
+    )
     assert not facts["overflowing"], "elements wider than the screen: " + "; ".join(facts["overflowing"])
 
 
@@ -128,8 +148,12 @@ def test_tables_have_captions_scoped_headers_and_a_scroll_region(checked):
         if t["thWithoutScope"]:
             bad.append(f"{name}: {t['thWithoutScope']} <th> without scope")
         w = t["wrapper"] or {}
-        if not (w.get("role") == "region" and w.get("tabindex") == "0" and w.get("label")
-                and w.get("overflowX") in ("auto", "scroll")):
+        if not (
+            w.get("role") == "region"
+            and w.get("tabindex") == "0"
+            and w.get("label")
+            and w.get("overflowX") in ("auto", "scroll")
+        ):
             bad.append(f"{name}: not inside a focusable, labelled scroll region ({w})")
         elif t["caption"] and w["label"] != t["caption"]:
             bad.append(f"{name}: region label {w['label']!r} is not the caption {t['caption']!r}")
@@ -153,8 +177,7 @@ def test_headings_in_order_and_landmarks(checked):
     facts = checked["by_name"]["desktop"]["facts"]
     levels = [h["level"] for h in facts["headings"]]
     assert levels and levels[0] == 1, f"the first heading is not h1: {facts['headings'][:1]}"
-    skips = [f"h{a} -> h{b} ({h['text']!r})" for a, b, h in zip(levels, levels[1:], facts["headings"][1:])
-             if b > a + 1]
+    skips = [f"h{a} -> h{b} ({h['text']!r})" for a, b, h in zip(levels, levels[1:], facts["headings"][1:]) if b > a + 1]
     assert not skips, "headings skip a level: " + "; ".join(skips)
     assert facts["landmarks"]["main"] == 1, facts["landmarks"]
     assert facts["landmarks"]["nav"] >= 1, facts["landmarks"]

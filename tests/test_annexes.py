@@ -1,4 +1,4 @@
-"""rap.annexes: changes since last year, methods annex, QA annex (from published tables only)."""
+"""rap.build.annexes: changes since last year, methods annex, QA annex (from published tables only)."""
 
 from __future__ import annotations
 
@@ -6,25 +6,47 @@ from pathlib import Path
 
 import pandas as pd
 
-from rap import annexes as A
-from rap.tables import write_ees
+from rap.build import annexes as A
+from rap.domain.ees import write_ees
 
 
 def _table(folder: Path, name: str, rows: list[tuple]) -> None:
-    df = pd.DataFrame(rows, columns=["time_period", "geographic_level", "ethnicity_major", "ethnicity_minor", "number", "percentage"])
+    df = pd.DataFrame(
+        rows, columns=["time_period", "geographic_level", "ethnicity_major", "ethnicity_minor", "number", "percentage"]
+    )
     df.insert(1, "time_identifier", "Reporting year")
     df.insert(3, "country_code", "E92000001")
     df.insert(4, "country_name", "England")
-    write_ees(df, folder / f"{name}.csv", filters={"ethnicity_major": "Major", "ethnicity_minor": "Minor"},
-              indicators={"number": ("Number", "", 0), "percentage": ("Percentage", "%", 0)})
+    write_ees(
+        df,
+        folder / f"{name}.csv",
+        filters={"ethnicity_major": "Major", "ethnicity_minor": "Minor"},
+        indicators={"number": ("Number", "", 0), "percentage": ("Percentage", "%", 0)},
+    )
 
 
 def test_compare_years_finds_revised_suppressed_new_and_discontinued(tmp_path):
     prev, cur = tmp_path / "2023", tmp_path / "2024"
-    _table(prev, "cla", [(2022, "National", "White", "Total", "100", "50"), (2023, "National", "White", "Total", "110", "52"),
-                         (2023, "National", "Mixed", "Total", "20", "10"), (2021, "National", "White", "Total", "90", "49")])
-    _table(cur, "cla", [(2022, "National", "White", "Total", "100", "50"), (2023, "National", "White", "Total", "120", "53"),
-                        (2023, "National", "Mixed", "Total", "c", "c"), (2024, "National", "White", "Total", "130", "60")])
+    _table(
+        prev,
+        "cla",
+        [
+            (2022, "National", "White", "Total", "100", "50"),
+            (2023, "National", "White", "Total", "110", "52"),
+            (2023, "National", "Mixed", "Total", "20", "10"),
+            (2021, "National", "White", "Total", "90", "49"),
+        ],
+    )
+    _table(
+        cur,
+        "cla",
+        [
+            (2022, "National", "White", "Total", "100", "50"),
+            (2023, "National", "White", "Total", "120", "53"),
+            (2023, "National", "Mixed", "Total", "c", "c"),
+            (2024, "National", "White", "Total", "130", "60"),
+        ],
+    )
     _table(prev, "gone", [(2023, "National", "White", "Total", "1", "1")])
     _table(cur, "fresh", [(2024, "National", "White", "Total", "1", "1")])
     ch = A.compare_years(cur, prev, 2024)
@@ -47,7 +69,7 @@ def test_changes_without_previous_year_says_so(tmp_path):
 
 
 def test_qa_and_methods_annexes(tmp_path, repo_root):
-    from rap.config import load_params
+    from rap.core.params import load_params
 
     _table(tmp_path, "cla", [(2024, "National", "White", "Total", "c", "99")])
     csv = tmp_path / "cla.csv"
@@ -57,8 +79,13 @@ def test_qa_and_methods_annexes(tmp_path, repo_root):
     md = A.qa_markdown(checks + [A.Check("Leak scan", "passed", "0 findings")])
     assert "2 checks, 1 failed" in md and "{#tbl-annex-qa}" in md
     params = load_params(repo_root / "params" / "2024.yaml")
-    m = A.methods_markdown(params, {"data/synthetic/ssda903/2024/801/header.csv": "a" * 64,
-                                    "data/synthetic/ssda903/2024/802/header.csv": "b" * 64})
+    m = A.methods_markdown(
+        params,
+        {
+            "data/synthetic/ssda903/2024/801/header.csv": "a" * 64,
+            "data/synthetic/ssda903/2024/802/header.csv": "b" * 64,
+        },
+    )
     assert "nearest 10" in m and "from 1 to 5" in m
     assert "| data/synthetic/ssda903/2024 | 2 |" in m
     path = A.write_checks_csv(checks, tmp_path / "qa" / "checks.csv")
@@ -71,16 +98,23 @@ def test_cached_annexes_and_spreadsheet_follow_the_whole_package(tmp_path, repo_
     rap makes new annexes. Without a run result the package is hashed here, to the same value."""
     import dataclasses
 
-    from rap import pipeline
-    from rap.config import load_params
-    from rap.runner import RunResult
+    from rap.build import pipeline
+    from rap.build.runner import RunResult
+    from rap.core.params import load_params
 
     params = load_params(repo_root / "params" / "2024.yaml")
-    result = RunResult(out_dir=tmp_path, params_file=tmp_path / "p.yaml", sections=[], inputs={}, started="",
-                       finished="", seconds=0.0, code="a" * 64)
+    result = RunResult(
+        out_dir=tmp_path,
+        params_file=tmp_path / "p.yaml",
+        sections=[],
+        inputs={},
+        started="",
+        finished="",
+        seconds=0.0,
+        code="a" * 64,
+    )
     key = pipeline._annex_key(tmp_path, params, result, tmp_path / "none")
     assert key != pipeline._annex_key(tmp_path, params, dataclasses.replace(result, code="b" * 64), tmp_path / "none")
-    assert pipeline._annex_key(tmp_path, params, dataclasses.replace(result, code=pipeline._package_code()),
-                               tmp_path / "none") == pipeline._annex_key(tmp_path, params,
-                                                                         dataclasses.replace(result, code=""),
-                                                                         tmp_path / "none")
+    assert pipeline._annex_key(
+        tmp_path, params, dataclasses.replace(result, code=pipeline._package_code()), tmp_path / "none"
+    ) == pipeline._annex_key(tmp_path, params, dataclasses.replace(result, code=""), tmp_path / "none")

@@ -1,16 +1,23 @@
 import pandas as pd
 
-from rap import availability
-from rap.inputs import RecordData
-from rap.sources.quarantine import ReadResult
+from rap.inputs.load import RecordData
+from rap.inputs.readers.quarantine import ReadResult
+from rap.sections import data_availability as availability
 
 
 def _record(years):
     header = pd.DataFrame({"YEAR": [years[0]] * 3 + [years[1]] * 2, "LA": ["805", "806", "807", "805", "806"]})
     school = pd.DataFrame(
-        {"YEAR": [years[1]] * 2, "LA": ["805", "806"], "KS1_RWM_EXP": [pd.NA, pd.NA],
-         "KS2_READ_EXP": [1, pd.NA], "KS2_WRIT_EXP": [0, pd.NA], "KS2_MAT_EXP": [1, pd.NA],
-         "SCHOOL_MOVES": [0, 1], "MIDYEAR_MOVES": [0, 0]}
+        {
+            "YEAR": [years[1]] * 2,
+            "LA": ["805", "806"],
+            "KS1_RWM_EXP": [pd.NA, pd.NA],
+            "KS2_READ_EXP": [1, pd.NA],
+            "KS2_WRIT_EXP": [0, pd.NA],
+            "KS2_MAT_EXP": [1, pd.NA],
+            "SCHOOL_MOVES": [0, 1],
+            "MIDYEAR_MOVES": [0, 0],
+        }
     )
     return RecordData(
         ssda903=ReadResult(tables={"Header": header}),
@@ -53,7 +60,7 @@ def test_availability_tables_cover_every_catalogue_entry():
 
 
 def test_published_scan_finds_the_tables_of_a_release(repo_root):
-    from rap.sources.ees import read_ees_table
+    from rap.inputs.readers.ees import read_ees_table
 
     f = repo_root / "tests" / "fixtures" / "ees" / "2024" / "national_cla_on_31_march_by_characteristics.csv"
     tables = {"cla_on_31_march": read_ees_table(f, "cla_on_31_march", release=2024)}
@@ -67,7 +74,9 @@ def test_gaps_by_design_are_explained_not_reported_as_missing():
     scan = availability.scan_record(_record([2023, 2024]), years)
     text = availability.gaps(scan, years, synthetic_population=False)
     sw = [g for g in text if g.startswith("SSDA903: Social worker episodes")]
-    assert sw == ["SSDA903: Social worker episodes: no data for 2022, 2023, as expected: collected from 2023/24.",
-                  "SSDA903: Social worker episodes: no data for 2024."]
+    assert sw == [
+        "SSDA903: Social worker episodes: no data for 2022, 2023, as expected: collected from 2023/24.",
+        "SSDA903: Social worker episodes: no data for 2024.",
+    ]
     ks1 = [g for g in text if g.startswith("Key Stage 1")]
     assert any("2024, as expected" in g and "non-statutory" in g for g in ks1)

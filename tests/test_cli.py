@@ -90,8 +90,7 @@ def _record_project(tmp_path: Path, episodes_rows: list[str]) -> Path:
     la = tmp_path / "data" / "ssda903" / "2024" / "805"
     la.mkdir(parents=True)
     (la / "h.csv").write_text(
-        "CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB\n"
-        + "".join(f"{i},1,01/01/2010,WBRI,UN1,,\n" for i in range(1, 11))
+        "CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB\n" + "".join(f"{i},1,01/01/2010,WBRI,UN1,,\n" for i in range(1, 11))
     )
     (la / "e.csv").write_text(
         "CHILD,DECOM,RNE,LS,CIN,PLACE,PLACE_PROVIDER,DEC,REC,REASON_PLACE_CHANGE,HOME_POST,PL_POST,URN\n"
@@ -116,9 +115,9 @@ def test_check_names_file_line_column_and_value_of_a_bad_date(tmp_path):
 
 
 def test_run_stops_when_a_table_loses_more_than_the_allowed_share(tmp_path):
-    from rap.config import load_params
-    from rap.errors import InputError
-    from rap.inputs import load_record_data
+    from rap.core.errors import InputError
+    from rap.core.params import load_params
+    from rap.inputs.load import load_record_data
 
     bad = [f"{i},31/02/2023,S,C2,N1,U1,PR1,,,,,,\n" for i in range(1, 11)]
     params = load_params(_record_project(tmp_path, bad))

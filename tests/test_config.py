@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from rap.config import load_params
-from rap.errors import ParamsError
+from rap.core.errors import ParamsError
+from rap.core.params import load_params
 
 
 def _write(tmp_path: Path, defaults: str, year: str) -> Path:
@@ -42,8 +42,10 @@ def test_year_file_inherits_and_overrides_nested_keys(tmp_path):
         ("year: 2024\ndata:\n  kind: spreadsheet\n", "data.kind"),
         ("year: 2024\nsuppresion:\n  threshold: 5\n", "suppresion"),
         ("year: twenty\n", "year"),
-        ("year: 2024\nsynth:\n  defects:\n    school_disagreement_by_code: {WXYZ: 0.1}\n",
-         "synth.defects.school_disagreement_by_code"),
+        (
+            "year: 2024\nsynth:\n  defects:\n    school_disagreement_by_code: {WXYZ: 0.1}\n",
+            "synth.defects.school_disagreement_by_code",
+        ),
         ("year: 2024\ndata:\n  la_ethnicity_file: no/such/file.csv\n", "data.la_ethnicity_file"),
         ("year: 2024\ndata:\n  population_path: no/such/folder\n", "data.population_path"),
     ],
@@ -68,7 +70,7 @@ def test_model_defaults_agree_with_defaults_yaml(repo_root):
     """Code that builds Params directly must get what params/defaults.yaml says, not something else."""
     import yaml
 
-    from rap.config import DefectRates, SuppressionParams
+    from rap.core.params import DefectRates, SuppressionParams
 
     shipped = yaml.safe_load((repo_root / "params" / "defaults.yaml").read_text())
     assert DefectRates().model_dump() == DefectRates.model_validate(shipped["synth"]["defects"]).model_dump()
@@ -76,7 +78,7 @@ def test_model_defaults_agree_with_defaults_yaml(repo_root):
 
 
 def test_rag_thresholds_load_and_reject_inverted_bounds(tmp_path, repo_root):
-    from rap.config import QualityRagParams
+    from rap.core.params import QualityRagParams
 
     shipped = load_params(repo_root / "params" / "2024.yaml").quality_rag
     assert shipped == QualityRagParams()

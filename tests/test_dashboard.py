@@ -1,4 +1,4 @@
-"""rap.dashboard: indicator values from the tidy measures, disclosure control, LA comparators."""
+"""rap.sections.dashboard: indicator values from the tidy measures, disclosure control, LA comparators."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rap import dashboard as D
 from rap.measures import catalogue as measure_catalogue
+from rap.sections import dashboard as D
 
 WHITE, BLACK, UNK = "White", "Black, African, Caribbean or Black British", "Refused or information not yet available"
 LA1, LA2 = ("E06000001", "805", "Hartlepool"), ("E06000002", "806", "Middlesbrough")
@@ -18,12 +18,25 @@ def _rows(measure: str, breakdown: str, cells: dict, year: int = 2024) -> list[d
     """cells: {(level, la or None, group): (number, denominator)}."""
     out = []
     for (level, la, group), (num, den) in cells.items():
-        out.append({
-            "measure": measure, "time_period": year, "geographic_level": level,
-            "region_code": REG[0] if level != "National" else None, "region_name": REG[1] if level != "National" else None,
-            "old_la_code": la[1] if la else None, "new_la_code": la[0] if la else None, "la_name": la[2] if la else None,
-            "ethnicity_major": group, "ethnicity_minor": "Total", "breakdown": breakdown,
-            "number": num, "denominator": den, "points_total": np.nan, "pupils": np.nan})
+        out.append(
+            {
+                "measure": measure,
+                "time_period": year,
+                "geographic_level": level,
+                "region_code": REG[0] if level != "National" else None,
+                "region_name": REG[1] if level != "National" else None,
+                "old_la_code": la[1] if la else None,
+                "new_la_code": la[0] if la else None,
+                "la_name": la[2] if la else None,
+                "ethnicity_major": group,
+                "ethnicity_minor": "Total",
+                "breakdown": breakdown,
+                "number": num,
+                "denominator": den,
+                "points_total": np.nan,
+                "pupils": np.nan,
+            }
+        )
     return out
 
 
@@ -75,13 +88,21 @@ def test_percentage_values_and_la_suppression():
 
 def test_rates_use_population_and_la_comparators():
     m = _measures().assign(measure="cla_on_31_march", breakdown="Total")
-    pop = pd.DataFrame({"time_period": 2024, "new_la_code": [LA1[0], LA1[0], LA2[0], LA2[0]],
-                        "region_code": REG[0], "major": ["white", "black", "white", "black"],
-                        "population": [20_000, 1_000, 10_000, 2_000]})
+    pop = pd.DataFrame(
+        {
+            "time_period": 2024,
+            "new_la_code": [LA1[0], LA1[0], LA2[0], LA2[0]],
+            "region_code": REG[0],
+            "major": ["white", "black", "white", "black"],
+            "population": [20_000, 1_000, 10_000, 2_000],
+        }
+    )
     vals = D.indicator_values(m, pop)
     v = vals[vals["indicator"] == "cla_rate"].set_index(["geographic_level", "new_la_code", "ethnicity_major"])
     assert v.loc[("Local authority", LA2[0], BLACK), "value"] == pytest.approx(12 / 2000 * 10_000)
-    nat = vals[(vals["indicator"] == "cla_rate") & (vals["geographic_level"] == "National")].set_index("ethnicity_major")
+    nat = vals[(vals["indicator"] == "cla_rate") & (vals["geographic_level"] == "National")].set_index(
+        "ethnicity_major"
+    )
     assert nat.loc[BLACK, "value"] == pytest.approx(15 / 3000 * 10_000)
     assert np.isnan(nat.loc[UNK, "value"])  # no population for unknown ethnicity
     nb = pd.DataFrame({"new_la_code": [LA1[0], LA2[0]], "rank": 1, "neighbour_code": [LA2[0], LA1[0]]})
@@ -101,7 +122,9 @@ def test_tables_written_as_ees(tmp_path):
     pub = D.publishable(vals, 5, 10)
     paths = D.write_tables(tmp_path, pub, pd.DataFrame())
     df = pd.read_csv(paths[0], dtype=str, keep_default_na=False)
-    assert {"time_period", "time_identifier", "geographic_level", "country_code", "indicator", "value"} <= set(df.columns)
+    assert {"time_period", "time_identifier", "geographic_level", "country_code", "indicator", "value"} <= set(
+        df.columns
+    )
     assert not (df[["numerator", "denominator", "value"]] == "").any().any()
 
 
@@ -116,4 +139,6 @@ def test_published_percentages_are_the_value_when_the_measures_carry_them():
     assert nat[WHITE] == 11.8 and nat["Total"] == 13.0 and nat[UNK] == 0.0
     assert np.isnan(nat[BLACK])
     own = D.indicator_values(m.drop(columns="percentage_published"), None)
-    assert own.set_index(["indicator", "ethnicity_major"]).loc[("placements_3plus", WHITE), "value"] == pytest.approx(70 / 600 * 100)
+    assert own.set_index(["indicator", "ethnicity_major"]).loc[("placements_3plus", WHITE), "value"] == pytest.approx(
+        70 / 600 * 100
+    )

@@ -1,13 +1,14 @@
 import json
 from pathlib import Path
 
-from rap.config import load_params
-from rap.inputs import ensure_data
+from rap.core.params import load_params
+from rap.inputs.load import ensure_data
 
 
 def test_synthetic_data_are_made_once_and_remade_when_stale(tmp_path, repo_root):
-    params = load_params(repo_root / "params" / "2024.yaml", synth={"scale": "small"},
-                         data={"path": str(tmp_path / "syn")})
+    params = load_params(
+        repo_root / "params" / "2024.yaml", synth={"scale": "small"}, data={"path": str(tmp_path / "syn")}
+    )
     manifest = ensure_data(params) / "manifest.json"
     first = manifest.stat().st_mtime_ns
     ensure_data(params)
@@ -19,8 +20,9 @@ def test_synthetic_data_are_made_once_and_remade_when_stale(tmp_path, repo_root)
     ensure_data(params)
     assert json.loads(manifest.read_text())["generator_fingerprint"] != "made-by-older-code"
 
-    other = load_params(repo_root / "params" / "2024.yaml", synth={"scale": "small", "seed": 7},
-                        data={"path": str(tmp_path / "syn")})
+    other = load_params(
+        repo_root / "params" / "2024.yaml", synth={"scale": "small", "seed": 7}, data={"path": str(tmp_path / "syn")}
+    )
     ensure_data(other)
     assert json.loads(manifest.read_text())["seed"] == 7
 
@@ -28,7 +30,7 @@ def test_synthetic_data_are_made_once_and_remade_when_stale(tmp_path, repo_root)
 def test_validated_inputs_are_cached_and_invalidated_by_a_changed_file(tmp_path, repo_root, monkeypatch):
     import pandas as pd
 
-    import rap.inputs as inputs
+    import rap.inputs.load as inputs
 
     (tmp_path / "params").mkdir()
     (tmp_path / "params" / "2024.yaml").write_text("year: 2024\nyears: 2\nsynth:\n  scale: small\n")
@@ -36,7 +38,10 @@ def test_validated_inputs_are_cached_and_invalidated_by_a_changed_file(tmp_path,
     first = inputs.load_record_data(params)
     entries = list((tmp_path / ".cache" / "inputs").iterdir())
     assert len(entries) == 1 and sorted(q.name for q in entries[0].glob("*.pkl")) == [
-        "population.pkl", "school.pkl", "ssda903.pkl"]
+        "population.pkl",
+        "school.pkl",
+        "ssda903.pkl",
+    ]
 
     def no_reading(*a, **k):
         raise AssertionError("read the CSVs again although nothing changed")
@@ -46,7 +51,9 @@ def test_validated_inputs_are_cached_and_invalidated_by_a_changed_file(tmp_path,
     again = inputs.load_record_data(params)
     pd.testing.assert_frame_equal(first.ssda903["Header"], again.ssda903["Header"])
 
-    header = max((tmp_path / "data" / "synthetic" / "ssda903" / "2024").glob("*/header.csv"), key=lambda p: p.stat().st_size)
+    header = max(
+        (tmp_path / "data" / "synthetic" / "ssda903" / "2024").glob("*/header.csv"), key=lambda p: p.stat().st_size
+    )
     header.write_text(header.read_text() + header.read_text().splitlines()[1] + "\n")
     try:
         inputs.load_record_data(params)
@@ -60,8 +67,8 @@ def _load_parts_logging(folder: str, log: str) -> list[str]:
     """In a child process: every input part through the shared cache, with a slow fake reader that logs."""
     import time
 
-    import rap.inputs as inputs
-    from rap.cachedir import shared_pickles
+    import rap.inputs.load as inputs
+    from rap.core.cache import shared_pickles
 
     def fake_read(part):
         with open(log, "a") as fh:
@@ -82,7 +89,7 @@ def test_sections_starting_together_read_each_part_once(tmp_path):
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(2) as pool:
         results = pool.starmap(_load_parts_logging, [(str(folder), str(log))] * 2)
-    import rap.inputs as inputs
+    import rap.inputs.load as inputs
 
     assert results == [sorted(inputs.PARTS)] * 2
     reads = log.read_text().split()
@@ -91,7 +98,7 @@ def test_sections_starting_together_read_each_part_once(tmp_path):
 
 
 def test_an_unreadable_cached_part_is_made_again(tmp_path):
-    from rap.cachedir import shared_pickles
+    from rap.core.cache import shared_pickles
 
     (tmp_path / "a.pkl").write_bytes(b"not a pickle")
     assert shared_pickles(tmp_path, ["a"], lambda n: n * 2) == {"a": "aa"}

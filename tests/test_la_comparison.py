@@ -1,4 +1,4 @@
-"""rap.la_comparison: LA rates, indirect standardisation, consistency with England, disclosure control.
+"""rap.sections.local_authorities: LA rates, indirect standardisation, consistency with England, disclosure control.
 
 Worked examples are small enough to check by hand; the real DfE LA file (fixture copy) is recomputed
 independently of the module with plain pandas arithmetic.
@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2
 
-from rap import la_comparison as L
-from rap.sources.ees import read_ees_la_ethnicity
-from rap.sources.population import read_census_ethnicity, read_mid_year_estimates
+from rap.inputs.readers.ees import read_ees_la_ethnicity
+from rap.inputs.readers.population import read_census_ethnicity, read_mid_year_estimates
+from rap.sections import local_authorities as L
 
 FIX = Path(__file__).parent / "fixtures"
 LA1, LA2, LA3 = "E06000001", "E06000002", "E06000003"  # Hartlepool, Middlesbrough, Redcar (North East)
@@ -23,12 +23,18 @@ LA1, LA2, LA3 = "E06000001", "E06000002", "E06000003"  # Hartlepool, Middlesbrou
 
 def _inputs(counts: dict, pops: dict, year: int = 2024, symbols: dict | None = None) -> L.LaInputs:
     """counts: {la: {major: n or None}}; pops: {la: {major: population}}."""
-    c = [(year, la, m, np.nan if v is None else float(v), (symbols or {}).get((la, m)))
-         for la, d in counts.items() for m, v in d.items()]
+    c = [
+        (year, la, m, np.nan if v is None else float(v), (symbols or {}).get((la, m)))
+        for la, d in counts.items()
+        for m, v in d.items()
+    ]
     p = [(year, la, m, float(v)) for la, d in pops.items() for m, v in d.items()]
-    return L.LaInputs(counts=pd.DataFrame(c, columns=["time_period", "new_la_code", "major", "number", "symbol"]),
-                      population=pd.DataFrame(p, columns=["time_period", "new_la_code", "major", "population"]),
-                      population_note="test", source="test")
+    return L.LaInputs(
+        counts=pd.DataFrame(c, columns=["time_period", "new_la_code", "major", "number", "symbol"]),
+        population=pd.DataFrame(p, columns=["time_period", "new_la_code", "major", "population"]),
+        population_note="test",
+        source="test",
+    )
 
 
 def _full(la_counts: dict) -> dict:
@@ -42,13 +48,19 @@ def _full(la_counts: dict) -> dict:
     return out
 
 
-POP = {LA1: {"white": 10_000, "mixed": 1_000, "asian": 1_000, "black": 1_000, "other": 1_000},
-       LA2: {"white": 5_000, "mixed": 2_000, "asian": 2_000, "black": 2_000, "other": 1_000}}
+POP = {
+    LA1: {"white": 10_000, "mixed": 1_000, "asian": 1_000, "black": 1_000, "other": 1_000},
+    LA2: {"white": 5_000, "mixed": 2_000, "asian": 2_000, "black": 2_000, "other": 1_000},
+}
 
 
 def test_national_rates_and_standardised_ratio_by_hand():
-    counts = _full({LA1: {"white": 60, "mixed": 20, "asian": 4, "black": 10, "other": 6},
-                    LA2: {"white": 30, "mixed": 40, "asian": 8, "black": 20, "other": 6, "unknown": 12}})
+    counts = _full(
+        {
+            LA1: {"white": 60, "mixed": 20, "asian": 4, "black": 10, "other": 6},
+            LA2: {"white": 30, "mixed": 40, "asian": 8, "black": 20, "other": 6, "unknown": 12},
+        }
+    )
     inp = _inputs(counts, POP)
     r = L.national_rates(inp, 2024)
     # England = LA1 + LA2: white 90/15000, mixed 60/3000, asian 12/3000, black 30/3000, other 12/2000
@@ -74,8 +86,12 @@ def test_group_verdicts_against_exact_poisson_interval():
     # LA1 white: 60 children where England's rate gives 10000 * 90/15000 = 60: consistent;
     # LA1 asian: 4 (suppressed in publication but assessed here) vs 1000*12/3000 = 4: consistent;
     # LA2 mixed: 40 vs 2000*60/3000 = 40 ... make LA2 black clearly high: 60 vs 2000*70/3000 = 46.7
-    counts = _full({LA1: {"white": 60, "mixed": 20, "asian": 4, "black": 10, "other": 6},
-                    LA2: {"white": 30, "mixed": 40, "asian": 8, "black": 60, "other": 6}})
+    counts = _full(
+        {
+            LA1: {"white": 60, "mixed": 20, "asian": 4, "black": 10, "other": 6},
+            LA2: {"white": 30, "mixed": 40, "asian": 8, "black": 60, "other": 6},
+        }
+    )
     inp = _inputs(counts, POP)
     rates = L.la_group_rates(inp, 2024)
     row = rates.set_index(["new_la_code", "major"])
@@ -95,8 +111,12 @@ def test_group_verdicts_against_exact_poisson_interval():
 
 
 def test_suppressed_source_cell_is_missing_never_zero():
-    counts = _full({LA1: {"white": 60, "mixed": 20, "asian": 4, "black": 10, "other": 6},
-                    LA2: {"white": 30, "mixed": 40, "asian": 8, "black": 20, "other": 6}})
+    counts = _full(
+        {
+            LA1: {"white": 60, "mixed": 20, "asian": 4, "black": 10, "other": 6},
+            LA2: {"white": 30, "mixed": 40, "asian": 8, "black": 20, "other": 6},
+        }
+    )
     counts[LA1]["asian"] = None  # published as c
     inp = _inputs(counts, POP, symbols={(LA1, "asian"): "c"})
     rates = L.la_group_rates(inp, 2024).set_index(["new_la_code", "major"])
@@ -104,14 +124,20 @@ def test_suppressed_source_cell_is_missing_never_zero():
     assert rates.loc[(LA1, "asian"), "verdict"] == L.NOT_ASSESSED
     # England's Asian rate uses only LAs where the Asian count is known (LA2): 8 / 2000
     assert L.national_rates(inp, 2024)["asian"] == pytest.approx(8 / 2000)
-    pub = L.publishable_rates(L.la_group_rates(inp, 2024), 5, published_input=True).set_index(["new_la_code", "ethnicity_major"])
+    pub = L.publishable_rates(L.la_group_rates(inp, 2024), 5, published_input=True).set_index(
+        ["new_la_code", "ethnicity_major"]
+    )
     assert pub.loc[(LA1, "Asian or Asian British"), "number"] == "c"
     assert pub.loc[(LA1, "Asian or Asian British"), "rate_per_10000"] == "c"
 
 
 def test_publishable_rates_suppress_small_counts_with_secondary():
-    counts = _full({LA1: {"white": 60, "mixed": 20, "asian": 3, "black": 10, "other": 6},
-                    LA2: {"white": 30, "mixed": 40, "asian": 8, "black": 20, "other": 6}})
+    counts = _full(
+        {
+            LA1: {"white": 60, "mixed": 20, "asian": 3, "black": 10, "other": 6},
+            LA2: {"white": 30, "mixed": 40, "asian": 8, "black": 20, "other": 6},
+        }
+    )
     inp = _inputs(counts, POP)
     pub = L.publishable_rates(L.la_group_rates(inp, 2024), 5, published_input=False)
     la1 = pub[pub["new_la_code"] == LA1].set_index("ethnicity_major")
@@ -153,9 +179,15 @@ def test_statistical_neighbours_are_nearest_and_deterministic():
 
 def test_minor_publishability():
     inp = _inputs(_full({LA1: {"white": 10}}), POP)
-    inp.minor = pd.DataFrame({"time_period": 2024, "new_la_code": [LA1, LA2, LA3, LA1, LA2, LA3],
-                              "major": ["white"] * 3 + ["asian"] * 3,
-                              "minor": ["White Irish"] * 3 + ["Chinese"] * 3, "number": [6.0, 5, 0, 0, 0, 1]})
+    inp.minor = pd.DataFrame(
+        {
+            "time_period": 2024,
+            "new_la_code": [LA1, LA2, LA3, LA1, LA2, LA3],
+            "major": ["white"] * 3 + ["asian"] * 3,
+            "minor": ["White Irish"] * 3 + ["Chinese"] * 3,
+            "number": [6.0, 5, 0, 0, 0, 1],
+        }
+    )
     m = L.minor_publishability(inp, 2024, 5).set_index("ethnicity_minor")
     assert m.loc["White Irish", "publishable"] == 1 and m.loc["White Irish", "none"] == 1
     assert m.loc["Chinese", "publishable"] == 0 and m.loc["Chinese", "publishable_share"] == 0
@@ -165,8 +197,10 @@ def test_minor_publishability():
 def real() -> L.LaInputs:
     la = read_ees_la_ethnicity(FIX / "ees" / "2025" / "DERIVED_cla_31_march_by_ethnicity_major_la_2021_2025.csv")
     return L.la_inputs_from_published(
-        la, read_mid_year_estimates(FIX / "population" / "ons_mid-year_population_estimates_2012_to_2024.csv"),
-        read_census_ethnicity(FIX / "population" / "ons-ethnic-population-reg.csv"))
+        la,
+        read_mid_year_estimates(FIX / "population" / "ons_mid-year_population_estimates_2012_to_2024.csv"),
+        read_census_ethnicity(FIX / "population" / "ons-ethnic-population-reg.csv"),
+    )
 
 
 def test_real_la_file_keeps_905_suppressed_cells_missing(real):
@@ -186,16 +220,22 @@ def test_real_la_file_ratios_recomputed_independently(real):
     raw["n"] = pd.to_numeric(raw["number"], errors="coerce")
     wide = raw.pivot_table(index="new_la_code", columns="characteristic", values="n", aggfunc="first")
     region = raw.groupby("new_la_code")["region_code"].first()
-    groups = {"White": "White", "Mixed": "Mixed or Multiple ethnic groups", "Asian": "Asian or Asian British",
-              "Black": "Black, African, Caribbean or Black British", "Other": "Other ethnic group"}
+    groups = {
+        "White": "White",
+        "Mixed": "Mixed or Multiple ethnic groups",
+        "Asian": "Asian or Asian British",
+        "Black": "Black, African, Caribbean or Black British",
+        "Other": "Other ethnic group",
+    }
     my = pd.read_csv(FIX / "population" / "ons_mid-year_population_estimates_2012_to_2024.csv", dtype=str)
     my = my[(my["geographic_level"] == "Local authority") & (my["time_period"] == str(y))]
     kids = pd.to_numeric(my.set_index("new_la_code")["population_estimate"], errors="coerce")
     cen = pd.read_csv(FIX / "population" / "ons-ethnic-population-reg.csv")
     cen = cen[cen.iloc[:, 2] > 0]
     first_word = cen.iloc[:, 3].str.extract(r"^(\w+)")[0]
-    cen = cen.assign(g=first_word.map({"Asian": "Asian", "Black": "Black", "Mixed": "Mixed", "White": "White",
-                                       "Other": "Other"}))
+    cen = cen.assign(
+        g=first_word.map({"Asian": "Asian", "Black": "Black", "Mixed": "Mixed", "White": "White", "Other": "Other"})
+    )
     share = cen.groupby([cen.columns[0], "g"])["Observation"].sum()
     share = share / share.groupby(level=0).transform("sum")
     pop = {}
@@ -207,8 +247,11 @@ def test_real_la_file_ratios_recomputed_independently(real):
     pop = pd.DataFrame(pop).T
     known_cols = list(groups.values())
     # England's group rates from LAs where the group's count is known
-    rate = {g: wide.loc[wide[c].notna() & wide.index.isin(pop.index), c].sum()
-            / pop.loc[wide.index[wide[c].notna() & wide.index.isin(pop.index)], g].sum() for g, c in groups.items()}
+    rate = {
+        g: wide.loc[wide[c].notna() & wide.index.isin(pop.index), c].sum()
+        / pop.loc[wide.index[wide[c].notna() & wide.index.isin(pop.index)], g].sum()
+        for g, c in groups.items()
+    }
     complete = wide[known_cols + ["Total"]].dropna()
     f = complete["Total"].sum() / complete[known_cols].sum(axis=1).sum()
     have = wide.index[wide["Total"].notna() & wide.index.isin(pop.index)]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rap.leaks import (
+from rap.build.leaks import (
     KINDS,
     MIN_ID_LENGTH,
     LeakError,
@@ -63,20 +63,42 @@ def _ees(folder: Path, name: str, rows: list[dict], indicators: list[str], filte
 
 
 def _geo(level: str, la: str = "", region: str = "") -> dict:
-    return {"time_period": 2024, "time_identifier": "Reporting year", "geographic_level": level,
-            "country_code": "E92000001", "country_name": "England", "region_name": region, "la_name": la}
+    return {
+        "time_period": 2024,
+        "time_identifier": "Reporting year",
+        "geographic_level": level,
+        "country_code": "E92000001",
+        "country_name": "England",
+        "region_name": region,
+        "la_name": la,
+    }
 
 
 def _table_rows(la_number: object = 12) -> list[dict]:
     return [
         {**_geo("National"), "ethnicity_major": "White", "number": 1230, "las": 3, "rate_per_10000": 3.0},
         {**_geo("National"), "ethnicity_major": "Other", "number": "low", "las": 2, "rate_per_10000": 4.0},
-        {**_geo("Regional", region="North East"), "ethnicity_major": "White", "number": 0, "las": 1,
-         "rate_per_10000": 2.0},
-        {**_geo("Local authority", "Hartlepool", "North East"), "ethnicity_major": "White", "number": la_number,
-         "las": 1, "rate_per_10000": 5.0},
-        {**_geo("Local authority", "Darlington", "North East"), "ethnicity_major": "White", "number": "c",
-         "las": 1, "rate_per_10000": "c"},
+        {
+            **_geo("Regional", region="North East"),
+            "ethnicity_major": "White",
+            "number": 0,
+            "las": 1,
+            "rate_per_10000": 2.0,
+        },
+        {
+            **_geo("Local authority", "Hartlepool", "North East"),
+            "ethnicity_major": "White",
+            "number": la_number,
+            "las": 1,
+            "rate_per_10000": 5.0,
+        },
+        {
+            **_geo("Local authority", "Darlington", "North East"),
+            "ethnicity_major": "White",
+            "number": "c",
+            "las": 1,
+            "rate_per_10000": "c",
+        },
     ]
 
 
@@ -84,18 +106,29 @@ def _notebook(path: Path, output_text: str = "12 children") -> None:
     nb = {
         "cells": [
             {"cell_type": "markdown", "metadata": {}, "source": ["# Section\n", "Narrative."]},
-            {"cell_type": "code", "metadata": {}, "execution_count": 1, "source": "display(x)",
-             "outputs": [
-                 {"output_type": "stream", "name": "stderr", "text": ["a warning\n"]},
-                 {"output_type": "display_data", "metadata": {},
-                  "data": {"text/markdown": [f"| LA | n |\n|---|---|\n| x | {output_text} |\n"],
-                           "text/plain": ["<Markdown>"],
-                           "image/png": "iVBORw0KGgo" + "A" * 200}},
-             ]},
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "execution_count": 1,
+                "source": "display(x)",
+                "outputs": [
+                    {"output_type": "stream", "name": "stderr", "text": ["a warning\n"]},
+                    {
+                        "output_type": "display_data",
+                        "metadata": {},
+                        "data": {
+                            "text/markdown": [f"| LA | n |\n|---|---|\n| x | {output_text} |\n"],
+                            "text/plain": ["<Markdown>"],
+                            "image/png": "iVBORw0KGgo" + "A" * 200,
+                        },
+                    },
+                ],
+            },
         ],
         # papermill's run timestamps: metadata, never scanned
         "metadata": {"papermill": {"start_time": "2010-09-06T10:00:00", "end_time": "2010-09-06T10:01:00"}},
-        "nbformat": 4, "nbformat_minor": 5,
+        "nbformat": 4,
+        "nbformat_minor": 5,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(nb), encoding="utf-8")
@@ -107,15 +140,19 @@ def _docx(path: Path, runs: list[str]) -> None:
         "<w:p>" + "".join(f'<w:r><w:t xml:space="preserve">{w}</w:t></w:r>' for w in text.split("|")) + "</w:p>"
         for text in runs
     )
-    doc = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-           '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-           f"<w:body>{paras}</w:body></w:document>")
+    doc = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        f"<w:body>{paras}</w:body></w:document>"
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
         z.writestr("word/document.xml", doc)
-        z.writestr("docProps/core.xml", "<cp:coreProperties><dcterms:created>2010-09-06T00:00:00Z</dcterms:created>"
-                                        "</cp:coreProperties>")
+        z.writestr(
+            "docProps/core.xml",
+            "<cp:coreProperties><dcterms:created>2010-09-06T00:00:00Z</dcterms:created></cp:coreProperties>",
+        )
 
 
 def _pdf(path: Path, text: str) -> None:
@@ -132,12 +169,17 @@ def _xlsx(path: Path, shared: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("xl/sharedStrings.xml", f"<sst>{sst}</sst>")
-        z.writestr("xl/worksheets/sheet1.xml", f"<worksheet><sheetData><row r='1'>{cells}"
-                                               # a numeric cell is a statistic, even when it equals an id
-                                               f'<c r="B1"><v>{NUMERIC_CHILD}</v></c></row></sheetData></worksheet>')
-        z.writestr("xl/workbook.xml", "<workbook><sheets><sheet name=\"Table 1\"/></sheets></workbook>")
-        z.writestr("docProps/core.xml", "<cp:coreProperties><dcterms:created>2010-09-06T00:00:00Z</dcterms:created>"
-                                        "</cp:coreProperties>")
+        z.writestr(
+            "xl/worksheets/sheet1.xml",
+            f"<worksheet><sheetData><row r='1'>{cells}"
+            # a numeric cell is a statistic, even when it equals an id
+            f'<c r="B1"><v>{NUMERIC_CHILD}</v></c></row></sheetData></worksheet>',
+        )
+        z.writestr("xl/workbook.xml", '<workbook><sheets><sheet name="Table 1"/></sheets></workbook>')
+        z.writestr(
+            "docProps/core.xml",
+            "<cp:coreProperties><dcterms:created>2010-09-06T00:00:00Z</dcterms:created></cp:coreProperties>",
+        )
 
 
 def clean_outputs(root: Path) -> Path:
@@ -146,13 +188,15 @@ def clean_outputs(root: Path) -> Path:
     (root / "summary").mkdir(parents=True)
     (root / "summary" / "01_cla.md").write_text(
         "- 1,230 children on 31 March 2024; the rate was 0.100355 per child; colour #100355; 2123456 rows.\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     _notebook(root / "notebooks" / "01_cla.ipynb")
     (root / "report").mkdir()
     (root / "report" / "index.qmd").write_text("---\ntitle: Report\n---\n\nSummary.\n", encoding="utf-8")
     (root / "report" / "report.html").write_text(
         '<html><body><p>1,230 children</p><img src="data:image/png;base64,MTAwMzU1IEVDM00gOFVE"/></body></html>',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     _docx(root / "report" / "report.docx", ["Children looked after|: 1,230", "Postcode district EC3M only"])
     _pdf(root / "report" / "report.pdf", "Children looked after: 1,230.")
     (root / "report" / "chart.png").write_bytes(b"\x89PNG\r\n\x1a\n")
@@ -160,9 +204,11 @@ def clean_outputs(root: Path) -> Path:
     (root / "qa").mkdir()
     (root / "qa" / "rejected_header.csv").write_text(
         "file,line,column,value,reason,table\nh.csv,3,DOB,[redacted],DOB '[redacted]' is not a dd/mm/YYYY date,Header\n",
-        encoding="utf-8")
-    (root / "manifest.json").write_text(json.dumps({"created": "2010-09-06T12:00:00", "git": {"commit": "ab" * 20}}),
-                                        encoding="utf-8")
+        encoding="utf-8",
+    )
+    (root / "manifest.json").write_text(
+        json.dumps({"created": "2010-09-06T12:00:00", "git": {"commit": "ab" * 20}}), encoding="utf-8"
+    )
     return root
 
 
@@ -183,8 +229,16 @@ def test_clean_outputs_pass_and_unreadable_files_are_listed(outputs, needles):
     report = check_no_leaks(outputs, needles, THRESHOLD, BASE)
     assert report.findings == []
     assert report.not_scanned == ["report/chart.png"]
-    for f in ("notebooks/01_cla.ipynb", "report/report.docx", "report/report.pdf", "tables/cla.xlsx",
-              "tables/cla.csv", "tables/cla.meta.csv", "manifest.json", "summary/01_cla.md"):
+    for f in (
+        "notebooks/01_cla.ipynb",
+        "report/report.docx",
+        "report/report.pdf",
+        "tables/cla.xlsx",
+        "tables/cla.csv",
+        "tables/cla.meta.csv",
+        "manifest.json",
+        "summary/01_cla.md",
+    ):
         assert f in report.scanned
 
 
@@ -238,8 +292,11 @@ def test_postcode_in_a_docx_split_across_runs_and_without_space(outputs, needles
 def test_alt_text_in_docx_and_entities_in_html_are_read(outputs, needles):
     doc = outputs / "report" / "report.docx"
     with zipfile.ZipFile(doc, "w") as z:
-        z.writestr("word/document.xml", f'<w:document><w:body><w:p><w:r><w:drawing><wp:docPr id="1" '
-                                        f'descr="Funnel plot: {CHILD} is lowest"/></w:drawing></w:r></w:p></w:body></w:document>')
+        z.writestr(
+            "word/document.xml",
+            f'<w:document><w:body><w:p><w:r><w:drawing><wp:docPr id="1" '
+            f'descr="Funnel plot: {CHILD} is lowest"/></w:drawing></w:r></w:p></w:body></w:document>',
+        )
     (outputs / "report" / "report.html").write_text("<p>\n</p><p>born 06&#47;09&#x2F;2010</p>", encoding="utf-8")
     found = scan_outputs(outputs, needles, THRESHOLD, BASE)
     assert [(f.file, f.kind, f.location) for f in found] == [
@@ -271,7 +328,7 @@ def test_fast_pdf_text_holds_every_word_pypdf_finds(outputs):
 
     from pypdf import PdfReader
 
-    from rap.leaks import _pdf_segments
+    from rap.build.leaks import _pdf_segments
 
     pdf = outputs / "report" / "report.pdf"
     _pdf(pdf, f"Lists: {UPN}, 06/09/2010 and *bold {CHILD}* _emph_ $x^2$ " + "long text " * 80)
@@ -313,8 +370,11 @@ def test_identifiers_in_xlsx_cells(outputs, needles):
 
 def test_qa_csv_names_line_and_column(outputs, needles):
     qa = outputs / "qa" / "rejected_episodes.csv"
-    qa.write_text('file,line,column,value,reason,table\ne.csv,7,DEC,01/01/2009,"DEC \'01/01/2009\' is before '
-                  f'DECOM, CHILD {NUMERIC_CHILD}",Episodes\n', encoding="utf-8")
+    qa.write_text(
+        "file,line,column,value,reason,table\ne.csv,7,DEC,01/01/2009,\"DEC '01/01/2009' is before "
+        f'DECOM, CHILD {NUMERIC_CHILD}",Episodes\n',
+        encoding="utf-8",
+    )
     found = scan_outputs(outputs, needles, THRESHOLD, BASE)
     assert [(f.kind, f.location) for f in found] == [
         ("date of birth", "line 2, column value"),
@@ -417,9 +477,20 @@ def test_small_count_rules(tmp_path, level, value, flagged):
 
 
 def test_count_columns_come_from_the_data_file():
-    assert count_columns(["number", "numerator", "denominator", "observed", "children", "las", "rate_per_10000",
-                          "percentage", "expected", "ratio"]) == ["number", "numerator", "denominator", "observed",
-                                                                  "children"]
+    assert count_columns(
+        [
+            "number",
+            "numerator",
+            "denominator",
+            "observed",
+            "children",
+            "las",
+            "rate_per_10000",
+            "percentage",
+            "expected",
+            "ratio",
+        ]
+    ) == ["number", "numerator", "denominator", "observed", "children"]
     assert unclassified_indicators(["las", "percentage_upper_95", "england_rate", "brand_new"]) == ["brand_new"]
 
 
@@ -450,8 +521,12 @@ def test_leak_error_names_file_and_place_masks_values_and_counts_all(outputs, ne
 
 def test_scan_speed_on_many_mb_of_text(tmp_path, needles):
     """Token sets, not a loop over needles: 200,000 ids and 10 MB of text in a few seconds."""
-    many = Needles.build(child_ids=[f"{i:07d}" for i in range(1_000_000, 1_200_000)], upns=[UPN],
-                         postcodes=[POSTCODE], dobs=[DOB, dt.date(2024, 3, 31)])
+    many = Needles.build(
+        child_ids=[f"{i:07d}" for i in range(1_000_000, 1_200_000)],
+        upns=[UPN],
+        postcodes=[POSTCODE],
+        dobs=[DOB, dt.date(2024, 3, 31)],
+    )
     line = "Hartlepool, 1,230 children, rate 0.1234567, 12.5%, White British, 2024, E06000001\n"
     (tmp_path / "big.md").write_text(line * 120_000)
     t0 = time.perf_counter()
@@ -462,20 +537,23 @@ def test_scan_speed_on_many_mb_of_text(tmp_path, needles):
 # --------------------------------------------------------------------------------------------------------
 # the real pipeline at small scale
 
+
 @pytest.fixture(scope="module")
 def built(small_project, small_run):
     """The shared small synthetic build (tests/conftest.py), scanned with needles from its validated inputs."""
-    from rap.config import load_params
-    from rap.inputs import load_record_data
-    from rap.leaks import needles_from_record_data
+    from rap.build.leaks import needles_from_record_data
+    from rap.core.params import load_params
+    from rap.inputs.load import load_record_data
 
     params = load_params(small_project / "params" / "2024.yaml")
     t0 = time.perf_counter()
     needles = needles_from_record_data(load_record_data(params))
     t_needles = time.perf_counter() - t0
     report = scan(small_run, needles, params.suppression.threshold, params.suppression.rounding_base)
-    print(f"\nneedles: {needles.describe()} in {t_needles:.1f} s; scan of {len(report.scanned)} files "
-          f"in {report.seconds:.1f} s; not scanned: {report.not_scanned}")
+    print(
+        f"\nneedles: {needles.describe()} in {t_needles:.1f} s; scan of {len(report.scanned)} files "
+        f"in {report.seconds:.1f} s; not scanned: {report.not_scanned}"
+    )
     for f in report.findings:
         print(f"  {f}")
     return small_run, report
@@ -505,11 +583,11 @@ def test_real_outputs_hold_nothing_disclosive(built):
 
 @pytest.mark.slow
 def test_a_build_with_a_planted_leak_fails(small_project, small_run, tmp_path):
-    """The build's last step (rap.pipeline.scan_build) raises on a child id planted in a copy of a real
+    """The build's last step (rap.build.pipeline.scan_build) raises on a child id planted in a copy of a real
     build's outputs, and passes the same outputs unplanted."""
-    from rap.config import load_params
-    from rap.inputs import load_record_data
-    from rap.pipeline import scan_build
+    from rap.build.pipeline import scan_build
+    from rap.core.params import load_params
+    from rap.inputs.load import load_record_data
 
     params = load_params(small_project / "params" / "2024.yaml")
     header = load_record_data(params).ssda903.tables["Header"]
@@ -526,12 +604,15 @@ def test_a_build_with_a_planted_leak_fails(small_project, small_run, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_re_scan_reads_only_what_changed_and_never_trusts_a_leaky_file(small_project, small_run, tmp_path, monkeypatch):
-    """The scan cache (rap.pipeline.BuildScan) skips a file only if its bytes were scanned clean before: an
+def test_a_re_scan_reads_only_what_changed_and_never_trusts_a_leaky_file(
+    small_project, small_run, tmp_path, monkeypatch
+):
+    """The scan cache (rap.build.pipeline.BuildScan) skips a file only if its bytes were scanned clean before: an
     unchanged build reads nothing and needs no identifiers; a planted leak is read and caught, and caught
     again on the next scan; a table whose metadata changed is read again."""
-    from rap import inputs, leaks, pipeline
-    from rap.config import load_params
+    from rap.build import leaks, pipeline
+    from rap.core.params import load_params
+    from rap.inputs import load as inputs
 
     params = load_params(small_project / "params" / "2024.yaml")
     header = inputs.load_record_data(params).ssda903.tables["Header"]
@@ -575,8 +656,8 @@ def test_publishing_with_one_worker_starts_no_second_process(small_project, smal
     """``--workers 1`` means one process at a time, publishing included; the scan is recorded once."""
     import concurrent.futures
 
-    from rap import pipeline
-    from rap.config import load_params
+    from rap.build import pipeline
+    from rap.core.params import load_params
 
     params = load_params(small_project / "params" / "2024.yaml")
     build = tmp_path / "build"

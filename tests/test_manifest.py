@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from rap.config import load_params
-from rap.hashing import HashIndex, sha256_file
-from rap.manifest import build_manifest, git_state, write_manifest
-from rap.runner import RunResult, SectionResult
+from rap.build.manifest import build_manifest, git_state, write_manifest
+from rap.build.runner import RunResult, SectionResult
+from rap.core.hashing import HashIndex, sha256_file
+from rap.core.params import load_params
 
 
 def _project(root: Path) -> Path:
@@ -33,8 +33,15 @@ def _result(root: Path) -> RunResult:
         out_dir=out,
         params_file=root / "params" / "2024.yaml",
         sections=[
-            SectionResult("01_alpha", "done", 1.23456, False, out / "notebooks" / "01_alpha.ipynb",
-                          [out / "tables" / "alpha.csv"], "k1"),
+            SectionResult(
+                "01_alpha",
+                "done",
+                1.23456,
+                False,
+                out / "notebooks" / "01_alpha.ipynb",
+                [out / "tables" / "alpha.csv"],
+                "k1",
+            ),
             SectionResult("02_beta", "cached", 0.0, True, out / "notebooks" / "02_beta.ipynb", [], "k2"),
         ],
         inputs={"data/synthetic/a.csv": "aa", "data/synthetic/b.csv": "bb"},
@@ -47,19 +54,36 @@ def _result(root: Path) -> RunResult:
 def test_manifest_contents_and_key_order(tmp_path):
     pf = _project(tmp_path)
     params = load_params(pf)
-    path = write_manifest(tmp_path / "outputs" / "2024", params, _result(tmp_path),
-                          renderer={"name": "pandoc+typst", "version": "3.9 / 0.13"})
+    path = write_manifest(
+        tmp_path / "outputs" / "2024",
+        params,
+        _result(tmp_path),
+        renderer={"name": "pandoc+typst", "version": "3.9 / 0.13"},
+    )
     text = path.read_text()
     data = json.loads(text)
     assert text == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"  # sorted keys
     assert data["params"]["year"] == 2024 and data["params"]["project_root"] == str(tmp_path)
     assert data["inputs"] == {"data/synthetic/a.csv": "aa", "data/synthetic/b.csv": "bb"}
     assert data["renderer"] == {"name": "pandoc+typst", "version": "3.9 / 0.13"}
-    assert set(data["packages"]) == {"python", "pandas", "numpy", "papermill", "seaborn", "matplotlib",
-                                     "statsmodels", "rap"}
-    assert data["sections"]["01_alpha"] == {"state": "done", "seconds": 1.235, "cache_hit": False,
-                                            "cache_key": "k1", "notebook": "notebooks/01_alpha.ipynb",
-                                            "outputs": ["tables/alpha.csv"]}
+    assert set(data["packages"]) == {
+        "python",
+        "pandas",
+        "numpy",
+        "papermill",
+        "seaborn",
+        "matplotlib",
+        "statsmodels",
+        "rap",
+    }
+    assert data["sections"]["01_alpha"] == {
+        "state": "done",
+        "seconds": 1.235,
+        "cache_hit": False,
+        "cache_key": "k1",
+        "notebook": "notebooks/01_alpha.ipynb",
+        "outputs": ["tables/alpha.csv"],
+    }
     assert data["sections"]["02_beta"]["cache_hit"] is True
     assert data["run"]["executed"] == ["01_alpha"] and data["run"]["cache_hits"] == ["02_beta"]
     assert data["run"]["started"] == "2024-01-01T00:00:00+00:00"
@@ -78,12 +102,18 @@ def test_manifest_hashes_input_paths(tmp_path):
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
 def test_git_commit_and_dirty(tmp_path):
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@x"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@x",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@x",
+    }
 
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True, text=True,
-                              env=env).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(tmp_path), *args], check=True, capture_output=True, text=True, env=env
+        ).stdout.strip()
 
     git("init", "-q")
     (tmp_path / "f.txt").write_text("1\n")

@@ -33,10 +33,10 @@ import pandas as pd
 import pytest
 
 from rap import measures as M
-from rap.inputs import RecordData, read_school_years
+from rap.inputs.load import RecordData, read_school_years
+from rap.inputs.readers.quarantine import ReadResult
+from rap.inputs.readers.ssda903 import read_ssda903_years, table_columns
 from rap.measures.common import TIDY_COLUMNS, group_order
-from rap.sources.quarantine import ReadResult
-from rap.sources.ssda903 import read_ssda903_years, table_columns
 
 Y = 2024
 WB, WHITE = "White British", "White"
@@ -60,8 +60,17 @@ def _header(la, child, ethnic, dob="01/01/2010", upn=""):
 
 
 def _ep(la, child, decom, rne, dec="", rec="", place="U1", ls="C2"):
-    return {"LA": la, "CHILD": child, "DECOM": decom, "RNE": rne, "DEC": dec, "REC": rec, "PLACE": place, "LS": ls,
-            "CIN": "N1"}
+    return {
+        "LA": la,
+        "CHILD": child,
+        "DECOM": decom,
+        "RNE": rne,
+        "DEC": dec,
+        "REC": rec,
+        "PLACE": place,
+        "LS": ls,
+        "CIN": "N1",
+    }
 
 
 UPN_J, UPN_L, UPN_M, UPN_A = "A123456789012", "B123456789012", "C123456789012", "D123456789012"
@@ -69,14 +78,21 @@ UPN_J, UPN_L, UPN_M, UPN_A = "A123456789012", "B123456789012", "C123456789012", 
 
 def tiny() -> RecordData:
     header = [
-        _header("201", "A", "WBRI", upn=UPN_A), _header("201", "B", "REFU", dob="01/01/2012"),
-        _header("201", "C", ""), _header("201", "D", "XXXX"), _header("201", "E", "BAFR"),
+        _header("201", "A", "WBRI", upn=UPN_A),
+        _header("201", "B", "REFU", dob="01/01/2012"),
+        _header("201", "C", ""),
+        _header("201", "D", "XXXX"),
+        _header("201", "E", "BAFR"),
         _header("201", "F", "WBRI"),
-        _header("202", "G", "WBRI", dob="01/06/2004"), _header("202", "H", "AIND", dob="01/12/2006"),
-        _header("202", "I", "AIND", dob="01/02/2006"), _header("202", "J", "MWBC", dob="01/09/2012", upn=UPN_J),
+        _header("202", "G", "WBRI", dob="01/06/2004"),
+        _header("202", "H", "AIND", dob="01/12/2006"),
+        _header("202", "I", "AIND", dob="01/02/2006"),
+        _header("202", "J", "MWBC", dob="01/09/2012", upn=UPN_J),
         _header("202", "K", "MWBC", upn="UN1"),
-        _header("805", "L", "WBRI", upn=UPN_L), _header("805", "M", "OOTH", dob="01/01/2008", upn=UPN_M),
-        _header("805", "N", "WBRI", dob="01/01/2015"), _header("805", "O", "WBRI", dob="01/01/2018"),
+        _header("805", "L", "WBRI", upn=UPN_L),
+        _header("805", "M", "OOTH", dob="01/01/2008", upn=UPN_M),
+        _header("805", "N", "WBRI", dob="01/01/2015"),
+        _header("805", "O", "WBRI", dob="01/01/2018"),
     ]
     eps = [
         _ep("201", "A", "10/01/2023", "S", "01/06/2023", "X1"),
@@ -116,17 +132,31 @@ def tiny() -> RecordData:
         {"LA": "201", "CHILD": "B", "SW_ID": "SW1", "SW_DECOM": "01/01/2020"},
     ]
     tables = {t: _frame(t, []) for t in table_columns()}
-    tables.update(Header=_frame("Header", header), Episodes=_frame("Episodes", eps), Missing=_frame("Missing", missing),
-                  OC3=_frame("OC3", oc3), OC2=_frame("OC2", oc2), SWEpisodes=_frame("SWEpisodes", sw))
-    school = pd.DataFrame({
-        "UPN": [UPN_J, UPN_L, UPN_M], "LA": ["202", "805", "805"], "ETHNIC": ["MWBC", "WBRI", "OOTH"],
-        "NCYEAR": ["6", "11", "11"],
-        "SCHOOL_MOVES": pd.array([1, 2, 0], dtype="Int64"), "MIDYEAR_MOVES": pd.array([0, 1, 0], dtype="Int64"),
-        "KS1_RWM_EXP": pd.array([None] * 3, dtype="Int8"),
-        "KS2_READ_EXP": pd.array([1, None, None], dtype="Int8"), "KS2_WRIT_EXP": pd.array([1, None, None], dtype="Int8"),
-        "KS2_MAT_EXP": pd.array([0, None, None], dtype="Int8"),
-        "KS4_ATT8": [np.nan, 40.5, 30.0], "KS4_EM_94": pd.array([None, 1, 0], dtype="Int8"), "YEAR": Y,
-    })
+    tables.update(
+        Header=_frame("Header", header),
+        Episodes=_frame("Episodes", eps),
+        Missing=_frame("Missing", missing),
+        OC3=_frame("OC3", oc3),
+        OC2=_frame("OC2", oc2),
+        SWEpisodes=_frame("SWEpisodes", sw),
+    )
+    school = pd.DataFrame(
+        {
+            "UPN": [UPN_J, UPN_L, UPN_M],
+            "LA": ["202", "805", "805"],
+            "ETHNIC": ["MWBC", "WBRI", "OOTH"],
+            "NCYEAR": ["6", "11", "11"],
+            "SCHOOL_MOVES": pd.array([1, 2, 0], dtype="Int64"),
+            "MIDYEAR_MOVES": pd.array([0, 1, 0], dtype="Int64"),
+            "KS1_RWM_EXP": pd.array([None] * 3, dtype="Int8"),
+            "KS2_READ_EXP": pd.array([1, None, None], dtype="Int8"),
+            "KS2_WRIT_EXP": pd.array([1, None, None], dtype="Int8"),
+            "KS2_MAT_EXP": pd.array([0, None, None], dtype="Int8"),
+            "KS4_ATT8": [np.nan, 40.5, 30.0],
+            "KS4_EM_94": pd.array([None, 1, 0], dtype="Int8"),
+            "YEAR": Y,
+        }
+    )
     return RecordData(ssda903=ReadResult(tables=tables), school=ReadResult(tables={"School": school}), population=None)
 
 
@@ -152,7 +182,9 @@ def cell(df, level="National", major="Total", minor="Total", breakdown=None, la=
 def test_cla_on_31_march_by_hand(data):
     r = M.cla_on_31_march(data, [Y])
     assert list(r.columns) == TIDY_COLUMNS
-    assert cell(r) == 9  # A B D J K L M N O; B has two open episodes and counts once; E ended on 31 March; F short breaks
+    assert (
+        cell(r) == 9
+    )  # A B D J K L M N O; B has two open episodes and counts once; E ended on 31 March; F short breaks
     assert cell(r, major=WHITE, minor=WB) == 4  # A L N O
     assert cell(r, major=UNKNOWN) == 2  # B (Refused) and D (invalid)
     assert cell(r, major=UNKNOWN, minor="Refused") == 1
@@ -251,8 +283,11 @@ def test_matrix_complete_and_sums(data):
     # subtotals: minors add to their major, majors add to the total
     nat = r[r["geographic_level"] == "National"]
     minors = nat[nat["ethnicity_minor"] != "Total"].groupby(["measure", "breakdown", "ethnicity_major"])["number"].sum()
-    majors = nat[(nat["ethnicity_minor"] == "Total") & (nat["ethnicity_major"] != "Total")].set_index(
-        ["measure", "breakdown", "ethnicity_major"])["number"].fillna(0)
+    majors = (
+        nat[(nat["ethnicity_minor"] == "Total") & (nat["ethnicity_major"] != "Total")]
+        .set_index(["measure", "breakdown", "ethnicity_major"])["number"]
+        .fillna(0)
+    )
     pd.testing.assert_series_equal(minors.sort_index(), majors.sort_index(), check_names=False, check_dtype=False)
 
 
@@ -273,16 +308,19 @@ def test_catalogue_covers_every_measure(data):
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
-    from rap.config import load_params
-    from rap.inputs import ensure_data
+    from rap.core.params import load_params
+    from rap.inputs.load import ensure_data
 
     repo = Path(__file__).resolve().parents[1]
     root = tmp_path_factory.mktemp("msyn")
     params = load_params(repo / "params" / "2024.yaml", synth={"scale": "small"}, data={"path": str(root / "syn")})
     path = ensure_data(params)
     years = params.series_years
-    return RecordData(ssda903=read_ssda903_years(path / "ssda903", years),
-                      school=read_school_years(path / "school", years), population=None), years
+    return RecordData(
+        ssda903=read_ssda903_years(path / "ssda903", years),
+        school=read_school_years(path / "school", years),
+        population=None,
+    ), years
 
 
 def test_synthetic_cla_on_31_march_matches_plain_pandas(synthetic):
@@ -298,8 +336,9 @@ def test_synthetic_cla_on_31_march_matches_plain_pandas(synthetic):
         assert got == expected and expected > 0
         # and per LA
         per_la = open_.drop_duplicates(["LA", "CHILD"]).groupby("LA").size()
-        la = r[(r["time_period"] == y) & (r["geographic_level"] == "Local authority")
-               & (r["ethnicity_major"] == "Total")].set_index("old_la_code")["number"]
+        la = r[
+            (r["time_period"] == y) & (r["geographic_level"] == "Local authority") & (r["ethnicity_major"] == "Total")
+        ].set_index("old_la_code")["number"]
         assert (la.reindex(per_la.index) == per_la).all()
 
 
@@ -321,6 +360,7 @@ def test_compute_shares_results_through_the_cache(tmp_path, monkeypatch):
         def f(data, years):
             calls.append(name)
             return pd.DataFrame({"measure": [name], "time_period": [years[-1]]})
+
         return f
 
     monkeypatch.setattr(M, "FUNCTIONS", {n: fake(n) for n in ("a", "b", "c")})

@@ -35,25 +35,25 @@ import pandas as pd
 import pytest
 
 from rap import measures as M
-from rap.breakdowns import RATE_MEASURES, publication_table
-from rap.config import load_params
-from rap.geography import normalise_postcodes, postcode_coordinates
-from rap.inputs import RecordData
+from rap.core.params import load_params
+from rap.domain.geography import normalise_postcodes, postcode_coordinates
+from rap.inputs.load import RecordData
+from rap.inputs.readers.quarantine import ReadResult
+from rap.inputs.readers.ssda903 import spec as ssda903_spec
+from rap.inputs.readers.ssda903 import table_columns
 from rap.measures.common import TIDY_COLUMNS
 from rap.measures.placements import (
     DISTANCE_NOT_KNOWN,
     OVER_20_MILES,
-    TYPE_NOT_KNOWN,
     TWENTY_MILES_M,
+    TYPE_NOT_KNOWN,
     categorise,
     distances,
     placement_categories,
     placement_types,
 )
 from rap.measures.social_workers import THREE_PLUS, first_year
-from rap.sources.quarantine import ReadResult
-from rap.sources.ssda903 import spec as ssda903_spec
-from rap.sources.ssda903 import table_columns
+from rap.sections.breakdowns import RATE_MEASURES, publication_table
 from rap.synth.postcodes import EXTRACT
 
 Y = 2024
@@ -63,8 +63,10 @@ DATES = ("DOB", "DECOM", "DEC", "DUC", "SW_DECOM", "SW_DEC")
 
 # Hand-made coordinates: BB1 1BB is 32,186 m from AA1 1AA (just under 20 miles = 32,186.88 m), CC1 1CC 32,187 m
 # (just over), DD1 1DD 100 km.
-LOOKUP = pd.DataFrame({"easting": [0, 32186, 32187, 0], "northing": [0, 0, 0, 100000]},
-                      index=pd.Index(["AA11AA", "BB11BB", "CC11CC", "DD11DD"], name="postcode"))
+LOOKUP = pd.DataFrame(
+    {"easting": [0, 32186, 32187, 0], "northing": [0, 0, 0, 100000]},
+    index=pd.Index(["AA11AA", "BB11BB", "CC11CC", "DD11DD"], name="postcode"),
+)
 
 
 def _frame(table: str, rows: list[dict], year: int = Y) -> pd.DataFrame:
@@ -84,8 +86,19 @@ def _h(la, child, ethnic):
 
 
 def _ep(la, child, decom, rne, place, dec="", rec="", ls="C2", home="AA1 1AA", pl="AA1 1AA"):
-    return {"LA": la, "CHILD": child, "DECOM": decom, "RNE": rne, "DEC": dec, "REC": rec, "PLACE": place, "LS": ls,
-            "CIN": "N1", "HOME_POST": home, "PL_POST": pl}
+    return {
+        "LA": la,
+        "CHILD": child,
+        "DECOM": decom,
+        "RNE": rne,
+        "DEC": dec,
+        "REC": rec,
+        "PLACE": place,
+        "LS": ls,
+        "CIN": "N1",
+        "HOME_POST": home,
+        "PL_POST": pl,
+    }
 
 
 def _sw(la, child, sw_id, decom, dec=""):
@@ -113,23 +126,39 @@ def build(sw_2024: bool = True) -> RecordData:
         _ep("805", "J", "01/05/2023", "S", "U6", dec="01/06/2023", rec="E4A", pl="DD1 1DD"),
         _ep("805", "J", "01/01/2024", "S", "U6", pl="BB1 1BB"),
     ]
-    uasc = [_uasc("201", "A"), _uasc("201", "B", "01/06/2024"), _uasc("201", "C", "01/02/2024"),
-            _uasc("201", "D", "31/03/2024"), _uasc("201", "E"), _uasc("805", "G", "01/01/2024"),
-            _uasc("805", "H", "01/04/2023"), _uasc("805", "J", "15/05/2023")]
-    sw = [
-        _sw("201", "A", "SW1", "01/01/2023", "01/06/2023"), _sw("201", "A", "SW2", "01/06/2023", "01/09/2023"),
-        _sw("201", "A", " sw2 ", "01/09/2023"),
-        _sw("201", "B", "SW1", "01/01/2022", "31/03/2023"), _sw("201", "B", "SW3", "01/04/2023", "01/08/2023"),
-        _sw("201", "B", "SW4", "01/08/2023", "01/12/2023"), _sw("201", "B", "SW5", "01/12/2023"),
-        _sw("201", "C", "SW1", "01/01/2020", "01/06/2023"), _sw("201", "C", "SW2", "01/06/2023", "31/03/2024"),
-        _sw("201", "C", "SW3", "01/04/2024"),
-        _sw("201", "E", "SW1", "01/01/2022", "01/06/2023"), _sw("201", "E", "SW2", "01/06/2023", "01/09/2023"),
-        _sw("201", "E", "SW3", "01/09/2023", "31/03/2024"),
-    ] if sw_2024 else []
+    uasc = [
+        _uasc("201", "A"),
+        _uasc("201", "B", "01/06/2024"),
+        _uasc("201", "C", "01/02/2024"),
+        _uasc("201", "D", "31/03/2024"),
+        _uasc("201", "E"),
+        _uasc("805", "G", "01/01/2024"),
+        _uasc("805", "H", "01/04/2023"),
+        _uasc("805", "J", "15/05/2023"),
+    ]
+    sw = (
+        [
+            _sw("201", "A", "SW1", "01/01/2023", "01/06/2023"),
+            _sw("201", "A", "SW2", "01/06/2023", "01/09/2023"),
+            _sw("201", "A", " sw2 ", "01/09/2023"),
+            _sw("201", "B", "SW1", "01/01/2022", "31/03/2023"),
+            _sw("201", "B", "SW3", "01/04/2023", "01/08/2023"),
+            _sw("201", "B", "SW4", "01/08/2023", "01/12/2023"),
+            _sw("201", "B", "SW5", "01/12/2023"),
+            _sw("201", "C", "SW1", "01/01/2020", "01/06/2023"),
+            _sw("201", "C", "SW2", "01/06/2023", "31/03/2024"),
+            _sw("201", "C", "SW3", "01/04/2024"),
+            _sw("201", "E", "SW1", "01/01/2022", "01/06/2023"),
+            _sw("201", "E", "SW2", "01/06/2023", "01/09/2023"),
+            _sw("201", "E", "SW3", "01/09/2023", "31/03/2024"),
+        ]
+        if sw_2024
+        else []
+    )
     # A 2023 return (before SWEpisodes existed): K looked after, with 3 social worker rows that must be ignored.
     header23 = [_h("201", "K", "WBRI")]
     eps23 = [_ep("201", "K", "01/01/2021", "S", "U1")]
-    sw23 = [_sw("201", "K", f"SW{i}", "01/0{}/2022".format(i + 4)) for i in range(3)]
+    sw23 = [_sw("201", "K", f"SW{i}", f"01/0{i + 4}/2022") for i in range(3)]
     tables = {t: _frame(t, []) for t in table_columns()}
     tables.update(
         Header=pd.concat([_frame("Header", header), _frame("Header", header23, 2023)], ignore_index=True),
@@ -137,8 +166,9 @@ def build(sw_2024: bool = True) -> RecordData:
         UASC=_frame("UASC", uasc),
         SWEpisodes=pd.concat([_frame("SWEpisodes", sw), _frame("SWEpisodes", sw23, 2023)], ignore_index=True),
     )
-    return RecordData(ssda903=ReadResult(tables=tables), school=ReadResult(tables={"School": pd.DataFrame()}),
-                      population=None)
+    return RecordData(
+        ssda903=ReadResult(tables=tables), school=ReadResult(tables={"School": pd.DataFrame()}), population=None
+    )
 
 
 @pytest.fixture(scope="module")
@@ -179,17 +209,34 @@ def test_placement_types_csv_covers_every_place_code_of_every_year():
 
 def test_categorise_codes_and_unknowns():
     got = categorise(pd.Series(["U1", " k2", "H5", "P2", "K3", "K1", "XX", "", None], dtype="object")).tolist()
-    assert got == [FOSTER, HOMES, INDEPENDENT, INDEPENDENT, INDEPENDENT, HOMES, TYPE_NOT_KNOWN, TYPE_NOT_KNOWN,
-                   TYPE_NOT_KNOWN]
+    assert got == [
+        FOSTER,
+        HOMES,
+        INDEPENDENT,
+        INDEPENDENT,
+        INDEPENDENT,
+        HOMES,
+        TYPE_NOT_KNOWN,
+        TYPE_NOT_KNOWN,
+        TYPE_NOT_KNOWN,
+    ]
 
 
 def test_placement_type_by_hand(data):
     r = M.placement_type(data, [Y])
     assert list(r.columns) == TIDY_COLUMNS
     assert list(dict.fromkeys(r["breakdown"])) == placement_categories()
-    expected = {FOSTER: 2, HOMES: 1, INDEPENDENT: 1, TYPE_NOT_KNOWN: 1, "Residential schools": 1,
-                "Other residential settings": 1, "Other placements": 1, "Placed for adoption": 0,
-                "Placed with parents or other person with parental responsibility": 0}
+    expected = {
+        FOSTER: 2,
+        HOMES: 1,
+        INDEPENDENT: 1,
+        TYPE_NOT_KNOWN: 1,
+        "Residential schools": 1,
+        "Other residential settings": 1,
+        "Other placements": 1,
+        "Placed for adoption": 0,
+        "Placed with parents or other person with parental responsibility": 0,
+    }
     for b, n in expected.items():
         assert cell(r, breakdown=b) == n, b
         assert cell(r, breakdown=b, col="denominator") == 8  # A B C D G H I J; C once; E ended; F short breaks
@@ -208,8 +255,11 @@ def test_placement_type_by_hand(data):
 
 
 def test_distance_threshold_and_postcode_normalising():
-    d = distances(pd.Series(["AA1 1AA", "aa11aa", "AA1 1AA", "", None]),
-                  pd.Series(["bb1 1bb", "CC1 1CC", "ZZ9 9ZZ", "AA1 1AA", "AA1 1AA"]), LOOKUP)
+    d = distances(
+        pd.Series(["AA1 1AA", "aa11aa", "AA1 1AA", "", None]),
+        pd.Series(["bb1 1bb", "CC1 1CC", "ZZ9 9ZZ", "AA1 1AA", "AA1 1AA"]),
+        LOOKUP,
+    )
     assert d[0] == 32186 and d[0] < TWENTY_MILES_M < d[1] == 32187
     assert np.isnan(d[2:]).all()
 
@@ -221,10 +271,14 @@ def test_placed_over_20_miles_by_hand(data):
     assert cell(r, breakdown=OVER_20_MILES, col="denominator") == 6  # A B C H I J: both postcodes known
     assert cell(r, breakdown=DISTANCE_NOT_KNOWN) == 2  # D (no home postcode), G (placement postcode unknown)
     assert cell(r, breakdown=DISTANCE_NOT_KNOWN, col="denominator") is None
-    assert (cell(r, "Local authority", la="201", breakdown=OVER_20_MILES),
-            cell(r, "Local authority", la="201", breakdown=OVER_20_MILES, col="denominator")) == (2, 3)
-    assert (cell(r, "Local authority", la="805", breakdown=OVER_20_MILES),
-            cell(r, "Local authority", la="805", breakdown=DISTANCE_NOT_KNOWN)) == (0, 1)
+    assert (
+        cell(r, "Local authority", la="201", breakdown=OVER_20_MILES),
+        cell(r, "Local authority", la="201", breakdown=OVER_20_MILES, col="denominator"),
+    ) == (2, 3)
+    assert (
+        cell(r, "Local authority", la="805", breakdown=OVER_20_MILES),
+        cell(r, "Local authority", la="805", breakdown=DISTANCE_NOT_KNOWN),
+    ) == (0, 1)
 
 
 def test_postcode_lookup_is_the_synthetic_extract():
@@ -284,8 +338,16 @@ def test_registered_and_catalogued(data):
     cat = M.catalogue()
     for m in new:
         assert cat[m]["function"] in M.FUNCTIONS
-        assert {"function", "title", "definition", "population", "breakdowns", "indicators", "tables",
-                "first_year"} <= set(cat[m])
+        assert {
+            "function",
+            "title",
+            "definition",
+            "population",
+            "breakdowns",
+            "indicators",
+            "tables",
+            "first_year",
+        } <= set(cat[m])
     r = M.placement_type(data, [Y])
     assert list(dict.fromkeys(r["breakdown"])) == cat["placement_type"]["breakdowns"]
     assert {"uasc_on_31_march", "uasc_started"} <= set(RATE_MEASURES)
@@ -293,8 +355,12 @@ def test_registered_and_catalogued(data):
 
 def test_publication_table_percentages_and_counts(data, repo_root):
     params = load_params(repo_root / "params" / "2024.yaml")
-    frames = [M.placement_type(data, [Y]), M.placed_over_20_miles(data, [Y], lookup=LOOKUP),
-              M.uasc_on_31_march(data, [Y]), M.social_workers_3plus(data, [Y])]
+    frames = [
+        M.placement_type(data, [Y]),
+        M.placed_over_20_miles(data, [Y], lookup=LOOKUP),
+        M.uasc_on_31_march(data, [Y]),
+        M.social_workers_3plus(data, [Y]),
+    ]
     t = publication_table(pd.concat(frames, ignore_index=True), params, None)
     nat = t[(t["geographic_level"] == "National") & (t["ethnicity_major"] == "Total")]
     nat = nat.set_index(["measure", "breakdown"])

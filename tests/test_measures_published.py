@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from rap.inputs.readers.ees import ees_files, read_ees_table
 from rap.measures import from_published
 from rap.measures.common import group_order
-from rap.sources.ees import ees_files, read_ees_table
 
 FIX = Path(__file__).parent / "fixtures" / "published_2024"
 WB = ("White", "White British")
@@ -33,8 +33,12 @@ def pub() -> pd.DataFrame:
 
 
 def row(df, measure, group, breakdown="Total"):
-    sel = (df["measure"] == measure) & (df["ethnicity_major"] == group[0]) & (df["ethnicity_minor"] == group[1]) \
+    sel = (
+        (df["measure"] == measure)
+        & (df["ethnicity_major"] == group[0])
+        & (df["ethnicity_minor"] == group[1])
         & (df["breakdown"] == breakdown)
+    )
     got = df[sel]
     assert len(got) == 1
     return got.iloc[0]
@@ -47,9 +51,13 @@ def num(df, measure, group, breakdown="Total"):
 
 def test_cla_on_31_march_as_published(pub):
     expected = {
-        TOT: (83630, 100), ("White", "Total"): (59340, 71), WB: (55140, 66),
-        ("Mixed or Multiple ethnic groups", "Total"): (8920, 11), ("Asian or Asian British", "Total"): (4420, 5),
-        ("Black, African, Caribbean or Black British", "Total"): (6230, 7), ("Other ethnic group", "Total"): (3910, 5),
+        TOT: (83630, 100),
+        ("White", "Total"): (59340, 71),
+        WB: (55140, 66),
+        ("Mixed or Multiple ethnic groups", "Total"): (8920, 11),
+        ("Asian or Asian British", "Total"): (4420, 5),
+        ("Black, African, Caribbean or Black British", "Total"): (6230, 7),
+        ("Other ethnic group", "Total"): (3910, 5),
         ("Refused or information not yet available", "Total"): (800, 1),
         ("Refused or information not yet available", "Information not yet obtained"): (680, 1),
         ("Black, African, Caribbean or Black British", "African"): (3670, 4),
@@ -66,8 +74,15 @@ def test_cla_on_31_march_as_published(pub):
 def test_missing_and_away_as_published(pub):
     assert num(pub, "missing", TOT, "Children who went missing") == 13010
     assert num(pub, "missing", WB, "Children who went missing") == 7790
-    assert num(pub, "missing", ("Mixed or Multiple ethnic groups", "White and Black Caribbean"),
-               "Children who went missing") == 520
+    assert (
+        num(
+            pub,
+            "missing",
+            ("Mixed or Multiple ethnic groups", "White and Black Caribbean"),
+            "Children who went missing",
+        )
+        == 520
+    )
     # denominator: looked after during the year, from the same release
     assert int(row(pub, "missing", TOT, "Children who went missing")["denominator"]) == 116420
     away = pub[(pub["measure"] == "missing") & (pub["breakdown"] == "Away without authorisation")]
@@ -89,19 +104,30 @@ def test_placement_stability_as_published(pub):
 
 
 def test_care_leavers_as_published(pub):
-    raw = pd.read_csv(FIX / "national_activity_of_care_leaver_by_placement_ethnicity.csv", dtype=str,
-                      encoding="utf-8-sig")
+    raw = pd.read_csv(
+        FIX / "national_activity_of_care_leaver_by_placement_ethnicity.csv", dtype=str, encoding="utf-8-sig"
+    )
     raw = raw[(raw["time_period"] == "2024") & (raw["cla_group"] == "Ethnicity")]
     ages = {"17 years": "17 years", "18 years": "18 years", "19to21 years": "19 to 21 years"}
     raw = raw[raw["care_leaver_age"].isin(ages)]
     cl = pub[pub["measure"] == "care_leavers_activity"]
     checked = 0
-    labels = {"Total ethnicity": TOT, "Total White": ("White", "Total"),
-              "Total Black, African, Caribbean or Black British": ("Black, African, Caribbean or Black British", "Total")}
+    labels = {
+        "Total ethnicity": TOT,
+        "Total White": ("White", "Total"),
+        "Total Black, African, Caribbean or Black British": ("Black, African, Caribbean or Black British", "Total"),
+    }
     for _, x in raw[raw["characteristic"].isin(labels)].iterrows():
-        r = row(cl, "care_leavers_activity", labels[x["characteristic"]],
-                f"{ages[x['care_leaver_age']]}: {x['activity_type']}")
-        for col, pcol, sym in (("number", "number", "symbol"), ("percentage", "percentage_published", "percentage_symbol")):
+        r = row(
+            cl,
+            "care_leavers_activity",
+            labels[x["characteristic"]],
+            f"{ages[x['care_leaver_age']]}: {x['activity_type']}",
+        )
+        for col, pcol, sym in (
+            ("number", "number", "symbol"),
+            ("percentage", "percentage_published", "percentage_symbol"),
+        ):
             if x[col] in ("c", "k", "x", "z", "low", "u"):
                 assert r[sym] == x[col] and pd.isna(r[pcol])
             else:
@@ -110,10 +136,13 @@ def test_care_leavers_as_published(pub):
     assert checked >= 60
     # a spot value typed in: all care leavers aged 19 to 21 who were NEET
     r = row(cl, "care_leavers_activity", TOT, "19 to 21 years: Not in education, employment or training")
-    assert int(r["number"]) == int(raw[(raw["characteristic"] == "Total ethnicity")
-                                       & (raw["care_leaver_age"] == "19to21 years")
-                                       & (raw["activity_type"] == "Not in education, employment or training")
-                                       ]["number"].iloc[0])
+    assert int(r["number"]) == int(
+        raw[
+            (raw["characteristic"] == "Total ethnicity")
+            & (raw["care_leaver_age"] == "19to21 years")
+            & (raw["activity_type"] == "Not in education, employment or training")
+        ]["number"].iloc[0]
+    )
 
 
 def test_published_matrix_complete(pub):

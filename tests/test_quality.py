@@ -1,4 +1,4 @@
-"""Tests of rap.quality: recovery of the generator's injected defects, and unit tests on hand-made frames.
+"""Tests of rap.sections.data_quality.dimensions: recovery of the generator's injected defects, and unit tests on hand-made frames.
 
 Tolerances. A recovered share is compared with the injected *parameter* rate r within 4 binomial standard
 errors, 4 sqrt(r (1 - r) / n), n the recovered denominator: for one comparison the chance of a false failure
@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rap import quality as Q
-from rap.config import QualityRagParams, RagThreshold, load_params
-from rap.inputs import read_school_years
-from rap.sources.ees import read_ees_table
-from rap.sources.ssda903 import read_ssda903_years
+from rap.core.params import QualityRagParams, RagThreshold, load_params
+from rap.inputs.load import read_school_years
+from rap.inputs.readers.ees import read_ees_table
+from rap.inputs.readers.ssda903 import read_ssda903_years
+from rap.sections.data_quality import dimensions as Q
 from rap.synth import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,9 +44,11 @@ def _tol(rate: float, n: int) -> float:
 def _read(root: Path, years: list[int]) -> dict:
     r = read_ssda903_years(root / "ssda903", years)
     return {
-        "header": r.tables["Header"], "uasc": r.tables["UASC"],
+        "header": r.tables["Header"],
+        "uasc": r.tables["UASC"],
         "school": read_school_years(root / "school", years).tables["School"],
-        "truth": json.loads((root / "truth" / "summary.json").read_text()), "years": years,
+        "truth": json.loads((root / "truth" / "summary.json").read_text()),
+        "years": years,
     }
 
 
@@ -65,8 +67,12 @@ def synth(tmp_path_factory, params):
 # recovery of injected defects
 
 
-CATS = {"blank": "ethnic_blank", "refused": "ethnic_refused", "not_obtained": "ethnic_not_obtained",
-        "invalid": "ethnic_invalid"}
+CATS = {
+    "blank": "ethnic_blank",
+    "refused": "ethnic_refused",
+    "not_obtained": "ethnic_not_obtained",
+    "invalid": "ethnic_invalid",
+}
 
 
 def test_completeness_recovers_injected_rates(synth, params):
@@ -156,8 +162,9 @@ def test_poor_recording_las_lead_the_funnel(synth, params):
     assert len(set(top["LA"]) & poor) >= 3, top
     flagged = set(f.loc[f["flagged"], "LA"])
     assert flagged and len(flagged & poor) >= len(flagged) / 2
-    assert f["target"].iloc[0] == pytest.approx(1 - Q.completeness(synth["header"], ["YEAR"]).query(
-        "YEAR == 2024 and category == 'unknown'")["share"].iloc[0])
+    assert f["target"].iloc[0] == pytest.approx(
+        1 - Q.completeness(synth["header"], ["YEAR"]).query("YEAR == 2024 and category == 'unknown'")["share"].iloc[0]
+    )
 
 
 def test_changed_defect_rate_is_followed(tmp_path_factory, synth, params):
@@ -178,14 +185,20 @@ def test_changed_defect_rate_is_followed(tmp_path_factory, synth, params):
 def test_scorecard_and_recommendations_on_synthetic(synth, params):
     across = Q.consistency_across_collections(synth["header"], synth["school"])
     sc = Q.scorecard(params.quality_rag, synth["header"], synth["school"], across=across)
-    assert set(sc["dimension"]) == {"completeness", "validity", "consistency_over_time",
-                                    "consistency_across_collections", "linkage"}
+    assert set(sc["dimension"]) == {
+        "completeness",
+        "validity",
+        "consistency_over_time",
+        "consistency_across_collections",
+        "linkage",
+    }
     assert set(sc["collection"]) >= {"SSDA903 Header", "School census"}
     assert sc["rag"].isin(["green", "amber", "red"]).all() and (sc["year"] == 2024).all()
     f = Q.la_completeness_funnel(synth["header"])
     gr = Q.granularity(synth["header"], params.suppression.threshold)
-    recs = Q.recommendations({"scorecard": sc, "funnel": f, "across": across, "granularity": gr,
-                              "changes": Q.code_changes(synth["header"])})
+    recs = Q.recommendations(
+        {"scorecard": sc, "funnel": f, "across": across, "granularity": gr, "changes": Q.code_changes(synth["header"])}
+    )
     assert len(recs) >= 5 and all(any(ch.isdigit() for ch in s) for s in recs)
     low = across.by_minor[across.by_minor["both_known"] >= 20].sort_values("share")["label"].iloc[0]
     assert any(low in s for s in recs)
@@ -203,13 +216,27 @@ def _h(rows: list[tuple]) -> pd.DataFrame:
 
 
 def test_duplicate_child_counted_once_and_categories():
-    h = _h([(2024, "201", "1", "WBRI", "UN4", "2010-01-01"), (2024, "201", "1", "WBRI", "UN4", "2010-01-01"),
-            (2024, "201", "2", "REFU", "UN4", "2010-01-01"), (2024, "201", "3", "", "UN4", "2010-01-01"),
-            (2024, "201", "4", "NOBT", "UN4", "2010-01-01"), (2024, "201", "5", "wbri", "UN4", "2010-01-01")])
+    h = _h(
+        [
+            (2024, "201", "1", "WBRI", "UN4", "2010-01-01"),
+            (2024, "201", "1", "WBRI", "UN4", "2010-01-01"),
+            (2024, "201", "2", "REFU", "UN4", "2010-01-01"),
+            (2024, "201", "3", "", "UN4", "2010-01-01"),
+            (2024, "201", "4", "NOBT", "UN4", "2010-01-01"),
+            (2024, "201", "5", "wbri", "UN4", "2010-01-01"),
+        ]
+    )
     c = Q.completeness(h, ["YEAR"]).set_index("category")
     assert (c["denominator"] == 5).all()
     assert c.loc[["known", "refused", "blank", "not_obtained", "invalid", "unknown", "complete"], "count"].tolist() == [
-        1, 1, 1, 1, 1, 3, 2]
+        1,
+        1,
+        1,
+        1,
+        1,
+        3,
+        2,
+    ]
     v = Q.validity(h, []).iloc[0]
     assert (v["invalid"], v["lower_case"], v["denominator"]) == (1, 1, 5)
 
@@ -228,11 +255,18 @@ def test_uasc_grouping():
 
 
 def test_code_change_between_returns():
-    h = _h([(2023, "201", "1", "WBRI", "", "2010-01-01"), (2024, "201", "1", "WOTH", "", "2010-01-01"),
-            (2023, "201", "2", "BAFR", "", "2010-01-01"), (2024, "201", "2", "BAFR", "", "2010-01-01"),
-            (2023, "201", "3", "NOBT", "", "2010-01-01"), (2024, "201", "3", "BAFR", "", "2010-01-01"),
+    h = _h(
+        [
+            (2023, "201", "1", "WBRI", "", "2010-01-01"),
+            (2024, "201", "1", "WOTH", "", "2010-01-01"),
+            (2023, "201", "2", "BAFR", "", "2010-01-01"),
+            (2024, "201", "2", "BAFR", "", "2010-01-01"),
+            (2023, "201", "3", "NOBT", "", "2010-01-01"),
+            (2024, "201", "3", "BAFR", "", "2010-01-01"),
             (2023, "202", "1", "APKN", "", "2010-01-01"),  # same CHILD id in another LA: not a pair
-            (2024, "201", "9", "WBRI", "", "2010-01-01")])
+            (2024, "201", "9", "WBRI", "", "2010-01-01"),
+        ]
+    )
     c = Q.consistency_over_time(h).iloc[0]
     assert (c["YEAR"], c["pairs"], c["denominator"], c["changed"], c["became_known"]) == (2024, 3, 2, 1, 1)
     assert c["share"] == 0.5
@@ -242,19 +276,34 @@ def test_code_change_between_returns():
 
 
 def test_linkage_and_agreement_small():
-    h = _h([(2024, "201", "1", "WBRI", "A201000000001", "2012-01-01"),
+    h = _h(
+        [
+            (2024, "201", "1", "WBRI", "A201000000001", "2012-01-01"),
             (2024, "201", "2", "WROM", "A201000000002", "2012-01-01"),
             (2024, "201", "3", "OOTH", "UN3", "2012-01-01"),
             (2024, "201", "4", "", "A201000000004", "2012-01-01"),
-            (2024, "201", "5", "AIND", "A201000000005", "2012-01-01")])
-    s = pd.DataFrame({"YEAR": 2024, "UPN": ["A201000000001", "A201000000002", "A201000000004", "UN3"],
-                      "LA": "201", "ETHNIC": ["WBRI", "WBRI", "MWBC", "OOTH"]})
+            (2024, "201", "5", "AIND", "A201000000005", "2012-01-01"),
+        ]
+    )
+    s = pd.DataFrame(
+        {
+            "YEAR": 2024,
+            "UPN": ["A201000000001", "A201000000002", "A201000000004", "UN3"],
+            "LA": "201",
+            "ETHNIC": ["WBRI", "WBRI", "MWBC", "OOTH"],
+        }
+    )
     a = Q.consistency_across_collections(h, s)
     lk = a.linkage.iloc[0]
     assert (lk["children"], lk["upn_unknown"], lk["linked"], lk["school_age_linked"]) == (5, 1, 3, 3)
     ag = a.agreement.iloc[0]
     assert (ag["linked"], ag["both_known"], ag["agree"], ag["major_agree"], ag["ssda903_unknown_school_known"]) == (
-        3, 2, 1, 2, 1)
+        3,
+        2,
+        1,
+        2,
+        1,
+    )
     bm = a.by_minor.set_index("ethnic_code")
     assert bm.at["WROM", "share_disagree"] == 1 and bm.at["WBRI", "share"] == 1
     cm = a.confusion.set_index("SSDA903 group")
@@ -262,8 +311,9 @@ def test_linkage_and_agreement_small():
 
 
 def test_granularity_threshold_rule():
-    counts = pd.DataFrame({"LA": ["a", "b", "c", "a"], "ethnic_code": ["WBRI", "WBRI", "WBRI", "CHNE"],
-                           "count": [6, 5, 1, 0]})
+    counts = pd.DataFrame(
+        {"LA": ["a", "b", "c", "a"], "ethnic_code": ["WBRI", "WBRI", "WBRI", "CHNE"], "count": [6, 5, 1, 0]}
+    )
     g = Q.granularity(counts, threshold=5).set_index("ethnic_code")
     assert g.loc["WBRI", ["national_count", "las_publishable", "las_suppressed", "las_zero"]].tolist() == [12, 1, 2, 0]
     assert g.at["CHNE", "las_zero"] == 3 and g.at["CHNE", "national_publishable"]
@@ -271,8 +321,14 @@ def test_granularity_threshold_rule():
 
 
 def test_denominator_comparability():
-    pop = pd.DataFrame({"time_period": [2024, 2024], "ons2021_code": [13, 15], "population": [100, 5],
-                        "source": "SYNTHETIC: not real data"})
+    pop = pd.DataFrame(
+        {
+            "time_period": [2024, 2024],
+            "ons2021_code": [13, 15],
+            "population": [100, 5],
+            "source": "SYNTHETIC: not real data",
+        }
+    )
     d = Q.denominator_comparability(pop).set_index("ethnic_code")
     assert d.at["WBRI", "match"] == "one-to-one" and d.at["WBRI", "population"] == 100
     assert d.at["WROM", "match"] == "none" and d.at["REFU", "match"] == "none" and d.at["NOBT", "match"] == "none"
@@ -283,7 +339,12 @@ def test_denominator_comparability():
 def test_rag_rules():
     t = RagThreshold(green=0.98, amber=0.95)
     assert [Q.rag(v, t) for v in (0.98, 0.97, 0.95, 0.9, float("nan"))] == [
-        "green", "amber", "amber", "red", "not assessed"]
+        "green",
+        "amber",
+        "amber",
+        "red",
+        "not assessed",
+    ]
     low = RagThreshold(green=0.01, amber=0.05, higher_is_better=False)
     assert Q.rag(pd.Series([0.01, 0.02, 0.2]), low).tolist() == ["green", "amber", "red"]
     assert "at least 98.0%" in Q.rag_rule(t)
@@ -304,16 +365,35 @@ def test_funnel_flags_only_low_outliers():
 
 def test_user_needs_statuses():
     years = [2023, 2024]
-    cols = ["ssda903_header", "ssda903_episodes", "ssda903_missing", "ssda903_oc3", "ssda903_uasc",
-            "school_census", "ks2", "ks4"]
-    scan = pd.DataFrame([{"collection": c, "year": y, "rows": 10, "las": 153, "share_las": 1.0}
-                         for c in cols for y in years])
+    cols = [
+        "ssda903_header",
+        "ssda903_episodes",
+        "ssda903_missing",
+        "ssda903_oc3",
+        "ssda903_uasc",
+        "school_census",
+        "ks2",
+        "ks4",
+    ]
+    scan = pd.DataFrame(
+        [{"collection": c, "year": y, "rows": 10, "las": 153, "share_las": 1.0} for c in cols for y in years]
+    )
     scan.loc[(scan["collection"] == "ks2") & (scan["year"] == 2024), ["rows", "las", "share_las"]] = 0
     rp = QualityRagParams()
-    sc = pd.DataFrame({"dimension": ["completeness", "validity", "consistency_over_time", "linkage",
-                                     "consistency_across_collections"],
-                       "collection": "x", "value": [0.99, 0.9995, 0.99, 0.97, 0.92],
-                       "rag": ["green", "green", "green", "green", "amber"]})
+    sc = pd.DataFrame(
+        {
+            "dimension": [
+                "completeness",
+                "validity",
+                "consistency_over_time",
+                "linkage",
+                "consistency_across_collections",
+            ],
+            "collection": "x",
+            "value": [0.99, 0.9995, 0.99, 0.97, 0.92],
+            "rag": ["green", "green", "green", "green", "amber"],
+        }
+    )
     f = pd.DataFrame({"flagged": [True, False]})
     gr = pd.DataFrame({"share_las_publishable": [0.9, 0.1]})
     u = Q.user_needs(scan, sc, funnel=f, granularity=gr).set_index("need_id")
@@ -375,8 +455,9 @@ def test_release_revisions_2023_vs_2024():
     assert sorted(rev.index) == [2020, 2021, 2022, 2023]
     assert (rev.at[2023, "value_from"], rev.at[2023, "value_to"]) == (r23[2023][0], r24[2023][0])
     assert rev.at[2023, "revision"] == r24[2023][0] - r23[2023][0]
-    g = Q.release_revisions(Q.published_group_shares({2023: _ees(2023), 2024: _ees(2024)}), keys=["major"],
-                            value="number", share="share")
+    g = Q.release_revisions(
+        Q.published_group_shares({2023: _ees(2023), 2024: _ees(2024)}), keys=["major"], value="number", share="share"
+    )
     assert set(g["major"]) == {"white", "mixed", "asian", "black", "other", "unknown"}
     gaps = Q.published_record_level_gaps(sh)
     assert any("record-level" in s for s in gaps) and "2019 to 2024" in gaps[0]
@@ -387,8 +468,16 @@ def test_release_revisions_2023_vs_2024():
 
 def test_linking_a_header_prepared_with_school_gives_the_same_result():
     """prepare_header(school=...) adds school_major_label; linking must not trip over it."""
-    header = pd.DataFrame({"CHILD": ["1", "2"], "LA": ["805", "805"], "YEAR": [2024, 2024],
-                           "ETHNIC": ["WBRI", "BAFR"], "UPN": ["A123456789012", "UN2"], "DOB": ["01/01/2012"] * 2})
+    header = pd.DataFrame(
+        {
+            "CHILD": ["1", "2"],
+            "LA": ["805", "805"],
+            "YEAR": [2024, 2024],
+            "ETHNIC": ["WBRI", "BAFR"],
+            "UPN": ["A123456789012", "UN2"],
+            "DOB": ["01/01/2012"] * 2,
+        }
+    )
     school = pd.DataFrame({"UPN": ["A123456789012"], "LA": ["805"], "YEAR": [2024], "ETHNIC": ["WIRI"]})
     plain = Q.link_school(header, school)
     prepared = Q.link_school(Q.prepare_header(header, school=school), school)
@@ -400,11 +489,27 @@ def test_linking_a_header_prepared_with_school_gives_the_same_result():
 def test_recommendations_never_quote_a_small_count():
     """An LA percentage with its denominator gives away a count: 87.5% of 40 is 5 children of unknown
     ethnicity. Such LAs are described by band; other counts of 1 to the threshold are not quoted."""
-    funnel = pd.DataFrame({"LA": ["801", "802", "803"], "la_name": ["Small LA", "Big LA", "Mid LA"],
-                           "children": [40, 2000, 300], "known_share": [0.875, 0.90, 0.99],
-                           "flagged": [True, True, False], "z_adjusted": [-4.0, -5.0, 0.1], "target": 0.99, "year": 2024})
-    changes = pd.DataFrame({"from_label": ["White British"], "to_label": ["Any other White background"], "count": [3],
-                            "share_of_changes": [0.4], "same_major": [True]})
+    funnel = pd.DataFrame(
+        {
+            "LA": ["801", "802", "803"],
+            "la_name": ["Small LA", "Big LA", "Mid LA"],
+            "children": [40, 2000, 300],
+            "known_share": [0.875, 0.90, 0.99],
+            "flagged": [True, True, False],
+            "z_adjusted": [-4.0, -5.0, 0.1],
+            "target": 0.99,
+            "year": 2024,
+        }
+    )
+    changes = pd.DataFrame(
+        {
+            "from_label": ["White British"],
+            "to_label": ["Any other White background"],
+            "count": [3],
+            "share_of_changes": [0.4],
+            "same_major": [True],
+        }
+    )
     text = " ".join(Q.recommendations({"funnel": funnel, "changes": changes}, threshold=5))
     assert "87.5% of 40" not in text and "Small LA (ethnicity not known for 5 or fewer of its 40 children)" in text
     assert "Big LA (90.0% of 2,000)" in text or "Big LA (90% of 2,000)" in text

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from rap import availability
-from rap import quality_section as S
-from rap.config import load_params
-from rap.inputs import load_record_data
+from rap.core.params import load_params
+from rap.inputs.load import load_record_data
+from rap.sections import data_availability as availability
+from rap.sections.data_quality import chapter as S
 from rap.synth import generate
 
 

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from rap.sources.quarantine import REDACTED, ReadResult, write_rejected
+from rap.inputs.readers.quarantine import REDACTED, ReadResult, write_rejected
 
 
 def test_rejected_files_redact_identifying_values_and_child_ids(tmp_path):
@@ -33,8 +33,17 @@ def test_rejected_files_redact_identifying_values_and_child_ids(tmp_path):
 
 def test_rejected_files_name_source_files_relative_to_the_project(tmp_path):
     src = tmp_path / "data" / "ssda903" / "2024" / "805" / "episodes.csv"
-    problems = pd.DataFrame({"table": ["Episodes"], "file": [str(src)], "line": [7], "column": ["PLACE"],
-                             "value": ["Q9"], "reason": ["PLACE 'Q9' is not a code"], "action": ["rejected"]})
+    problems = pd.DataFrame(
+        {
+            "table": ["Episodes"],
+            "file": [str(src)],
+            "line": [7],
+            "column": ["PLACE"],
+            "value": ["Q9"],
+            "reason": ["PLACE 'Q9' is not a code"],
+            "action": ["rejected"],
+        }
+    )
     res = ReadResult(tables={}, problems=problems, rows_read={"Episodes": 10})
     write_rejected(res, tmp_path / "qa", base=tmp_path)
     text = (tmp_path / "qa" / "rejected_episodes.csv").read_text()
@@ -43,13 +52,20 @@ def test_rejected_files_name_source_files_relative_to_the_project(tmp_path):
 
 def test_rejected_files_redact_every_date(tmp_path):
     """An episode's dates beside its LA and line could single a child out: dates go, the code problem stays."""
-    problems = pd.DataFrame({
-        "table": ["Episodes", "Missing"], "file": ["e.csv", "m.csv"], "line": [5, 7], "column": ["DEC", "MIS_START"],
-        "value": ["25/10/2018", "2019-03-02"],
-        "reason": ["DEC '25/10/2018' is before DECOM '15/11/2018' (episode ends before it starts)",
-                   "MIS_START '2019-03-02' is after MIS_END 2019-02-01"],
-        "action": ["rejected"] * 2,
-    })
+    problems = pd.DataFrame(
+        {
+            "table": ["Episodes", "Missing"],
+            "file": ["e.csv", "m.csv"],
+            "line": [5, 7],
+            "column": ["DEC", "MIS_START"],
+            "value": ["25/10/2018", "2019-03-02"],
+            "reason": [
+                "DEC '25/10/2018' is before DECOM '15/11/2018' (episode ends before it starts)",
+                "MIS_START '2019-03-02' is after MIS_END 2019-02-01",
+            ],
+            "action": ["rejected"] * 2,
+        }
+    )
     write_rejected(ReadResult(tables={}, problems=problems, rows_read={"Episodes": 9, "Missing": 9}), tmp_path)
     text = (tmp_path / "rejected_episodes.csv").read_text() + (tmp_path / "rejected_missing.csv").read_text()
     for secret in ("25/10/2018", "15/11/2018", "2019-03-02", "2019-02-01"):

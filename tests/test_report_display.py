@@ -1,4 +1,4 @@
-"""rap.report.display: Markdown tables and figures that both Quarto and pandoc read."""
+"""rap.present.display: Markdown tables and figures that both Quarto and pandoc read."""
 
 import base64
 import re
@@ -6,7 +6,7 @@ import re
 import pandas as pd
 import pytest
 
-from rap.report import display
+from rap.present import display
 
 
 def test_table_markdown_formats_numbers_symbols_and_hides_index():
@@ -63,7 +63,7 @@ def test_table_and_figure_emit_markdown_display_data(monkeypatch):
 def test_numbers_round_half_up_with_one_precision_per_column():
     import pandas as pd
 
-    from rap.report.display import table_markdown
+    from rap.present.display import table_markdown
 
     md = table_markdown(pd.DataFrame({"pct": [1.0, 1.25, 2.35]}), "tbl-r", "Rounding")
     rows = [line for line in md.splitlines() if line.startswith("| ") and "pct" not in line]
@@ -74,8 +74,13 @@ def test_table_columns_are_sized_by_their_content():
     """Pandoc sizes a long table's columns by the separator's dashes: every column gets at least its longest
     word (so no word runs into the next column), and long text gets the room that is left."""
     names = ["Kingston upon Hull, City of", "York"]
-    df = pd.DataFrame({"Local authority name": names, "Children (latest year)": [162446, 2],
-                       "Notes": ["a long note that will have to wrap " * 3, "short"]})
+    df = pd.DataFrame(
+        {
+            "Local authority name": names,
+            "Children (latest year)": [162446, 2],
+            "Notes": ["a long note that will have to wrap " * 3, "short"],
+        }
+    )
     sep = display.table_markdown(df, "tbl-w", "c").splitlines()[1]
     widths = [len(c.strip(":")) for c in sep.strip("|").split("|")]
     pad = display.CELL_PADDING
@@ -85,15 +90,25 @@ def test_table_columns_are_sized_by_their_content():
     assert abs(sum(widths) - display.TABLE_CHARS) <= len(widths)
     # a table that fits: each column as wide as its content ("Group" in bold: 6; "n": 2), plus padding
     short = pd.DataFrame({"Group": ["White", "Mixed"], "n": [1, 2]})
-    assert display.table_markdown(short, "tbl-s", "c").splitlines()[1] == "|:" + "-" * (6 + pad) + "|" + "-" * (2 + pad) + ":|"
+    assert (
+        display.table_markdown(short, "tbl-s", "c").splitlines()[1]
+        == "|:" + "-" * (6 + pad) + "|" + "-" * (2 + pad) + ":|"
+    )
     assert display.BOLD * len("Group") <= 6
 
 
 def test_one_long_word_does_not_take_the_table():
     """An unbreakable id gets no more than LONGEST_WORD characters as its minimum, so the other columns keep
     room for their own words."""
-    df = pd.DataFrame({"Figure": ["care_leavers_accommodation_17_18, Other ethnic group"] * 2,
-                       "Indicator": ["percentage", "value"], "2023": [57, 19], "2024": [37, 0], "Change": ["-20.0", "+1.0"]})
+    df = pd.DataFrame(
+        {
+            "Figure": ["care_leavers_accommodation_17_18, Other ethnic group"] * 2,
+            "Indicator": ["percentage", "value"],
+            "2023": [57, 19],
+            "2024": [37, 0],
+            "Change": ["-20.0", "+1.0"],
+        }
+    )
     sep = display.table_markdown(df, "tbl-l", "c").splitlines()[1]
     widths = [len(c.strip(":")) for c in sep.strip("|").split("|")]
     assert widths[1] >= round(len("Indicator") * display.BOLD) + display.CELL_PADDING

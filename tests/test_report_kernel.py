@@ -11,11 +11,20 @@ nbclient = pytest.importorskip("nbclient")
 
 CELLS = [
     ("markdown", "# Kernel chapter\n\nSee @tbl-kernel and @fig-kernel."),
-    ("code", "import pandas as pd\nimport matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\nfrom rap.report import display"),
-    ("code", "#| label: tbl-kernel\n#| tbl-cap: ignored\n"
-             "display.table(pd.DataFrame({'Group': ['A', 'B'], 'Number': [1234, 'c']}), 'tbl-kernel', 'Kernel table')"),
-    ("code", "#| label: fig-kernel\nfig, ax = plt.subplots(figsize=(3, 2))\nax.bar(['A', 'B'], [1, 2])\n"
-             "display.figure(fig, 'fig-kernel', 'Kernel figure', alt='Two bars, B twice A')"),
+    (
+        "code",
+        "import pandas as pd\nimport matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\nfrom rap.present import display",
+    ),
+    (
+        "code",
+        "#| label: tbl-kernel\n#| tbl-cap: ignored\n"
+        "display.table(pd.DataFrame({'Group': ['A', 'B'], 'Number': [1234, 'c']}), 'tbl-kernel', 'Kernel table')",
+    ),
+    (
+        "code",
+        "#| label: fig-kernel\nfig, ax = plt.subplots(figsize=(3, 2))\nax.bar(['A', 'B'], [1, 2])\n"
+        "display.figure(fig, 'fig-kernel', 'Kernel figure', alt='Two bars, B twice A')",
+    ),
 ]
 
 

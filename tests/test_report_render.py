@@ -24,7 +24,7 @@ from make_notebooks import (  # noqa: E402
 )
 
 from rap.report import build_project, render, validate_quarto_yaml  # noqa: E402
-from rap.report.render import ReportRenderError, render_quarto  # noqa: E402
+from rap.report.render import ReportRenderError  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -137,8 +137,9 @@ def test_pdf(built):
 
 def test_unresolved_reference_is_visible(tmp_path):
     nb = make_executed_notebook(tmp_path / "stage" / "01_demo.ipynb")
-    build_project([nb], tmp_path / "r", title="T", subtitle="S", summary_md="See @tbl-missing.",
-                  year=2024, formats=("html",))
+    build_project(
+        [nb], tmp_path / "r", title="T", subtitle="S", summary_md="See @tbl-missing.", year=2024, formats=("html",)
+    )
     with pytest.warns(UserWarning, match="tbl-missing"):
         out = render(tmp_path / "r", renderer="pandoc")
     assert "?@tbl-missing" in out["html"].read_text()
@@ -159,8 +160,9 @@ def test_quarto_renderer_failure_raises_with_stderr(tmp_path, monkeypatch):
 def test_build_rejects_bad_format(tmp_path):
     nb = make_executed_notebook(tmp_path / "stage" / "01_demo.ipynb")
     with pytest.raises(ValueError):
-        build_project([nb], tmp_path / "r", title="T", subtitle="S", summary_md="x", year=2024,
-                      formats=("html", "epubb"))
+        build_project(
+            [nb], tmp_path / "r", title="T", subtitle="S", summary_md="x", year=2024, formats=("html", "epubb")
+        )
 
 
 def test_pdf_table_caption_is_never_left_alone_at_a_page_foot(tmp_path):
@@ -179,13 +181,17 @@ def test_pdf_table_caption_is_never_left_alone_at_a_page_foot(tmp_path):
 
     def pages_of(head: str, words: int) -> tuple[int, int]:
         src = tmp_path / "t.typ"
-        src.write_text(head + '\n#set page(paper: "a5")\n#show figure: set block(breakable: true)\n'
-                       f"#lorem({words})\n\n#figure(table(columns: 2, table.header[Head][Head], "
-                       "..range(40).map(i => [cell#i])), kind: table, caption: [Caption here])\n")
+        src.write_text(
+            head + '\n#set page(paper: "a5")\n#show figure: set block(breakable: true)\n'
+            f"#lorem({words})\n\n#figure(table(columns: 2, table.header[Head][Head], "
+            "..range(40).map(i => [cell#i])), kind: table, caption: [Caption here])\n"
+        )
         typst.compile(str(src), output=str(tmp_path / "t.pdf"))
         texts = [p.extract_text() for p in PdfReader(tmp_path / "t.pdf").pages]
-        return (next(i for i, t in enumerate(texts) if "Caption here" in t),
-                next(i for i, t in enumerate(texts) if "cell0" in t))
+        return (
+            next(i for i, t in enumerate(texts) if "Caption here" in t),
+            next(i for i, t in enumerate(texts) if "cell0" in t),
+        )
 
     orphaned = [n for n in range(200, 420, 6) if len(set(pages_of(without, n))) > 1]
     assert orphaned, "no position orphaned the caption: the test no longer tests anything"

@@ -20,9 +20,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from rap.config import load_params
-from rap.errors import RapError
-from rap.runner import (
+from rap.build.runner import (
     SectionError,
     SectionFailed,
     discover_sections,
@@ -32,13 +30,15 @@ from rap.runner import (
     select_sections,
     validate_parameters,
 )
+from rap.core.errors import RapError
+from rap.core.params import load_params
 
 PARAMETERS = 'params_file = "params/2024.yaml"\nout_dir = "out"\nyear = 2024\n'
 
 SETUP = """\
 import time
 from pathlib import Path
-from rap.config import load_params
+from rap.core.params import load_params
 params = load_params(params_file)
 out = Path(out_dir)
 with open(params.project_root / "runs.log", "a") as fh:
@@ -69,8 +69,9 @@ def make_notebook(path: Path, name: str, body: str, *, n_parameters: int = 1) ->
         new_code_cell(body),
         new_code_cell(FINISH),
     ]
-    nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                            "language": "python"}})
+    nb = new_notebook(
+        cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
     for i, c in enumerate(nb.cells):  # stable ids so the source files themselves are deterministic
         c["id"] = f"{name}-{i}"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -159,12 +160,12 @@ def leftovers(root: Path) -> list[Path]:
 @pytest.fixture(scope="module", autouse=True)
 def frozen_rap_source(tmp_path_factory):
     """Key the cache on a snapshot of src/rap, so editing the package while the tests run cannot flake them."""
-    import rap.runner
+    import rap.build.runner
 
     snapshot = tmp_path_factory.mktemp("rap-src") / "rap"
-    shutil.copytree(rap.runner._rap_source_dir(), snapshot, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(rap.build.runner._rap_source_dir(), snapshot, ignore=shutil.ignore_patterns("__pycache__"))
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(rap.runner, "_rap_source_dir", lambda: snapshot)
+        mp.setattr(rap.build.runner, "_rap_source_dir", lambda: snapshot)
         yield snapshot
 
 
@@ -238,17 +239,31 @@ def test_key_leaves_out_machine_specific_paths(tmp_path):
 def test_normalise_strips_timestamps_and_paths():
     nb = new_notebook(
         cells=[
-            new_code_cell("x = 1", metadata={"tags": ["injected-parameters"], "execution": {"iopub.status.busy": "t"},
-                                             "papermill": {"start_time": "t", "end_time": "t", "duration": 1.0,
-                                                           "status": "completed"}}),
+            new_code_cell(
+                "x = 1",
+                metadata={
+                    "tags": ["injected-parameters"],
+                    "execution": {"iopub.status.busy": "t"},
+                    "papermill": {"start_time": "t", "end_time": "t", "duration": 1.0, "status": "completed"},
+                },
+            ),
             new_code_cell("print(1)"),
         ],
-        metadata={"papermill": {"start_time": "t", "end_time": "t", "duration": 2.0, "input_path": "/p/in.ipynb",
-                                "output_path": "/p/out.ipynb", "parameters": {"out_dir": "/p/stage/sec/out"}},
-                  "language_info": {"name": "python", "version": "3.11.7"}},
+        metadata={
+            "papermill": {
+                "start_time": "t",
+                "end_time": "t",
+                "duration": 2.0,
+                "input_path": "/p/in.ipynb",
+                "output_path": "/p/out.ipynb",
+                "parameters": {"out_dir": "/p/stage/sec/out"},
+            },
+            "language_info": {"name": "python", "version": "3.11.7"},
+        },
     )
-    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout",
-                                                  text="wrote /p/stage/sec/out/t.csv and /p/data/x, not /p2/y\n")]
+    nb.cells[1].outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="wrote /p/stage/sec/out/t.csv and /p/data/x, not /p2/y\n")
+    ]
     out = normalise_notebook(nb, {"/p/stage/sec/out": "<out_dir>", "/p": "<project_root>"})
     assert out.metadata.papermill == {"parameters": {"out_dir": "<out_dir>"}}
     assert "version" not in out.metadata.language_info
@@ -282,8 +297,10 @@ def test_cold_run_is_parallel_and_writes_outputs(cold):
     keys = sorted(p.name for p in (root / ".cache" / "sections").iterdir())
     assert keys == sorted(s.key for s in result.sections)
     record = json.loads((root / ".cache" / "sections" / result["02_beta"].key / "key.json").read_text())
-    assert record["parts"]["inputs"] == {"a.csv": manifest["inputs"]["data/synthetic/a.csv"],
-                                         "sub/b.txt": manifest["inputs"]["data/synthetic/sub/b.txt"]}
+    assert record["parts"]["inputs"] == {
+        "a.csv": manifest["inputs"]["data/synthetic/a.csv"],
+        "sub/b.txt": manifest["inputs"]["data/synthetic/sub/b.txt"],
+    }
     assert record["outputs"] == ["beta.txt"]
     print(f"cold run of 2 sections, 2 workers: {wall:.1f}s")
 
@@ -406,12 +423,14 @@ def test_sigkill_midway_keeps_previous_outputs_and_next_run_cleans_up(project):
     before = tree(out, skip=())
     make_notebook(project / "notebooks" / "03_slow.ipynb", "slow", SLOW)
     code = (
-        "from rap.config import load_params; from rap.runner import run_sections; import sys; "
+        "from rap.core.params import load_params; from rap.build.runner import run_sections; import sys; "
         "pf = sys.argv[1]; run_sections(load_params(pf), pf, notebooks_dir=sys.argv[2], workers=2, progress=False)"
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", code, str(project / "params" / "2024.yaml"), str(project / "notebooks")],
-        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.time() + 60
@@ -443,7 +462,7 @@ def test_sigkill_midway_keeps_previous_outputs_and_next_run_cleans_up(project):
 
 
 def test_clean_leftovers_restores_a_half_swapped_folder(tmp_path):
-    from rap.runner import clean_leftovers
+    from rap.build.runner import clean_leftovers
 
     out = tmp_path / "outputs" / "2024"
     (tmp_path / "outputs" / ".old-2024-abcd").mkdir(parents=True)
@@ -469,7 +488,7 @@ def test_longest_section_by_last_run_starts_first(project):
 def test_section_cache_keeps_the_most_recently_used_entries_of_each_section(tmp_path):
     """The cache does not grow with every edit: per section, the newest entries (by last use) stay, entries
     of other sections and those this run needs stay, half-written ones are left to their writer."""
-    from rap.runner import prune_section_cache
+    from rap.build.runner import prune_section_cache
 
     def entry(name: str, section: str, age: int) -> Path:
         e = tmp_path / name
@@ -488,7 +507,7 @@ def test_section_cache_keeps_the_most_recently_used_entries_of_each_section(tmp_
 
 
 def test_publishing_caches_keep_the_most_recently_used(tmp_path):
-    from rap.cachedir import keep_newest
+    from rap.core.cache import keep_newest
 
     for i, name in enumerate(["k1", "k2", "k3", "k4.tmp", ".hidden"]):
         (tmp_path / name).mkdir()

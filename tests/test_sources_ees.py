@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rap.errors import InputError
-from rap.sources.ees import parse_indicator, read_ees_la_ethnicity, read_ees_release, read_ees_table
+from rap.core.errors import InputError
+from rap.inputs.readers.ees import parse_indicator, read_ees_la_ethnicity, read_ees_release, read_ees_table
 
 FIX = Path(__file__).parent / "fixtures" / "ees"
 
@@ -24,7 +24,14 @@ def test_2024_headline_figures_exactly():
     n = _eth_2024(df)["value"]
     assert n["total"] == 83630
     assert (n["white"], n["WBRI"], n["mixed"], n["black"], n["asian"], n["other"], n["unknown"]) == (
-        59340, 55140, 8920, 6230, 4420, 3910, 800)
+        59340,
+        55140,
+        8920,
+        6230,
+        4420,
+        3910,
+        800,
+    )
     pct = _eth_2024(df, "percentage")
     assert pct.loc["WIRI", "symbol"] == "k" and np.isnan(pct.loc["WIRI", "value"])
     assert pct.loc["WIRI", "raw"] == "k"
@@ -81,11 +88,14 @@ def _tmp_ees(tmp_path: Path, rows: list[str]) -> Path:
 
 
 def test_unknown_ethnicity_label_names_file_line_column_value(tmp_path):
-    p = _tmp_ees(tmp_path, [
-        "2024,Reporting year,National,E92000001,England,Ethnicity,1. Total White,10,50",
-        "2024,Reporting year,National,E92000001,England,Age group,Martian,10,50",  # not ethnicity: ignored
-        "2024,Reporting year,National,E92000001,England,Ethnicity,7. Total Martian,10,50",
-    ])
+    p = _tmp_ees(
+        tmp_path,
+        [
+            "2024,Reporting year,National,E92000001,England,Ethnicity,1. Total White,10,50",
+            "2024,Reporting year,National,E92000001,England,Age group,Martian,10,50",  # not ethnicity: ignored
+            "2024,Reporting year,National,E92000001,England,Ethnicity,7. Total Martian,10,50",
+        ],
+    )
     with pytest.raises(InputError) as exc:
         read_ees_table(p, "cla_on_31_march")
     e = exc.value

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
-from rap.errors import InputError
-from rap.sources.population import (
+from rap.core.errors import InputError
+from rap.inputs.readers.population import (
     SYNTHETIC_SOURCE,
     read_census_ethnicity,
     read_children_by_la_ethnicity,
@@ -15,7 +14,9 @@ from rap.sources.population import (
 
 
 def test_mid_year_estimates(shared_dir):
-    df = read_mid_year_estimates(shared_dir / "reference-data" / "population" / "ons_mid-year_population_estimates_2012_to_2024.csv")
+    df = read_mid_year_estimates(
+        shared_dir / "reference-data" / "population" / "ons_mid-year_population_estimates_2012_to_2024.csv"
+    )
     nat = df[(df["geographic_level"] == "National") & (df["time_period"] == 2024)]
     assert nat["population"].tolist() == [12183016]
     la = df[(df["geographic_level"] == "Local authority") & (df["time_period"] == 2024)]
@@ -33,20 +34,30 @@ def test_census_is_flagged_all_ages(shared_dir):
     assert reg["all_ages"].all() and reg["geography_code"].nunique() == 9
 
 
-HEAD = ("time_period,geographic_level,new_la_code,old_la_code,la_name,region_code,region_name,ons2021_code,"
-        "ons2021_label,major,population,source\n")
+HEAD = (
+    "time_period,geographic_level,new_la_code,old_la_code,la_name,region_code,region_name,ons2021_code,"
+    "ons2021_label,major,population,source\n"
+)
 
 
 def test_synthetic_children_file(tmp_path):
     p = tmp_path / "children_by_la_ethnicity.csv"
-    p.write_text(HEAD + f"2024,Local authority,E06000001,805,Hartlepool,E12000001,North East,1,Bangladeshi,asian,12,{SYNTHETIC_SOURCE}\n")
+    p.write_text(
+        HEAD
+        + f"2024,Local authority,E06000001,805,Hartlepool,E12000001,North East,1,Bangladeshi,asian,12,{SYNTHETIC_SOURCE}\n"
+    )
     df = read_children_by_la_ethnicity(p)
     assert df["population"].tolist() == [12] and not df["all_ages"].any()
-    p.write_text(HEAD + "2024,Local authority,E06000001,805,Hartlepool,E12000001,North East,1,Bangladeshi,asian,12,ONS\n")
+    p.write_text(
+        HEAD + "2024,Local authority,E06000001,805,Hartlepool,E12000001,North East,1,Bangladeshi,asian,12,ONS\n"
+    )
     with pytest.raises(InputError) as exc:
         read_children_by_la_ethnicity(p)
     assert exc.value.line == 2 and exc.value.column == "source"
-    p.write_text(HEAD + f"2024,Local authority,E06000001,805,Hartlepool,E12000001,North East,1,Bangladeshi,asian,1.5,{SYNTHETIC_SOURCE}\n")
+    p.write_text(
+        HEAD
+        + f"2024,Local authority,E06000001,805,Hartlepool,E12000001,North East,1,Bangladeshi,asian,1.5,{SYNTHETIC_SOURCE}\n"
+    )
     with pytest.raises(InputError) as exc:
         read_children_by_la_ethnicity(p)
     assert exc.value.column == "population" and exc.value.value == "1.5"

@@ -9,14 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rap.errors import InputError
-from rap.sources import rejected_share, write_rejected
-from rap.sources.ssda903 import (
-    read_ssda903_folder,
-    read_ssda903_xml,
-    read_ssda903_years,
-    table_columns,
-)
+from rap.core.errors import InputError
+from rap.inputs.readers import rejected_share, write_rejected
+from rap.inputs.readers.ssda903 import read_ssda903_folder, read_ssda903_xml, read_ssda903_years, table_columns
 
 SAMPLE = Path(__file__).parent / "fixtures" / "ssda903_sample"
 HEADER = "CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB\n"
@@ -32,10 +27,14 @@ def write(folder: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
 
 def minimal_return(folder: Path, header_rows: list[str] | None = None, episode_rows: list[str] | None = None):
     header_rows = header_rows if header_rows is not None else ["1,1,01/01/2010,WBRI,UN1,,", "2,2,02/02/2012,BAFR,UN1,,"]
-    episode_rows = episode_rows if episode_rows is not None else [
-        "1,01/05/2023,S,C2,N1,U1,PR1,,,,,,",
-        "2,01/06/2023,S,C2,N2,K2,PR2,01/09/2023,E11,,,,",
-    ]
+    episode_rows = (
+        episode_rows
+        if episode_rows is not None
+        else [
+            "1,01/05/2023,S,C2,N1,U1,PR1,,,,,,",
+            "2,01/06/2023,S,C2,N2,K2,PR2,01/09/2023,E11,,,,",
+        ]
+    )
     write(folder, "a.csv", HEADER + "".join(r + "\n" for r in header_rows))
     write(folder, "b.csv", EPISODES + "".join(r + "\n" for r in episode_rows))
     return folder
@@ -143,8 +142,12 @@ def test_csv_and_xml_of_the_same_return_give_the_same_children(tmp_path):
 
 def test_file_with_unknown_columns_names_file_and_nearest_table(tmp_path):
     minimal_return(tmp_path)
-    write(tmp_path, "odd.csv", "CHILD,DECOM,RNE,LS,CIN,PLACE,PLACE_PROVIDER,DEC,REC,REASON_PLACE_CHANGE,HOME_POST,"
-          "PL_POST,URN,FAVOURITE_COLOUR\n1,01/05/2023,S,C2,N1,U1,PR1,,,,,,,blue\n")
+    write(
+        tmp_path,
+        "odd.csv",
+        "CHILD,DECOM,RNE,LS,CIN,PLACE,PLACE_PROVIDER,DEC,REC,REASON_PLACE_CHANGE,HOME_POST,"
+        "PL_POST,URN,FAVOURITE_COLOUR\n1,01/05/2023,S,C2,N1,U1,PR1,,,,,,,blue\n",
+    )
     with pytest.raises(InputError) as exc:
         read_ssda903_folder(tmp_path, 2024)
     e = exc.value
@@ -214,8 +217,14 @@ def test_blank_required_field_is_rejected_but_blank_optional_is_not(tmp_path):
 
 
 def test_ethnic_defects_are_kept_and_categorised(tmp_path):
-    rows = ["1,1,01/01/2010,WBRI,UN1,,", "2,1,01/01/2010,,UN1,,", "3,1,01/01/2010,REFU,UN1,,",
-            "4,1,01/01/2010,NOBT,UN1,,", "5,1,01/01/2010,wbri,UN1,,", "6,1,01/01/2010,XXXX,UN1,,"]
+    rows = [
+        "1,1,01/01/2010,WBRI,UN1,,",
+        "2,1,01/01/2010,,UN1,,",
+        "3,1,01/01/2010,REFU,UN1,,",
+        "4,1,01/01/2010,NOBT,UN1,,",
+        "5,1,01/01/2010,wbri,UN1,,",
+        "6,1,01/01/2010,XXXX,UN1,,",
+    ]
     r = read_ssda903_folder(minimal_return(tmp_path, header_rows=rows), 2024)
     assert r.rejected.empty
     assert r["Header"]["ethnic_quality"].tolist() == ["known", "blank", "refused", "not_obtained", "invalid", "invalid"]
@@ -267,17 +276,25 @@ def test_row_with_too_many_fields_names_its_line(tmp_path):
 def test_years_layout_adds_la_and_year_and_keeps_lines_per_file(tmp_path):
     root = tmp_path / "ssda903"
     minimal_return(root / "2023" / "805")
-    minimal_return(root / "2023" / "806", episode_rows=["1,01/05/2023,S,C2,N1,U1,PR1,,,,,,",
-                                                         "2,01/05/2023,S,C2,N1,ZZ,PR1,,,,,,"])
+    minimal_return(
+        root / "2023" / "806", episode_rows=["1,01/05/2023,S,C2,N1,U1,PR1,,,,,,", "2,01/05/2023,S,C2,N1,ZZ,PR1,,,,,,"]
+    )
     minimal_return(root / "2024" / "805")
     # a file whose quoted field holds a line break: later line numbers must still be right
     write(root / "2024" / "806", "h.csv", HEADER + '1,1,01/01/2010,WBRI,"UN1",,\n2,2,02/02/2012,BAFR,UN1,,\n')
-    write(root / "2024" / "806", "e.csv", EPISODES + '1,01/05/2023,S,C2,N1,U1,PR1,,,,"AB1\n2CD",,\n'
-          "2,31/02/2023,S,C2,N1,U1,PR1,,,,,,\n")
+    write(
+        root / "2024" / "806",
+        "e.csv",
+        EPISODES + '1,01/05/2023,S,C2,N1,U1,PR1,,,,"AB1\n2CD",,\n2,31/02/2023,S,C2,N1,U1,PR1,,,,,,\n',
+    )
     r = read_ssda903_years(root, [2023, 2024])
     h = r["Header"]
     assert sorted(h.groupby(["YEAR", "LA"]).size().to_dict().items()) == [
-        ((2023, "805"), 2), ((2023, "806"), 2), ((2024, "805"), 2), ((2024, "806"), 2)]
+        ((2023, "805"), 2),
+        ((2023, "806"), 2),
+        ((2024, "805"), 2),
+        ((2024, "806"), 2),
+    ]
     rej = r.rejected.sort_values("line")
     assert rej[["column", "value", "line"]].values.tolist() == [["PLACE", "ZZ", 3], ["DECOM", "31/02/2023", 4]]
     assert rej["file"].iloc[0].endswith("2023/806/b.csv") and rej["file"].iloc[1].endswith("2024/806/e.csv")

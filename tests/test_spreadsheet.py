@@ -1,4 +1,4 @@
-"""The accessible workbook of all tables (rap.spreadsheet): structure, labels, symbols, numbers, names."""
+"""The accessible workbook of all tables (rap.build.spreadsheet): structure, labels, symbols, numbers, names."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from rap.spreadsheet import sheet_names, write_spreadsheet
-from rap.suppression import SYMBOLS
-from rap.tables import with_ees_columns, write_ees
+from rap.build.spreadsheet import sheet_names, write_spreadsheet
+from rap.domain.disclosure import SYMBOLS
+from rap.domain.ees import with_ees_columns, write_ees
 
 TITLE = "Ethnicity of children looked after: tables"
 SOURCE = "SSDA903 children looked after return"
@@ -22,35 +22,56 @@ LONG_B = "placement_moves_within_twelve_months_for_girls"
 
 def _cla(tables: Path) -> None:
     """National and regional rows (region blank on national rows) with every kind of symbol but u."""
-    df = pd.DataFrame({
-        "year": [2023, 2023, 2024, 2024, 2024, 2024],
-        "geographic_level": ["National", "National", "National", "National", "Regional", "Regional"],
-        "region_code": ["", "", "", "", "E12000001", "E12000001"],
-        "region_name": ["", "", "", "", "North East", "North East"],
-        "ethnicity_major": ["Total", "White", "Total", "White", "Total", "White"],
-        "number": ["83630", "c", "83840", "58000", "low", "4210"],
-        "percentage": ["100.0", "x", "100.0", "69.2", "k", "z"],
-        "average_attainment8": ["z"] * 6,  # applies to no row: left out of the sheet
-    })
-    write_ees(with_ees_columns(df, year="year"), tables / "cla_on_31_march_by_ethnicity.csv",
-              filters={"ethnicity_major": "Ethnic group (major)"},
-              indicators={"number": ("Number", "", 0), "percentage": ("Percentage", "%", 1),
-                          "average_attainment8": ("Average Attainment 8 score", "", 1)})
+    df = pd.DataFrame(
+        {
+            "year": [2023, 2023, 2024, 2024, 2024, 2024],
+            "geographic_level": ["National", "National", "National", "National", "Regional", "Regional"],
+            "region_code": ["", "", "", "", "E12000001", "E12000001"],
+            "region_name": ["", "", "", "", "North East", "North East"],
+            "ethnicity_major": ["Total", "White", "Total", "White", "Total", "White"],
+            "number": ["83630", "c", "83840", "58000", "low", "4210"],
+            "percentage": ["100.0", "x", "100.0", "69.2", "k", "z"],
+            "average_attainment8": ["z"] * 6,  # applies to no row: left out of the sheet
+        }
+    )
+    write_ees(
+        with_ees_columns(df, year="year"),
+        tables / "cla_on_31_march_by_ethnicity.csv",
+        filters={"ethnicity_major": "Ethnic group (major)"},
+        indicators={
+            "number": ("Number", "", 0),
+            "percentage": ("Percentage", "%", 1),
+            "average_attainment8": ("Average Attainment 8 score", "", 1),
+        },
+    )
 
 
 def _scorecard(tables: Path) -> None:
     """A text indicator beside a numeric one; no symbols."""
-    df = pd.DataFrame({"year": [2024, 2024], "quality_dimension": ["Completeness", "Validity"],
-                       "percentage": [98.8, 99.9], "rating": ["Green", "Amber"]})
-    write_ees(with_ees_columns(df, year="year"), tables / "quality_scorecard.csv",
-              filters={"quality_dimension": "Quality dimension"},
-              indicators={"percentage": ("Value", "%", 1), "rating": ("Rating", "", 0)})
+    df = pd.DataFrame(
+        {
+            "year": [2024, 2024],
+            "quality_dimension": ["Completeness", "Validity"],
+            "percentage": [98.8, 99.9],
+            "rating": ["Green", "Amber"],
+        }
+    )
+    write_ees(
+        with_ees_columns(df, year="year"),
+        tables / "quality_scorecard.csv",
+        filters={"quality_dimension": "Quality dimension"},
+        indicators={"percentage": ("Value", "%", 1), "rating": ("Rating", "", 0)},
+    )
 
 
 def _long(tables: Path, stem: str) -> None:
     df = pd.DataFrame({"year": [2024], "ethnicity_major": ["Total"], "number": [12]})
-    write_ees(with_ees_columns(df, year="year"), tables / f"{stem}.csv",
-              filters={"ethnicity_major": "Ethnic group (major)"}, indicators={"number": ("Children", "", 0)})
+    write_ees(
+        with_ees_columns(df, year="year"),
+        tables / f"{stem}.csv",
+        filters={"ethnicity_major": "Ethnic group (major)"},
+        indicators={"number": ("Children", "", 0)},
+    )
 
 
 @pytest.fixture
@@ -115,8 +136,15 @@ def test_table_sheet_title_headers_from_meta_and_units(book):
     ws = book["cla_on_31_march"]
     assert ws["A1"].value == "Children looked after on 31 March by ethnicity, England, 2023 to 2024"
     header = _table(ws)[0]
-    assert header == ("Reporting year", "Geographic level", "Region code", "Region", "Ethnic group (major)",
-                      "Number", "Percentage\n(%)")
+    assert header == (
+        "Reporting year",
+        "Geographic level",
+        "Region code",
+        "Region",
+        "Ethnic group (major)",
+        "Number",
+        "Percentage\n(%)",
+    )
     # constant bookkeeping columns and a column that applies to no row are left out
     text = "\n".join(_texts(ws))
     assert "Average Attainment 8" not in text and "E92000001" not in text
@@ -214,9 +242,15 @@ def test_blank_indicator_is_an_error_naming_file_and_column(tables: Path, tmp_pa
 
 
 def test_notes_by_table_column_and_all(tables: Path, tmp_path: Path):
-    book = _write(tables, tmp_path / "book.xlsx", notes={
-        "*": "Figures are provisional.", "quality_scorecard.csv": "Ratings use the project's thresholds.",
-        "percentage": ["Percentages of children with a known ethnicity.", "Rounded to one decimal place."]})
+    book = _write(
+        tables,
+        tmp_path / "book.xlsx",
+        notes={
+            "*": "Figures are provisional.",
+            "quality_scorecard.csv": "Ratings use the project's thresholds.",
+            "percentage": ["Percentages of children with a known ethnicity.", "Rounded to one decimal place."],
+        },
+    )
     numbers = {row[1]: row[0] for row in _table(book["Notes"])[1:]}
     every = numbers["Figures are provisional."]
     for ws in book.worksheets[3:]:
@@ -231,8 +265,7 @@ def test_notes_by_table_column_and_all(tables: Path, tmp_path: Path):
         _write(tables, tmp_path / "bad.xlsx", notes={"nonexistent_column": "x"})
 
 
-def test_two_builds_are_byte_identical_and_dated_from_source_date_epoch(tables: Path, tmp_path: Path,
-                                                                      monkeypatch):
+def test_two_builds_are_byte_identical_and_dated_from_source_date_epoch(tables: Path, tmp_path: Path, monkeypatch):
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     a = write_spreadsheet(tables, tmp_path / "a.xlsx", title=TITLE, year=2024, source=SOURCE)
     monkeypatch.setenv("TZ", "America/New_York")
@@ -254,7 +287,7 @@ def test_garbage_collector_paused_only_while_writing(tables: Path, tmp_path: Pat
     """The writer pauses the cyclic collector for speed and leaves it as it found it, also when it fails."""
     import gc
 
-    import rap.spreadsheet as S
+    import rap.build.spreadsheet as S
 
     seen = []
     write = S._write_table_sheet

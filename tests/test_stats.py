@@ -1,4 +1,4 @@
-"""Checks of rap.stats against published reference values and hand calculations.
+"""Checks of rap.domain.stats against published reference values and hand calculations.
 
 Reference values are copied (as facts, with their source) from the public test suites of PHE/UKHSA's
 PHEindicatormethods (R) and DHSC's PHStatsMethods (Python). Both are GPL-3 and are NOT dependencies: only
@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from rap import stats
+from rap.domain import stats
 
 Z95 = sps.norm.ppf(0.975)
 

@@ -1,6 +1,6 @@
 """Disclosure control: unit tests and an attacker that tries to undo the suppression.
 
-The attacker is written independently of rap.suppression: it builds the published equations straight from
+The attacker is written independently of rap.domain.disclosure: it builds the published equations straight from
 the table's structure (minor groups sum to their major group, major groups to the grand total, LAs to the
 all-LA total) and recovers suppressed cells by (1) differencing equations with one unknown until no
 progress and (2) linear programming (min and max of each suppressed cell subject to the equations and
@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from rap.suppression import C, K, LOW, Z, percentages, round_half_up, suppress
+from rap.domain.disclosure import LOW, C, K, Z, percentages, round_half_up, suppress
 
 DIMS = ["la", "ethnicity_major", "ethnicity_minor"]
 TOTALS = {"la": "Total", "ethnicity_major": "Total", "ethnicity_minor": "Total"}
@@ -34,6 +34,7 @@ def make_table(leaves: dict[tuple[str, str], list[int]], las: list[str]) -> pd.D
     rows = []
     majors = sorted({m for m, _ in leaves})
     for j, la in enumerate([*las, "Total"]):
+
         def val(m: str, mi: str) -> int:
             if la == "Total":
                 return sum(leaves[(m, mi)])
@@ -42,7 +43,7 @@ def make_table(leaves: dict[tuple[str, str], list[int]], las: list[str]) -> pd.D
         grand = 0
         for m in majors:
             sub = 0
-            for (mm, mi) in leaves:
+            for mm, mi in leaves:
                 if mm == m:
                     rows.append((la, m, mi, val(m, mi)))
                     sub += val(m, mi)
@@ -197,8 +198,19 @@ def test_audit_catches_what_single_equations_miss():
 
 @pytest.mark.parametrize(
     "x, base, expected",
-    [(2.5, 1, 3), (3.5, 1, 4), (25, 10, 30), (15, 10, 20), (14, 10, 10), (5, 10, 10), (4, 10, 0),
-     (0, 10, 0), (1234, 10, 1230), (1235, 10, 1240), (2.675, 0.01, 2.68)],
+    [
+        (2.5, 1, 3),
+        (3.5, 1, 4),
+        (25, 10, 30),
+        (15, 10, 20),
+        (14, 10, 10),
+        (5, 10, 10),
+        (4, 10, 0),
+        (0, 10, 0),
+        (1234, 10, 1230),
+        (1235, 10, 1240),
+        (2.675, 0.01, 2.68),
+    ],
 )
 def test_round_half_up(x, base, expected):
     assert round_half_up(x, base) == expected
@@ -226,18 +238,14 @@ def test_zero_counts_are_shown_not_suppressed():
 
 
 def test_rounded_rows():
-    df = pd.DataFrame(
-        {"ethnicity_major": ["White", "Black", "Total"], "number": [3, 25, 28], "national": True}
-    )
+    df = pd.DataFrame({"ethnicity_major": ["White", "Black", "Total"], "number": [3, 25, 28], "national": True})
     out = suppress(df, ["ethnicity_major"], {"ethnicity_major": "Total"}, 5, round_rows="national")
     assert list(out["number_published"]) == [LOW, "30", "30"]
     assert (out["suppression"] == "none").all()
 
 
 def test_percentages():
-    got = percentages(
-        [1, 0, 1, 3, 5, 1, None], [8, 10, 300, 0, 10, 3, 10], [False] * 4 + [True, False, False]
-    )
+    got = percentages([1, 0, 1, 3, 5, 1, None], [8, 10, 300, 0, 10, 3, 10], [False] * 4 + [True, False, False])
     assert got == ["13", "0", K, Z, C, "33", "x"]
     assert percentages([1], [8], dp=1) == ["12.5"]
     assert percentages([1], [16], dp=1) == ["6.3"]  # 6.25 -> 6.3 half up
@@ -252,14 +260,14 @@ def test_percentages():
 
 
 def test_national_counts_round_half_up_and_mark_low():
-    from rap.suppression import national_counts
+    from rap.domain.disclosure import national_counts
 
     got = national_counts(pd.Series([0, 3, 5, 14, 15, 25, 83634]), 10).tolist()
     assert got == [0, "low", 10, 10, 20, 30, 83630]
 
 
 def test_suppress_counts_primary_only():
-    from rap.suppression import suppress_counts
+    from rap.domain.disclosure import suppress_counts
 
     assert suppress_counts(pd.Series([0, 1, 5, 6, 120]), 5).tolist() == [0, "c", "c", 6, 120]
 
@@ -270,7 +278,7 @@ def test_suppress_slices_matches_suppress_on_one_equation_tables():
     import numpy as np
     import pandas as pd
 
-    from rap.suppression import suppress, suppress_slices
+    from rap.domain.disclosure import suppress, suppress_slices
 
     rng = np.random.default_rng(7)
     rows = []
@@ -293,19 +301,19 @@ def test_suppress_slices_matches_suppress_on_one_equation_tables():
 
 
 def test_round_places_rounds_halves_up_and_keeps_missing():
-    from rap.suppression import round_places
+    from rap.domain.disclosure import round_places
 
     got = round_places([2.675, 0.125, -2.5, 12.25, np.nan, np.inf], 2)
     assert got[:4].tolist() == [2.68, 0.13, -2.5, 12.25]
     assert np.isnan(got[4]) and np.isinf(got[5])
     assert round_places([0.5, 1.5, 2.5, -0.5], 0).tolist() == [1.0, 2.0, 3.0, -1.0]  # not half to even
     assert round_places([1.25, 1.25], np.array([1, 0])).tolist() == [1.3, 1.0]  # one dp per value
-    # populations to the nearest 10 (rap.dashboard, rap.la_comparison): 25 -> 30, where np.round gives 20
+    # populations to the nearest 10 (rap.sections.dashboard, rap.sections.local_authorities): 25 -> 30, where np.round gives 20
     assert (round_places(np.array([15, 25, 35, 44]) / 10, 0) * 10).tolist() == [20, 30, 40, 40]
 
 
 def test_published_numbers_and_strings():
-    from rap.suppression import published_numbers, published_strings
+    from rap.domain.disclosure import published_numbers, published_strings
 
     nums = published_numbers([12.04, 12.05, np.nan], 1)
     assert nums == [12.0, 12.1, "x"]

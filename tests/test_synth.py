@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rap.config import Params, load_params
-from rap.ethnicity import known_codes, quality_category, valid_codes
+from rap.core.params import Params, load_params
+from rap.domain.ethnicity import known_codes, quality_category, valid_codes
 from rap.synth import generate
 from rap.synth.upn import check_letter, is_valid
 from rap.synth.writers import FILES, codelist, columns, tables_for
@@ -118,10 +118,23 @@ def test_columns_match_spec_by_year(data):
 
 CODED = {
     "Episodes": ["RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "REC", "REASON_PLACE_CHANGE"],
-    "Reviews": ["REVIEW_CODE"], "Missing": ["MISSING"], "OC3": ["IN_TOUCH", "ACTIV", "ACCOM"],
-    "OC2": ["SDQ_REASON", "CONVICTED", "HEALTH_CHECK", "IMMUNISATIONS", "TEETH_CHECK", "HEALTH_ASSESSMENT",
-            "SUBSTANCE_MISUSE", "INTERVENTION_RECEIVED", "INTERVENTION_OFFERED"],
-    "Header": ["SEX", "MOTHER"], "UASC": ["SEX"], "SWEpisodes": ["SW_REASON"],
+    "Reviews": ["REVIEW_CODE"],
+    "Missing": ["MISSING"],
+    "OC3": ["IN_TOUCH", "ACTIV", "ACCOM"],
+    "OC2": [
+        "SDQ_REASON",
+        "CONVICTED",
+        "HEALTH_CHECK",
+        "IMMUNISATIONS",
+        "TEETH_CHECK",
+        "HEALTH_ASSESSMENT",
+        "SUBSTANCE_MISUSE",
+        "INTERVENTION_RECEIVED",
+        "INTERVENTION_OFFERED",
+    ],
+    "Header": ["SEX", "MOTHER"],
+    "UASC": ["SEX"],
+    "SWEpisodes": ["SW_REASON"],
 }
 
 
@@ -213,8 +226,16 @@ def test_defect_rates_match_params(data):
     p = _params()
     s = json.loads((data / "truth" / "summary.json").read_text())
     rates = p.synth.defects
-    for name in ["ethnic_blank", "ethnic_refused", "ethnic_not_obtained", "ethnic_invalid", "unknown_upn",
-                 "duplicate_child", "ethnic_changed", "episode_end_before_start"]:
+    for name in [
+        "ethnic_blank",
+        "ethnic_refused",
+        "ethnic_not_obtained",
+        "ethnic_invalid",
+        "unknown_upn",
+        "duplicate_child",
+        "ethnic_changed",
+        "episode_end_before_start",
+    ]:
         count = sum(v["defects"][name]["count"] for v in s["years"].values() if name in v["defects"])
         n = sum(v["defects"][name]["denominator"] for v in s["years"].values() if name in v["defects"])
         target = getattr(rates, name)
@@ -222,8 +243,12 @@ def test_defect_rates_match_params(data):
         assert abs(count / n - target) <= _tolerance(target, n), (name, count, n, target)
     # School disagreement by code and baseline.
     for code, target in {**rates.school_disagreement_by_code, "baseline": rates.school_disagreement}.items():
-        entries = [v["defects"]["school_disagreement"]["by_code"].get(code) if code != "baseline"
-                   else v["defects"]["school_disagreement"]["baseline"] for v in s["years"].values()]
+        entries = [
+            v["defects"]["school_disagreement"]["by_code"].get(code)
+            if code != "baseline"
+            else v["defects"]["school_disagreement"]["baseline"]
+            for v in s["years"].values()
+        ]
         count = sum(e["count"] for e in entries)
         n = sum(e["denominator"] for e in entries)
         if n >= 30:
@@ -239,8 +264,12 @@ def test_recovered_rates_from_files_match_truth(data):
         t = s["years"][str(y)]
         assert len(h) == t["header_children"]
         cat = quality_category(h["ETHNIC"])
-        for c, name in [("blank", "ethnic_blank"), ("refused", "ethnic_refused"),
-                        ("not_obtained", "ethnic_not_obtained"), ("invalid", "ethnic_invalid")]:
+        for c, name in [
+            ("blank", "ethnic_blank"),
+            ("refused", "ethnic_refused"),
+            ("not_obtained", "ethnic_not_obtained"),
+            ("invalid", "ethnic_invalid"),
+        ]:
             assert (cat == c).sum() == t["defects"][name]["count"], name
         assert h["UPN"].str.startswith("UN").sum() == t["defects"]["unknown_upn"]["count"]
         cur = h.set_index(["LA", "CHILD"])["ETHNIC"]
@@ -295,7 +324,11 @@ def test_episode_invariants(data):
         # Only the last episode may be open; a new period starts with RNE=S; an E-code ends the period.
         assert ep.loc[has_next, "dec"].notna().all()
         assert (nxt.loc[has_next & ep["REC"].str.startswith("E"), "RNE"] == "S").all()
-        assert (~ep["RNE"].isin(["S"]) | ~has_next.shift(1, fill_value=False) | (ep.groupby(["LA", "CHILD"]).cumcount() == 0)).all()
+        assert (
+            ~ep["RNE"].isin(["S"])
+            | ~has_next.shift(1, fill_value=False)
+            | (ep.groupby(["LA", "CHILD"]).cumcount() == 0)
+        ).all()
         # Reason for placement change on episodes that end in a placement change (rule 225).
         need = has_next & nxt["RNE"].isin(["P", "T", "B", "U"])
         assert (ep.loc[need, "REASON_PLACE_CHANGE"] != "").all()
@@ -345,15 +378,27 @@ def test_uasc_mostly_older_boys_and_other_asian_black(data):
     assert (u["SEX"] == "1").mean() > 0.9
     age = (pd.Timestamp(y, 3, 31) - dates(u["DOB"])).dt.days / 365.25
     assert (age >= 16).mean() > 0.75
-    from rap.ethnicity import codes
+    from rap.domain.ethnicity import codes
 
     major = hu["ETHNIC"].map(codes()["major"])
     assert major.isin(["other", "asian", "black"]).mean() > 0.75
 
 
 def test_school_extract(data):
-    expected = ["UPN", "LA", "ETHNIC", "NCYEAR", "SCHOOL_MOVES", "MIDYEAR_MOVES", "KS1_RWM_EXP", "KS2_READ_EXP",
-                "KS2_WRIT_EXP", "KS2_MAT_EXP", "KS4_ATT8", "KS4_EM_94"]
+    expected = [
+        "UPN",
+        "LA",
+        "ETHNIC",
+        "NCYEAR",
+        "SCHOOL_MOVES",
+        "MIDYEAR_MOVES",
+        "KS1_RWM_EXP",
+        "KS2_READ_EXP",
+        "KS2_WRIT_EXP",
+        "KS2_MAT_EXP",
+        "KS4_ATT8",
+        "KS4_EM_94",
+    ]
     for y in years_of(_params()):
         s = pd.read_csv(data / "school" / f"{y}.csv", dtype=str, keep_default_na=False)
         assert list(s.columns) == expected
@@ -381,8 +426,20 @@ def test_school_extract(data):
 
 def test_population_file(data):
     pop = pd.read_csv(data / "population" / "children_by_la_ethnicity.csv", dtype={"old_la_code": str})
-    assert list(pop.columns) == ["time_period", "geographic_level", "new_la_code", "old_la_code", "la_name", "region_code",
-                                 "region_name", "ons2021_code", "ons2021_label", "major", "population", "source"]
+    assert list(pop.columns) == [
+        "time_period",
+        "geographic_level",
+        "new_la_code",
+        "old_la_code",
+        "la_name",
+        "region_code",
+        "region_name",
+        "ons2021_code",
+        "ons2021_label",
+        "major",
+        "population",
+        "source",
+    ]
     assert (pop["source"] == "SYNTHETIC: not real data").all()
     assert sorted(pop["time_period"].unique()) == years_of(_params())
     assert len(pop) == len(years_of(_params())) * 153 * 19

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rap.config import load_params
-from rap.ethnicity import codes, known_codes, map_ees_labels
+from rap.core.params import load_params
+from rap.domain.ethnicity import codes, known_codes, map_ees_labels
 from rap.synth import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +55,9 @@ def check(name: str, synthetic: float, published: float, n: int, allowance: floa
     se = np.sqrt(max(published * (1 - published), 1e-6) / max(n, 1))
     tol = 4 * se + allowance
     RESULTS.append((name, published, synthetic, tol))
-    assert abs(synthetic - published) <= tol, f"{name}: synthetic {synthetic:.4f} vs published {published:.4f} (n={n}, tol {tol:.4f})"
+    assert abs(synthetic - published) <= tol, (
+        f"{name}: synthetic {synthetic:.4f} vs published {published:.4f} (n={n}, tol {tol:.4f})"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -90,12 +92,14 @@ def children(files, y: int) -> pd.DataFrame:
     ep["open"] = (ep["decom"] <= ye) & ep["dec"].isna()
     ep["start"] = (ep["RNE"] == "S") & (ep["decom"] >= ys)
     g = ep.groupby(["LA", "CHILD"])
-    c = pd.DataFrame({
-        "first": g["decom"].min(),
-        "on_31_march": g["open"].any(),
-        "started": g["start"].any(),
-        "placements": g["placement"].sum(),
-    })
+    c = pd.DataFrame(
+        {
+            "first": g["decom"].min(),
+            "on_31_march": g["open"].any(),
+            "started": g["start"].any(),
+            "placements": g["placement"].sum(),
+        }
+    )
     c["placements"] += (c["first"] < ys).astype(int)
     c["lac_12m"] = c["on_31_march"] & (c["first"] <= pd.Timestamp(y - 1, 3, 31))
     c["ethnic"] = h["ETHNIC"].reindex(c.index)
@@ -118,12 +122,21 @@ def test_counts(kids):
     on31 = float(cla[(cla["cla_group"] == "Age group") & (cla["characteristic"] == "Total children")]["number"].iloc[0])
     st = pub("national_cla_started_to_be_looked_after.csv")
     st = st[st["time_period"] == "2024"]
-    starts = float(st[(st["cla_group"] == "Age on starting") & (st["characteristic"] == "Total children")]["number"].iloc[0])
+    starts = float(
+        st[(st["cla_group"] == "Age on starting") & (st["characteristic"] == "Total children")]["number"].iloc[0]
+    )
     dy = pub("national_cla_during_the_year_and_on_31_march_for_at_least_12_mths_by_characteristics.csv")
-    dy = dy[(dy["time_period"] == "2024") & (dy["population_group"] == "Age group") & (dy["characteristic"] == "Total children")]
+    dy = dy[
+        (dy["time_period"] == "2024")
+        & (dy["population_group"] == "Age group")
+        & (dy["characteristic"] == "Total children")
+    ]
     during = float(dy[dy["CLA_group"].str.startswith("All children")]["Number"].iloc[0])
-    for name, got, want in [("on 31 March", kids["on_31_march"].sum(), on31), ("during year", len(kids), during),
-                            ("started", kids["started"].sum(), starts)]:
+    for name, got, want in [
+        ("on 31 March", kids["on_31_march"].sum(), on31),
+        ("during year", len(kids), during),
+        ("started", kids["started"].sum(), starts),
+    ]:
         RESULTS.append((f"count {name} (x20)", want, got / SCALE, 0.06 * want))
         assert abs(got / (want * SCALE) - 1) <= 0.06, (name, got, want * SCALE)
 
@@ -150,10 +163,16 @@ def test_starters_by_ethnicity(kids):
 
 def test_missing_by_major(kids, files):
     mi = pub("official_statistics_cla_who_were_missing.csv")
-    mi = mi[(mi["time_period"] == "2024") & (mi["missing_status"] == "Children missing from placement by ethnic origin")]
+    mi = mi[
+        (mi["time_period"] == "2024") & (mi["missing_status"] == "Children missing from placement by ethnic origin")
+    ]
     _, miss = by_ethnicity(mi)
     dy = pub("national_cla_during_the_year_and_on_31_march_for_at_least_12_mths_by_characteristics.csv")
-    dy = dy[(dy["time_period"] == "2024") & dy["CLA_group"].str.startswith("All children") & (dy["population_group"] == "Ethnicity")]
+    dy = dy[
+        (dy["time_period"] == "2024")
+        & dy["CLA_group"].str.startswith("All children")
+        & (dy["population_group"] == "Ethnicity")
+    ]
     _, den = by_ethnicity(dy, "Number")
     m = files[f"missing_{YEAR}"]
     who = set(zip(m.loc[m["MISSING"] == "M", "LA"], m.loc[m["MISSING"] == "M", "CHILD"]))
@@ -167,7 +186,9 @@ def test_missing_by_major(kids, files):
 
 def test_three_plus_placements_by_major(kids):
     pl = pub("national_cla_pl_count_by_characteristics.csv")
-    pl = pl[(pl["time_period"] == "2024") & (pl["cla_group"] == "CLA on 31 March") & (pl["population_group"] == "Ethnicity")]
+    pl = pl[
+        (pl["time_period"] == "2024") & (pl["cla_group"] == "CLA on 31 March") & (pl["population_group"] == "Ethnicity")
+    ]
     _, num = by_ethnicity(pl[pl["placement_stability"] == "With 3 or more placements during the year"])
     _, den = by_ethnicity(pl[pl["placement_stability"] == "Total children"])
     s = kids[kids["on_31_march"]]
@@ -179,9 +200,13 @@ def test_three_plus_placements_by_major(kids):
 def test_care_leavers_19_21_neet_by_major(files, kids):
     a = pub("national_activity_of_care_leaver_by_placement_ethnicity.csv")
     a = a[(a["time_period"] == "2024") & (a["care_leaver_age"] == "19to21 years") & (a["cla_group"] == "Ethnicity")]
-    labels = {"white": "Total White", "mixed": "Total Mixed or Multiple ethnic groups",
-              "asian": "Total Asian or Asian British", "black": "Total Black, African, Caribbean or Black British",
-              "other": "Total other ethnic group"}
+    labels = {
+        "white": "Total White",
+        "mixed": "Total Mixed or Multiple ethnic groups",
+        "asian": "Total Asian or Asian British",
+        "black": "Total Black, African, Caribbean or Black British",
+        "other": "Total other ethnic group",
+    }
     o = files[f"oc3_{YEAR}"].copy()
     h = files[f"header_{YEAR}"].drop_duplicates(["LA", "CHILD"]).set_index(["LA", "CHILD"])
     o = o.join(h[["ETHNIC"]], on=["LA", "CHILD"])
@@ -214,8 +239,11 @@ def test_key_stage_levels_for_cla_12_months(files):
         r2 = ks2[ks2["time_period"] == tp].iloc[0]
         r4 = ks4[ks4["time_period"] == tp].iloc[0]
         y6 = s[s["NCYEAR"] == "6"]
-        for col, pcol in [("KS2_READ_EXP", "pt_read_met_expected_standard"), ("KS2_WRIT_EXP", "pt_writta_met_expected_standard"),
-                          ("KS2_MAT_EXP", "pt_mat_met_expected_standard")]:
+        for col, pcol in [
+            ("KS2_READ_EXP", "pt_read_met_expected_standard"),
+            ("KS2_WRIT_EXP", "pt_writta_met_expected_standard"),
+            ("KS2_MAT_EXP", "pt_mat_met_expected_standard"),
+        ]:
             v = y6[col].astype(int)
             obs.setdefault(col, []).extend(v.tolist())
             exp.setdefault(col, []).extend([float(r2[pcol]) / 100] * len(v))

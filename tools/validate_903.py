@@ -54,6 +54,7 @@ def _import_validator():
     root = logging.getLogger()
     import lac_validator.lac_validator as lv  # noqa: F401  (calls logging.basicConfig(INFO))
     from lac_validator.config import column_names  # noqa: F401
+
     root.setLevel(logging.WARNING)
     for h in list(root.handlers):
         h.setLevel(logging.WARNING)
@@ -129,10 +130,7 @@ def classify_csvs(folder: Path) -> tuple[dict[str, Path], list[str]]:
 
 
 def uploaded(tables: dict[str, Path], description: str) -> list[dict]:
-    return [
-        {"name": str(p), "description": description, "file_content": _read_bytes(p)}
-        for p in tables.values()
-    ]
+    return [{"name": str(p), "description": description, "file_content": _read_bytes(p)} for p in tables.values()]
 
 
 def la_lookup() -> dict[str, str]:
@@ -177,15 +175,14 @@ def validate_folder(job: dict) -> dict:
     }
     try:
         lv = _import_validator()
-        from lac_validator.rules.ruleset_utils import get_year_ruleset  # noqa: F401
         import importlib
+
+        from lac_validator.rules.ruleset_utils import get_year_ruleset  # noqa: F401
 
         ruleset, exact = pick_ruleset(job["year"], job.get("ruleset"))
         out["ruleset"], out["ruleset_exact"] = ruleset, exact
         if not exact:
-            out["notes"].append(
-                f"no rule pack for collection year {job['year']}; used {ruleset} (nearest available)"
-            )
+            out["notes"].append(f"no rule pack for collection year {job['year']}; used {ruleset} (nearest available)")
         registry = importlib.import_module(f"lac_validator.rules.{ruleset}").registry
         if job.get("rules"):
             registry = {k: v for k, v in registry.items() if k in set(job["rules"])}
@@ -405,8 +402,16 @@ def write_outputs(out_dir: Path, results: list[dict], meta: dict) -> list[dict]:
                 w.writerow(e)
     summary = summarise(results)
     with (out_dir / "summary.csv").open("w", newline="", encoding="utf-8") as f:
-        fields = ["rule_code", "rule_description", "tables", "las_affected", "rows", "children_affected",
-                  "share_of_children_pct", "rows_by_year"]
+        fields = [
+            "rule_code",
+            "rule_description",
+            "tables",
+            "las_affected",
+            "rows",
+            "children_affected",
+            "share_of_children_pct",
+            "rows_by_year",
+        ]
         w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
         w.writerows(summary)
@@ -481,7 +486,9 @@ def parse_args(argv=None):
         "or on one folder.",
     )
     p.add_argument("--root", default=DEFAULT_ROOT, help=f"data root with <year>/<la>/ folders (default {DEFAULT_ROOT})")
-    p.add_argument("--years", type=int, nargs="+", help="collection years (end year, 2024 = 2023/24); default all present")
+    p.add_argument(
+        "--years", type=int, nargs="+", help="collection years (end year, 2024 = 2023/24); default all present"
+    )
     p.add_argument("--las", nargs="+", help="LA folders (old_la_code); default all present")
     p.add_argument("--sample", type=int, metavar="N", help="validate a deterministic subset of N LAs")
     p.add_argument("--seed", type=int, default=SAMPLE_SEED, help=f"seed for --sample (default {SAMPLE_SEED})")
@@ -571,8 +578,10 @@ def main(argv=None) -> int:
     )
     print(f"validate_903: wrote {out_dir}/summary.md, summary.csv, errors.csv, run.json", flush=True)
     for s in summary[:40]:
-        print(f"  {s['rule_code']:>6}  {s['rows']:>7} rows  {s['las_affected']:>4} LAs  "
-              f"{s['share_of_children_pct']:7.3f}%  {s['rule_description'][:70]}")
+        print(
+            f"  {s['rule_code']:>6}  {s['rows']:>7} rows  {s['las_affected']:>4} LAs  "
+            f"{s['share_of_children_pct']:7.3f}%  {s['rule_description'][:70]}"
+        )
     if len(summary) > 40:
         print(f"  ... {len(summary) - 40} more in summary.md")
     for r in problems:
@@ -583,8 +592,11 @@ def main(argv=None) -> int:
 def _progress(i: int, n: int, r: dict, t0: float) -> None:
     status = "FAILED" if r["problem"] else f"{sum(e['count'] for e in r['errors'])} flagged rows"
     if n <= 20 or i % 10 == 0 or i == n or r["problem"]:
-        print(f"  [{i}/{n}] {r['year']}/{r['la']}: {status} ({r['seconds']:.1f} s; elapsed "
-              f"{time.perf_counter() - t0:.0f} s)", flush=True)
+        print(
+            f"  [{i}/{n}] {r['year']}/{r['la']}: {status} ({r['seconds']:.1f} s; elapsed "
+            f"{time.perf_counter() - t0:.0f} s)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import RapError
+from rap.core.errors import RapError
 
 EXIT_BAD_INPUT = 2
 
@@ -21,8 +21,8 @@ def _add_params(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
-    from .config import load_params
-    from .synth import generate
+    from rap.core.params import load_params
+    from rap.synth import generate
 
     overrides: dict = {}
     if args.scale or args.seed is not None:
@@ -38,8 +38,8 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from .checks import check_inputs
-    from .config import load_params
+    from rap.core.params import load_params
+    from rap.inputs.check import check_inputs
 
     params = load_params(args.params)
     report = check_inputs(params, qa_dir=args.qa_dir)
@@ -56,9 +56,9 @@ def _notebooks_dir(args: argparse.Namespace) -> Path:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .config import load_params
-    from .pipeline import run
-    from .runner import SectionFailed
+    from rap.build.pipeline import run
+    from rap.build.runner import SectionFailed
+    from rap.core.params import load_params
 
     params = load_params(args.params, **({"output_dir": str(args.out.resolve())} if args.out else {}))
     try:
@@ -84,7 +84,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from .report import render
+    from rap.report import render
 
     outputs = render(args.report_dir, renderer=args.renderer)
     for fmt, path in sorted(outputs.items()):
@@ -112,11 +112,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_params(p)
     p.add_argument("--out", type=Path, help="outputs root (default: output_dir from the parameters)")
     p.add_argument("--sections", nargs="+", help="run only these sections (e.g. 01 data_availability)")
-    p.add_argument("--workers", type=int, help="processes at once: sections in parallel, and the spreadsheet beside the report "
-                   "when more than 1 (default: number of cores)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="processes at once: sections in parallel, and the spreadsheet beside the report "
+        "when more than 1 (default: number of cores)",
+    )
     p.add_argument("--no-cache", action="store_true", help="execute every section even if unchanged")
-    p.add_argument("--renderer", choices=["auto", "quarto", "pandoc"], default="auto",
-                   help="auto: quarto when on PATH, else pandoc + Typst")
+    p.add_argument(
+        "--renderer",
+        choices=["auto", "quarto", "pandoc"],
+        default="auto",
+        help="auto: quarto when on PATH, else pandoc + Typst",
+    )
     p.add_argument("--no-render", action="store_true", help="run the sections but build no report")
     p.add_argument("--notebooks", type=Path, help="section notebooks folder (default: notebooks/)")
     p.set_defaults(func=_cmd_run)

@@ -15,24 +15,24 @@ definitions citing DfE, populations, tables needed, first year) is ``rap/data/me
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 import yaml
 
-from .care_leavers import care_leavers
-from .cla import ceased, cla_during_year, cla_on_31_march, started
-from .common import TIDY_COLUMNS, group_order
-from .missing import missing
-from .outcomes import outcomes
-from .placements import placed_over_20_miles, placement_type
-from .published import from_published
-from .social_workers import social_workers_3plus
-from .stability import long_term_stability, placement_stability, school_stability
-from .uasc import uasc_on_31_march, uasc_started
+from rap.measures.care_leavers import care_leavers
+from rap.measures.cla import ceased, cla_during_year, cla_on_31_march, started
+from rap.measures.common import TIDY_COLUMNS, group_order
+from rap.measures.missing import missing
+from rap.measures.outcomes import outcomes
+from rap.measures.placements import placed_over_20_miles, placement_type
+from rap.measures.published import from_published
+from rap.measures.social_workers import social_workers_3plus
+from rap.measures.stability import long_term_stability, placement_stability, school_stability
+from rap.measures.uasc import uasc_on_31_march, uasc_started
 
 #: Measure functions in report order. Some return several measure ids (see measures.yaml ``function``).
 FUNCTIONS: dict[str, Callable] = {
@@ -71,18 +71,15 @@ MEASURE_CACHE_KEEP = 2
 
 
 def _measures_code_hash() -> str:
-    from ..hashing import sha256_file, sha256_json
+    from rap.core.codehash import code_hash
 
-    pkg = Path(__file__).resolve().parents[1]
-    parts = sorted((pkg / "measures").glob("*.py")) + [pkg / "ethnicity.py", pkg / "geography.py"]
-    parts += sorted((pkg / "data").rglob("*.yaml")) + sorted((pkg / "data").rglob("*.csv"))
-    return sha256_json({p.relative_to(pkg).as_posix(): sha256_file(p) for p in parts})
+    return code_hash("rap.measures")
 
 
 def _cache_dir(data, years: list[int]) -> Path | None:
     if getattr(data, "cache_key", None) is None or getattr(data, "cache_root", None) is None:
         return None
-    from ..hashing import sha256_json
+    from rap.core.hashing import sha256_json
 
     key = sha256_json({"inputs": data.cache_key, "years": list(years), "code": _measures_code_hash()})
     return Path(data.cache_root) / "measures" / key
@@ -96,7 +93,7 @@ def compute(data, years: list[int], functions: list[str] | None = None) -> pd.Da
     function another process is computing (its lock is held) is skipped and collected at the end, by which
     time it is usually done. Without a cache the functions simply run.
     """
-    from ..cachedir import keep_newest, shared_pickles
+    from rap.core.cache import keep_newest, shared_pickles
 
     names = list(FUNCTIONS) if functions is None else list(functions)
     folder = _cache_dir(data, years)
@@ -113,8 +110,26 @@ def compute(data, years: list[int], functions: list[str] | None = None) -> pd.Da
 
 
 __all__ = [
-    "TIDY_COLUMNS", "FUNCTIONS", "catalogue", "compute", "compute_all", "group_order", "from_published",
-    "cla_on_31_march", "cla_during_year", "started", "ceased", "missing", "placement_stability",
-    "long_term_stability", "school_stability", "care_leavers", "outcomes", "uasc_on_31_march", "uasc_started",
-    "placement_type", "placed_over_20_miles", "social_workers_3plus",
+    "TIDY_COLUMNS",
+    "FUNCTIONS",
+    "catalogue",
+    "compute",
+    "compute_all",
+    "group_order",
+    "from_published",
+    "cla_on_31_march",
+    "cla_during_year",
+    "started",
+    "ceased",
+    "missing",
+    "placement_stability",
+    "long_term_stability",
+    "school_stability",
+    "care_leavers",
+    "outcomes",
+    "uasc_on_31_march",
+    "uasc_started",
+    "placement_type",
+    "placed_over_20_miles",
+    "social_workers_3plus",
 ]

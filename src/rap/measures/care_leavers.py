@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common import Spec, age_on, finish
+from rap.measures.common import Spec, age_on, finish
 
 EET_CODES = ("F1", "P1", "F2", "P2", "F4", "P4", "F5", "P5")
 AGE_GROUPS = {"17 to 18": (17, 18), "19 to 21": (19, 20, 21)}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import Spec, children, episodes, finish, in_year, open_on_31_march, overlaps_year
+from rap.measures.common import Spec, children, episodes, finish, in_year, open_on_31_march, overlaps_year
 
 TOTAL = "Total"
 

@@ -17,10 +17,10 @@ the one tidy shape shared by all measures (see :data:`TIDY_COLUMNS`):
 A child's ethnicity is the SSDA903 Header ETHNIC of that year's return (first row when a child appears twice).
 Codes that do not state a group (REFU, NOBT, blank, invalid) go into the major group "Refused or information
 not yet available" with minor labels Refused / Information not yet obtained / Not recorded / Invalid code
-(``rap.ethnicity.classify``), so every child is counted and the group totals add up to the total.
+(``rap.domain.ethnicity.classify``), so every child is counted and the group totals add up to the total.
 
 Collection year ``Y`` runs 1 April ``Y-1`` to 31 March ``Y`` (``../shared/reference/ssda903.md``).
-Counts are unsuppressed and unrounded: disclosure control is applied later (``rap.suppression``).
+Counts are unsuppressed and unrounded: disclosure control is applied later (``rap.domain.disclosure``).
 """
 
 from __future__ import annotations
@@ -32,19 +32,31 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from ..ethnicity import classify, codes, major_groups, major_order
-from ..geography import local_authorities
+from rap.domain.ethnicity import classify, codes, major_groups, major_order
+from rap.domain.geography import local_authorities
 
 #: The columns of every measure's output, in order.
 TIDY_COLUMNS = [
-    "measure", "time_period", "geographic_level", "region_code", "region_name", "old_la_code", "new_la_code",
-    "la_name", "ethnicity_major", "ethnicity_minor", "breakdown", "number", "denominator", "points_total",
+    "measure",
+    "time_period",
+    "geographic_level",
+    "region_code",
+    "region_name",
+    "old_la_code",
+    "new_la_code",
+    "la_name",
+    "ethnicity_major",
+    "ethnicity_minor",
+    "breakdown",
+    "number",
+    "denominator",
+    "points_total",
     "pupils",
 ]
 VALUE_COLUMNS = ["number", "denominator", "points_total", "pupils"]
 KEY_COLUMNS = TIDY_COLUMNS[: TIDY_COLUMNS.index("number")]
 TOTAL = "Total"
-#: Minor labels of values that state no ethnic group, beyond REFU / NOBT (from rap.ethnicity.classify).
+#: Minor labels of values that state no ethnic group, beyond REFU / NOBT (from rap.domain.ethnicity.classify).
 UNKNOWN_EXTRA_MINORS = ("Not recorded", "Invalid code")
 #: Legal statuses of an agreed series of short-term breaks: DfE excludes these children from the CLA
 #: statistics ("children looked after under an agreed series of short-term placements are excluded").
@@ -100,7 +112,7 @@ def _cell_of(minor: pd.Series, major: pd.Series) -> np.ndarray:
     cells = ethnicity_cells()
     key = pd.MultiIndex.from_arrays([cells["ethnicity_major"], cells["ethnicity_minor"]])
     idx = key.get_indexer(pd.MultiIndex.from_arrays([major.astype(object), minor.astype(object)]))
-    if (idx < 0).any():  # cannot happen with rap.ethnicity.classify; guard against a label edit
+    if (idx < 0).any():  # cannot happen with rap.domain.ethnicity.classify; guard against a label edit
         bad = sorted(set(zip(major[idx < 0], minor[idx < 0])))
         raise ValueError(f"ethnicity labels not in the cells table: {bad[:5]}")
     return idx
@@ -236,7 +248,9 @@ def tabulate(units: pd.DataFrame, spec: Spec, las_by_year: dict[int, list[str]])
     # groups in output order
     order = group_order()
     cell_pos = {(r.ethnicity_major, r.ethnicity_minor): r.cell for r in cells.itertuples()}
-    major_label = {majors[j]: cells.loc[cells["major"] == majors[j], "ethnicity_major"].iloc[0] for j in range(len(majors))}
+    major_label = {
+        majors[j]: cells.loc[cells["major"] == majors[j], "ethnicity_major"].iloc[0] for j in range(len(majors))
+    }
     label_to_major_pos = {major_label[m]: j for j, m in enumerate(majors)}
     blocks = []
     for g in order:
@@ -338,8 +352,10 @@ def episodes(data, years: list[int]) -> pd.DataFrame:
     """Episodes of the returns of ``years``, excluding short-break legal statuses (V3, V4), with the
     columns the measures use. Each year's measures use that year's return only."""
     ep = data.ssda903["Episodes"]
-    ep = ep.loc[ep["YEAR"].isin(years) & ~ep["LS"].isin(SHORT_BREAK_LS),
-                ["YEAR", "LA", "CHILD", "DECOM", "DEC", "RNE", "REC", "PLACE", "LS"]]
+    ep = ep.loc[
+        ep["YEAR"].isin(years) & ~ep["LS"].isin(SHORT_BREAK_LS),
+        ["YEAR", "LA", "CHILD", "DECOM", "DEC", "RNE", "REC", "PLACE", "LS"],
+    ]
     return ep
 
 
@@ -390,7 +406,7 @@ def age_on(dob: pd.Series, year_col: pd.Series) -> np.ndarray:
     d = pd.to_datetime(dob)
     y = year_col.to_numpy(dtype="int64")
     age = y - d.dt.year.to_numpy(dtype="float64")
-    after = (d.dt.month.to_numpy(dtype="float64") > 3)  # birthday on or after 1 April: not yet reached
+    after = d.dt.month.to_numpy(dtype="float64") > 3  # birthday on or after 1 April: not yet reached
     return age - after.astype("float64")
 
 
@@ -400,4 +416,3 @@ def finish(units: pd.DataFrame, spec: Spec, data, years: list[int], eth: pd.Data
     if "cell" not in units.columns:
         units = attach_ethnicity(units, eth)
     return tabulate(units, spec, returns_by_year(data, years))
-

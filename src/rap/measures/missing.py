@@ -19,10 +19,9 @@ episode, V3/V4, which DfE excludes) are left out, so numerators are always withi
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from .common import Spec, children, episodes, finish, in_year, overlaps_year, merge_on_child
+from rap.measures.common import Spec, children, episodes, finish, in_year, merge_on_child, overlaps_year
 
 WENT_MISSING = "Children who went missing"
 INCIDENTS = "Incidents"
@@ -40,7 +39,9 @@ def missing(data, years: list[int]) -> pd.DataFrame:
     key = ["YEAR", "LA", "CHILD"]
     per_child = (
         m.assign(M=m["MISSING"].eq("M").astype("int64"), A=m["MISSING"].eq("A").astype("int64"))
-        .groupby(key, sort=False)[["M", "A"]].sum().reset_index()
+        .groupby(key, sort=False)[["M", "A"]]
+        .sum()
+        .reset_index()
     )
     u = merge_on_child(pop, per_child, list(key), "left")
     inc = u["M"].fillna(0).to_numpy(dtype="int64")

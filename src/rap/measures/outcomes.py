@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common import Spec, child_ethnicity, empty_tidy, finish, merge_on_child
+from rap.measures.common import Spec, child_ethnicity, empty_tidy, finish, merge_on_child
 
 KS1_LAST_YEAR = 2023
 TOTAL = "Total"
@@ -68,8 +68,11 @@ def outcomes(data, years: list[int]) -> pd.DataFrame:
         if not ys:
             continue
         sub = linked.loc[linked["YEAR"].isin(ys)]
-        vals = np.stack([pd.to_numeric(sub[c]).to_numpy(dtype="float64", na_value=np.nan) for c in cols]) \
-            if len(sub) else np.zeros((len(cols), 0))
+        vals = (
+            np.stack([pd.to_numeric(sub[c]).to_numpy(dtype="float64", na_value=np.nan) for c in cols])
+            if len(sub)
+            else np.zeros((len(cols), 0))
+        )
         has = (~np.isnan(vals)).any(axis=0)
         ok = (np.nan_to_num(vals, nan=0.0) == 1).all(axis=0)
         units = sub.loc[has, KEY + ["cell"]].assign(breakdown=TOTAL, number=ok[has].astype("int64"), denominator=1)

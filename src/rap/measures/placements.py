@@ -15,7 +15,7 @@ open episode that started last (latest DECOM; on a tie, the later row of the ret
   postcodes' OS grid coordinates, more than 20 miles (32,186.88 m). ``denominator`` children whose two
   postcodes are both found; the others (a postcode blank or not in the lookup; UASC have no home postcode)
   are counted under "Distance not known" (``number`` only), so no child silently drops out. The lookup is
-  :func:`rap.geography.postcode_coordinates`, the committed ONS Postcode Directory extract the synthetic
+  :func:`rap.domain.geography.postcode_coordinates`, the committed ONS Postcode Directory extract the synthetic
   data draw from: real returns need the full ONS Postcode Directory in its place (DfE derives PL_DISTANCE
   the same way, from the ONS directory).
 """
@@ -28,8 +28,8 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from ..geography import normalise_postcodes, postcode_coordinates
-from .common import (
+from rap.domain.geography import normalise_postcodes, postcode_coordinates
+from rap.measures.common import (
     KEY_COLUMNS,
     SHORT_BREAK_LS,
     Spec,
@@ -116,8 +116,9 @@ def placement_type(data, years: list[int]) -> pd.DataFrame:
     """Children looked after on 31 March by DfE placement category (see module docstring)."""
     op = open_placements(data, years, ["PLACE"])
     cats = placement_categories()
-    units = attach_ethnicity(op[KEY + ["_k"]].assign(breakdown=categorise(op["PLACE"]).to_numpy(), number=1),
-                             child_ethnicity(data))
+    units = attach_ethnicity(
+        op[KEY + ["_k"]].assign(breakdown=categorise(op["PLACE"]).to_numpy(), number=1), child_ethnicity(data)
+    )
     las = returns_by_year(data, years)  # what finish does, once for both tables
     num = tabulate(units, Spec("placement_type", cats, denominator=tuple(cats)), las)
     den = tabulate(units.assign(breakdown=TOTAL), Spec("placement_type", [TOTAL]), las)
@@ -126,7 +127,7 @@ def placement_type(data, years: list[int]) -> pd.DataFrame:
 
 def distances(home: pd.Series, placement: pd.Series, lookup: pd.DataFrame | None = None) -> np.ndarray:
     """Straight-line distance in metres between two postcode columns (NaN where either is blank or not in
-    ``lookup``, by default :func:`rap.geography.postcode_coordinates`)."""
+    ``lookup``, by default :func:`rap.domain.geography.postcode_coordinates`)."""
     xy = postcode_coordinates() if lookup is None else lookup
     h = xy.index.get_indexer(normalise_postcodes(home))
     p = xy.index.get_indexer(normalise_postcodes(placement))
@@ -147,8 +148,9 @@ def placed_over_20_miles(data, years: list[int], lookup: pd.DataFrame | None = N
     over = known & (np.nan_to_num(d, nan=0.0) > TWENTY_MILES_M)
     units = pd.concat(
         [
-            op.loc[known, KEY + ["_k"]].assign(breakdown=OVER_20_MILES, number=over[known].astype("int64"),
-                                               denominator=1),
+            op.loc[known, KEY + ["_k"]].assign(
+                breakdown=OVER_20_MILES, number=over[known].astype("int64"), denominator=1
+            ),
             op.loc[~known, KEY + ["_k"]].assign(breakdown=DISTANCE_NOT_KNOWN, number=1, denominator=0),
         ],
         ignore_index=True,

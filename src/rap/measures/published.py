@@ -1,6 +1,6 @@
 """The measures in the tidy shape from DfE's published EES release (published mode), national level.
 
-``from_published(tables, year)`` takes the dict of ``rap.sources.ees.read_ees_release`` and returns, for
+``from_published(tables, year)`` takes the dict of ``rap.inputs.readers.ees.read_ees_release`` and returns, for
 collection ``year``, the national rows DfE publishes *by ethnicity* of:
 
 * ``cla_on_31_march`` (``breakdown`` Total): ``cla_on_31_march`` table, ``cla_group = Ethnicity``;
@@ -28,15 +28,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..ethnicity import codes, major_groups
-from .care_leavers import ACTIVITY, ACTIVITY_AGES, TOTAL_CARE_LEAVERS, activity_breakdowns
-from .common import TIDY_COLUMNS, TOTAL, group_order
-from .missing import AWAY, WENT_MISSING
-from .stability import THREE_PLUS
+from rap.domain.ethnicity import codes, major_groups
+from rap.measures.care_leavers import TOTAL_CARE_LEAVERS, activity_breakdowns
+from rap.measures.common import TIDY_COLUMNS, TOTAL, group_order
+from rap.measures.missing import AWAY, WENT_MISSING
+from rap.measures.stability import THREE_PLUS
 
 PUBLISHED_COLUMNS = TIDY_COLUMNS + ["symbol", "percentage_published", "percentage_symbol"]
-_AGE = {"17 years": "17 years", "18 years": "18 years", "19to21 years": "19 to 21 years",
-        "19 to 21 years": "19 to 21 years"}
+_AGE = {
+    "17 years": "17 years",
+    "18 years": "18 years",
+    "19to21 years": "19 to 21 years",
+    "19 to 21 years": "19 to 21 years",
+}
 
 
 def _groups(df: pd.DataFrame) -> pd.DataFrame:
@@ -45,8 +49,7 @@ def _groups(df: pd.DataFrame) -> pd.DataFrame:
     lab = major_groups()["label_cla"]
     lvl = df["ethnicity_level"].astype(object)
     val = df["ethnicity"].astype(object)
-    major = np.where(lvl == "total", TOTAL,
-                     np.where(lvl == "major", val.map(lab), val.map(c["major"]).map(lab)))
+    major = np.where(lvl == "total", TOTAL, np.where(lvl == "major", val.map(lab), val.map(c["major"]).map(lab)))
     minor = np.where(lvl == "minor", val.map(c["label"]), TOTAL)
     return df.assign(ethnicity_major=major, ethnicity_minor=minor)
 
@@ -68,8 +71,11 @@ def _wide(long: pd.DataFrame, extra: list[str]) -> pd.DataFrame:
     num = num.drop_duplicates(keys).rename(columns={"value": "number", "symbol": "symbol"})
     pct = long.loc[long["indicator"] == "percentage", keys + ["value", "symbol"]]
     pct = pct.drop_duplicates(keys).rename(columns={"value": "percentage_published", "symbol": "percentage_symbol"})
-    return num.merge(pct, on=keys, how="left") if len(pct) else num.assign(percentage_published=np.nan,
-                                                                            percentage_symbol=None)
+    return (
+        num.merge(pct, on=keys, how="left")
+        if len(pct)
+        else num.assign(percentage_published=np.nan, percentage_symbol=None)
+    )
 
 
 def _complete(measure: str, year: int, breakdowns: list[str], rows: pd.DataFrame) -> pd.DataFrame:
@@ -90,8 +96,11 @@ def _complete(measure: str, year: int, breakdowns: list[str], rows: pd.DataFrame
             out[c] = np.nan if c in ("number", "denominator", "percentage_published") else None
     absent = out["number"].isna() & out["symbol"].isna()
     out["symbol"] = out["symbol"].astype(object).where(~absent, "x")
-    out["percentage_symbol"] = out["percentage_symbol"].astype(object).where(
-        ~(absent & out["percentage_published"].isna() & out["percentage_symbol"].isna()), "x")
+    out["percentage_symbol"] = (
+        out["percentage_symbol"]
+        .astype(object)
+        .where(~(absent & out["percentage_published"].isna() & out["percentage_symbol"].isna()), "x")
+    )
     out.insert(0, "measure", measure)
     out.insert(1, "time_period", int(year))
     out.insert(2, "geographic_level", "National")
@@ -125,10 +134,20 @@ def from_published(tables: dict[str, pd.DataFrame], year: int) -> pd.DataFrame:
         w["denominator"] = tot.iloc[0] if len(tot) else np.nan
         out.append(_complete("cla_on_31_march", year, [TOTAL], w.assign(breakdown=TOTAL)))
     # missing and away, denominator looked after during the year
-    during = _pick(tables, "cla_during_year_and_12_months", year,
-                   cla_group="All children looked after during the year ending 31 March", population_group="Ethnicity")
-    den = _wide(during, []).rename(columns={"number": "denominator"})[["ethnicity_major", "ethnicity_minor",
-                                                                        "denominator"]] if len(during) else None
+    during = _pick(
+        tables,
+        "cla_during_year_and_12_months",
+        year,
+        cla_group="All children looked after during the year ending 31 March",
+        population_group="Ethnicity",
+    )
+    den = (
+        _wide(during, []).rename(columns={"number": "denominator"})[
+            ["ethnicity_major", "ethnicity_minor", "denominator"]
+        ]
+        if len(during)
+        else None
+    )
     parts = []
     for table, status, brk in (
         ("missing", "Children missing from placement by ethnic origin", WENT_MISSING),
@@ -149,13 +168,16 @@ def from_published(tables: dict[str, pd.DataFrame], year: int) -> pd.DataFrame:
         w = w.loc[w["placement_stability"] == "With 3 or more placements during the year"].assign(breakdown=THREE_PLUS)
         out.append(_complete("placement_stability", year, [THREE_PLUS], w))
     # care leavers' activity
-    cl = _pick(tables, "care_leavers_activity_by_placement_ethnicity", year, cla_group="Ethnicity",
-               age_group=list(_AGE))
+    cl = _pick(
+        tables, "care_leavers_activity_by_placement_ethnicity", year, cla_group="Ethnicity", age_group=list(_AGE)
+    )
     if len(cl):
         cl = cl.assign(age_group=cl["age_group"].map(_AGE))
         w = _wide(cl, ["age_group", "activity_type"])
         keys = ["ethnicity_major", "ethnicity_minor", "age_group"]
-        tot = w.loc[w["activity_type"] == TOTAL_CARE_LEAVERS, keys + ["number"]].rename(columns={"number": "denominator"})
+        tot = w.loc[w["activity_type"] == TOTAL_CARE_LEAVERS, keys + ["number"]].rename(
+            columns={"number": "denominator"}
+        )
         w = w.merge(tot, on=keys, how="left")
         w["breakdown"] = w["age_group"] + ": " + w["activity_type"]
         brk = activity_breakdowns()

@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..sources.ssda903 import spec as ssda903_spec
-from .common import Spec, cla_on_31_march_children, empty_tidy, finish, merge_on_child, year_bounds
+from rap.inputs.readers.ssda903 import spec as ssda903_spec
+from rap.measures.common import Spec, cla_on_31_march_children, empty_tidy, finish, merge_on_child, year_bounds
 
 KEY = ["YEAR", "LA", "CHILD"]
 THREE_PLUS = "3 or more social workers during the year"

@@ -33,16 +33,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common import (
+from rap.measures.common import (
     Spec,
+    age_on,
     child_ethnicity,
     children,
     episodes,
     finish,
+    merge_on_child,
     open_on_31_march,
     overlaps_year,
-    age_on,
-    year_end, merge_on_child)
+    year_end,
+)
 
 THREE_PLUS = "3 or more placements"
 ANY_MOVE = "At least one school move"
@@ -96,8 +98,8 @@ def care_history(data) -> pd.DataFrame:
     prev = np.full(len(pstarts), np.datetime64("NaT"), dtype="datetime64[ns]")
     if len(pstarts) > 1:
         same = pperiod[1:] == pperiod[:-1]
-        same &= (np.asarray(ep["LA"])[new_place][1:] == np.asarray(ep["LA"])[new_place][:-1])
-        same &= (np.asarray(ep["CHILD"])[new_place][1:] == np.asarray(ep["CHILD"])[new_place][:-1])
+        same &= np.asarray(ep["LA"])[new_place][1:] == np.asarray(ep["LA"])[new_place][:-1]
+        same &= np.asarray(ep["CHILD"])[new_place][1:] == np.asarray(ep["CHILD"])[new_place][:-1]
         prev[1:] = np.where(same, pstarts[:-1], np.datetime64("NaT"))
     ep["period_start"] = period_start.to_numpy()
     ep["placement_start"] = pstarts[pid]
@@ -151,8 +153,16 @@ def school_stability(data, years: list[int]) -> pd.DataFrame:
         sch = sch.loc[~sch.duplicated(["YEAR", "UPN"], keep="first")]
         units = pop.merge(sch, on=["YEAR", "UPN"], how="inner")
         units = units.loc[units["NCYEAR"].astype(str).isin(SCHOOL_AGE_NCYEARS)]
-    moves = pd.to_numeric(units.get("SCHOOL_MOVES", pd.Series(dtype="float"))).fillna(0).to_numpy() if len(units) else np.array([])
-    mid = pd.to_numeric(units.get("MIDYEAR_MOVES", pd.Series(dtype="float"))).fillna(0).to_numpy() if len(units) else np.array([])
+    moves = (
+        pd.to_numeric(units.get("SCHOOL_MOVES", pd.Series(dtype="float"))).fillna(0).to_numpy()
+        if len(units)
+        else np.array([])
+    )
+    mid = (
+        pd.to_numeric(units.get("MIDYEAR_MOVES", pd.Series(dtype="float"))).fillna(0).to_numpy()
+        if len(units)
+        else np.array([])
+    )
     base = units[KEY]
     u = pd.concat(
         [

@@ -11,7 +11,7 @@ date; several rows for a child count once.
   year, counted once) who were UASC on the date they started; a child who started twice is judged at their
   first start in the year, the occasion DfE counts. ``number`` only.
 
-Both are counts of children, so ``rap.breakdowns`` gives them rates per 10,000 children (RATE_MEASURES), as
+Both are counts of children, so ``rap.sections.breakdowns`` gives them rates per 10,000 children (RATE_MEASURES), as
 the dashboard does; UASC are not part of the resident child population, so those rates describe how many UASC
 an area looks after, not a risk among its children.
 """
@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common import (
+from rap.measures.common import (
     Spec,
     children,
     cla_on_31_march_children,

@@ -3,21 +3,17 @@
 - :func:`build_project` writes the Quarto book project (``_quarto.yml`` checked against
   Quarto's own schema, ``index.qmd``, sanitised notebook chapters, CSS).
 - :func:`render` renders it with Quarto when installed, else with pandoc + Typst.
-- :mod:`rap.report.display` is what notebooks call to emit tables and figures.
 - :func:`validate_quarto_yaml` checks a ``_quarto.yml`` mapping offline.
 """
 
-from .display import figure, table
-from .project import build_project
-from .render import ReportRenderError, render
-from .schema import validate_front_matter, validate_quarto_yaml
+from rap.report.project import build_project
+from rap.report.render import ReportRenderError, render
+from rap.report.schema import validate_front_matter, validate_quarto_yaml
 
 __all__ = [
     "build_project",
     "render",
     "ReportRenderError",
-    "table",
-    "figure",
     "validate_quarto_yaml",
     "validate_front_matter",
 ]

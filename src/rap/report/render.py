@@ -68,7 +68,7 @@ def pandoc_path() -> str:
     except Exception:  # pragma: no cover - fall back to a system pandoc
         if exe:
             return exe
-        raise ReportRenderError("pandoc not found: install pypandoc-binary")
+        raise ReportRenderError("pandoc not found: install pypandoc-binary") from None
 
 
 def _load_config(report_dir: Path) -> dict:
@@ -98,12 +98,12 @@ def render_quarto(report_dir: Path) -> dict[str, Path]:
     try:
         subprocess.run(
             [exe, "render", str(report_dir), "--no-execute"],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         )
     except subprocess.CalledProcessError as err:
-        raise ReportRenderError(
-            f"quarto render failed (exit {err.returncode}):\n{err.stderr}"
-        ) from err
+        raise ReportRenderError(f"quarto render failed (exit {err.returncode}):\n{err.stderr}") from err
     book = config["book"]
     name = book.get("output-file", "report")
     out_dir = report_dir / config.get("project", {}).get("output-dir", "_book")
@@ -131,7 +131,7 @@ def _index_notebook(report_dir: Path, dest: Path) -> None:
     m = re.match(r"^---\n(.*?)\n---\n", text, re.S)
     if m:
         front = yaml.safe_load(m.group(1)) or {}
-        text = text[m.end():]
+        text = text[m.end() :]
     heading = f"# {front['title']}\n\n" if front.get("title") else ""
     nb = {
         "cells": [{"cell_type": "markdown", "id": "index", "metadata": {}, "source": heading + text}],
@@ -153,9 +153,7 @@ def _run_pandoc(args: list[str], cwd: Path) -> None:
     env = {**os.environ, "SOURCE_DATE_EPOCH": _source_date_epoch()}  # pandoc stamps DOCX with it
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
-        raise ReportRenderError(
-            f"pandoc failed (exit {proc.returncode}): {' '.join(cmd)}\n{proc.stderr}"
-        )
+        raise ReportRenderError(f"pandoc failed (exit {proc.returncode}): {' '.join(cmd)}\n{proc.stderr}")
     # the filter reports unresolved references and missing outputs on stderr
     for line in proc.stderr.splitlines():
         if line.startswith("[rap-ipynb]"):
@@ -168,8 +166,16 @@ def _run_pandoc(args: list[str], cwd: Path) -> None:
 # Markdown the filter parses display outputs with: ": caption {#tbl-x}" under a table, "{#id}" on headings,
 # "![cap](src){#fig-x fig-alt=...}" figures. pandoc's ipynb reader enables none of these by default.
 IPYNB_READER = "ipynb" + "".join(
-    f"+{ext}" for ext in ("table_captions", "table_attributes", "header_attributes", "link_attributes",
-                          "implicit_figures", "fenced_divs", "bracketed_spans")
+    f"+{ext}"
+    for ext in (
+        "table_captions",
+        "table_attributes",
+        "header_attributes",
+        "link_attributes",
+        "implicit_figures",
+        "fenced_divs",
+        "bracketed_spans",
+    )
 )
 
 _TH_RE = re.compile(r"<th(?=[\s>])(?![^>]*\bscope=)")
@@ -207,8 +213,16 @@ def _add_landmarks(html: str) -> str:
         if m:
             start = m.end()
             break
-    return (html[:body.end()] + "\n" + _SKIP_LINK + html[body.end():start]
-            + f'\n<main id="{MAIN_ID}">' + html[start:end] + "</main>\n" + html[end:])
+    return (
+        html[: body.end()]
+        + "\n"
+        + _SKIP_LINK
+        + html[body.end() : start]
+        + f'\n<main id="{MAIN_ID}">'
+        + html[start:end]
+        + "</main>\n"
+        + html[end:]
+    )
 
 
 def render_pandoc(report_dir: Path) -> dict[str, Path]:
@@ -237,11 +251,18 @@ def render_pandoc(report_dir: Path) -> dict[str, Path]:
         )
         inputs = [str(tmp / "index.ipynb"), *[str(report_dir / c) for c in chapters]]
         common = [
-            "-f", IPYNB_READER, "--ipynb-output=all", "--file-scope",
-            "--lua-filter", str(filter_path()),
-            "--metadata-file", str(tmp / "meta.yaml"),
-            "--resource-path", f"{report_dir}{os.pathsep}{tmp}",
-            "--toc", "--toc-depth=2",
+            "-f",
+            IPYNB_READER,
+            "--ipynb-output=all",
+            "--file-scope",
+            "--lua-filter",
+            str(filter_path()),
+            "--metadata-file",
+            str(tmp / "meta.yaml"),
+            "--resource-path",
+            f"{report_dir}{os.pathsep}{tmp}",
+            "--toc",
+            "--toc-depth=2",
             *inputs,
         ]
         for fmt in formats:
@@ -251,8 +272,7 @@ def render_pandoc(report_dir: Path) -> dict[str, Path]:
                 if not css.exists():
                     css = _pkg_file("templates", "report.css")
                 _run_pandoc(
-                    ["-t", "html5", "--standalone", "--embed-resources", "--css", str(css),
-                     "-o", str(out), *common],
+                    ["-t", "html5", "--standalone", "--embed-resources", "--css", str(css), "-o", str(out), *common],
                     cwd=tmp,
                 )
                 html = _add_landmarks(_add_th_scope(out.read_text(encoding="utf-8")))
@@ -270,11 +290,23 @@ def render_pandoc(report_dir: Path) -> dict[str, Path]:
                 out = report_dir / f"{name}.pdf"
                 typ = tmp / f"{name}.typ"
                 _run_pandoc(
-                    ["-t", "typst", "--standalone", "--extract-media=media",
-                     "-H", str(_pkg_file("templates", "typst-header.typ")),
-                     "-B", str(_pkg_file("templates", "typst-body.typ")),
-                     "-V", "papersize=a4", "-V", "mainfont=DejaVu Sans",
-                     "-o", str(typ), *common],
+                    [
+                        "-t",
+                        "typst",
+                        "--standalone",
+                        "--extract-media=media",
+                        "-H",
+                        str(_pkg_file("templates", "typst-header.typ")),
+                        "-B",
+                        str(_pkg_file("templates", "typst-body.typ")),
+                        "-V",
+                        "papersize=a4",
+                        "-V",
+                        "mainfont=DejaVu Sans",
+                        "-o",
+                        str(typ),
+                        *common,
+                    ],
                     cwd=tmp,
                 )
                 _compile_typst(typ, out)

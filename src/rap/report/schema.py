@@ -116,7 +116,13 @@ class _Validator:
         for allowed in schema["enum"]:
             if type(allowed) is type(value) and allowed == value:
                 return []
-            if isinstance(allowed, (int, float)) and not isinstance(allowed, bool) and isinstance(value, (int, float)) and not isinstance(value, bool) and allowed == value:
+            if (
+                isinstance(allowed, (int, float))
+                and not isinstance(allowed, bool)
+                and isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and allowed == value
+            ):
                 return []
         return self._expect(schema, path, value)
 

@@ -11,14 +11,14 @@ placements and blank otherwise.
 
 from typing import Any
 
-from .upn import check_letter, is_valid
+from rap.synth.upn import check_letter, is_valid
 
 
 def __getattr__(name: str) -> Any:
     """``generate`` and ``simulate`` are imported on first use: the model pulls in scipy.stats (about a second),
     which a run that finds its synthetic data up to date never needs."""
     if name in {"generate", "simulate"}:
-        from . import build
+        from rap.synth import build
 
         return getattr(build, name)
     raise AttributeError(name)

@@ -27,10 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rap.config import DefectRates
-
-from .dates import NA_DAY, age_on, birthday, year_end
-from .journeys import KNOWN, MAJOR_OF
+from rap.core.params import DefectRates
+from rap.synth.dates import NA_DAY, age_on, birthday, year_end
+from rap.synth.journeys import KNOWN, MAJOR_OF
 
 INVALID_CODES = np.array(["WHIT", "XXXX", "BLAC", "MIXD", "ASIA", "OTH", "W BR", "9999"], dtype=object)
 STATUSES = ["ok", "blank", "refused", "not_obtained", "invalid"]
@@ -40,7 +39,7 @@ def alternative_code(rng: np.random.Generator, codes: np.ndarray) -> np.ndarray:
     """A different valid code: from the same major group 60% of the time, otherwise any group; within the pool,
     in proportion to how common each code is among children looked after (so WBRI <-> WOTH is likelier than
     WBRI -> WIRT, and recording noise does not inflate the smallest groups)."""
-    from .targets import load_targets
+    from rap.synth.targets import load_targets
 
     stock = load_targets()["on_31_march"]["ethnicity"]["minor"]
     known = np.array(KNOWN, dtype=object)
@@ -80,27 +79,68 @@ class ChildDefects:
         rows = []
         for s in STATUSES[1:]:
             sel = ids[st == s]
-            rows.append(pd.DataFrame({"year": y, "la": p.loc[sel, "la_code"].to_numpy(), "child": p.loc[sel, "child"].to_numpy(),
-                                      "table": "Header", "defect": f"ethnic_{s}",
-                                      "detail": self.recorded[y].loc[sel].to_numpy()}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "year": y,
+                        "la": p.loc[sel, "la_code"].to_numpy(),
+                        "child": p.loc[sel, "child"].to_numpy(),
+                        "table": "Header",
+                        "defect": f"ethnic_{s}",
+                        "detail": self.recorded[y].loc[sel].to_numpy(),
+                    }
+                )
+            )
         sel = ids[self.upn_unknown[ids]]
-        rows.append(pd.DataFrame({"year": y, "la": p.loc[sel, "la_code"].to_numpy(), "child": p.loc[sel, "child"].to_numpy(),
-                                  "table": "Header", "defect": "unknown_upn", "detail": self.upn.loc[sel].to_numpy()}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "year": y,
+                    "la": p.loc[sel, "la_code"].to_numpy(),
+                    "child": p.loc[sel, "child"].to_numpy(),
+                    "table": "Header",
+                    "defect": "unknown_upn",
+                    "detail": self.upn.loc[sel].to_numpy(),
+                }
+            )
+        )
         sel = self.duplicate.get(y, np.array([], dtype=np.int64))
-        rows.append(pd.DataFrame({"year": y, "la": p.loc[sel, "la_code"].to_numpy(), "child": p.loc[sel, "child"].to_numpy(),
-                                  "table": "Header", "defect": "duplicate_child", "detail": "Header row repeated"}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "year": y,
+                    "la": p.loc[sel, "la_code"].to_numpy(),
+                    "child": p.loc[sel, "child"].to_numpy(),
+                    "table": "Header",
+                    "defect": "duplicate_child",
+                    "detail": "Header row repeated",
+                }
+            )
+        )
         c = self.changed.get(y)
         if c is not None and len(c):
-            rows.append(pd.DataFrame({"year": y, "la": p.loc[c["pid"], "la_code"].to_numpy(),
-                                      "child": p.loc[c["pid"], "child"].to_numpy(), "table": "Header",
-                                      "defect": "ethnic_changed", "detail": (c["old"] + "->" + c["new"]).to_numpy()}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "year": y,
+                        "la": p.loc[c["pid"], "la_code"].to_numpy(),
+                        "child": p.loc[c["pid"], "child"].to_numpy(),
+                        "table": "Header",
+                        "defect": "ethnic_changed",
+                        "detail": (c["old"] + "->" + c["new"]).to_numpy(),
+                    }
+                )
+            )
         return pd.concat(rows, ignore_index=True)
 
-    def summary(self, p: pd.DataFrame, years: list[int], school_truth: list[dict], rates: DefectRates) -> dict[str, Any]:
+    def summary(
+        self, p: pd.DataFrame, years: list[int], school_truth: list[dict], rates: DefectRates
+    ) -> dict[str, Any]:
         out: dict[str, Any] = {
             "about": "Ground truth of injected defects. rate = count / denominator. Children are unique Header "
-                     "children of the year (before duplication).",
-            "params": rates.model_dump(), "poor_recording_las": self.poor_las,
+            "children of the year (before duplication).",
+            "params": rates.model_dump(),
+            "poor_recording_las": self.poor_las,
             "la_rate_factor": {k: round(v, 6) for k, v in self.la_factor.items() if v != 1.0 or k in self.poor_las},
             "years": {},
         }
@@ -119,24 +159,48 @@ class ChildDefects:
             if y in self.eligible_change:
                 k = len(self.changed[y])
                 m = self.eligible_change[y]
-                dd["ethnic_changed"] = {"count": k, "denominator": m, "rate": k / m if m else None,
-                                        "denominator_note": "children in this and last year's return with a known code last year"}
+                dd["ethnic_changed"] = {
+                    "count": k,
+                    "denominator": m,
+                    "rate": k / m if m else None,
+                    "denominator_note": "children in this and last year's return with a known code last year",
+                }
             k, m = self.counts[y]["episode_end_before_start"]
-            dd["episode_end_before_start"] = {"count": k, "denominator": m, "rate": k / m if m else None,
-                                              "denominator_note": "episodes with DEC filled in this year's files"}
+            dd["episode_end_before_start"] = {
+                "count": k,
+                "denominator": m,
+                "rate": k / m if m else None,
+                "denominator_note": "episodes with DEC filled in this year's files",
+            }
             dd["school_disagreement"] = s["summary"]
             las = p.loc[ids, "la_code"].to_numpy()
-            df = pd.DataFrame({"la": las, "unknown": np.isin(st, ["blank", "refused", "not_obtained"]),
-                               "invalid": st == "invalid"})
-            g = df.groupby("la").agg(children=("unknown", "size"), unknown=("unknown", "sum"), invalid=("invalid", "sum"))
-            per_la = {la: {"children": int(r.children), "unknown": int(r.unknown), "invalid": int(r.invalid),
-                           "unknown_rate": float(r.unknown / r.children)} for la, r in g.iterrows()}
+            df = pd.DataFrame(
+                {"la": las, "unknown": np.isin(st, ["blank", "refused", "not_obtained"]), "invalid": st == "invalid"}
+            )
+            g = df.groupby("la").agg(
+                children=("unknown", "size"), unknown=("unknown", "sum"), invalid=("invalid", "sum")
+            )
+            per_la = {
+                la: {
+                    "children": int(r.children),
+                    "unknown": int(r.unknown),
+                    "invalid": int(r.invalid),
+                    "unknown_rate": float(r.unknown / r.children),
+                }
+                for la, r in g.iterrows()
+            }
             out["years"][str(y)] = {"header_children": n, "defects": dd, "per_la": per_la}
         return out
 
 
-def inject_child_defects(rng: np.random.Generator, p: pd.DataFrame, in_year: dict[int, np.ndarray], years: list[int],
-                         rates: DefectRates, la_codes: list[str]) -> ChildDefects:
+def inject_child_defects(
+    rng: np.random.Generator,
+    p: pd.DataFrame,
+    in_year: dict[int, np.ndarray],
+    years: list[int],
+    rates: DefectRates,
+    la_codes: list[str],
+) -> ChildDefects:
     n = len(p)
     la = p["la"].to_numpy()
     true = p["true_code"].to_numpy()
@@ -148,14 +212,29 @@ def inject_child_defects(rng: np.random.Generator, p: pd.DataFrame, in_year: dic
     fac = raw / (share * raw).sum()
     f = fac[la]
     u = rng.random(n)
-    cuts = np.cumsum(np.stack([rates.ethnic_blank * f, rates.ethnic_refused * f, rates.ethnic_not_obtained * f,
-                               np.full(n, rates.ethnic_invalid)]), axis=0)
+    cuts = np.cumsum(
+        np.stack(
+            [
+                rates.ethnic_blank * f,
+                rates.ethnic_refused * f,
+                rates.ethnic_not_obtained * f,
+                np.full(n, rates.ethnic_invalid),
+            ]
+        ),
+        axis=0,
+    )
     status_idx = (u[None, :] >= cuts).sum(0)  # 0 blank .. 3 invalid, 4 ok
     status = np.array(["blank", "refused", "not_obtained", "invalid", "ok"], dtype=object)[status_idx]
-    inv = np.where(rng.random(n) < 0.5, np.char.lower(true.astype(str)).astype(object),
-                   INVALID_CODES[rng.integers(0, len(INVALID_CODES), n)])
-    base = np.select([status == "blank", status == "refused", status == "not_obtained", status == "invalid"],
-                     ["", "REFU", "NOBT", inv], true).astype(object)
+    inv = np.where(
+        rng.random(n) < 0.5,
+        np.char.lower(true.astype(str)).astype(object),
+        INVALID_CODES[rng.integers(0, len(INVALID_CODES), n)],
+    )
+    base = np.select(
+        [status == "blank", status == "refused", status == "not_obtained", status == "invalid"],
+        ["", "REFU", "NOBT", inv],
+        true,
+    ).astype(object)
     # Year-to-year changes.
     cur = base.copy()
     recorded: dict[int, pd.Series] = {}
@@ -181,8 +260,9 @@ def inject_child_defects(rng: np.random.Generator, p: pd.DataFrame, in_year: dic
     age_first = age_on(dob, np.clip(p["start"].to_numpy(), first_year_end[0], first_year_end[-1]))
     # UN1 is for children not yet of school age (rule 209 rejects it from 4 by 31 August): a child's UPN is kept
     # across years, so UN1 is not used; under-6s get UN2, UASC UN3, others UN4 (pending) or UN5.
-    un = np.where(age_first < 6, "UN2", np.where(p["uasc"].to_numpy(), "UN3",
-                  np.where(rng.random(n) < 0.6, "UN4", "UN5")))
+    un = np.where(
+        age_first < 6, "UN2", np.where(p["uasc"].to_numpy(), "UN3", np.where(rng.random(n) < 0.6, "UN4", "UN5"))
+    )
     upn = pd.Series(np.where(unk, un, p["upn_valid"].to_numpy()), index=p.index)
     # Mothers: 3% of girls have a child between 14 and 18.
     girls = ~p["male"].to_numpy() & (rng.random(n) < 0.03)
@@ -190,7 +270,17 @@ def inject_child_defects(rng: np.random.Generator, p: pd.DataFrame, in_year: dic
     mday = np.where(girls, b14 + (rng.random(n) * 4 * 365).astype(np.int64), NA_DAY)
     # Duplicated Header rows.
     dup = {y: np.sort(in_year[y][rng.random(len(in_year[y])) < rates.duplicate_child]) for y in years}
-    return ChildDefects(status=status, base_code=base, recorded=recorded, upn=upn, upn_unknown=unk,
-                        mother_day=pd.Series(mday, index=p.index), duplicate=dup, changed=changed,
-                        eligible_change=eligible, poor_las=[la_codes[i] for i in poor],
-                        la_factor={la_codes[i]: float(fac[i]) for i in range(len(la_codes))}, in_year=in_year)
+    return ChildDefects(
+        status=status,
+        base_code=base,
+        recorded=recorded,
+        upn=upn,
+        upn_unknown=unk,
+        mother_day=pd.Series(mday, index=p.index),
+        duplicate=dup,
+        changed=changed,
+        eligible_change=eligible,
+        poor_las=[la_codes[i] for i in poor],
+        la_factor={la_codes[i]: float(fac[i]) for i in range(len(la_codes))},
+        in_year=in_year,
+    )

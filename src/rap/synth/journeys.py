@@ -27,9 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from rap.ethnicity import codes as eth_codes
-
-from .dates import age_on, birthday, day, year_end, year_start
+from rap.domain.ethnicity import codes as eth_codes
+from rap.synth.dates import age_on, birthday, day, year_end, year_start
 
 KNOWN = [c for c in eth_codes().sort_values("order").index if eth_codes().at[c, "known"]]
 MAJOR_OF = eth_codes()["major"].to_dict()
@@ -39,8 +38,9 @@ BURN_IN_YEARS = 23
 CALIBRATION_SCALE = 0.5  # calibration sample: half the national size (about 42,000 on 31 March)
 AGE_BANDS = ["Under 1 year", "1 to 4 years", "5 to 9 years", "10 to 15 years", "16 years and over"]
 # Probability of (short, medium, until 18) by age band on starting, non-UASC.
-DURATION_MIX = np.array([[0.22, 0.60, 0.18], [0.38, 0.44, 0.18], [0.42, 0.30, 0.28], [0.45, 0.22, 0.33],
-                         [0.38, 0.10, 0.52]])
+DURATION_MIX = np.array(
+    [[0.22, 0.60, 0.18], [0.38, 0.44, 0.18], [0.42, 0.30, 0.28], [0.45, 0.22, 0.33], [0.38, 0.10, 0.52]]
+)
 SHORT_MEAN_DAYS = 110.0
 MEDIUM_MEAN_DAYS = 720.0
 ADOPT_SHARE_MEDIUM_UNDER5 = 0.45
@@ -82,7 +82,9 @@ def build_inputs(t: dict[str, Any], la: pd.DataFrame, year: int) -> Inputs:
     ua = t["uasc_on_31_march"]
     p_uasc = st["uasc"]["value"] / st["total"]["value"]
     # UASC ethnic mix: suppressed cells (c, 1-5 nationally) count as 3.
-    u = np.array([ua["ethnicity"]["minor"].get(c) if ua["ethnicity"]["minor"].get(c) is not None else 3.0 for c in KNOWN])
+    u = np.array(
+        [ua["ethnicity"]["minor"].get(c) if ua["ethnicity"]["minor"].get(c) is not None else 3.0 for c in KNOWN]
+    )
     uasc_p = _norm(u)
     n_uasc = st["uasc"]["value"]
     s = np.array([st["ethnicity"]["minor"][c] for c in KNOWN])
@@ -106,7 +108,6 @@ def build_inputs(t: dict[str, Any], la: pd.DataFrame, year: int) -> Inputs:
         mixes.append(mix / mix.sum())
     weights = np.array(weights)
     mixes = np.array(mixes)
-    nat_major = np.array([non[[MAJOR_OF[c] == m for c in KNOWN]].sum() for m in MAJORS])
     stock_major = np.array([t["on_31_march"]["ethnicity"]["major"][m] for m in MAJORS])
     stock_major = stock_major / stock_major.sum()
     major_idx = np.array([MAJORS.index(MAJOR_OF[c]) for c in KNOWN])
@@ -128,11 +129,22 @@ def build_inputs(t: dict[str, Any], la: pd.DataFrame, year: int) -> Inputs:
     miss = {m: mi[m] / dy[m] for m in MAJORS}
     cin = t["started"]["category_of_need"]
     return Inputs(
-        la_codes=list(la["old_la_code"].astype(str)), la_weight=weights / weights.sum(), la_code_p=la_code_p,
-        uasc_p=uasc_p, p_uasc=p_uasc, age_p=_norm(ages), uasc_16plus=u16, male_uasc=male_uasc,
-        male_other=male_other, starts_per_year=st["total"]["value"],
-        stock_target={c: stock[c] for c in KNOWN}, stock_total=t["on_31_march"]["total"]["value"],
-        p3_target=p3, missing_target=miss, cin_p={k: v for k, v in cin.items()}, targets=t,
+        la_codes=list(la["old_la_code"].astype(str)),
+        la_weight=weights / weights.sum(),
+        la_code_p=la_code_p,
+        uasc_p=uasc_p,
+        p_uasc=p_uasc,
+        age_p=_norm(ages),
+        uasc_16plus=u16,
+        male_uasc=male_uasc,
+        male_other=male_other,
+        starts_per_year=st["total"]["value"],
+        stock_target={c: stock[c] for c in KNOWN},
+        stock_total=t["on_31_march"]["total"]["value"],
+        p3_target=p3,
+        missing_target=miss,
+        cin_p={k: v for k, v in cin.items()},
+        targets=t,
     )
 
 
@@ -140,8 +152,15 @@ def build_inputs(t: dict[str, Any], la: pd.DataFrame, year: int) -> Inputs:
 # Periods of care
 
 
-def simulate_periods(rng: np.random.Generator, inp: Inputs, scale: float, t0: int, t1: int,
-                     code_mult: np.ndarray, male_by_kind: tuple[float, float] | None = None) -> pd.DataFrame:
+def simulate_periods(
+    rng: np.random.Generator,
+    inp: Inputs,
+    scale: float,
+    t0: int,
+    t1: int,
+    code_mult: np.ndarray,
+    male_by_kind: tuple[float, float] | None = None,
+) -> pd.DataFrame:
     """One row per child (= period of care) starting between days ``t0`` and ``t1``."""
     span = (t1 - t0 + 1) / YEAR_DAYS
     n = int(round(inp.starts_per_year * scale * span))
@@ -153,7 +172,7 @@ def simulate_periods(rng: np.random.Generator, inp: Inputs, scale: float, t0: in
     u = rng.random(n)
     lo = np.array([0.0, 1, 5, 10, 16]) * YEAR_DAYS
     width = np.array([1.0, 4, 5, 6, 1.92]) * YEAR_DAYS
-    age_days = lo[band] + width[band] * np.where(band == 0, u ** 2, u)
+    age_days = lo[band] + width[band] * np.where(band == 0, u**2, u)
     u16 = rng.random(n) < UASC_START_16PLUS
     ua_age = np.where(u16, 16 * YEAR_DAYS + 1.9 * YEAR_DAYS * u, 14 * YEAR_DAYS + 2 * YEAR_DAYS * u)
     age_days = np.where(uasc, ua_age, age_days)
@@ -175,7 +194,7 @@ def simulate_periods(rng: np.random.Generator, inp: Inputs, scale: float, t0: in
     kind = np.where((kind == 2) & ~uasc & (rng.random(n) >= np.minimum(m, 1.0)), 1, kind)
     e_short = rng.exponential(SHORT_MEAN_DAYS, n) + 1
     sig = 0.6
-    e_med = np.exp(np.log(MEDIUM_MEAN_DAYS) - sig ** 2 / 2 + sig * rng.standard_normal(n))
+    e_med = np.exp(np.log(MEDIUM_MEAN_DAYS) - sig**2 / 2 + sig * rng.standard_normal(n))
     adopt = (kind == 1) & (band <= 1) & (rng.random(n) < ADOPT_SHARE_MEDIUM_UNDER5) & ~uasc
     b18 = birthday(dob, 18)
     base = np.where(kind == 0, e_short, e_med)
@@ -186,11 +205,23 @@ def simulate_periods(rng: np.random.Generator, inp: Inputs, scale: float, t0: in
     # so the until-18 stays get their own share of boys (fitted in ``calibrate``).
     m_short, m_long = male_by_kind if male_by_kind is not None else (inp.male_other, inp.male_other)
     male = u_sex < np.where(uasc, inp.male_uasc, np.where(kind == 2, m_long, m_short))
-    return pd.DataFrame({
-        "start": start, "end": end, "dob": dob, "la": la, "uasc": uasc, "male": male, "code": code,
-        "kind": kind, "adopt": adopt, "band": band, "frailty": rng.gamma(0.6, 1 / 0.6, n),
-        "u_rec": rng.random(n), "u_cin": rng.random(n),
-    })
+    return pd.DataFrame(
+        {
+            "start": start,
+            "end": end,
+            "dob": dob,
+            "la": la,
+            "uasc": uasc,
+            "male": male,
+            "code": code,
+            "kind": kind,
+            "adopt": adopt,
+            "band": band,
+            "frailty": rng.gamma(0.6, 1 / 0.6, n),
+            "u_rec": rng.random(n),
+            "u_cin": rng.random(n),
+        }
+    )
 
 
 def stock_mask(p: pd.DataFrame, year: int) -> np.ndarray:
@@ -214,7 +245,7 @@ def calibrate(inp: Inputs, seed: int, year: int) -> dict[str, Any]:
         s = stock_mask(p, year)
         got = np.bincount(p["code"].to_numpy()[s], minlength=len(KNOWN)).astype(float)
         ratio = np.clip(target / np.maximum(got, 1), 0.5, 2.0)
-        mult = np.clip(mult * ratio ** 1.3, 0.05, 20)
+        mult = np.clip(mult * ratio**1.3, 0.05, 20)
         if np.abs(ratio - 1).max() < 0.02:
             break
     p = simulate_periods(np.random.default_rng([seed, 1]), inp, CALIBRATION_SCALE, t0, t1, mult)
@@ -275,13 +306,15 @@ FOSTER = np.array(["U1", "U2", "U3", "U4", "U5", "U6"])
 FOSTER_P = _norm([0.10, 0.10, 0.005, 0.33, 0.46, 0.005])
 # Placement families by age band at the placement: foster, K2, P1, H5, P2, K1, R1, R2, R5, S1, Z1
 PLACE_FAM = np.array(["F", "K2", "P1", "H5", "P2", "K1", "R1", "R2", "R5", "S1", "Z1"])
-PLACE_P = np.array([
-    [0.84, 0.00, 0.09, 0.00, 0.00, 0.000, 0.03, 0.005, 0.00, 0.00, 0.035],  # under 5
-    [0.80, 0.08, 0.07, 0.00, 0.00, 0.000, 0.00, 0.005, 0.01, 0.005, 0.03],  # 5-12
-    [0.63, 0.23, 0.05, 0.00, 0.00, 0.010, 0.00, 0.01, 0.01, 0.01, 0.05],  # 13-15
-    [0.40, 0.18, 0.03, 0.26, 0.02, 0.010, 0.02, 0.01, 0.00, 0.02, 0.03],  # 16-17
-    [0.45, 0.05, 0.00, 0.45, 0.02, 0.000, 0.00, 0.00, 0.00, 0.00, 0.03],  # UASC 16-17
-])
+PLACE_P = np.array(
+    [
+        [0.84, 0.00, 0.09, 0.00, 0.00, 0.000, 0.03, 0.005, 0.00, 0.00, 0.035],  # under 5
+        [0.80, 0.08, 0.07, 0.00, 0.00, 0.000, 0.00, 0.005, 0.01, 0.005, 0.03],  # 5-12
+        [0.63, 0.23, 0.05, 0.00, 0.00, 0.010, 0.00, 0.01, 0.01, 0.01, 0.05],  # 13-15
+        [0.40, 0.18, 0.03, 0.26, 0.02, 0.010, 0.02, 0.01, 0.00, 0.02, 0.03],  # 16-17
+        [0.45, 0.05, 0.00, 0.45, 0.02, 0.000, 0.00, 0.00, 0.00, 0.00, 0.03],  # UASC 16-17
+    ]
+)
 RPC = ["CARPL", "CLOSE", "ALLEG", "STAND", "APPRR", "CREQB", "CREQO", "CHILD", "LAREQ", "PLACE", "CUSTOD", "OTHER"]
 RPC_P = _norm([0.25, 0.05, 0.03, 0.05, 0.05, 0.08, 0.04, 0.12, 0.15, 0.05, 0.01, 0.12])
 
@@ -306,7 +339,9 @@ def _repeat_offsets(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, pos
 
 
-def build_episodes(rng: np.random.Generator, p: pd.DataFrame, model: dict[str, Any], lo: int = -(10 ** 9)) -> pd.DataFrame:
+def build_episodes(
+    rng: np.random.Generator, p: pd.DataFrame, model: dict[str, Any], lo: int = -(10**9)
+) -> pd.DataFrame:
     """Episodes for the periods in ``p`` (index = period id). Columns: pid, decom, dec, rne, ls, place, ..."""
     pid = p.index.to_numpy()
     n = len(p)
@@ -319,7 +354,9 @@ def build_episodes(rng: np.random.Generator, p: pd.DataFrame, model: dict[str, A
     major = np.array([MAJORS.index(MAJOR_OF[c]) for c in KNOWN])[p["code"].to_numpy()]
     pm = np.array([model["place_mult"][m] for m in MAJORS])[major]
     # Initial legal status.
-    ls0 = np.where(uasc, "V2", rng.choice(["V2", "C2", "L1", "L2", "J2"], size=n, p=_norm([0.45, 0.40, 0.05, 0.08, 0.02])))
+    ls0 = np.where(
+        uasc, "V2", rng.choice(["V2", "C2", "L1", "L2", "J2"], size=n, p=_norm([0.45, 0.40, 0.05, 0.08, 0.02]))
+    )
     ls0 = np.where(adopt & np.isin(ls0, ["V2", "J2"]), "C2", ls0)
     # J1-J3 (remand, youth justice) only from the 10th birthday (rule 358).
     ls0 = np.where((ls0 == "J2") & (start < birthday(dob, 10)), "V2", ls0)
@@ -353,7 +390,9 @@ def build_episodes(rng: np.random.Generator, p: pd.DataFrame, model: dict[str, A
     t_a = start + (0.75 * dur).astype(np.int64)
     ev.append(pd.DataFrame({"i": np.flatnonzero(adopt), "day": t_e1[adopt], "kind": 2, "ls": "E1", "force": ""}))
     a_code = np.where(rng.random(n) < 0.2, "A4", "A6")
-    ev.append(pd.DataFrame({"i": np.flatnonzero(adopt), "day": t_a[adopt], "kind": 1, "ls": "", "force": a_code[adopt]}))
+    ev.append(
+        pd.DataFrame({"i": np.flatnonzero(adopt), "day": t_a[adopt], "kind": 1, "ls": "", "force": a_code[adopt]})
+    )
     e = pd.concat(ev, ignore_index=True)
     e = e[(e["day"] > start[e["i"]]) & (e["day"] < end[e["i"]])]
     # No placement moves after an adoption placement.
@@ -370,11 +409,15 @@ def build_episodes(rng: np.random.Generator, p: pd.DataFrame, model: dict[str, A
     ls_i = np.where(e["ls"].to_numpy() == "", 0, ls_i)
     f_codes = np.array(["", "A4", "A6"], dtype=object)
     f_i = np.select([e["force"].to_numpy() == "A4", e["force"].to_numpy() == "A6"], [1, 2], 0)
-    e = pd.DataFrame({
-        "i": ei[at], "day": ed[at], "kind": np.add.reduceat(e["kind"].to_numpy(), at) if len(at) else [],
-        "ls": ls_codes[np.maximum.reduceat(ls_i, at)] if len(at) else [],
-        "force": f_codes[np.maximum.reduceat(f_i, at)] if len(at) else [],
-    })
+    e = pd.DataFrame(
+        {
+            "i": ei[at],
+            "day": ed[at],
+            "kind": np.add.reduceat(e["kind"].to_numpy(), at) if len(at) else [],
+            "ls": ls_codes[np.maximum.reduceat(ls_i, at)] if len(at) else [],
+            "force": f_codes[np.maximum.reduceat(f_i, at)] if len(at) else [],
+        }
+    )
     first = pd.DataFrame({"i": np.arange(n), "day": start, "kind": 4, "ls": ls0, "force": ""})
     e = pd.concat([first, e], ignore_index=True).sort_values(["i", "day"], kind="stable").reset_index(drop=True)
     # A legal status "change" to the status the child already has is no change (rule 434: RNE L needs a new LS):
@@ -423,25 +466,45 @@ def build_episodes(rng: np.random.Generator, p: pd.DataFrame, model: dict[str, A
     place = np.where((place == "P2") & (pl_end > day(2023, 10, 27)), "H5", place)
     # Placed for adoption with current foster carers (A4) only from a foster placement (rule 336).
     prev_place = np.r_[None, place[:-1]]
-    place = np.where((place == "A4") & newpl & ~np.isin(prev_place, np.r_[FOSTER, ["A3", "A4", "A5", "A6"]]), "A6", place)
+    place = np.where(
+        (place == "A4") & newpl & ~np.isin(prev_place, np.r_[FOSTER, ["A3", "A4", "A5", "A6"]]), "A6", place
+    )
     place = pd.Series(np.where(newpl, place, None)).ffill().to_numpy()
     rne = np.select([kind == 4, kind == 1, kind == 2, kind == 3], ["S", "P", "L", "T"], "P")
     rec = np.where(last, p["rec_end"].to_numpy()[i], "X1")
     # Special guardianship to former foster carers (E45/E46) only from a foster placement (rule 516).
     rec = np.where(np.isin(rec, ["E45", "E46"]) & ~np.isin(place, FOSTER), "E41", rec)
     next_rne = np.append(rne[1:], "S")
-    rpc = np.where(~last & np.isin(next_rne, ["P", "T"]),
-                   np.array(RPC)[np.searchsorted(np.cumsum(RPC_P), rng.random(len(e)) * 0.99999)], "")
+    rpc = np.where(
+        ~last & np.isin(next_rne, ["P", "T"]),
+        np.array(RPC)[np.searchsorted(np.cumsum(RPC_P), rng.random(len(e)) * 0.99999)],
+        "",
+    )
     next_force = np.append(force[1:], "")
     rpc = np.where(next_force != "", "APPRR", rpc)
     # Provider: one per placement (rule 434: an RNE L episode keeps it); none for Z1 (rule 178); never own
     # provision (PR1) for P1, R2 or R5 (rule 527): health (R2) and custody (R5) are other public bodies (PR3).
     prov = np.select(
-        [place == "P1", np.isin(place, ["U1", "U2", "U3"]), np.isin(place, ["U4", "U5", "U6"]),
-         place == "K2", np.isin(place, ["A4", "A6"]), place == "Z1", np.isin(place, ["R2", "R5"])],
-        ["PR0", "PR1", np.where(rng.random(len(e)) < 0.6, "PR1", "PR4"),
-         np.where(rng.random(len(e)) < 0.25, "PR1", "PR4"), "PR1", "", "PR3"],
-        np.where(rng.random(len(e)) < 0.5, "PR4", "PR1"))
+        [
+            place == "P1",
+            np.isin(place, ["U1", "U2", "U3"]),
+            np.isin(place, ["U4", "U5", "U6"]),
+            place == "K2",
+            np.isin(place, ["A4", "A6"]),
+            place == "Z1",
+            np.isin(place, ["R2", "R5"]),
+        ],
+        [
+            "PR0",
+            "PR1",
+            np.where(rng.random(len(e)) < 0.6, "PR1", "PR4"),
+            np.where(rng.random(len(e)) < 0.25, "PR1", "PR4"),
+            "PR1",
+            "",
+            "PR3",
+        ],
+        np.where(rng.random(len(e)) < 0.5, "PR4", "PR1"),
+    )
     prov = pd.Series(np.where(newpl, prov, None)).ffill().to_numpy()
     # Supported accommodation (H5) registered with Ofsted from 28/10/2023 needs its own URN (rule 230): a
     # 7-digit number per placement, written from the 2023/24 return on (rule 222 of earlier packs forbids it).
@@ -452,11 +515,21 @@ def build_episodes(rng: np.random.Generator, p: pd.DataFrame, model: dict[str, A
     cin = p["cin"].to_numpy()[i]
     keep = dec >= lo  # only episodes that reach the first collection year are written
     cat = pd.Categorical
-    return pd.DataFrame({
-        "pid": pid[i][keep], "decom": ev_day[keep], "dec": dec[keep], "rne": cat(rne[keep]), "ls": cat(ls[keep]),
-        "cin": cat(cin[keep]), "place": cat(place[keep].astype(str)), "provider": cat(prov[keep]),
-        "rec": cat(rec[keep]), "rpc": cat(rpc[keep]), "urn": urn[keep].astype(object),
-    })
+    return pd.DataFrame(
+        {
+            "pid": pid[i][keep],
+            "decom": ev_day[keep],
+            "dec": dec[keep],
+            "rne": cat(rne[keep]),
+            "ls": cat(ls[keep]),
+            "cin": cat(cin[keep]),
+            "place": cat(place[keep].astype(str)),
+            "provider": cat(prov[keep]),
+            "rec": cat(rec[keep]),
+            "rpc": cat(rpc[keep]),
+            "urn": urn[keep].astype(object),
+        }
+    )
 
 
 def assign_cin(p: pd.DataFrame, inp: Inputs) -> np.ndarray:
@@ -471,7 +544,6 @@ def assign_cin(p: pd.DataFrame, inp: Inputs) -> np.ndarray:
 
 def period_rec(p: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
     """The E-code that ends each period of care."""
-    n = len(p)
     u = p["u_rec"].to_numpy()
     b18 = birthday(p["dob"].to_numpy(), 18)
     at18 = p["end"].to_numpy() >= b18
@@ -482,8 +554,10 @@ def period_rec(p: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
     r18 = pick(["E17", "E5", "E6", "E8", "E7"], [0.28, 0.40, 0.07, 0.23, 0.02])
     radopt = pick(["E11", "E12"], [0.85, 0.15])
     ruasc = pick(["E15", "E8", "E16"], [0.45, 0.45, 0.10])
-    rother = pick(["E4A", "E4B", "E13", "E41", "E45", "E46", "E48", "E8", "E3", "E9"],
-                  [0.45, 0.04, 0.10, 0.05, 0.08, 0.08, 0.02, 0.12, 0.04, 0.02])
+    rother = pick(
+        ["E4A", "E4B", "E13", "E41", "E45", "E46", "E48", "E8", "E3", "E9"],
+        [0.45, 0.04, 0.10, 0.05, 0.08, 0.08, 0.02, 0.12, 0.04, 0.02],
+    )
     age_end = age_on(p["dob"].to_numpy(), p["end"].to_numpy())
     rother = np.where((rother == "E9") & (age_end < 10), "E8", rother)
     out = np.where(at18, r18, np.where(p["adopt"].to_numpy(), radopt, np.where(p["uasc"].to_numpy(), ruasc, rother)))
@@ -494,7 +568,9 @@ def period_rec(p: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
 # Missing incidents, reviews, social worker episodes, care leavers
 
 
-def missing_incidents(rng: np.random.Generator, p: pd.DataFrame, years: list[int], model: dict[str, Any]) -> pd.DataFrame:
+def missing_incidents(
+    rng: np.random.Generator, p: pd.DataFrame, years: list[int], model: dict[str, Any]
+) -> pd.DataFrame:
     """MISSING (M) and away (A) incidents per child and collection year."""
     major = np.array([MAJORS.index(MAJOR_OF[c]) for c in KNOWN])[p["code"].to_numpy()]
     mm = np.array([model["missing_mult"][m] for m in MAJORS])[major]
@@ -515,8 +591,11 @@ def missing_incidents(rng: np.random.Generator, p: pd.DataFrame, years: list[int
             j = idx[own]
             ms = a[j] + np.floor(rng.random(len(j)) * (b[j] - a[j] + 1)).astype(np.int64)
             r = rng.random(len(j))
-            d = np.select([r < 0.34, r < 0.64, r < 0.91, r < 0.99], [0, 1, 2, rng.integers(3, 8, len(j))],
-                          rng.integers(8, 45, len(j)))
+            d = np.select(
+                [r < 0.34, r < 0.64, r < 0.91, r < 0.99],
+                [0, 1, 2, rng.integers(3, 8, len(j))],
+                rng.integers(8, 45, len(j)),
+            )
             me = ms + d
             open_at_end = end[j] > ye
             # Back the day before care ends at the latest: a child missing when care ends needs REC E8 (rule 580).
@@ -576,7 +655,8 @@ def reviews(rng: np.random.Generator, p: pd.DataFrame, lo: int, hi: int) -> pd.D
     own, d = own[keep], d[keep]
     age = age_on(p["dob"].to_numpy()[own], d)
     code = np.array(["PN1", "PN2", "PN3", "PN4", "PN5", "PN6", "PN7"])[
-        np.searchsorted(np.cumsum(_norm([0.45, 0.15, 0.15, 0.1, 0.07, 0.05, 0.03])), rng.random(len(own)) * 0.99999)]
+        np.searchsorted(np.cumsum(_norm([0.45, 0.15, 0.15, 0.1, 0.07, 0.05, 0.03])), rng.random(len(own)) * 0.99999)
+    ]
     code = np.where(age < 4, "PN0", code)
     return pd.DataFrame({"pid": p.index.to_numpy()[own], "review": d, "review_code": code})
 
@@ -584,7 +664,7 @@ def reviews(rng: np.random.Generator, p: pd.DataFrame, lo: int, hi: int) -> pd.D
 SW_REASONS = ["MANAGE", "FCONTA", "LEFTRL", "ORGRST", "TSPROC", "ABSENC", "CHCHAN", "PCCHAN", "OTHERS"]
 
 
-def sw_episodes(rng: np.random.Generator, p: pd.DataFrame, n_la: int, lo: int = -(10 ** 9)) -> pd.DataFrame:
+def sw_episodes(rng: np.random.Generator, p: pd.DataFrame, n_la: int, lo: int = -(10**9)) -> pd.DataFrame:
     """Social worker episodes covering each period of care (changes at about 0.8 a year)."""
     start, end = p["start"].to_numpy(), p["end"].to_numpy()
     dur = end - start
@@ -619,7 +699,11 @@ def care_leavers(rng: np.random.Generator, p: pd.DataFrame, years: list[int], t:
     dob, start, end = p["dob"].to_numpy(), p["start"].to_numpy(), p["end"].to_numpy()
     rec = p["rec_end"].to_numpy()
     # Not after adoption, nor when care was transferred to another LA (E3, rule 1011).
-    elig = (end >= birthday(dob, 16)) & ((end - np.maximum(start, birthday(dob, 14))) >= 91) & ~np.isin(rec, ["E11", "E12", "E3"])
+    elig = (
+        (end >= birthday(dob, 16))
+        & ((end - np.maximum(start, birthday(dob, 14))) >= 91)
+        & ~np.isin(rec, ["E11", "E12", "E3"])
+    )
     rows = []
     for y in years:
         ys, ye = year_start(y), year_end(y)
@@ -644,10 +728,22 @@ def care_leavers(rng: np.random.Generator, p: pd.DataFrame, years: list[int], t:
             grp[sel] = np.array(ACTIV_GROUPS)[np.searchsorted(np.cumsum(_norm(w)), u[sel] * 0.99999)]
     r = rng.random(len(o))
     activ = np.select(
-        [grp == "higher_education", grp == "other_education", grp == "apprenticeship", grp == "training_employment",
-         grp == "neet"],
-        [np.where(r < 0.8, "F1", "P1"), np.where(r < 0.75, "F2", "P2"), np.where(r < 0.9, "F4", "P4"),
-         np.where(r < 0.6, "F5", "P5"), np.where(r < 0.4, "G4", np.where(r < 0.7, "G5", "G6"))], "0")
+        [
+            grp == "higher_education",
+            grp == "other_education",
+            grp == "apprenticeship",
+            grp == "training_employment",
+            grp == "neet",
+        ],
+        [
+            np.where(r < 0.8, "F1", "P1"),
+            np.where(r < 0.75, "F2", "P2"),
+            np.where(r < 0.9, "F4", "P4"),
+            np.where(r < 0.6, "F5", "P5"),
+            np.where(r < 0.4, "G4", np.where(r < 0.7, "G5", "G6")),
+        ],
+        "0",
+    )
     r2 = rng.random(len(o))
     in_touch = np.where(grp == "not_known", np.where(r2 < 0.6, "NO", np.where(r2 < 0.9, "REFU", "NREQ")), "YES")
     letters = np.array(["B", "C", "D", "E", "G", "H", "K", "R", "S", "T", "U", "V", "W", "X", "Y", "Z"])

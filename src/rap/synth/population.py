@@ -14,9 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..ethnicity import ons2021_major
-from .targets import load_targets
-
+from rap.domain.ethnicity import ons2021_major
+from rap.synth.targets import load_targets
 
 
 def population_table(w: dict[str, Any], years: list[int]) -> pd.DataFrame:
@@ -40,10 +39,40 @@ def population_table(w: dict[str, Any], years: list[int]) -> pd.DataFrame:
             series = pops.get(str(r.old_la_code)) or {}
             yy = y if y in series else min(series, key=lambda k: abs(int(k) - y))
             total = int(round(series[yy]))
-            counts = np.random.default_rng([w["seed"], 9, int(y), int(r.old_la_code)]).multinomial(total, shares[r.old_la_code])
+            counts = np.random.default_rng([w["seed"], 9, int(y), int(r.old_la_code)]).multinomial(
+                total, shares[r.old_la_code]
+            )
             for g, c in zip(groups, counts):
-                rows.append((y, "Local authority", r.new_la_code, r.old_la_code, r.la_name, r.region_code, r.region_name,
-                             g, labels[g], ons_major[g], int(c), "SYNTHETIC: not real data"))
-    return pd.DataFrame(rows, columns=["time_period", "geographic_level", "new_la_code", "old_la_code", "la_name",
-                                       "region_code", "region_name", "ons2021_code", "ons2021_label", "major",
-                                       "population", "source"])
+                rows.append(
+                    (
+                        y,
+                        "Local authority",
+                        r.new_la_code,
+                        r.old_la_code,
+                        r.la_name,
+                        r.region_code,
+                        r.region_name,
+                        g,
+                        labels[g],
+                        ons_major[g],
+                        int(c),
+                        "SYNTHETIC: not real data",
+                    )
+                )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "time_period",
+            "geographic_level",
+            "new_la_code",
+            "old_la_code",
+            "la_name",
+            "region_code",
+            "region_name",
+            "ons2021_code",
+            "ons2021_label",
+            "major",
+            "population",
+            "source",
+        ],
+    )

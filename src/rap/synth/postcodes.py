@@ -38,8 +38,14 @@ import pandas as pd
 EXTRACT = Path(__file__).with_name("postcodes.csv")
 POSTCODES_PER_LA = 40
 # LTLA codes that changed after 2021 (the authorities lookup's vintage) -> the project's upper-tier LA code.
-NEW_CODES = {"E06000063": "E06000063", "E06000064": "E06000064", "E06000065": "E06000065",
-             "E06000066": "E06000066", "E08000038": "E08000016", "E08000039": "E08000019"}
+NEW_CODES = {
+    "E06000063": "E06000063",
+    "E06000064": "E06000064",
+    "E06000065": "E06000065",
+    "E06000066": "E06000066",
+    "E08000038": "E08000016",
+    "E08000039": "E08000019",
+}
 
 
 @cache
@@ -80,7 +86,9 @@ FOSTER_OR_ADOPTION = ["A3", "A4", "A5", "A6", "U1", "U2", "U3", "U4", "U5", "U6"
 NEAREST = 8  # out-of-area placements go to one of the 8 LAs with the nearest centroid
 
 
-def assign(rng: np.random.Generator, ep: pd.DataFrame, p: pd.DataFrame, new_codes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def assign(
+    rng: np.random.Generator, ep: pd.DataFrame, p: pd.DataFrame, new_codes: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """HOME_POST and PL_POST for every episode in ``ep`` (rows grouped by child, in date order).
 
     HOME_POST: one postcode per child, inside the child's LA; blank for UASC (rule 406). PL_POST: one postcode per placement (a placement
@@ -143,13 +151,19 @@ def build_extract(out: Path = EXTRACT) -> pd.DataFrame:  # pragma: no cover - ru
     df["la"] = df["laua"].astype(str).map(lt2ut)
     df = df[df["la"].isin(set(las["new_la_code"]))].sort_values(["la", "pcd"])
     rows = []
-    for la, g in df.groupby("la", sort=True):
+    for _la, g in df.groupby("la", sort=True):
         idx = np.unique(np.linspace(0, len(g) - 1, POSTCODES_PER_LA).round().astype(int))
         rows.append(g.iloc[idx])
     ex = pd.concat(rows)
     compact = ex["pcd"].str.replace(" ", "", regex=False)
-    ex = pd.DataFrame({"la": ex["la"], "postcode": compact.str[:-3] + " " + compact.str[-3:],
-                       "easting": ex["oseast1m"].astype(int), "northing": ex["osnrth1m"].astype(int)})
+    ex = pd.DataFrame(
+        {
+            "la": ex["la"],
+            "postcode": compact.str[:-3] + " " + compact.str[-3:],
+            "easting": ex["oseast1m"].astype(int),
+            "northing": ex["osnrth1m"].astype(int),
+        }
+    )
     missing = set(las["new_la_code"]) - set(ex["la"])
     if missing:
         raise SystemExit(f"no postcodes for {sorted(missing)}")

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from .dates import age_on, day, year_end, year_start
-from .defects import alternative_code
-from .targets import load_targets
+from rap.synth.dates import age_on, day, year_end, year_start
+from rap.synth.defects import alternative_code
+from rap.synth.targets import load_targets
 
 KS_CANCELLED = {2020, 2021}
 
@@ -85,7 +85,7 @@ def school_extract(w: dict[str, Any], y: int, _episodes: pd.DataFrame) -> tuple[
         out = np.full(n, "", dtype=object)
         if rate is None:
             return out
-        s = loading * z + np.sqrt(1 - loading ** 2) * rng.standard_normal(n)
+        s = loading * z + np.sqrt(1 - loading**2) * rng.standard_normal(n)
         out[sel] = np.where(s[sel] > _threshold(rate / 100), "1", "0")
         return out
 
@@ -103,27 +103,52 @@ def school_extract(w: dict[str, Any], y: int, _episodes: pd.DataFrame) -> tuple[
         val = np.clip(_att8_mu(ks4["att8"], sd) + sd * s, 0, 90)
         att8[y11] = np.char.mod("%.1f", np.round(val[y11], 1)).astype(object)
         em[y11] = np.where(s[y11] > _threshold(ks4["em94"] / 100), "1", "0")
-    sch = pd.DataFrame({
-        "UPN": d.upn.loc[ids].to_numpy(), "LA": h["la_code"].to_numpy(), "ETHNIC": codes[ids],
-        "NCYEAR": np.where(nc == 0, "R", nc.astype(str)), "SCHOOL_MOVES": count, "MIDYEAR_MOVES": mid,
-        "KS1_RWM_EXP": indicator(ks1_rate, y2),
-        "KS2_READ_EXP": indicator(ks2.get("read"), y6), "KS2_WRIT_EXP": indicator(ks2.get("writ"), y6),
-        "KS2_MAT_EXP": indicator(ks2.get("mat"), y6), "KS4_ATT8": att8, "KS4_EM_94": em,
-    }).sort_values(["LA", "UPN"], kind="stable")
+    sch = pd.DataFrame(
+        {
+            "UPN": d.upn.loc[ids].to_numpy(),
+            "LA": h["la_code"].to_numpy(),
+            "ETHNIC": codes[ids],
+            "NCYEAR": np.where(nc == 0, "R", nc.astype(str)),
+            "SCHOOL_MOVES": count,
+            "MIDYEAR_MOVES": mid,
+            "KS1_RWM_EXP": indicator(ks1_rate, y2),
+            "KS2_READ_EXP": indicator(ks2.get("read"), y6),
+            "KS2_WRIT_EXP": indicator(ks2.get("writ"), y6),
+            "KS2_MAT_EXP": indicator(ks2.get("mat"), y6),
+            "KS4_ATT8": att8,
+            "KS4_EM_94": em,
+        }
+    ).sort_values(["LA", "UPN"], kind="stable")
     # Ground truth.
     dis = w["school_dis"][ids]
     true = p.loc[ids, "true_code"].to_numpy()
     by_code_rates = w["rates"].school_disagreement_by_code
     in_by = np.isin(true, list(by_code_rates))
     summ: dict[str, Any] = {
-        "baseline": {"count": int(dis[~in_by].sum()), "denominator": int((~in_by).sum()),
-                     "rate": float(dis[~in_by].mean()) if (~in_by).any() else None},
-        "by_code": {c: {"count": int(dis[true == c].sum()), "denominator": int((true == c).sum()),
-                        "rate": float(dis[true == c].mean()) if (true == c).any() else None} for c in by_code_rates},
+        "baseline": {
+            "count": int(dis[~in_by].sum()),
+            "denominator": int((~in_by).sum()),
+            "rate": float(dis[~in_by].mean()) if (~in_by).any() else None,
+        },
+        "by_code": {
+            c: {
+                "count": int(dis[true == c].sum()),
+                "denominator": int((true == c).sum()),
+                "rate": float(dis[true == c].mean()) if (true == c).any() else None,
+            }
+            for c in by_code_rates
+        },
         "denominator_note": "pupils in school/<year>.csv, by their true code; disagreement = school code != true code",
     }
     sel = ids[dis]
-    defects = pd.DataFrame({"year": y, "la": p.loc[sel, "la_code"].to_numpy(), "child": p.loc[sel, "child"].to_numpy(),
-                            "table": "school", "defect": "school_disagreement",
-                            "detail": "true " + p.loc[sel, "true_code"].astype(str).to_numpy() + ", school " + codes[sel].astype(str)})
+    defects = pd.DataFrame(
+        {
+            "year": y,
+            "la": p.loc[sel, "la_code"].to_numpy(),
+            "child": p.loc[sel, "child"].to_numpy(),
+            "table": "school",
+            "defect": "school_disagreement",
+            "detail": "true " + p.loc[sel, "true_code"].astype(str).to_numpy() + ", school " + codes[sel].astype(str),
+        }
+    )
     return sch, {"school_code": pd.Series(codes[ids], index=ids), "defects": defects, "summary": summ}

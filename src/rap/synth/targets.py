@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from rap.ethnicity import map_ees_labels
+from rap.domain.ethnicity import map_ees_labels
 
 REL_2024 = "ees-cla-2024-release"
 TARGETS_FILE = "synth_targets.yaml"
@@ -89,11 +89,19 @@ def _by_ethnicity(df: pd.DataFrame, file: str, char_col: str, col: str = "number
         mask &= df[k] == v
     sub = df[mask]
     labels = sub[char_col]
-    keep = labels.map(lambda s: s.strip().casefold() not in {"total children", "total", "total children who were missing during the year"})
+    keep = labels.map(
+        lambda s: (
+            s.strip().casefold() not in {"total children", "total", "total children who were missing during the year"}
+        )
+    )
     sub = sub[keep]
     mapped = map_ees_labels(sub[char_col], source=file)
-    out: dict[str, Any] = {"minor": {}, "major": {}, "source": file,
-                           "row": ", ".join(f"{k}={v}" for k, v in filters.items()) + f", {char_col}=<label>"}
+    out: dict[str, Any] = {
+        "minor": {},
+        "major": {},
+        "source": file,
+        "row": ", ".join(f"{k}={v}" for k, v in filters.items()) + f", {char_col}=<label>",
+    }
     for (_, r), (_, m) in zip(sub.iterrows(), mapped.iterrows()):
         if m["level"] in ("minor", "major"):
             out[m["level"]][m["value"]] = _num(r[col])
@@ -107,7 +115,7 @@ def build_targets(ref: Path) -> dict[str, Any]:
     """All calibration targets, read from the reference-data folder ``ref``."""
     t: dict[str, Any] = {
         "about": "Calibration targets for rap.synth, extracted by rap/synth/targets.py from published DfE and ONS "
-                 "files (Open Government Licence v3.0). Each figure names its source file and row.",
+        "files (Open Government Licence v3.0). Each figure names its source file and row.",
         "release": "DfE, Children looked after in England including adoptions, 2024 release",
         "year": 2024,
     }
@@ -118,8 +126,10 @@ def build_targets(ref: Path) -> dict[str, Any]:
         "total": _pick(d, f, cla_group="Age group", characteristic="Total children"),
         "ethnicity": _by_ethnicity(d, f, "characteristic", cla_group="Ethnicity"),
         "male": _pick(d, f, cla_group="Gender", characteristic="Male"),
-        "age": {c: _pick(d, f, cla_group="Age group", characteristic=c)["value"]
-                for c in ["Under 1 year", "1 to 4 years", "5 to 9 years", "10 to 15 years", "16 years and over"]},
+        "age": {
+            c: _pick(d, f, cla_group="Age group", characteristic=c)["value"]
+            for c in ["Under 1 year", "1 to 4 years", "5 to 9 years", "10 to 15 years", "16 years and over"]
+        },
     }
     f = f"{REL_2024}/national_cla_started_to_be_looked_after.csv"
     d = _read(ref / f)
@@ -128,12 +138,21 @@ def build_targets(ref: Path) -> dict[str, Any]:
         "total": _pick(d, f, cla_group="Age on starting", characteristic="Total children"),
         "ethnicity": _by_ethnicity(d, f, "characteristic", cla_group="Ethnicity"),
         "male": _pick(d, f, cla_group="Gender", characteristic="Male"),
-        "uasc": _pick(d, f, cla_group="Unaccompanied asylum-seeking children",
-                      characteristic="Unaccompanied asylum-seeking children"),
-        "age": {c: _pick(d, f, cla_group="Age on starting", characteristic=c)["value"]
-                for c in ["Under 1 year", "1 to 4 years", "5 to 9 years", "10 to 15 years", "16 years and over"]},
-        "category_of_need": {c.split(".")[0]: _pick(d, f, cla_group="Category of need", characteristic=c)["value"]
-                             for c in d[d.cla_group == "Category of need"].characteristic if c.startswith("N")},
+        "uasc": _pick(
+            d,
+            f,
+            cla_group="Unaccompanied asylum-seeking children",
+            characteristic="Unaccompanied asylum-seeking children",
+        ),
+        "age": {
+            c: _pick(d, f, cla_group="Age on starting", characteristic=c)["value"]
+            for c in ["Under 1 year", "1 to 4 years", "5 to 9 years", "10 to 15 years", "16 years and over"]
+        },
+        "category_of_need": {
+            c.split(".")[0]: _pick(d, f, cla_group="Category of need", characteristic=c)["value"]
+            for c in d[d.cla_group == "Category of need"].characteristic
+            if c.startswith("N")
+        },
     }
     f = f"{REL_2024}/national_cla_on_31_march_who_were_unaccompanied_asylum_seeking_children.csv"
     d = _read(ref / f)
@@ -153,41 +172,77 @@ def build_targets(ref: Path) -> dict[str, Any]:
         "ethnicity": _by_ethnicity(d, f, "characteristic", "Number", CLA_group=dy, population_group="Ethnicity"),
     }
     t12 = "Children looked after on 31 March who’ve been looked after for at least 12 months"
-    t["cla_12_months"] = {"total": _pick(d, f, "Number", CLA_group=t12, population_group="Age group",
-                                         characteristic="Total children")}
+    t["cla_12_months"] = {
+        "total": _pick(d, f, "Number", CLA_group=t12, population_group="Age group", characteristic="Total children")
+    }
     f = f"{REL_2024}/official_statistics_cla_who_were_missing.csv"
     d = _read(ref / f)
     d = d[d.time_period == "2024"]
     t["missing"] = {
-        "children": _pick(d, f, missing_status="Children missing from placement by ethnic origin",
-                          characteristic="Total children who were missing during the year"),
-        "incidents": _pick(d, f, missing_status="Missing from placement incidents",
-                           characteristic="Total number of missing incidents during the year"),
-        "ethnicity": _by_ethnicity(d, f, "characteristic", missing_status="Children missing from placement by ethnic origin"),
+        "children": _pick(
+            d,
+            f,
+            missing_status="Children missing from placement by ethnic origin",
+            characteristic="Total children who were missing during the year",
+        ),
+        "incidents": _pick(
+            d,
+            f,
+            missing_status="Missing from placement incidents",
+            characteristic="Total number of missing incidents during the year",
+        ),
+        "ethnicity": _by_ethnicity(
+            d, f, "characteristic", missing_status="Children missing from placement by ethnic origin"
+        ),
         "denominator_note": "DfE: % of children looked after during the year (during_year) who were missing",
     }
     f = f"{REL_2024}/official_statistics_cla_who_were_away_without_authorisation.csv"
     d = _read(ref / f)
     d = d[d.time_period == "2024"]
     away = d[d.characteristic.str.casefold().str.contains("total children who were away")]
-    t["away"] = {"children": {"value": _num(away.iloc[0]["number"]) if len(away) else None, "source": f,
-                              "row": "characteristic=Total children who were away ..."}}
+    t["away"] = {
+        "children": {
+            "value": _num(away.iloc[0]["number"]) if len(away) else None,
+            "source": f,
+            "row": "characteristic=Total children who were away ...",
+        }
+    }
     f = f"{REL_2024}/national_cla_pl_count_by_characteristics.csv"
     d = _read(ref / f)
     d = d[d.time_period == "2024"]
     t["placements_3plus"] = {
-        "with_3plus": _by_ethnicity(d, f, "characteristic", cla_group="CLA on 31 March", population_group="Ethnicity",
-                                    placement_stability="With 3 or more placements during the year"),
-        "denominator": _by_ethnicity(d, f, "characteristic", cla_group="CLA on 31 March", population_group="Ethnicity",
-                                     placement_stability="Total children"),
-        "total_with_3plus": _pick(d, f, cla_group="CLA on 31 March", population_group="Age group",
-                                  characteristic="Total children",
-                                  placement_stability="With 3 or more placements during the year"),
+        "with_3plus": _by_ethnicity(
+            d,
+            f,
+            "characteristic",
+            cla_group="CLA on 31 March",
+            population_group="Ethnicity",
+            placement_stability="With 3 or more placements during the year",
+        ),
+        "denominator": _by_ethnicity(
+            d,
+            f,
+            "characteristic",
+            cla_group="CLA on 31 March",
+            population_group="Ethnicity",
+            placement_stability="Total children",
+        ),
+        "total_with_3plus": _pick(
+            d,
+            f,
+            cla_group="CLA on 31 March",
+            population_group="Age group",
+            characteristic="Total children",
+            placement_stability="With 3 or more placements during the year",
+        ),
     }
     f = f"{REL_2024}/national_activity_of_care_leaver_by_placement_ethnicity.csv"
     d = _read(ref / f)
     d = d[(d.time_period == "2024") & (d.cla_group == "Ethnicity")]
-    leav: dict[str, Any] = {"source": f, "row": "care_leaver_age=<age>, cla_group=Ethnicity, characteristic=<group>, activity_type=<activity>"}
+    leav: dict[str, Any] = {
+        "source": f,
+        "row": "care_leaver_age=<age>, cla_group=Ethnicity, characteristic=<group>, activity_type=<activity>",
+    }
     for age in ["17 years", "18 years", "19to21 years"]:
         leav[age] = {}
         for key, lab in MAJOR_LABELS_LEAVERS.items():
@@ -201,30 +256,60 @@ def build_targets(ref: Path) -> dict[str, Any]:
     f = "ees-outcomes-cin-cla/ks2_la.csv"
     d = _read(ref / f)
     d = d[(d.geographic_level == "National") & (d.social_care_group == "CLA 12 months at 31 March")]
-    outc["ks2"] = {"source": f, "row": "geographic_level=National, social_care_group=CLA 12 months at 31 March, time_period=<academic year>",
-                   "by_year": {int(r.time_period[:4]) + 1: {"read": _num(r.pt_read_met_expected_standard),
-                                                             "writ": _num(r.pt_writta_met_expected_standard),
-                                                             "mat": _num(r.pt_mat_met_expected_standard),
-                                                             "rwm": _num(r.pt_rwm_met_expected_standard),
-                                                             "pupils": _num(r.t_read_eligible_pupils)}
-                               for r in d.itertuples()}}
+    outc["ks2"] = {
+        "source": f,
+        "row": "geographic_level=National, social_care_group=CLA 12 months at 31 March, time_period=<academic year>",
+        "by_year": {
+            int(r.time_period[:4]) + 1: {
+                "read": _num(r.pt_read_met_expected_standard),
+                "writ": _num(r.pt_writta_met_expected_standard),
+                "mat": _num(r.pt_mat_met_expected_standard),
+                "rwm": _num(r.pt_rwm_met_expected_standard),
+                "pupils": _num(r.t_read_eligible_pupils),
+            }
+            for r in d.itertuples()
+        },
+    }
     f = "ees-outcomes-cin-cla/ks4_la.csv"
     d = _read(ref / f)
     d = d[(d.geographic_level == "National") & (d.social_care_group == "CLA 12 months at 31 March")]
-    outc["ks4"] = {"source": f, "row": "geographic_level=National, social_care_group=CLA 12 months at 31 March, time_period=<academic year>",
-                   "by_year": {int(r.time_period[:4]) + 1: {"att8": _num(r.avg_att8), "em94": _num(r.pt_l2basics_94),
-                                                             "pupils": _num(r.t_pupils)}
-                               for r in d.itertuples()}}
-    outc["ks1_note"] = ("No KS1 file is stored; the generator uses KS2 reading, writing and maths combined (rwm) "
-                        "for CLA 12 months as a stand-in for KS1 RWM at the expected standard.")
+    outc["ks4"] = {
+        "source": f,
+        "row": "geographic_level=National, social_care_group=CLA 12 months at 31 March, time_period=<academic year>",
+        "by_year": {
+            int(r.time_period[:4]) + 1: {
+                "att8": _num(r.avg_att8),
+                "em94": _num(r.pt_l2basics_94),
+                "pupils": _num(r.t_pupils),
+            }
+            for r in d.itertuples()
+        },
+    }
+    outc["ks1_note"] = (
+        "No KS1 file is stored; the generator uses KS2 reading, writing and maths combined (rwm) "
+        "for CLA 12 months as a stand-in for KS1 RWM at the expected standard."
+    )
     t["outcomes"] = outc
     f = "ees-cla-school-moves-2022/official_statistics_la_cla_school_moves.csv"
     d = _read(ref / f)
     d = d[(d.geographic_level == "National") & (d.time_period == "2022")]
     t["school_moves"] = {
-        "any": _pick(d, f, "percentage", cla_group="CLA on 31 March", move_measure="Any moves", school_stability="At least one move"),
-        "midyear": _pick(d, f, "percentage", cla_group="CLA on 31 March", move_measure="Mid-year moves",
-                         school_stability="At least one mid-year move"),
+        "any": _pick(
+            d,
+            f,
+            "percentage",
+            cla_group="CLA on 31 March",
+            move_measure="Any moves",
+            school_stability="At least one move",
+        ),
+        "midyear": _pick(
+            d,
+            f,
+            "percentage",
+            cla_group="CLA on 31 March",
+            move_measure="Mid-year moves",
+            school_stability="At least one mid-year move",
+        ),
     }
     # LA sizes and major-group mixes.
     f = "ees-cla-2025-release/DERIVED_cla_31_march_by_ethnicity_major_la_2021_2025.csv"
@@ -236,16 +321,23 @@ def build_targets(ref: Path) -> dict[str, Any]:
         if key is None:
             raise ValueError(f"{f}: unexpected characteristic {r.characteristic!r}")
         las.setdefault(str(r.old_la_code), {}).setdefault(int(r.time_period), {})[key] = _num(r.number)
-    t["la_on_31_march_by_major"] = {"source": f, "row": "geographic_level=Local authority, old_la_code=<la>, "
-                                    "time_period=<year>, characteristic=<major> (null = suppressed c)", "by_la": las}
+    t["la_on_31_march_by_major"] = {
+        "source": f,
+        "row": "geographic_level=Local authority, old_la_code=<la>, "
+        "time_period=<year>, characteristic=<major> (null = suppressed c)",
+        "by_la": las,
+    }
     f = "population/ons_mid-year_population_estimates_2012_to_2024.csv"
     d = _read(ref / f)
     d = d[d.geographic_level == "Local authority"]
     pop: dict[str, dict[int, float]] = {}
     for r in d.itertuples():
         pop.setdefault(str(r.old_la_code), {})[int(r.time_period)] = _num(r.population_estimate)
-    t["la_population_0_17"] = {"source": f, "row": "geographic_level=Local authority, old_la_code=<la>, time_period=<year>",
-                               "by_la": pop}
+    t["la_population_0_17"] = {
+        "source": f,
+        "row": "geographic_level=Local authority, old_la_code=<la>, time_period=<year>",
+        "by_la": pop,
+    }
     f = "population/ons-ethnic-population-reg.csv"
     d = _read(ref / f)
     reg: dict[str, dict[int, float]] = {}
@@ -256,18 +348,24 @@ def build_targets(ref: Path) -> dict[str, Any]:
             reg.setdefault(str(r[1]), {})[code] = _num(r[5])
             labels[code] = str(r[4])
     t["census2021_region_all_ages"] = {
-        "source": f, "row": "Regions Code=<region>, Ethnic group (20 categories) Code=<1-19>",
+        "source": f,
+        "row": "Regions Code=<region>, Ethnic group (20 categories) Code=<1-19>",
         "note": "ALL AGES, not children: used only to split synthetic LA child totals by ONS group; "
-                "it understates Mixed children (no children-by-ethnicity table is stored).",
-        "labels": labels, "by_region": reg}
+        "it understates Mixed children (no children-by-ethnicity table is stored).",
+        "labels": labels,
+        "by_region": reg,
+    }
     return t
 
 
 def write_targets(ref: Path, out: Path | None = None) -> Path:
     out = out or Path(str(resources.files("rap.data").joinpath(TARGETS_FILE)))
     t = build_targets(ref)
-    out.write_text("# Generated by `python -m rap.synth.targets`: do not edit by hand.\n"
-                   + yaml.safe_dump(t, sort_keys=False, allow_unicode=True, width=140), encoding="utf-8")
+    out.write_text(
+        "# Generated by `python -m rap.synth.targets`: do not edit by hand.\n"
+        + yaml.safe_dump(t, sort_keys=False, allow_unicode=True, width=140),
+        encoding="utf-8",
+    )
     return out
 
 

@@ -13,8 +13,14 @@ import yaml
 
 #: File name of each SSDA903 table in the synthetic layout (see docs/data-contract.md).
 FILES = {
-    "Header": "header.csv", "Episodes": "episodes.csv", "Reviews": "reviews.csv", "UASC": "uasc.csv",
-    "OC2": "oc2.csv", "OC3": "oc3.csv", "Missing": "missing.csv", "SWEpisodes": "sw_episodes.csv",
+    "Header": "header.csv",
+    "Episodes": "episodes.csv",
+    "Reviews": "reviews.csv",
+    "UASC": "uasc.csv",
+    "OC2": "oc2.csv",
+    "OC3": "oc3.csv",
+    "Missing": "missing.csv",
+    "SWEpisodes": "sw_episodes.csv",
 }
 
 

@@ -1,0 +1,441 @@
+"""One entry point for a whole build: inputs, sections, report, manifest; swapped in only on success."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from rap.core.cache import keep_newest, write_pickle
+from rap.core.params import Params
+from rap.core.codehash import code_hash
+from rap.core.hashing import sha256_file, sha256_json
+from rap.inputs.load import ensure_data
+from rap.build.runner import RunResult, run_sections
+
+SUMMARY_DIR = "summary"
+#: Rendered reports and annexes kept in ``.cache`` (most recently used first): a few parameter files' worth.
+KEEP_BUILDS = 4
+REPORT_TITLE = "Ethnicity of children looked after in England"
+
+
+def renderer_info(name: str) -> dict[str, str]:
+    """Name and version of the renderer a build used, for the manifest."""
+    if name == "quarto":
+        out = subprocess.run(["quarto", "--version"], capture_output=True, text=True, check=False)
+        return {"name": "quarto", "version": out.stdout.strip() or "unknown"}
+    import pypandoc
+
+    return {"name": "pandoc+typst", "version": f"pandoc {pypandoc.get_pandoc_version()}, typst-py {version('typst')}"}
+
+
+def summary_markdown(staging: Path) -> str:
+    """Key findings the sections wrote (``summary/<section>.md``), in section order."""
+    parts = [p.read_text(encoding="utf-8").strip() for p in sorted((staging / SUMMARY_DIR).glob("*.md"))]
+    return "\n\n".join(p for p in parts if p) or "No section reported key findings."
+
+
+def _report_key(notebooks: list[Path], summary: str, params: Params, used: str) -> str:
+    """Everything the rendered report depends on: chapters, summary, title inputs, renderer, report code."""
+    return sha256_json(
+        {
+            "notebooks": {p.name: sha256_file(p) for p in notebooks},
+            "summary": summary,
+            "year": params.year,
+            "years": params.series_years,
+            "kind": params.data.kind,
+            "renderer": renderer_info(used),
+            "code": code_hash("rap.report", "rap.build.pipeline"),
+        }
+    )
+
+
+def build_checks(staging: Path, params: Params, result: RunResult | None) -> list:
+    """Every automated check this build ran, for the QA annex and ``qa/checks.csv``."""
+    from rap.build.annexes import Check, suppression_checks
+
+    checks = [Check("Parameters validated (types, ranges, files present)", "passed",
+                    f"{Path(result.params_file).name if result else 'parameters'} with defaults.yaml")]
+    if result is not None:
+        checks.append(Check("Input files hashed for the cache key and the manifest", "passed",
+                            f"{len(result.inputs):,} files"))
+        for s in result.sections:
+            if s.state in {"done", "cached"}:  # no timings or cache use here: the report must not depend on them
+                checks.append(Check(f"Section {s.name} ran without error", "passed",
+                                    "every cell executed (timings and cache use are in manifest.json)"))
+    rejected = sorted((staging / "qa").glob("rejected_*.csv"))
+    if params.data.kind != "published":
+        limit = params.qa.max_rejected_share
+        if rejected:
+            for f in rejected:
+                n = sum(1 for _ in f.open(encoding="utf-8")) - 1
+                checks.append(Check(f"Reader schema checks: {f.stem.removeprefix('rejected_')}", "passed",
+                                    f"{n:,} rows quarantined with reasons (qa/{f.name}); each table under the "
+                                    f"{limit:.1%} limit"))
+        else:
+            checks.append(Check("Reader schema checks", "passed", "no input row rejected"))
+    checks += suppression_checks(staging / "tables")
+    return checks
+
+
+ANNEXES = ("90_changes_since_last_year.ipynb", "91_methods_annex.ipynb", "92_qa_annex.ipynb")
+
+
+def _package_code() -> str:
+    """sha256 of the rap package's source files (what the runner keys sections on), for a build without a
+    run result."""
+    from rap.core.hashing import HashIndex
+
+    package = Path(__file__).resolve().parents[1]
+    with HashIndex(None) as idx:
+        return sha256_json(idx.hash_tree(package))
+
+
+def _annex_key(staging: Path, params: Params, result: RunResult | None, previous: Path) -> str:
+    """Everything the annexes and ``qa/checks.csv`` are made from: this year's and last year's tables, the QA
+    files, the parameters, the inputs' hashes, which sections ran, and the code that writes them."""
+    def tree(folder: Path) -> dict[str, str]:
+        return {p.name: sha256_file(p) for p in sorted(folder.glob("*.csv"))} if folder.is_dir() else {}
+
+    return sha256_json({
+        "tables": tree(staging / "tables"), "previous": tree(previous), "qa": tree(staging / "qa"),
+        "params": params.model_dump(mode="json"), "inputs": result.inputs if result else None,
+        # ran (executed or from the cache: the annexes say the same) or not
+        "sections": [(s.name, s.state in {"done", "cached"}) for s in result.sections] if result else None,
+        # the whole package when the runner hashed it: the annexes use the report's table writer, the
+        # measure catalogue and the suppression symbols as well as their own code
+        "code": result.code if result and result.code else _package_code(),
+    })
+
+
+def _annex_notebooks(staging: Path, params: Params, result: RunResult | None, folder: Path,
+                     use_cache: bool = True) -> list[Path]:
+    """The reviewer aids as one-cell notebooks: changes since last year, methods annex, QA annex. They read
+    every table twice (seconds at national scale), so they are cached under ``.cache/annexes/<key>``."""
+    previous = params.out_path.parent / str(params.year - 1) / "tables"
+    cached = Path(params.project_root).resolve() / ".cache" / "annexes" / _annex_key(staging, params, result, previous)
+    checks_csv = staging / "qa" / "checks.csv"
+    if use_cache and all((cached / n).is_file() for n in (*ANNEXES, "checks.csv")):
+        os.utime(cached)
+        checks_csv.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cached / "checks.csv", checks_csv)
+        return [Path(shutil.copyfile(cached / n, folder / n)) for n in ANNEXES]
+    from rap.build.annexes import changes_markdown, markdown_notebook, methods_markdown, qa_markdown, write_checks_csv
+
+    checks = build_checks(staging, params, result)
+    write_checks_csv(checks, checks_csv)
+    out = [
+        markdown_notebook(changes_markdown(staging / "tables", previous if previous.is_dir() else None, params.year),
+                          folder / ANNEXES[0]),
+        markdown_notebook(methods_markdown(params, result.inputs if result else {}), folder / ANNEXES[1]),
+        markdown_notebook(qa_markdown(checks), folder / ANNEXES[2]),
+    ]
+    tmp = cached.with_name(cached.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for p in [*out, checks_csv]:
+        shutil.copyfile(p, tmp / p.name)
+    shutil.rmtree(cached, ignore_errors=True)
+    tmp.rename(cached)
+    keep_newest(cached.parent, KEEP_BUILDS)
+    return out
+
+
+def spreadsheet_name(year: int) -> str:
+    return f"cla-ethnicity-{year}-tables.xlsx"
+
+
+def build_spreadsheet(staging: Path, params: Params, use_cache: bool = True, code: str | None = None) -> Path:
+    """The accessible workbook of every published table (``rap.build.spreadsheet``), beside the EES CSVs. Cached
+    under ``.cache/spreadsheet/<key>`` (key: the tables, the title inputs and the package's code, ``code``
+    when the runner already hashed it: the sheet titles come from the measure catalogue): writing it takes
+    tens of seconds at national scale."""
+    tables = staging / "tables"
+    out = staging / spreadsheet_name(params.year)
+    source = {"synthetic": "synthetic SSDA903 returns and school census extracts (not real data)",
+              "record": "SSDA903 returns and school census extracts",
+              "published": "DfE, Children looked after in England including adoptions (published tables)"}[params.data.kind]
+    key = sha256_json({"tables": {p.name: sha256_file(p) for p in sorted(tables.glob("*.csv"))},
+                       "year": params.year, "source": source, "code": code or _package_code(),
+                       "epoch": os.environ.get("SOURCE_DATE_EPOCH")})
+    cached = Path(params.project_root).resolve() / ".cache" / "spreadsheet" / f"{key}.xlsx"
+    if use_cache and cached.is_file():
+        os.utime(cached)
+        shutil.copyfile(cached, out)
+        return out
+    from rap.build import spreadsheet  # gptables and xlsxwriter: not imported when the cache has the workbook
+
+    spreadsheet.write_spreadsheet(tables, out, title=f"{REPORT_TITLE}, {params.year}: tables", year=params.year,
+                                  source=source)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(".tmp")
+    shutil.copyfile(out, tmp)
+    os.replace(tmp, cached)
+    keep_newest(cached.parent, KEEP_BUILDS, "*.xlsx")
+    return out
+
+
+def _spreadsheet_seconds(staging: Path, params: Params, use_cache: bool, code: str | None) -> float:
+    """:func:`build_spreadsheet`, timed where it runs (in the second process)."""
+    t0 = time.perf_counter()
+    build_spreadsheet(staging, params, use_cache, code)
+    return time.perf_counter() - t0
+
+
+def publish(staging: Path, params: Params, renderer: str = "auto", use_cache: bool = True,
+            result: RunResult | None = None, workers: int = 2) -> dict[str, Any]:
+    """Everything made from the finished sections: the spreadsheet, the rendered report and, last, the leak
+    scan of every file (which raises ``LeakError``: nothing is swapped in).
+
+    With more than one worker the spreadsheet (the longest of these at national scale) is written in a
+    second process while this one builds and renders the report and scans every file that is already
+    final; the spreadsheet is scanned when it is done. With one worker the steps run one after another, so
+    ``--workers 1`` never has two processes working at once. Each step's seconds go to
+    ``result.publishing`` (and the manifest) and to the console, below the sections'.
+    """
+    steps: dict[str, float] = result.publishing if result is not None else {}
+
+    def done(step: str, seconds: float) -> None:
+        steps[step] = steps.get(step, 0.0) + seconds
+        if step != "leak scan":  # printed once, in total, at the end
+            print(f"{step:<32} {'done':<9} {seconds:7.1f}s", flush=True)
+
+    def timed(step: str, fn: Callable[..., Any], *args: Any) -> Any:
+        t0 = time.perf_counter()
+        out = fn(*args)
+        done(step, time.perf_counter() - t0)
+        return out
+
+    scan = BuildScan(staging, params, use_cache, result.inputs if result else None)
+    sheet = spreadsheet_name(params.year)
+    code = result.code if result else None
+    if workers <= 1:
+        timed("spreadsheet", build_spreadsheet, staging, params, use_cache, code)
+        info = timed("report", build_report, staging, params, renderer, use_cache, result)
+        timed("leak scan", scan.scan, scan.files())
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        from rap.build.runner import die_with_parent, mp_context
+
+        with ProcessPoolExecutor(1, mp_context=mp_context(), initializer=die_with_parent) as pool:
+            writing = pool.submit(_spreadsheet_seconds, staging, params, use_cache, code)
+            info = timed("report", build_report, staging, params, renderer, use_cache, result)
+            # The spreadsheet (and its temporary file) may still be being written beside the other files.
+            timed("leak scan", scan.scan, [rel for rel in scan.files() if sheet not in rel])
+            done("spreadsheet", writing.result())  # re-raises a failure in the spreadsheet
+        timed("leak scan", scan.scan, [sheet])
+    scan.finish()
+    print(f"{'leak scan':<32} {'done':<9} {steps['leak scan']:7.1f}s", flush=True)
+    return info
+
+
+class BuildScan:
+    """The last check before anything is published: files of the build scanned for record-level identifiers
+    of the inputs and unsuppressed small counts (``rap.build.leaks``), possibly in several goes; :meth:`finish`
+    raises ``LeakError`` on any finding (the run fails and the previous outputs stay) and records the
+    result in ``qa/checks.csv``.
+
+    Two caches keep re-runs fast. A file whose bytes (and, for a table, its metadata) are unchanged since a
+    clean scan with the same identifiers, rules and thresholds is not read again (``.cache/scans``). The
+    identifiers are read from the inputs only when some file needs scanning, and are cached by the inputs'
+    key (``.cache/needles``, beside the validated inputs in ``.cache/inputs``).
+    """
+
+    KEEP = KEEP_BUILDS  # most recently used entries kept in each cache
+
+    def __init__(self, staging: Path, params: Params, use_cache: bool = True,
+                 inputs: dict[str, str] | None = None) -> None:
+        """``inputs``: the input files' hashes as the runner found them (``RunResult.inputs``), so that they
+        are not hashed again; without them the data folder is hashed."""
+        from rap.build import leaks
+
+        self.staging, self.params, self.use_cache, self._inputs = Path(staging), params, use_cache, inputs
+        self._cache = Path(params.project_root).resolve() / ".cache"
+        self._inputs_key = "published" if params.data.kind == "published" else None
+        self._needles: Any = None
+        self._code = code_hash("rap.build.leaks")  # the scanning code and its rules (package data)
+        self.findings: list[Any] = []
+        self.scanned: list[str] = []
+        self.not_scanned: list[str] = []
+
+    def files(self) -> list[str]:
+        """Every file of the build, relative to it."""
+        return [p.relative_to(self.staging).as_posix() for p in sorted(self.staging.rglob("*")) if p.is_file()]
+
+    def inputs_key(self) -> str:
+        """What the identifiers are read from: the input files and the code that reads them."""
+        if self._inputs_key is None:
+            from rap.inputs.load import reader_code_hash, record_data_key
+
+            self._inputs_key = (record_data_key(self.params) if self._inputs is None else sha256_json(
+                {"files": self._inputs, "years": self.params.series_years, "code": reader_code_hash()}))
+        return self._inputs_key
+
+    def needles(self) -> Any:
+        """The identifiers to look for (none for a build from published tables)."""
+        from rap.build import leaks
+
+        if self._needles is not None:
+            return self._needles
+        if self.params.data.kind == "published":
+            self._needles = leaks.Needles.empty()
+            return self._needles
+        import pickle
+
+        from rap.inputs.load import load_record_data
+
+        path = self._cache / "needles" / f"{sha256_json({'inputs': self.inputs_key(), 'code': self._code})}.pkl"
+        if self.use_cache and path.is_file():
+            try:
+                with path.open("rb") as fh:
+                    self._needles = pickle.load(fh)
+                os.utime(path)
+            except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+                self._needles = None
+        if not isinstance(self._needles, leaks.Needles):
+            self._needles = leaks.needles_from_record_data(load_record_data(self.params))
+            write_pickle(path, self._needles)
+            keep_newest(path.parent, self.KEEP, "*.pkl")
+        return self._needles
+
+    def _markers(self) -> Path:
+        s = self.params.suppression
+        context = sha256_json({"inputs": self.inputs_key(), "code": self._code,
+                               "threshold": s.threshold, "base": s.rounding_base})
+        return self._cache / "scans" / context
+
+    def _file_key(self, rel: str) -> str:
+        """A file's bytes and, for a table, its metadata's (which says which columns count people)."""
+        from rap.build.leaks import meta_for
+
+        path = self.staging / rel
+        meta = meta_for(path) if path.suffix.lower() == ".csv" else None
+        return sha256_json({"file": rel, "sha": sha256_file(path), "meta": sha256_file(meta) if meta else None})
+
+    def scan(self, rels: Iterable[str]) -> None:
+        """Scan these files (relative to the build), except those the cache knows to be clean."""
+        from rap.build import leaks
+
+        markers = self._markers() if self.use_cache else None
+        if markers is not None and markers.is_dir():
+            os.utime(markers)
+        todo: list[tuple[str, Path | None]] = []
+        for rel in rels:
+            marker = markers / self._file_key(rel) if markers is not None else None
+            state = marker.read_text(encoding="utf-8") if marker is not None and marker.is_file() else ""
+            if state in ("scanned", "not scanned"):
+                (self.scanned if state == "scanned" else self.not_scanned).append(rel)
+            else:
+                todo.append((rel, marker))
+        if not todo:
+            return
+        s = self.params.suppression
+        report = leaks.scan_files(self.staging, [r for r, _ in todo], self.needles(), s.threshold, s.rounding_base)
+        self.findings += report.findings
+        self.scanned += report.scanned
+        self.not_scanned += report.not_scanned
+        leaky = {f.file for f in report.findings}
+        for rel, marker in todo:
+            if marker is not None and rel not in leaky:
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.write_text("scanned" if rel in report.scanned else "not scanned", encoding="utf-8")
+        if markers is not None:
+            keep_newest(markers.parent, self.KEEP)
+
+    def finish(self) -> None:
+        """Raise ``LeakError`` if any scanned file is disclosive; else add the scan to ``qa/checks.csv``."""
+        import csv
+
+        from rap.build import leaks
+
+        if self.findings:
+            raise leaks.LeakError(self.staging, self.findings)
+        checks = self.staging / "qa" / "checks.csv"
+        if checks.is_file():
+            with checks.open("a", encoding="utf-8", newline="") as fh:
+                csv.writer(fh, lineterminator="\n").writerow([
+                    "Leak scan of every output file (identifiers of the inputs, small counts)", "passed",
+                    f"{len(self.scanned)} files scanned, nothing found; not readable as text: "
+                    f"{len(self.not_scanned)} (images)"])
+
+
+def scan_build(staging: Path, params: Params, result: RunResult | None = None, use_cache: bool = True) -> None:
+    """Scan every file of a finished build at once (see :class:`BuildScan`); raises ``LeakError``."""
+    scan = BuildScan(staging, params, use_cache, result.inputs if result else None)
+    scan.scan(scan.files())
+    scan.finish()
+
+
+def build_report(staging: Path, params: Params, renderer: str = "auto", use_cache: bool = True,
+                 result: RunResult | None = None) -> dict[str, Any]:
+    """Build the Quarto project from the executed notebooks in ``staging`` (and the annexes made from the
+    build's tables, parameters and checks) and render it there.
+
+    The rendered project is cached under ``.cache/report/<key>``: an unchanged re-run copies it instead of
+    rendering again.
+    """
+    from rap.report import build_project, render
+
+    with tempfile.TemporaryDirectory(prefix="rap-annexes-") as annex_dir:
+        notebooks = sorted((staging / "notebooks").glob("*.ipynb"))
+        notebooks += _annex_notebooks(staging, params, result, Path(annex_dir), use_cache)
+        report_dir = staging / "report"
+        used = "quarto" if renderer == "quarto" or (renderer == "auto" and shutil.which("quarto")) else "pandoc"
+        summary = summary_markdown(staging)
+        cached = Path(params.project_root).resolve() / ".cache" / "report" / _report_key(notebooks, summary, params, used)
+        if use_cache and (cached / ".complete").is_file():
+            os.utime(cached)  # last used now: pruning keeps the most recently used
+            shutil.copytree(cached, report_dir, ignore=shutil.ignore_patterns(".complete"))
+            return renderer_info(used)
+        build_project(
+            notebooks,
+            report_dir,
+            title=f"{REPORT_TITLE}, {params.year}",
+            subtitle=f"Evidence on ethnicity data and breakdowns, collection years {params.series_years[0]} to {params.year}"
+            + (" (synthetic data)" if params.data.kind == "synthetic" else ""),
+            summary_md=summary,
+            year=params.year,
+        )
+    render(report_dir, renderer=used)
+    tmp = cached.with_name(cached.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(report_dir, tmp)
+    (tmp / ".complete").write_text("ok\n")
+    shutil.rmtree(cached, ignore_errors=True)
+    tmp.rename(cached)
+    keep_newest(cached.parent, KEEP_BUILDS)
+    return renderer_info(used)
+
+
+def run(
+    params: Params,
+    params_file: Path,
+    *,
+    notebooks_dir: Path,
+    sections: Iterable[str] | None = None,
+    workers: int | None = None,
+    use_cache: bool = True,
+    renderer: str = "auto",
+    progress: bool = True,
+    render_report: bool = True,
+) -> RunResult:
+    """Make sure the inputs exist, run the sections, build and render the report, swap it all in."""
+    ensure_data(params)
+    n = max(1, int(workers or os.cpu_count() or 1))
+    finalise = (lambda staging, result: publish(staging, params, renderer, use_cache, result, n)) if render_report else None
+    return run_sections(
+        params,
+        params_file,
+        notebooks_dir=notebooks_dir,
+        sections=list(sections) if sections else None,
+        workers=workers,
+        use_cache=use_cache,
+        progress=progress,
+        finalise=finalise,
+    )

@@ -1,0 +1,398 @@
+"""Shared machinery of the readers: the read result, vectorised row checks and the quarantine files.
+
+Every reader returns a :class:`ReadResult`: the validated frames by table, and one ``problems`` frame in
+which each row names the ``table``, ``file``, ``line`` (physical line in the source file, header = line 1),
+``column``, ``value`` and ``reason`` of one failed check, with ``action`` saying whether the row was
+``rejected`` (left out of the validated frame) or only ``reported`` (kept, e.g. a duplicate child).
+
+Checks are vectorised over the *distinct* values of a column (``pd.factorize``), not over rows: a date
+column of a million rows usually has a few thousand distinct dates, so parsing and code-list look-ups cost
+almost nothing. pandera's ``DataFrameSchema(lazy=True)`` does the same checks but is an order of magnitude
+slower at national scale (millions of rows), so the rules here are plain data (:class:`Rule`) with the same
+meaning: required, date format, code list (optionally by collection year), regular expression, number range.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+PROBLEM_COLUMNS = ["table", "file", "line", "column", "value", "reason", "action"]
+REJECTED_COLUMNS = ["file", "line", "column", "value", "reason", "table"]
+
+#: Internal per-row provenance columns kept on validated frames: index into ``ReadResult.files`` and the
+#: physical line of the row in that file (header = line 1).
+FILE_COL = "_file"
+LINE_COL = "_line"
+
+
+def empty_problems() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "line" else "object") for c in PROBLEM_COLUMNS})
+
+
+@dataclass
+class ReadResult:
+    """Validated frames by table plus every problem found, with the counts the QA section needs."""
+
+    tables: dict[str, pd.DataFrame]
+    problems: pd.DataFrame = field(default_factory=empty_problems)
+    #: rows read per table (before rejection), the denominator of :func:`rejected_share`
+    rows_read: dict[str, int] = field(default_factory=dict)
+    #: every source file, in the order of the ``_file`` ids on the frames
+    files: list[str] = field(default_factory=list)
+    #: things worth telling a person that are not row problems (a skipped table, an empty file)
+    notes: list[str] = field(default_factory=list)
+
+    def __getitem__(self, table: str) -> pd.DataFrame:
+        return self.tables[table]
+
+    @property
+    def rejected(self) -> pd.DataFrame:
+        """One row per failed check that removed a row: file, line, column, value, reason, table."""
+        p = self.problems
+        return p.loc[p["action"] == "rejected", REJECTED_COLUMNS].reset_index(drop=True)
+
+    @property
+    def reported(self) -> pd.DataFrame:
+        """Problems reported but kept in the data (e.g. a child twice in Header)."""
+        p = self.problems
+        return p.loc[p["action"] == "reported", REJECTED_COLUMNS].reset_index(drop=True)
+
+    def rejected_rows(self) -> dict[str, int]:
+        """Rows rejected per table (a row failing several checks counts once)."""
+        rej = self.problems[self.problems["action"] == "rejected"]
+        counts = rej.drop_duplicates(["table", "file", "line"]).groupby("table").size()
+        return {t: int(counts.get(t, 0)) for t in sorted(set(self.rows_read) | set(counts.index))}
+
+    def counts(self) -> pd.DataFrame:
+        """Per table: rows read, rows rejected, rows kept, problems reported."""
+        rej = self.rejected_rows()
+        rep = self.problems[self.problems["action"] == "reported"].groupby("table").size()
+        rows = []
+        for t in sorted(set(self.rows_read) | set(rej)):
+            rows.append(
+                {
+                    "table": t,
+                    "rows_read": self.rows_read.get(t, 0),
+                    "rows_rejected": rej.get(t, 0),
+                    "rows_kept": len(self.tables[t]) if t in self.tables else 0,
+                    "problems_reported": int(rep.get(t, 0)),
+                }
+            )
+        return pd.DataFrame(rows, columns=["table", "rows_read", "rows_rejected", "rows_kept", "problems_reported"])
+
+
+def rejected_share(result: ReadResult, table: str | None = None) -> float:
+    """Share of rows read that were rejected (all tables, or one), 0.0 when nothing was read."""
+    rej = result.rejected_rows()
+    if table is not None:
+        n = result.rows_read.get(table, 0)
+        return rej.get(table, 0) / n if n else 0.0
+    n = sum(result.rows_read.values())
+    return sum(rej.values()) / n if n else 0.0
+
+
+#: Columns whose values identify a child: never written to an output, even a QA file.
+IDENTIFYING_COLUMNS = frozenset({"CHILD", "CHILDID", "DOB", "MC_DOB", "UPN", "HOME_POST", "PL_POST"})
+REDACTED = "[redacted]"
+_CHILD_REF = re.compile(r"(CHILD\s*'?)[^')\s,]+('?)")
+
+
+#: Dates as the returns and the readers write them: in a rejected row any date (episode start, missing
+#: incident, review) is record-level detail that could single a child out beside the LA and line.
+_DATE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{4}\b|\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?\b")
+REDACTED_DATE = "[date]"
+
+
+def redact_problems(problems: pd.DataFrame, *, dates: bool = True) -> pd.DataFrame:
+    """Problems safe to leave the pipeline: identifying values, child ids in reasons and every date replaced.
+
+    The file and line still lead an analyst to the row in the source, which stays where it was. ``dates=False``
+    keeps dates that are not dates of birth: for the message on the analyst's own console (an error must name
+    the bad value), never for a file under ``outputs/``.
+    """
+    out = problems.copy()
+    ident = out["column"].isin(IDENTIFYING_COLUMNS)
+    values = out["value"].astype("string").fillna("")
+    reasons = out["reason"].astype("string").fillna("")
+    red = [(r.replace(f"'{v}'", f"'{REDACTED}'") if (i and v) else r) for r, v, i in zip(reasons, values, ident)]
+
+    def date(text: str) -> str:
+        return _DATE.sub(REDACTED_DATE, text) if dates else text
+
+    out["reason"] = [date(_CHILD_REF.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(2)}", r)) for r in red]
+    out["value"] = [REDACTED if i else date(v) for v, i in zip(values, ident)]
+    return out
+
+
+def _relative(file: str, root: Path) -> str:
+    try:
+        return Path(file).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return file
+
+
+def write_rejected(
+    result: ReadResult, qa_dir: str | Path, *, include_reported: bool = False, base: str | Path | None = None
+) -> list[Path]:
+    """Write ``rejected_<table>.csv`` (lower-case table name) for every table read, into ``qa_dir``.
+
+    Tables with no rejected rows get a file with the header only, so an old file never lingers. With
+    ``include_reported`` the problems kept in the data go to ``reported_<table>.csv`` as well.
+    Values of identifying columns (child id, dates of birth, UPN, postcodes) and child ids in reasons are
+    redacted (:func:`redact_problems`): the file and line find the row in the source. With ``base``, file
+    paths inside it are written relative to it (outputs carry no absolute paths of the machine that made them).
+    """
+    qa = Path(qa_dir)
+    qa.mkdir(parents=True, exist_ok=True)
+    written = []
+    tables = sorted(set(result.rows_read) | set(result.problems["table"].unique()))
+    for action, prefix in [("rejected", "rejected"), ("reported", "reported")]:
+        if action == "reported" and not include_reported:
+            continue
+        p = redact_problems(result.problems[result.problems["action"] == action])
+        if base is not None:
+            root = Path(base).resolve()
+            p["file"] = [_relative(f, root) for f in p["file"]]
+        for t in tables:
+            out = qa / f"{prefix}_{t.lower()}.csv"
+            p.loc[p["table"] == t, REJECTED_COLUMNS].sort_values(["file", "line"]).to_csv(out, index=False)
+            written.append(out)
+    return written
+
+
+# --------------------------------------------------------------------------------------------------
+# Rules
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What one column must hold. Blank means '' or missing after stripping surrounding whitespace.
+
+    ``codes`` may be one collection of allowed values, or a mapping ``year -> allowed`` applied to each row
+    by its ``year_col`` value. ``keep_invalid`` columns are checked by nobody here: their defects are
+    measured downstream (ETHNIC), so they are only stripped.
+    """
+
+    column: str
+    required: bool = False
+    date: str | None = None
+    codes: frozenset[str] | Mapping[int, frozenset[str]] | None = None
+    regex: str | None = None
+    number: tuple[float, float] | None = None
+    integer: bool = False
+    keep_invalid: bool = False
+    label: str | None = None  # how a reason names the check, e.g. "SEX code for 2024"
+
+
+_DATE_SHAPE = re.compile(r"^\d{2}/\d{2}/\d{4}$")
+
+
+def _factorize(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and distinct values, missing values mapped to ''."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    uniques = np.asarray(uniques, dtype=object)
+    if (codes < 0).any():
+        uniques = np.append(uniques, "")
+        codes = np.where(codes < 0, len(uniques) - 1, codes)
+    return codes, uniques
+
+
+def _fmt(value: object) -> str:
+    return f"'{value}'"
+
+
+def _with_context(df: pd.DataFrame, context_col: str | None, idx: np.ndarray, reasons) -> object:
+    if not context_col:
+        return reasons
+    ctx = df[context_col].to_numpy()[idx]
+    if isinstance(reasons, str):
+        reasons = [reasons] * len(idx)
+    return np.array([f"{r} ({context_col} {c})" for r, c in zip(reasons, ctx)], dtype=object)
+
+
+def _rejected_rows(
+    df: pd.DataFrame, files: list[str], table: str, column: str, idx: np.ndarray, values: object, reasons: object
+) -> pd.DataFrame:
+    """Problem rows for the rows ``idx`` of ``df`` that a check rejects, naming their file and line."""
+    return pd.DataFrame(
+        {
+            "table": table,
+            "file": np.asarray(files, dtype=object)[df[FILE_COL].to_numpy()[idx]],
+            "line": df[LINE_COL].to_numpy()[idx].astype("int64"),
+            "column": column,
+            "value": values,
+            "reason": reasons,
+            "action": "rejected",
+        },
+        columns=PROBLEM_COLUMNS,
+    )
+
+
+def check_frame(
+    df: pd.DataFrame,
+    rules: Iterable[Rule],
+    *,
+    table: str,
+    files: list[str],
+    year_col: str | None = None,
+    context_col: str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Apply ``rules`` to ``df`` (string columns plus ``_file``/``_line``); return (clean frame, problems).
+
+    Values are stripped of surrounding whitespace; date columns become ``datetime64``; number columns become
+    float (or nullable Int64 with ``integer``). Rows with any failed check are dropped from the clean frame
+    and named in the problems frame (``action = 'rejected'``). With ``context_col`` each reason ends with
+    that column's value, e.g. ``(CHILD 123)``, for sources whose line numbers do not single out a row.
+    """
+    n = len(df)
+    bad_any = np.zeros(n, dtype=bool)
+    problems: list[pd.DataFrame] = []
+    out = {}
+    years = df[year_col].to_numpy() if year_col and year_col in df.columns else None
+
+    for rule in rules:
+        col = rule.column
+        if col not in df.columns or rule.keep_invalid and not rule.required:
+            continue
+        if not (rule.date or rule.codes is not None or rule.regex or rule.number):
+            # identifiers and free text: only "required" to check, row-wise (too many distinct values
+            # for the factorize route to pay); values are not stripped
+            if rule.required:
+                arr = df[col].to_numpy(dtype=object, na_value="")
+                blank = arr == ""
+                if blank.any():
+                    idx = np.flatnonzero(blank)
+                    problems.append(
+                        _rejected_rows(
+                            df,
+                            files,
+                            table,
+                            col,
+                            idx,
+                            "",
+                            _with_context(df, context_col, idx, f"{col} is blank but required"),
+                        )
+                    )
+                    bad_any |= blank
+            continue
+        codes, uniques = _factorize(df[col])
+        stripped = np.array([str(u).strip() for u in uniques], dtype=object)
+        blank_u = stripped == ""
+        # reason per distinct value ('' = fine); year-dependent code lists give a reason per row instead
+        reason_u = np.full(len(uniques), "", dtype=object)
+        row_reason: np.ndarray | None = None
+        if rule.keep_invalid:
+            pass
+        else:
+            if rule.required:
+                reason_u[blank_u] = f"{col} is blank but required"
+            if rule.date:
+                shape_ok = np.array([bool(_DATE_SHAPE.match(s)) for s in stripped], dtype=bool)
+                parsed_u = pd.to_datetime(pd.Series(stripped), format=rule.date, errors="coerce").to_numpy(copy=True)
+                bad = ~blank_u & (~shape_ok | pd.isna(parsed_u))
+                for i in np.flatnonzero(bad):
+                    reason_u[i] = f"{col} {_fmt(stripped[i])} is not a dd/mm/YYYY date"
+                parsed_u[bad | blank_u] = np.datetime64("NaT")
+            if rule.regex:
+                rx = re.compile(rule.regex)
+                for i in np.flatnonzero(~blank_u):
+                    if not rx.fullmatch(stripped[i]) and not reason_u[i]:
+                        reason_u[i] = f"{col} {_fmt(stripped[i])} is not in the expected format"
+            if rule.number:
+                lo, hi = rule.number
+                nums = pd.to_numeric(pd.Series(stripped), errors="coerce").to_numpy(dtype=float, copy=True)
+                bad = ~blank_u & (np.isnan(nums) | (nums < lo) | (nums > hi))
+                if rule.integer:
+                    bad |= ~blank_u & ~np.isnan(nums) & (np.mod(nums, 1) != 0)
+                for i in np.flatnonzero(bad):
+                    if not reason_u[i]:
+                        kind = "a whole number" if rule.integer else "a number"
+                        reason_u[i] = f"{col} {_fmt(stripped[i])} is not {kind} from {lo:g} to {hi:g}"
+            if rule.codes is not None:
+                label = rule.label or f"{col} code"
+                if isinstance(rule.codes, Mapping):
+                    if years is None:
+                        raise ValueError(f"rule for {col} varies by year but the frame has no year column")
+                    row_reason = np.full(n, "", dtype=object)
+                    for y in np.unique(years):
+                        allowed = rule.codes.get(int(y), frozenset())
+                        bad_u = ~blank_u & ~np.isin(stripped, list(allowed)) & (reason_u == "")
+                        if not bad_u.any():
+                            continue
+                        rows = np.flatnonzero(bad_u[codes] & (years == y))
+                        for i in rows:
+                            row_reason[i] = f"{col} {_fmt(stripped[codes[i]])} is not a valid {label} for {int(y)}"
+                else:
+                    bad_u = ~blank_u & ~np.isin(stripped, list(rule.codes)) & (reason_u == "")
+                    for i in np.flatnonzero(bad_u):
+                        reason_u[i] = f"{col} {_fmt(stripped[i])} is not a valid {label}"
+
+        bad_u = reason_u != ""
+        row_bad = bad_u[codes]
+        if row_reason is not None:
+            row_bad = row_bad | (row_reason != "")
+        if row_bad.any():
+            idx = np.flatnonzero(row_bad)
+            reasons = reason_u[codes[idx]]
+            if row_reason is not None:
+                extra = row_reason[idx]
+                reasons = np.where(reasons == "", extra, reasons)
+            reasons = _with_context(df, context_col, idx, reasons)
+            problems.append(_rejected_rows(df, files, table, col, idx, uniques[codes[idx]], reasons))
+            bad_any |= row_bad
+
+        # the cleaned column
+        if rule.date and not rule.keep_invalid:
+            out[col] = pd.Series(parsed_u[codes], index=df.index, dtype="datetime64[ns]")
+        elif rule.number and not rule.keep_invalid:
+            vals = pd.to_numeric(pd.Series(stripped), errors="coerce").to_numpy(dtype=float, copy=True)
+            vals[blank_u | bad_u] = np.nan
+            s = pd.Series(vals[codes], index=df.index)
+            out[col] = s.astype("Int64") if rule.integer else s
+        elif (stripped != uniques).any():
+            out[col] = pd.Series(stripped[codes], index=df.index, dtype="str")
+
+    if out:
+        df = df.assign(**out)
+    clean = df.loc[~bad_any] if bad_any.any() else df
+    prob = pd.concat(problems, ignore_index=True) if problems else empty_problems()
+    return clean, prob
+
+
+def problem_frame(
+    table: str,
+    files: Iterable[str],
+    lines: Iterable[int],
+    column: str,
+    values: Iterable[object],
+    reasons: Iterable[str] | str,
+    action: str,
+) -> pd.DataFrame:
+    """Build problem rows from parallel arrays (for checks across rows or tables)."""
+    files = list(files)
+    df = pd.DataFrame(
+        {
+            "table": table,
+            "file": files,
+            "line": np.asarray(list(lines), dtype="int64"),
+            "column": column,
+            "value": list(values),
+            "reason": list(reasons) if not isinstance(reasons, str) else reasons,
+            "action": action,
+        },
+        columns=PROBLEM_COLUMNS,
+    )
+    return df
+
+
+def concat_problems(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return empty_problems()
+    return pd.concat(frames, ignore_index=True)[PROBLEM_COLUMNS]

@@ -1,0 +1,193 @@
+"""The school extract (National Pupil Database style), one CSV per year with every LA: ``school/<year>.csv``.
+
+Columns (docs/data-contract.md): UPN, LA, ETHNIC, NCYEAR, SCHOOL_MOVES, MIDYEAR_MOVES, KS1_RWM_EXP (years up
+to 2023 only: absent or all blank from 2024), KS2_READ_EXP, KS2_WRIT_EXP, KS2_MAT_EXP, KS4_ATT8 (0-90),
+KS4_EM_94. Flags become nullable ``Int8`` (blank = not in the cohort), moves ``Int64``, KS4_ATT8 float.
+ETHNIC is kept as recorded, with ``ethnic_quality`` beside it (never a reason to reject: disagreement with
+SSDA903 is what the report measures). A bad UPN, LA, year group, count, flag or score rejects the row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rap.core.errors import InputError
+from rap.inputs.readers.csvfiles import parse_bodies, read_csv_file
+from rap.inputs.readers.quarantine import (
+    FILE_COL,
+    LINE_COL,
+    ReadResult,
+    Rule,
+    check_frame,
+    concat_problems,
+    problem_frame,
+)
+from rap.inputs.readers.ssda903 import _quality, known_las
+
+TABLE = "School"
+KS1_LAST_YEAR = 2023
+FLAGS = ["KS1_RWM_EXP", "KS2_READ_EXP", "KS2_WRIT_EXP", "KS2_MAT_EXP", "KS4_EM_94"]
+COLUMNS = ["UPN", "LA", "ETHNIC", "NCYEAR", "SCHOOL_MOVES", "MIDYEAR_MOVES", *FLAGS[:4], "KS4_ATT8", "KS4_EM_94"]
+
+#: A letter then 12 digits (or 11 digits and a final letter, a temporary UPN), or UN1-UN5 when unknown.
+UPN_PATTERN = r"[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]|UN[1-5]"
+_CHECK_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
+
+
+def upn_check_letter_ok(upn: str) -> bool:
+    """DfE UPN check letter: weights 2-13 on characters 2-13 (a final letter counts by its position in
+    the check alphabet), sum mod 23 indexes ``ABCDEFGHJKLMNPQRTUVWXYZ``. UN1-UN5 are valid 'unknown' UPNs."""
+    if upn.startswith("UN"):
+        return upn in {"UN1", "UN2", "UN3", "UN4", "UN5"}
+    if len(upn) != 13:
+        return False
+    total = 0
+    for weight, ch in zip(range(2, 14), upn[1:]):
+        v = int(ch) if ch.isdigit() else _CHECK_LETTERS.find(ch)
+        if v < 0:
+            return False
+        total += weight * v
+    return _CHECK_LETTERS[total % 23] == upn[0]
+
+
+#: A character's value in the check-letter sum (digits their value, check letters their position in
+#: ``_CHECK_LETTERS``); -1 for anything else, which makes the UPN fail.
+_CHAR_VALUE = np.full(256, -1, dtype=np.int64)
+_CHAR_VALUE[np.frombuffer(b"0123456789", np.uint8)] = np.arange(10)
+_CHAR_VALUE[np.frombuffer(_CHECK_LETTERS.encode(), np.uint8)] = np.arange(len(_CHECK_LETTERS))
+_CHECK_BYTES = np.frombuffer(_CHECK_LETTERS.encode(), np.uint8)
+_UNKNOWN_UPNS = frozenset({"UN1", "UN2", "UN3", "UN4", "UN5"})
+
+
+def upn_check_letters_ok(upns: Sequence[str]) -> np.ndarray:
+    """:func:`upn_check_letter_ok` for many UPNs at once (the same rule, in numpy): a national school
+    extract has hundreds of thousands of UPNs, and the per-string loop took seconds."""
+    arr = np.asarray(upns, dtype=object)
+    out = np.zeros(len(arr), dtype=bool)
+    if not len(arr):
+        return out
+    lengths = np.fromiter(map(len, arr), dtype=np.int64, count=len(arr))
+    unknown = np.fromiter((u.startswith("UN") for u in arr), dtype=bool, count=len(arr))
+    out[unknown] = np.fromiter((u in _UNKNOWN_UPNS for u in arr[unknown]), dtype=bool, count=int(unknown.sum()))
+    full = (lengths == 13) & ~unknown
+    if full.any():
+        # Non-ASCII characters become '?', which has no value, so such a UPN fails as in the scalar rule.
+        raw = b"".join(u.encode("ascii", "replace") for u in arr[full])
+        chars = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 13)
+        values = _CHAR_VALUE[chars[:, 1:]]
+        total = (values * np.arange(2, 14)).sum(axis=1)
+        out[full] = (values >= 0).all(axis=1) & (_CHECK_BYTES[total % 23] == chars[:, 0])
+    return out
+
+
+def rules(year: int) -> list[Rule]:
+    flag = frozenset({"0", "1"})
+    r = [
+        Rule("UPN", required=True, regex=UPN_PATTERN),
+        Rule("LA", required=True, codes=known_las(), label="old_la_code"),
+        Rule("ETHNIC", keep_invalid=True),
+        Rule("NCYEAR", required=True, codes=frozenset(["R", *map(str, range(1, 14))]), label="year group"),
+        Rule("SCHOOL_MOVES", required=True, number=(0, 99), integer=True),
+        Rule("MIDYEAR_MOVES", required=True, number=(0, 99), integer=True),
+        Rule("KS2_READ_EXP", codes=flag, label="flag (1, 0 or blank)"),
+        Rule("KS2_WRIT_EXP", codes=flag, label="flag (1, 0 or blank)"),
+        Rule("KS2_MAT_EXP", codes=flag, label="flag (1, 0 or blank)"),
+        Rule("KS4_ATT8", number=(0, 90)),
+        Rule("KS4_EM_94", codes=flag, label="flag (1, 0 or blank)"),
+    ]
+    if year <= KS1_LAST_YEAR:
+        r.insert(6, Rule("KS1_RWM_EXP", codes=flag, label="flag (1, 0 or blank)"))
+    return r
+
+
+def read_school(path: str | Path, year: int) -> ReadResult:
+    """Read and check one year's school extract; the frame is ``result.tables['School']``."""
+    path = Path(path)
+    year = int(year)
+    f = read_csv_file(path)
+    present = set(f.columns)
+    optional = {"KS1_RWM_EXP"} if year > KS1_LAST_YEAR else set()
+    missing = [c for c in COLUMNS if c not in present and c not in optional]
+    if missing:
+        raise InputError(path, f"missing column(s) {missing}; found {f.columns}", line=1, column=missing[0])
+    extra = [c for c in f.columns if c not in COLUMNS]
+    notes = [f"{path}: extra column(s) {extra} ignored"] if extra else []
+    df = parse_bodies([f], [0], list(f.columns))
+    if extra:
+        df = df.drop(columns=extra)
+    files = [str(path)]
+    problems = []
+    if "KS1_RWM_EXP" not in df.columns:
+        df["KS1_RWM_EXP"] = ""
+    elif year > KS1_LAST_YEAR:
+        ks1 = df["KS1_RWM_EXP"].str.strip()
+        filled = (ks1 != "").to_numpy()
+        if filled.any():
+            idx = np.flatnonzero(filled)
+            problems.append(
+                problem_frame(
+                    TABLE,
+                    [str(path)] * len(idx),
+                    df[LINE_COL].to_numpy()[idx],
+                    "KS1_RWM_EXP",
+                    df["KS1_RWM_EXP"].to_numpy()[idx],
+                    f"KS1_RWM_EXP is not collected after {KS1_LAST_YEAR} (KS1 became non-statutory); value ignored",
+                    "reported",
+                )
+            )
+        df["KS1_RWM_EXP"] = ""
+    rows_read = len(df)
+    clean, prob = check_frame(df, rules(year), table=TABLE, files=files)
+    problems.append(prob)
+    # UPN check letters: a UPN of the right shape with a wrong check letter cannot be trusted to link
+    if len(clean):
+        upn = clean["UPN"].to_numpy(dtype=object)
+        u, inv = np.unique(upn, return_inverse=True)
+        ok_u = upn_check_letters_ok(u)
+        bad = ~ok_u[inv]
+        if bad.any():
+            idx = np.flatnonzero(bad)
+            problems.append(
+                problem_frame(
+                    TABLE,
+                    [str(path)] * len(idx),
+                    clean[LINE_COL].to_numpy()[idx],
+                    "UPN",
+                    upn[idx],
+                    [f"UPN '{x}' has a wrong check letter" for x in upn[idx]],
+                    "rejected",
+                )
+            )
+            clean = clean.loc[~bad]
+        mid = (clean["MIDYEAR_MOVES"] > clean["SCHOOL_MOVES"]).fillna(False).to_numpy(dtype=bool)
+        if mid.any():
+            b = clean.loc[mid]
+            problems.append(
+                problem_frame(
+                    TABLE,
+                    [str(path)] * len(b),
+                    b[LINE_COL].to_numpy(),
+                    "MIDYEAR_MOVES",
+                    b["MIDYEAR_MOVES"].astype(str).to_numpy(),
+                    "MIDYEAR_MOVES is more than SCHOOL_MOVES (kept)",
+                    "reported",
+                )
+            )
+    out = clean[COLUMNS].copy()
+    for c in FLAGS:
+        out[c] = pd.to_numeric(out[c].replace("", None)).astype("Int8") if len(out) else out[c].astype("Int8")
+    out["ethnic_quality"] = _quality(out["ETHNIC"])
+    out["YEAR"] = year
+    out[FILE_COL] = clean[FILE_COL].to_numpy()
+    out[LINE_COL] = clean[LINE_COL].to_numpy()
+    return ReadResult(
+        tables={TABLE: out.reset_index(drop=True)},
+        problems=concat_problems(problems),
+        rows_read={TABLE: rows_read},
+        files=files,
+        notes=notes,
+    )

@@ -1,0 +1,467 @@
+"""The breakdown tables: every measure by ethnic group with the statistics a reviewer needs, made safe.
+
+From the tidy, unsuppressed output of ``rap.measures`` (or DfE's published figures) this builds, for national
+and regional rows over the series years:
+
+* ``number`` and ``denominator`` rounded half up to ``suppression.rounding_base`` (DfE's national practice;
+  ``low`` where a non-zero count rounds to 0);
+* ``percentage`` (whole number, half up, from the unrounded counts) with a 95% Wilson interval; suppressed
+  (``c``) with its interval when the numerator or denominator is 1 to ``suppression.threshold``, because a
+  percentage of a tiny group gives its count away;
+* ``rate_per_10000`` children with a Byar/exact interval, where a population by ethnic group exists (the
+  synthetic one, labelled so), else ``x`` (not available);
+* disproportionality ratios against White British and against all children, with intervals
+  (log method for rates; statsmodels' ratio of proportions otherwise);
+* for Key Stage 4, the average Attainment 8 score.
+
+Indicators that do not apply are ``z``; nothing is left blank. This is the one place disclosure control is
+applied to these tables: everything published from them goes through :func:`publication_table`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rap.core.params import Params
+from rap.domain import ethnicity as eth
+from rap.domain import stats
+from rap.domain.disclosure import C, X, Z, national_counts, percentages, published_numbers
+from rap.domain.ees import with_ees_columns, write_ees
+from rap.measures import catalogue
+
+TOTAL = "Total"
+WHITE_BRITISH = "White British"
+#: Measures counted in children with no denominator of their own: rates per 10,000 children apply. UASC counts
+#: too, as on the dashboard (UASC per 10,000 children), though UASC are not drawn from the resident population.
+RATE_MEASURES = ("cla_on_31_march", "started", "cla_during_year", "ceased", "uasc_on_31_march", "uasc_started")
+
+#: Measures whose ratios between groups are not published (see publication_table).
+NO_RATIO_MEASURES = ("uasc_on_31_march", "uasc_started")
+
+INDICATORS = {
+    "number": ("Number", "", 0),
+    "denominator": ("Denominator", "", 0),
+    "percentage": ("Percentage", "%", 0),
+    "percentage_lower_95": ("Percentage: lower 95% limit", "%", 1),
+    "percentage_upper_95": ("Percentage: upper 95% limit", "%", 1),
+    "rate_per_10000": ("Rate per 10,000 children", "", 0),
+    "rate_lower_95": ("Rate: lower 95% limit", "", 1),
+    "rate_upper_95": ("Rate: upper 95% limit", "", 1),
+    "ratio_to_white_british": ("Ratio to White British", "", 2),
+    "ratio_to_white_british_lower_95": ("Ratio to White British: lower 95% limit", "", 2),
+    "ratio_to_white_british_upper_95": ("Ratio to White British: upper 95% limit", "", 2),
+    "ratio_to_all_children": ("Ratio to all children", "", 2),
+    "ratio_to_all_children_lower_95": ("Ratio to all children: lower 95% limit", "", 2),
+    "ratio_to_all_children_upper_95": ("Ratio to all children: upper 95% limit", "", 2),
+    "average_attainment8": ("Average Attainment 8 score", "", 1),
+}
+
+
+def population_by_group(population: pd.DataFrame | None, years: list[int]) -> pd.DataFrame:
+    """Children 0-17 by year, region and ethnic group (major labels, and minor labels where the ONS 2021
+    group matches one DfE code), with national and regional totals. Empty when there is no population."""
+    if population is None or population.empty:
+        return pd.DataFrame(columns=["time_period", "region_name", "ethnicity_major", "ethnicity_minor", "population"])
+    pop = population[population["time_period"].isin(years)].copy()
+    majors = eth.major_groups()["label_cla"]
+    pop["ethnicity_major"] = pop["major"].map(majors)
+    ons = eth.ons2021_lookup().reset_index()  # code -> ons2021_code (one-to-one only)
+    minor = dict(zip(ons["ons2021_code"], ons["code"].map(eth.codes()["label"])))
+    pop["ethnicity_minor"] = pop["ons2021_code"].map(minor)
+    frames = []
+    for region in (False, True):
+        keys = ["time_period"] + (["region_name"] if region else [])
+        by_major = (
+            pop.groupby(keys + ["ethnicity_major"], as_index=False)["population"].sum().assign(ethnicity_minor=TOTAL)
+        )
+        by_minor = (
+            pop.dropna(subset=["ethnicity_minor"])
+            .groupby(keys + ["ethnicity_major", "ethnicity_minor"], as_index=False)["population"]
+            .sum()
+        )
+        total = (
+            pop.groupby(keys, as_index=False)["population"].sum().assign(ethnicity_major=TOTAL, ethnicity_minor=TOTAL)
+        )
+        f = pd.concat([by_major, by_minor, total], ignore_index=True)
+        if not region:
+            f["region_name"] = ""
+        frames.append(f)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _reference(df: pd.DataFrame, major: str, minor: str, cols: list[str]) -> pd.DataFrame:
+    keys = ["measure", "breakdown", "time_period", "geographic_level", "region_name"]
+    ref = df[(df["ethnicity_major"] == major) & (df["ethnicity_minor"] == minor)][keys + cols]
+    return df[keys].merge(ref, on=keys, how="left")[cols]
+
+
+def publication_table(measures: pd.DataFrame, params: Params, population: pd.DataFrame | None = None) -> pd.DataFrame:
+    """National and regional rows of every measure with publishable indicators (see module docstring)."""
+    thr = params.suppression.threshold
+    base = params.suppression.rounding_base
+    df = measures[measures["geographic_level"].isin(["National", "Regional"])].copy().reset_index(drop=True)
+    df["region_name"] = df["region_name"].fillna("")
+    num = df["number"].astype("float").to_numpy()
+    den = df["denominator"].astype("float").to_numpy()
+    has_den = np.isfinite(den)
+    small = ((num >= 1) & (num <= thr)) | ((den >= 1) & (den <= thr))
+
+    out = df[
+        [
+            "measure",
+            "breakdown",
+            "time_period",
+            "geographic_level",
+            "region_code",
+            "region_name",
+            "ethnicity_major",
+            "ethnicity_minor",
+        ]
+    ].copy()
+    out["number"] = national_counts(df["number"].astype("Int64").fillna(0), base).where(df["number"].notna(), Z)
+    out["denominator"] = national_counts(df["denominator"].astype("Int64").fillna(0), base).where(has_den, Z)
+
+    # percentages and Wilson intervals, from unrounded counts
+    pct = percentages(np.where(has_den, num, np.nan), np.where(has_den, den, np.nan), small, dp=0)
+    out["percentage"] = [Z if not h else p for p, h in zip(pct, has_den)]
+    ci = stats.wilson_ci(np.where(has_den, num, 0), np.where(has_den, den, 0))
+    for col, vals in (("percentage_lower_95", ci.lower), ("percentage_upper_95", ci.upper)):
+        v = published_numbers(np.asarray(vals, dtype=float) * 100, 1)
+        out[col] = [Z if not h else (C if s else x) for x, h, s in zip(v, has_den, small)]
+
+    # ratios of proportions: to White British and to all children (same measure, breakdown, year, area)
+    for ref_major, ref_minor, name in (
+        ("White", WHITE_BRITISH, "ratio_to_white_british"),
+        (TOTAL, TOTAL, "ratio_to_all_children"),
+    ):
+        ref = _reference(df, ref_major, ref_minor, ["number", "denominator"]).astype(float).to_numpy()
+        ok = has_den & np.isfinite(ref[:, 1]) & (den > 0) & (ref[:, 1] > 0) & (num > 0) & (ref[:, 0] > 0)
+        r = stats.proportion_ratio_ci(
+            np.where(ok, num, 1), np.where(ok, den, 2), np.where(ok, ref[:, 0], 1), np.where(ok, ref[:, 1], 2)
+        )
+        for suffix, vals in (("", r.estimate), ("_lower_95", r.lower), ("_upper_95", r.upper)):
+            v = published_numbers(np.asarray(vals, dtype=float), 2)
+            out[name + suffix] = [
+                (C if s else (x if o else X)) if h else Z for x, o, h, s in zip(v, ok, has_den, small)
+            ]
+
+    # rates per 10,000 for counts of children, where a population exists
+    pop = population_by_group(population, sorted(df["time_period"].unique()))
+    keys = ["time_period", "region_name", "ethnicity_major", "ethnicity_minor"]
+    p = df[keys].merge(pop, on=keys, how="left")["population"].astype(float).to_numpy()
+    is_rate = df["measure"].isin(RATE_MEASURES).to_numpy()
+    has_pop = is_rate & np.isfinite(p) & (p > 0)
+    rc = stats.rate_ci(np.where(has_pop, num, 0), np.where(has_pop, p, 1))
+    for col, vals, dp in (
+        ("rate_per_10000", rc.estimate, 0),
+        ("rate_lower_95", rc.lower, 1),
+        ("rate_upper_95", rc.upper, 1),
+    ):
+        v = published_numbers(np.asarray(vals, dtype=float), dp)
+        out[col] = [(C if s else x) if hp else (X if r else Z) for x, hp, r, s in zip(v, has_pop, is_rate, small)]
+    # rate ratios replace the proportion ratios for rate measures
+    for ref_major, ref_minor, name in (
+        ("White", WHITE_BRITISH, "ratio_to_white_british"),
+        (TOTAL, TOTAL, "ratio_to_all_children"),
+    ):
+        ref_num = _reference(df, ref_major, ref_minor, ["number"]).astype(float).to_numpy()[:, 0]
+        ref_pop = (
+            df[keys]
+            .assign(ethnicity_major=ref_major, ethnicity_minor=ref_minor)
+            .merge(pop, on=keys, how="left")["population"]
+            .astype(float)
+            .to_numpy()
+        )
+        ok = has_pop & np.isfinite(ref_pop) & (ref_pop > 0) & (num > 0) & (ref_num > 0)
+        rr = stats.rate_ratio_ci(
+            np.where(ok, num, 1), np.where(ok, p, 1), np.where(ok, ref_num, 1), np.where(ok, ref_pop, 1)
+        )
+        for suffix, vals in (("", rr.estimate), ("_lower_95", rr.lower), ("_upper_95", rr.upper)):
+            v = published_numbers(np.asarray(vals, dtype=float), 2)
+            col = name + suffix
+            out[col] = [
+                (C if s else (x if o else X)) if r else cur for x, o, r, s, cur in zip(v, ok, is_rate, small, out[col])
+            ]
+
+    # UASC are mostly older boys from a few countries, outside the resident child population: a ratio of their
+    # rate for a group to White British children's says nothing useful, so it is not applicable
+    no_ratio = df["measure"].isin(NO_RATIO_MEASURES).to_numpy()
+    for col in [c for c in out.columns if c.startswith(("ratio_to_white_british", "ratio_to_all_children"))]:
+        out.loc[no_ratio, col] = Z
+
+    # Key Stage 4 average Attainment 8
+    pts = df["points_total"].astype(float).to_numpy()
+    pupils = df["pupils"].astype(float).to_numpy()
+    is_a8 = df["measure"].eq("ks4_attainment8").to_numpy()
+    avg = published_numbers(np.where(pupils > 0, pts / np.where(pupils > 0, pupils, 1), np.nan), 1)
+    out["average_attainment8"] = [Z if not a else (C if 0 < n <= thr else v) for v, a, n in zip(avg, is_a8, pupils)]
+    out.loc[is_a8, "number"] = national_counts(df.loc[is_a8, "pupils"].astype("Int64").fillna(0), base)
+    return out
+
+
+def published_table(tables: dict, years: list[int]) -> pd.DataFrame:
+    """The same shape from DfE's published release: numbers and percentages as published, symbols kept,
+    nothing re-suppressed; what the aggregates cannot give (intervals, rates, ratios) is ``x``."""
+    from rap.measures import from_published
+
+    frames = [from_published(tables, y) for y in years]
+    pub = pd.concat([f for f in frames if len(f)], ignore_index=True)
+    out = pub[
+        [
+            "measure",
+            "breakdown",
+            "time_period",
+            "geographic_level",
+            "region_code",
+            "region_name",
+            "ethnicity_major",
+            "ethnicity_minor",
+        ]
+    ].copy()
+    num = pub["number"].astype("Int64").astype(object).where(pub["number"].notna(), None)
+    out["number"] = [
+        s if (isinstance(s, str) and s) else (X if n is None else int(n)) for n, s in zip(num, pub["symbol"])
+    ]
+    den = pub["denominator"]
+    out["denominator"] = [Z if pd.isna(d) else int(d) for d in den]
+    out["percentage"] = [
+        ps if (isinstance(ps, str) and ps) else (Z if pd.isna(p) else (int(p) if float(p).is_integer() else float(p)))
+        for p, ps in zip(pub["percentage_published"], pub["percentage_symbol"])
+    ]
+    for col in INDICATORS:
+        if col not in out.columns:
+            out[col] = X if col != "average_attainment8" else Z
+    return out
+
+
+def write_tables(table: pd.DataFrame, out: Path) -> list[Path]:
+    """One EES tidy CSV (with ``.meta.csv``) per measure: ``tables/<measure>_by_ethnicity.csv``."""
+    unknown = set(table["measure"]) - set(catalogue())
+    if unknown:
+        raise KeyError(f"measures {sorted(unknown)} are not in rap/data/measures.yaml")
+    paths = []
+    filters = {
+        "breakdown": "Breakdown",
+        "ethnicity_major": "Ethnic group (major)",
+        "ethnicity_minor": "Ethnic group (minor)",
+    }
+    for measure, t in table.groupby("measure", sort=True):
+        t = with_ees_columns(t.drop(columns="measure"), year="time_period").sort_values(
+            ["time_period", "geographic_level", "region_name", "breakdown"], kind="stable"
+        )
+        path = out / "tables" / f"{measure}_by_ethnicity.csv"
+        write_ees(t, path, filters=filters, indicators=INDICATORS)
+        paths.append(path)
+    return paths
+
+
+# ----------------------------------------------------------------------------------- for the chapter
+
+
+def headline_table(table: pd.DataFrame, measure: str, breakdown: str, year: int, *, minor: bool = True) -> pd.DataFrame:
+    """England, one measure and year, groups in publication order: what the chapter shows."""
+    t = table[
+        (table["measure"] == measure)
+        & (table["breakdown"] == breakdown)
+        & (table["time_period"] == year)
+        & (table["geographic_level"] == "National")
+    ]
+    if not minor:
+        t = t[t["ethnicity_minor"] == TOTAL]
+    order = {lab: i for i, lab in enumerate([TOTAL] + [eth.major_label(m) for m in eth.major_order()])}
+    t = t.assign(_o=t["ethnicity_major"].map(order), _m=(t["ethnicity_minor"] != TOTAL).astype(int)).sort_values(
+        ["_o", "_m"], kind="stable"
+    )
+    # One group column (major groups by name, their minor groups after them) keeps the table narrow enough
+    # for a printed page.
+    t = t.assign(
+        group=np.where(
+            t["ethnicity_minor"] == TOTAL,
+            np.where(t["ethnicity_major"] == TOTAL, "All children", t["ethnicity_major"].astype(str) + " (total)"),
+            t["ethnicity_minor"].astype(str),
+        )
+    )
+    is_rate = measure in RATE_MEASURES
+    cols = {"group": "Ethnic group", "number": "Number"}
+    if is_rate:
+        cols.update({"rate_per_10000": "Rate per 10,000", "rate_lower_95": "Lower 95%", "rate_upper_95": "Upper 95%"})
+    elif measure == "ks4_attainment8":
+        cols.update({"number": "Pupils", "average_attainment8": "Average Attainment 8"})
+    else:
+        cols.update(
+            {
+                "denominator": "Out of",
+                "percentage": "%",
+                "percentage_lower_95": "Lower 95%",
+                "percentage_upper_95": "Upper 95%",
+            }
+        )
+    cols.update({"ratio_to_white_british": "Ratio to White British"})
+    return t[list(cols)].rename(columns=cols).reset_index(drop=True)
+
+
+def significant_differences(table: pd.DataFrame, measure: str, breakdown: str, year: int) -> list[str]:
+    """Major groups whose ratio to White British has a 95% interval excluding 1: the only differences the
+    commentary may describe (government style: comment only on significant differences)."""
+    t = table[
+        (table["measure"] == measure)
+        & (table["breakdown"] == breakdown)
+        & (table["time_period"] == year)
+        & (table["geographic_level"] == "National")
+        & (table["ethnicity_minor"] == TOTAL)
+        & ~table["ethnicity_major"].isin([TOTAL, eth.major_label("unknown")])
+    ]
+    out = []
+    for r in t.itertuples():
+        lo, hi, est = r.ratio_to_white_british_lower_95, r.ratio_to_white_british_upper_95, r.ratio_to_white_british
+        if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and (lo > 1 or hi < 1):
+            word = "higher" if lo > 1 else "lower"
+            out.append(
+                f"{r.ethnicity_major} ({est:.2f} times the White British figure, 95% interval {lo:.2f} to {hi:.2f}): {word}"
+            )
+    return out
+
+
+def has(table: pd.DataFrame, measure: str, breakdown: str | None = None) -> bool:
+    """Whether this run's inputs give ``measure`` (published inputs hold only some)."""
+    t = table[table["measure"] == measure]
+    return bool(len(t) if breakdown is None else (t["breakdown"] == breakdown).any())
+
+
+def chart_data(table: pd.DataFrame, measure: str, breakdown: str, year: int) -> dict:
+    """Major groups' percentage (or rate) with intervals, a title that states the finding, and alt text."""
+    t = table[
+        (table["measure"] == measure)
+        & (table["breakdown"] == breakdown)
+        & (table["time_period"] == year)
+        & (table["geographic_level"] == "National")
+        & (table["ethnicity_minor"] == TOTAL)
+    ]
+    rate = measure in RATE_MEASURES
+    v, lo, hi = (
+        ("rate_per_10000", "rate_lower_95", "rate_upper_95")
+        if rate
+        else ("percentage", "percentage_lower_95", "percentage_upper_95")
+    )
+    groups = t[t["ethnicity_major"] != TOTAL]
+    allv = pd.to_numeric(t.loc[t["ethnicity_major"] == TOTAL, v], errors="coerce")
+    vals = pd.to_numeric(groups[v], errors="coerce")
+    title_measure = catalogue()[measure]["title"] + ("" if breakdown == TOTAL else f" ({breakdown.lower()})")
+    unit = "per 10,000 children" if rate else "%"
+    known = groups[~groups["ethnicity_major"].eq(eth.major_label("unknown"))]
+    kv = pd.to_numeric(known[v], errors="coerce")
+    tested = groups["ratio_to_white_british_lower_95"].map(lambda x: isinstance(x, (int, float))).any()
+    if tested and not significant_differences(table, measure, breakdown, year):
+        # government style: a chart title states a finding only when it is significant
+        title = f"{title_measure}: no major ethnic group differs significantly from White British, {year}"
+    elif kv.notna().any():
+        top = known.iloc[int(kv.to_numpy().argmax())]
+        title = (
+            f"{title_measure}: highest for {top['ethnicity_major']} children ({top[v]}{'' if rate else '%'}), {year}"
+        )
+    else:
+        title = f"{title_measure} by ethnic group, {year}"
+    alt = (
+        f"Dot plot with 95% intervals of {title_measure[0].lower() + title_measure[1:]} ({unit}) by major ethnic group in {year}: "
+        + "; ".join(
+            f"{r.ethnicity_major} {getattr(r, v)} ({getattr(r, lo)} to {getattr(r, hi)})" for r in groups.itertuples()
+        )
+        + (f". All children: {allv.iloc[0]:.0f}." if len(allv) and allv.notna().iloc[0] else ".")
+    )
+    return {
+        "labels": groups["ethnicity_major"],
+        "values": vals,
+        "lower": groups[lo],
+        "upper": groups[hi],
+        "title": title,
+        "alt": alt,
+        "xlabel": f"{title_measure} ({unit})",
+        "reference": float(allv.iloc[0]) if len(allv) and allv.notna().iloc[0] else None,
+        "reference_label": "All children",
+    }
+
+
+def definitions_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The DfE definition (and this pipeline's simplifications) of each measure in the chapter."""
+    cat = catalogue()
+    rows = [
+        {"Measure": cat[m]["title"], "Definition": " ".join(str(cat[m].get("definition", "")).split())}
+        for m in sorted(set(table["measure"]), key=list(cat).index)
+    ]
+    return pd.DataFrame(rows)
+
+
+def unknown_sentence(table: pd.DataFrame, year: int) -> str:
+    """The share of children whose ethnicity is unknown: always reported, and included in the totals."""
+    t = table[
+        (table["measure"] == "cla_on_31_march")
+        & (table["time_period"] == year)
+        & (table["geographic_level"] == "National")
+        & (table["ethnicity_minor"] == TOTAL)
+    ]
+    unk = t.loc[t["ethnicity_major"] == eth.major_label("unknown"), "number"]
+    tot = t.loc[t["ethnicity_major"] == TOTAL, "number"]
+    if not len(unk) or not len(tot) or not all(isinstance(x, (int, np.integer)) for x in (unk.iloc[0], tot.iloc[0])):
+        return ""
+    return (
+        f"Ethnicity was refused, not yet obtained, blank or invalid for {unk.iloc[0]:,} of the {tot.iloc[0]:,} "
+        f"children looked after on 31 March {year} ({unk.iloc[0] / tot.iloc[0]:.1%}). They are included in every "
+        "total and shown as their own group; they are not discussed further."
+    )
+
+
+def write_summary(table: pd.DataFrame, out: Path, year: int, population_note: str = "") -> None:
+    """Key findings for the front page: only significant differences are named. ``population_note`` says
+    where the population behind the rates came from (e.g. that it is synthetic)."""
+    from rap.sections.common import write_summary as _write
+
+    lines = []
+    for measure, breakdown, what in (
+        ("cla_on_31_march", TOTAL, "Children looked after on 31 March"),
+        ("missing", "Children who went missing", "Children who went missing"),
+        ("placement_stability", "3 or more placements", "Children with 3 or more placements"),
+    ):
+        if not has(table, measure, breakdown):
+            continue
+        diffs = significant_differences(table, measure, breakdown, year)
+        tested = table.loc[
+            (table["measure"] == measure) & (table["time_period"] == year), "ratio_to_white_british_lower_95"
+        ]
+        if not tested.map(lambda v: isinstance(v, (int, float))).any():
+            lines.append(
+                f"{what}, {year}: published figures carry no confidence intervals, so differences "
+                "between groups are not tested."
+            )
+        elif diffs:
+            basis = f" (rates per 10,000 children{population_note})" if measure in RATE_MEASURES else ""
+            lines.append(f"{what}, {year}{basis}: compared with White British, " + "; ".join(diffs) + ".")
+        else:
+            lines.append(f"{what}, {year}: no major ethnic group differs significantly from White British.")
+    _write(out, "03_breakdowns", lines)
+
+
+def rate_note(table: pd.DataFrame, measure: str, year: int, population_source: str) -> str:
+    """Why some groups have no rate: no population group matches them, or no population at all."""
+    if measure not in RATE_MEASURES:
+        return ""
+    t = table[
+        (table["measure"] == measure) & (table["time_period"] == year) & (table["geographic_level"] == "National")
+    ]
+    missing = (
+        t.loc[t["rate_per_10000"] == X, "ethnicity_minor"]
+        .where(lambda s: s != TOTAL, t["ethnicity_major"])
+        .unique()
+        .tolist()
+    )
+    if len(missing) == len(t):
+        return "Rates [x]: no population by ethnic group is available for these inputs."
+    if not missing:
+        return f"Rates per 10,000 children use the {population_source} population."
+    return (
+        f"Rates per 10,000 children use the {population_source} population; [x] where no population group "
+        f"matches: {', '.join(missing)} (the Census 2021 classification has no one-to-one group, or the "
+        "ethnicity is unknown)."
+    )

@@ -1,0 +1,600 @@
+"""The data quality section: computes every result once, then shapes publishable tables from them.
+
+``rap.sections.data_quality.dimensions`` holds the measures; this module decides what the chapter shows, with disclosure control
+applied on the way out (national counts rounded half up to ``suppression.rounding_base``, LA counts of 1 to
+``suppression.threshold`` shown as ``c``, percentages from suppressed counts suppressed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rap.core.params import Params
+from rap.domain.disclosure import C, national_counts, round_half_up, suppress_counts
+from rap.domain.ees import with_ees_columns, write_ees
+from rap.domain.geography import local_authorities
+from rap.sections.common import write_summary
+from rap.sections.data_quality import dimensions as Q
+
+SECTION = "02_data_quality"
+
+DIMENSIONS = {
+    "completeness": "Completeness",
+    "validity": "Validity",
+    "consistency_over_time": "Consistency over time",
+    "consistency_across_collections": "Consistency across collections",
+    "linkage": "Linkage to school records",
+}
+
+
+def _pct(share: pd.Series, dp: int = 1) -> pd.Series:
+    """Percentages rounded half up (DfE practice), not numpy's half-to-even."""
+    return pd.Series(round_half_up(share * 100, 10.0**-dp), index=share.index).astype(float)
+
+
+@dataclass
+class RecordQuality:
+    """Every quality result for record-level inputs, computed once."""
+
+    params: Params
+    year: int
+    header: pd.DataFrame
+    scorecard: pd.DataFrame
+    completeness_year: pd.DataFrame
+    completeness_age: pd.DataFrame
+    completeness_uasc: pd.DataFrame
+    over_time: pd.DataFrame
+    changes: pd.DataFrame
+    across: Q.AcrossCollections
+    granularity: pd.DataFrame
+    denominators: pd.DataFrame
+    funnel: pd.DataFrame
+    recommendations: list[str] = field(default_factory=list)
+    needs: pd.DataFrame | None = None
+
+
+def assess_record(params: Params, data, scan: pd.DataFrame | None = None) -> RecordQuality:
+    """All quality measures for record-level data (``rap.inputs.RecordData``)."""
+    ss = data.ssda903.tables
+    school = data.school.tables.get("School")
+    header = Q.prepare_header(ss["Header"], uasc=ss.get("UASC"), school=school)
+    year = int(header["YEAR"].max())
+    across = Q.consistency_across_collections(header, school, year)
+    scorecard = Q.scorecard(params.quality_rag, header, school=school, across=across, year=year)
+    funnel = Q.la_completeness_funnel(header, year, level=params.quality_rag.funnel_level)
+    granularity = Q.granularity(header, params.suppression.threshold, year=year)
+    res = RecordQuality(
+        params=params,
+        year=year,
+        header=header,
+        scorecard=scorecard,
+        completeness_year=Q.completeness(header, by=("YEAR",)),
+        completeness_age=Q.completeness(header[header["YEAR"] == year], by=("age_band",)),
+        completeness_uasc=Q.completeness(header[header["YEAR"] == year], by=("uasc",)),
+        over_time=Q.consistency_over_time(header),
+        changes=Q.code_changes(header, top=10),
+        across=across,
+        granularity=granularity,
+        denominators=Q.denominator_comparability(data.population),
+        funnel=funnel,
+    )
+    res.recommendations = Q.recommendations(
+        {"scorecard": scorecard, "funnel": funnel, "across": across, "granularity": granularity},
+        threshold=params.suppression.threshold,
+    )
+    if scan is not None:
+        res.needs = Q.user_needs(scan, scorecard, funnel=funnel, granularity=granularity)
+    return res
+
+
+# ------------------------------------------------------------------------------------------ tables
+
+
+def scorecard_table(scorecard: pd.DataFrame) -> pd.DataFrame:
+    """Dimension, collection, value and RAG in words (never colour alone); the rules are in rules_table."""
+    return pd.DataFrame(
+        {
+            "Dimension": scorecard["dimension"].map(DIMENSIONS),
+            "Collection": scorecard["collection"],
+            "Value (%)": _pct(scorecard["value"]),
+            "Rating": scorecard["rag"].str.capitalize(),
+        }
+    )
+
+
+def completeness_table(res: RecordQuality) -> pd.DataFrame:
+    """Known, blank, refused, not obtained and invalid shares of children in each year's return."""
+    c = res.completeness_year.pivot(index="YEAR", columns="category", values="share")
+    n = res.completeness_year.groupby("YEAR")["denominator"].first()
+    base = res.params.suppression.rounding_base
+    return pd.DataFrame(
+        {
+            "Year": c.index.astype(int).astype(str),
+            "Children": national_counts(n, base).to_numpy(),
+            "Known (%)": _pct(c["known"]).to_numpy(),
+            "Blank (%)": _pct(c["blank"]).to_numpy(),
+            "Refused (%)": _pct(c["refused"]).to_numpy(),
+            "Not obtained (%)": _pct(c["not_obtained"]).to_numpy(),
+            "Invalid code (%)": _pct(c["invalid"]).to_numpy(),
+        }
+    )
+
+
+def completeness_by_table(res: RecordQuality) -> pd.DataFrame:
+    """Unknown share (blank, refused, not obtained) by age band and UASC status, latest year."""
+    base = res.params.suppression.rounding_base
+    parts = []
+    for col, title in (("age_band", "Age on 31 March"), ("uasc", "Unaccompanied asylum-seeking")):
+        frame = res.completeness_age if col == "age_band" else res.completeness_uasc
+        u = frame[frame["category"] == "unknown"]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "Breakdown": title,
+                    "Group": u[col].astype(str).to_numpy(),
+                    "Children": national_counts(u["denominator"], base).to_numpy(),
+                    "Unknown (%)": _pct(u["share"]).to_numpy(),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def over_time_table(res: RecordQuality) -> pd.DataFrame:
+    base = res.params.suppression.rounding_base
+    t = res.over_time
+    return pd.DataFrame(
+        {
+            "Year": t["YEAR"].astype(int).astype(str),
+            "Children in both returns": national_counts(t["denominator"], base).to_numpy(),
+            "Code changed": national_counts(t["changed"], base).to_numpy(),
+            "Changed (%)": _pct(t["share"]).to_numpy(),
+        }
+    )
+
+
+def changes_table(res: RecordQuality) -> pd.DataFrame:
+    base = res.params.suppression.rounding_base
+    c = res.changes
+    return pd.DataFrame(
+        {
+            "From": c["from_label"],
+            "To": c["to_label"],
+            "Same major group": c["same_major"].map({True: "Yes", False: "No"}),
+            "Children (all years)": national_counts(c["count"], base).to_numpy(),
+        }
+    )
+
+
+def linkage_table(res: RecordQuality) -> pd.DataFrame:
+    base = res.params.suppression.rounding_base
+    lk = res.across.linkage
+    return pd.DataFrame(
+        {
+            "Year": lk["YEAR"].astype(int).astype(str),
+            "Children": national_counts(lk["children"], base).to_numpy(),
+            "UPN unknown or blank (%)": _pct(lk["share_unlinkable"]).to_numpy(),
+            "School-age children linked (%)": _pct(lk["share"]).to_numpy(),
+        }
+    )
+
+
+def _small_share_suppressed(share: pd.Series, n: pd.Series, threshold: int) -> np.ndarray:
+    """Percentages beside rounded counts: ``c`` when the children agreeing or disagreeing number 1 to the
+    threshold, since the percentage and an approximate denominator would give the number back (8 of 11)."""
+    yes = (share * n).round()
+    small = yes.between(1, threshold) | (n - yes).between(1, threshold)
+    return np.where(small.to_numpy(), C, _pct(share).astype(object).to_numpy())
+
+
+def agreement_table(res: RecordQuality) -> pd.DataFrame:
+    """Agreement between SSDA903 and school census codes by SSDA903 minor group, latest year."""
+    base = res.params.suppression.rounding_base
+    m = res.across.by_minor
+    return pd.DataFrame(
+        {
+            "Ethnic group (SSDA903)": m["label"],
+            "Major group": m["major_label"],
+            "Linked, both known": national_counts(m["both_known"], base).to_numpy(),
+            "Same code (%)": _small_share_suppressed(m["share"], m["both_known"], res.params.suppression.threshold),
+        }
+    )
+
+
+def confusion_table(res: RecordQuality) -> pd.DataFrame:
+    base = res.params.suppression.rounding_base
+    cm = res.across.confusion.copy()
+    for col in cm.columns[1:]:
+        cm[col] = national_counts(cm[col], base).to_numpy()
+    return cm
+
+
+def granularity_table(res: RecordQuality) -> pd.DataFrame:
+    base = res.params.suppression.rounding_base
+    g = res.granularity
+    return pd.DataFrame(
+        {
+            "Ethnic group": g["label"],
+            "Major group": g["major_label"],
+            "Children (England)": national_counts(g["national_count"], base).to_numpy(),
+            "Publishable nationally": g["national_publishable"].map({True: "Yes", False: "No"}),
+            "LAs where publishable": g["las_publishable"].astype(int).astype(str)
+            + " of "
+            + g["las"].astype(int).astype(str),
+        }
+    )
+
+
+def denominators_table(res: RecordQuality) -> pd.DataFrame:
+    d = res.denominators
+    return pd.DataFrame(
+        {
+            "Ethnic group": d["label"],
+            "ONS 2021 group": d["ons2021_label"].fillna("none"),
+            "Match": d["match"],
+            "Why": d["reason"],
+            "Source": d["source"],
+        }
+    )
+
+
+def weakest_table(res: RecordQuality, n: int = 10) -> pd.DataFrame:
+    """LAs with the lowest known-ethnicity share: unknown counts of 1 to the threshold suppressed."""
+    w = Q.weakest_las(res.funnel, n)
+    thr = res.params.suppression.threshold
+    unknown = suppress_counts(w["unknown"], thr)
+    children = suppress_counts(w["children"].astype(int), thr)
+    known = _pct(w["known_share"], 0).astype(object)
+    known[(unknown == C) | (children == C)] = C
+    unknown[children == C] = C
+    return pd.DataFrame(
+        {
+            "Rank": w["rank"].astype(int),
+            "Local authority": w["la_name"],
+            "Region": w["region_name"],
+            "Children": children.to_numpy(),
+            "Ethnicity unknown": unknown.to_numpy(),
+            "Known (%)": known.to_numpy(),
+            "Outside the funnel limit": w["flagged"].map({True: "Yes", False: "No"}),
+        }
+    )
+
+
+def needs_table(needs: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"User need": needs["need"], "Status": needs["status"], "Why": needs["reason"]})
+
+
+# ------------------------------------------------------------------------------------------ outputs
+
+
+def write_record_outputs(res: RecordQuality, out: Path) -> None:
+    """EES tidy tables and the front-page finding of the quality section."""
+    base = res.params.suppression.rounding_base
+    comp = res.completeness_year[
+        res.completeness_year["category"].isin(["known", "blank", "refused", "not_obtained", "invalid"])
+    ]
+    comp = pd.DataFrame(
+        {
+            "YEAR": comp["YEAR"],
+            "ethnicity_recording": comp["category"].map(
+                {
+                    "known": "Known",
+                    "blank": "Blank",
+                    "refused": "Refused",
+                    "not_obtained": "Not obtained",
+                    "invalid": "Invalid code",
+                }
+            ),
+            "number": national_counts(comp["count"], base).to_numpy(),
+            "percentage": _pct(comp["share"]).to_numpy(),
+        }
+    )
+    write_ees(
+        with_ees_columns(comp, year="YEAR"),
+        out / "tables" / "quality_completeness.csv",
+        filters={"ethnicity_recording": "Ethnicity recording"},
+        indicators={"number": ("Children", "", 0), "percentage": ("Percentage of children", "%", 1)},
+    )
+    sc = res.scorecard
+    card = pd.DataFrame(
+        {
+            "YEAR": sc["year"],
+            "quality_dimension": sc["dimension"].map(DIMENSIONS),
+            "collection": sc["collection"],
+            "percentage": _pct(sc["value"]).to_numpy(),
+            "rating": sc["rag"].str.capitalize(),
+        }
+    )
+    write_ees(
+        with_ees_columns(card, year="YEAR"),
+        out / "tables" / "quality_scorecard.csv",
+        filters={"quality_dimension": "Quality dimension", "collection": "Collection"},
+        indicators={"percentage": ("Value", "%", 1), "rating": ("Rating (project's own rule)", "", 0)},
+    )
+    f = res.funnel
+    las = local_authorities()
+    thr = res.params.suppression.threshold
+    unknown = suppress_counts(f["children"] - f["known"], thr)
+    children = suppress_counts(f["children"].astype(int), thr)  # an LA with 1 to 5 children in the return
+    known_pct = _pct(f["known_share"], 1).astype(object)
+    known_pct[(unknown == C) | (children == C)] = C
+    unknown[children == C] = C
+    la = pd.DataFrame(
+        {
+            "year": f["year"].to_numpy(),
+            "region_code": f["LA"].map(las["region_code"]).to_numpy(),
+            "region_name": f["region_name"].to_numpy(),
+            "old_la_code": f["LA"].to_numpy(),
+            "new_la_code": f["LA"].map(las["new_la_code"]).to_numpy(),
+            "la_name": f["la_name"].to_numpy(),
+            "children": children.to_numpy(),
+            "ethnicity_unknown": unknown.to_numpy(),
+            "known_percentage": known_pct.to_numpy(),
+            "outside_funnel_limit": f["flagged"].map({True: "Yes", False: "No"}).to_numpy(),
+        }
+    )
+    write_ees(
+        with_ees_columns(la, year="year", level="Local authority"),
+        out / "tables" / "quality_la_completeness.csv",
+        filters={},
+        indicators={
+            "children": ("Children in the return", "", 0),
+            "ethnicity_unknown": ("Ethnicity blank, refused or not obtained", "", 0),
+            "known_percentage": ("Ethnicity known", "%", 1),
+            "outside_funnel_limit": ("Below the funnel limit", "", 0),
+        },
+    )
+    worst = sc.sort_values("value").iloc[0]
+    flagged = int(res.funnel["flagged"].sum())
+    write_summary(
+        out,
+        SECTION,
+        [
+            f"Ethnicity was recorded for {sc.loc[sc['dimension'].eq('completeness') & sc['collection'].eq('SSDA903 Header'), 'value'].iloc[0]:.1%} "
+            f"of children in the {res.year} SSDA903 return; the weakest quality dimension is "
+            f"{DIMENSIONS[worst['dimension']].lower()} ({worst['collection']}, {worst['value']:.1%}, {worst['rag']}).",
+            f"{flagged} of {len(res.funnel)} local authorities record ethnicity significantly less completely than "
+            f"England (outside the {res.params.quality_rag.funnel_level:.1%} funnel limit).",
+        ],
+    )
+
+
+# ------------------------------------------------------------------------------------------ published
+
+
+@dataclass
+class PublishedQuality:
+    shares: pd.DataFrame
+    revisions: pd.DataFrame
+    scorecard: pd.DataFrame
+    gaps: list[str]
+
+
+def assess_published(params: Params) -> PublishedQuality:
+    """What the published aggregates allow: unknown share by year, and revisions where two releases exist.
+
+    Reads the release in ``data.path`` and, when present beside it, the previous year's release folder
+    (named like it with the year one lower), so revisions can be shown.
+    """
+    from rap.inputs.readers.ees import read_ees_release
+
+    path = params.data_path
+    releases = {params.year: read_ees_release(path)}
+    previous = path.with_name(path.name.replace(str(params.year), str(params.year - 1)))
+    if previous != path and previous.is_dir():
+        releases[params.year - 1] = read_ees_release(previous)
+    shares = Q.published_unknown_share(releases)
+    revisions = Q.release_revisions(shares) if len(releases) > 1 else pd.DataFrame()
+    latest = shares[shares["release"] == params.year]
+    return PublishedQuality(
+        shares=shares,
+        revisions=revisions,
+        scorecard=Q.published_scorecard(params.quality_rag, latest),
+        gaps=Q.published_record_level_gaps(latest),
+    )
+
+
+def published_shares_table(pq: PublishedQuality) -> pd.DataFrame:
+    s = pq.shares
+    return pd.DataFrame(
+        {
+            "Release": s["release"].astype(int).astype(str),
+            "Year": s["year"].astype(int).astype(str),
+            "Children on 31 March": s["total"].astype(int),
+            "Refused or not yet obtained": s["unknown"].astype(int),
+            "Unknown (%)": _pct(s["unknown_share"], 2),
+            "Published percentage": s["percentage_published"],
+        }
+    )
+
+
+def write_published_outputs(pq: PublishedQuality, out: Path, params: Params) -> None:
+    latest = pq.shares[pq.shares["release"] == params.year]
+    t = pd.DataFrame(
+        {
+            "YEAR": latest["year"],
+            "number": latest["unknown"].astype(int).to_numpy(),
+            "percentage": _pct(latest["unknown_share"], 2).to_numpy(),
+        }
+    )
+    write_ees(
+        with_ees_columns(t, year="YEAR"),
+        out / "tables" / "quality_unknown_published.csv",
+        filters={},
+        indicators={
+            "number": ("Children whose ethnicity was refused or not yet obtained", "", 0),
+            "percentage": ("Percentage of children looked after on 31 March", "%", 2),
+        },
+    )
+    last = latest.sort_values("year").iloc[-1]
+    write_summary(
+        out,
+        SECTION,
+        [
+            f"In DfE's {params.year} release, ethnicity was refused or not yet obtained for {int(last['unknown']):,} of "
+            f"{int(last['total']):,} children looked after on 31 March {int(last['year'])} ({last['unknown_share']:.1%}); "
+            "the other quality dimensions need record-level data."
+        ],
+    )
+
+
+# ------------------------------------------------------------------------------------------ narrative
+# Sentences for the chapter, drawn from the results so the text cannot drift from the numbers.
+
+
+def rules_table(params: Params) -> pd.DataFrame:
+    rows = []
+    for key, label in DIMENSIONS.items():
+        t = getattr(params.quality_rag, key)
+        rows.append(
+            {
+                "Dimension": label,
+                "Green from (%)": t.green * 100,
+                "Amber from (%)": t.amber * 100,
+                "Rule": Q.rag_rule(t),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def scorecard_sentence(sc: pd.DataFrame) -> str:
+    counts = sc["rag"].value_counts()
+    worst = sc.sort_values("value").iloc[0]
+    parts = [f"{counts.get(r, 0)} {r}" for r in ("green", "amber", "red") if counts.get(r, 0)]
+    return (
+        f"Of {len(sc)} ratings, {', '.join(parts)}. The lowest value is {DIMENSIONS[worst['dimension']].lower()} "
+        f"({worst['collection']}): {worst['value']:.1%}."
+    )
+
+
+def completeness_sentence(res: RecordQuality) -> str:
+    c = res.completeness_year
+    latest = c[(c["YEAR"] == res.year)].set_index("category")
+    first_year = int(c["YEAR"].min())
+    first = c[(c["YEAR"] == first_year)].set_index("category")
+    return (
+        f"In {res.year}, ethnicity was recorded (not blank, refused or not obtained) for "
+        f"{latest.at['complete', 'share']:.1%} of children in the SSDA903 return "
+        f"({first_year}: {first.at['complete', 'share']:.1%}); {latest.at['unknown', 'share']:.1%} were blank, "
+        f"refused or not obtained and {latest.at['invalid', 'share']:.2%} held a code outside the valid list."
+    )
+
+
+def funnel_title(res: RecordQuality) -> str:
+    flagged = int(res.funnel["flagged"].sum())
+    return f"{flagged} of {len(res.funnel)} local authorities record ethnicity less completely than England would lead us to expect"
+
+
+def _about(n: float) -> str:
+    """A count for alt text, rounded to 100: an exact smallest LA would be a count no table may show."""
+    return "fewer than 100" if n < 100 else f"about {int(round(n, -2)):,}"
+
+
+def funnel_alt(res: RecordQuality) -> str:
+    f = res.funnel
+    named = ", ".join(f.loc[f["flagged"], "la_name"]) or "none"
+    return (
+        f"Funnel plot of {len(f)} local authorities: share of children with a known ethnicity (vertical, "
+        f"{f['known_share'].min():.0%} to {f['known_share'].max():.0%}) against children in the return "
+        f"(horizontal, {_about(f['children'].min())} to {_about(f['children'].max())}), around England's "
+        f"{f['target'].iloc[0]:.1%} with 95% and 99.8% limits. Below the 99.8% limit: {named}."
+    )
+
+
+def funnel_sentence(res: RecordQuality) -> str:
+    f = res.funnel
+    n = int(f["flagged"].sum())
+    if not n:
+        return "No LA falls below the 99.8% limit."
+    return f"{n} LA{'s' if n > 1 else ''} fall below the 99.8% limit: {', '.join(f.loc[f['flagged'], 'la_name'])}."
+
+
+def validity_sentence(res: RecordQuality) -> str:
+    c = res.completeness_year
+    inv = c[(c["YEAR"] == res.year) & (c["category"] == "invalid")].iloc[0]
+    return (
+        f"{inv['share']:.2%} of children in the {res.year} return had a code outside the valid list "
+        "(DfE rule 103; lower-case codes count as invalid)."
+    )
+
+
+def over_time_sentence(res: RecordQuality) -> str:
+    t = res.over_time[res.over_time["YEAR"] == res.year].iloc[0]
+    top = res.changes.iloc[0] if len(res.changes) else None
+    most = f" The most common change was from {top['from_label']} to {top['to_label']}." if top is not None else ""
+    return (
+        f"Of children in both the {res.year - 1} and {res.year} returns of the same LA with a known code, "
+        f"{t['share']:.1%} had a different code in {res.year} (DfE rule 204).{most}"
+    )
+
+
+def linkage_sentence(res: RecordQuality) -> str:
+    lk = res.across.linkage
+    t = lk[lk["YEAR"] == res.year].iloc[0]
+    return (
+        f"In {res.year}, {t['share_unlinkable']:.1%} of children had a UPN recorded as unknown (UN1 to UN5) "
+        f"or blank and cannot be linked; {t['share']:.1%} of children of compulsory school age were found in "
+        "the school census."
+    )
+
+
+def agreement_sentence(res: RecordQuality) -> str:
+    a = res.across.agreement
+    t = a[a["YEAR"] == res.year].iloc[0]
+    m = res.across.by_minor
+    m = m[m["both_known"] >= 20].sort_values("share")
+    low = ", ".join(f"{r.label} ({r.share:.0%})" for r in m.head(3).itertuples())
+    return (
+        f"{t['share']:.1%} had the same code in both and {t['share_major_agree']:.1%} the same major group. "
+        f"Agreement is lowest for {low}."
+    )
+
+
+def agreement_chart_data(res: RecordQuality) -> tuple:
+    m = res.across.by_minor.sort_values("share")
+    low = m["share"] < res.params.quality_rag.consistency_across_collections.amber
+    worst = m.iloc[0]
+    title = f"Codes agree least often for {worst['label']} children ({worst['share']:.0%})"
+    alt = (
+        "Horizontal bar chart of the share of linked children whose SSDA903 and school census codes agree, "
+        "by SSDA903 ethnic group: " + "; ".join(f"{r.label} {r.share:.0%}" for r in m.itertuples()) + "."
+    )
+    return m["label"], m["share"], title, alt, "Same code in SSDA903 and the school census (%)", low
+
+
+def granularity_sentence(res: RecordQuality) -> str:
+    g = res.granularity
+    nat = int(g["national_publishable"].sum())
+    few = g.sort_values("share_las_publishable").head(3)
+    names = ", ".join(f"{r.label} ({int(r.las_publishable)} LAs)" for r in few.itertuples())
+    return (
+        f"{nat} of {len(g)} detailed groups can be published nationally once small counts are suppressed; "
+        f"at LA level, the fewest LAs can publish {names}."
+    )
+
+
+def denominator_sentence(res: RecordQuality) -> str:
+    d = res.denominators
+    none = d.loc[d["match"] == "none", "label"].tolist()
+    approx = d.loc[d["match"] == "approximate", "label"].tolist()
+    src = d["source"].iloc[0] if len(d) else "none"
+    return (
+        f"No matching population group exists for {', '.join(none) or 'no group'}; the match is only "
+        f"approximate for {', '.join(approx) or 'no group'}. The population used here is {src}."
+    )
+
+
+def revisions_sentence(pq: PublishedQuality) -> str:
+    r = pq.revisions
+    if r is None or r.empty:
+        return "Only one release was available, so revisions cannot be shown."
+    big = r.loc[r["revision"].abs().idxmax()]
+    return (
+        f"Between the {int(big['release_from'])} and {int(big['release_to'])} releases the figure for "
+        f"{int(big['year'])} was revised from {int(big['value_from']):,} to {int(big['value_to']):,}: "
+        "records whose ethnicity was not yet obtained are often completed later."
+    )

@@ -1,0 +1,871 @@
+"""Applying national results to local authorities (LAs): the strategy's question "can national ethnicity
+results be used at LA level?", answered with the methods of ``shared/reference/methods.md``.
+
+* :func:`la_inputs_from_measures` / :func:`la_inputs_from_published`: one shape for both kinds of input:
+  children looked after on 31 March by LA and major group (``counts``), children 0-17 by LA and group
+  (``population``), minor-group counts where the input has them.
+* :func:`national_rates`: England's rate per child for each major group (children of known ethnicity).
+* :func:`la_group_rates`: each LA's rate per 10,000 by group with its interval, England's, the region's and
+  the statistical neighbours' rates beside it, and whether the LA's rate is consistent with England's.
+* :func:`standardised_ratios`: indirect standardisation, observed / expected children with intervals, and
+  funnel limits (exact Poisson, and widened for overdispersion with an additive tau^2, Spiegelhalter 2005).
+* :func:`pattern_summary`, :func:`minor_publishability`: how far national patterns hold, and how often a
+  minor group can be published at all.
+* :func:`statistical_neighbours`: the 10 LAs most alike in child population size and ethnic mix (a proxy:
+  DfE's official list is not among the inputs).
+
+Everything is computed from unsuppressed counts; :func:`publishable_rates` and
+:func:`publishable_ratios` apply disclosure control before a table leaves the pipeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from rap.domain import stats
+from rap.domain.disclosure import C, X, Z, published_numbers, round_places, suppress, suppress_counts
+from rap.domain.ethnicity import major_groups, ons2021_major
+from rap.domain.geography import local_authorities
+
+KNOWN = ["white", "mixed", "asian", "black", "other"]
+UNKNOWN = "unknown"
+TOTAL = "total"
+PER = 10_000
+#: Verdicts on an LA group's rate against England's (95% interval of the count).
+HIGHER, LOWER, CONSISTENT = "Higher than England", "Lower than England", "Consistent with England"
+NOT_ASSESSED = "Not assessed (suppressed or no population)"
+
+
+def major_label(key: str) -> str:
+    """'white' -> 'White'; 'total' -> 'Total'."""
+    return "Total" if key == TOTAL else str(major_groups().loc[key, "label_cla"])
+
+
+@dataclass
+class LaInputs:
+    """Children looked after on 31 March and children 0-17, by LA, year and major group."""
+
+    counts: pd.DataFrame  # time_period, new_la_code, major, number (NaN = suppressed at source), symbol
+    population: pd.DataFrame  # time_period, new_la_code, major (KNOWN only), population
+    population_note: str
+    source: str
+    minor: pd.DataFrame | None = None  # time_period, new_la_code, major, minor, number
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def years(self) -> list[int]:
+        return sorted(int(y) for y in self.counts["time_period"].unique())
+
+
+# --------------------------------------------------------------------------------------------------
+# inputs
+
+
+def _label_to_key() -> dict[str, str]:
+    g = major_groups()
+    return {**dict(zip(g["label_cla"], g.index)), "Total": TOTAL}
+
+
+def la_inputs_from_measures(measures: pd.DataFrame, population: pd.DataFrame | None, *, synthetic: bool) -> LaInputs:
+    """From the measures layer (record-level data): ``cla_on_31_march`` LA rows, and the child population
+    file (synthetic children 0-17 by LA and ONS 2021 group)."""
+    m = measures[(measures["measure"] == "cla_on_31_march") & (measures["geographic_level"] == "Local authority")]
+    key = m["ethnicity_major"].map(_label_to_key())
+    majors = m[m["ethnicity_minor"] == "Total"].assign(major=key)
+    counts = (
+        majors[["time_period", "new_la_code", "major"]]
+        .assign(number=majors["number"].astype(float), symbol=None)
+        .reset_index(drop=True)
+    )
+    minor = m[m["ethnicity_minor"] != "Total"].assign(major=key)
+    minor = (
+        minor[["time_period", "new_la_code", "major"]]
+        .assign(minor=minor["ethnicity_minor"], number=minor["number"].astype(float))
+        .reset_index(drop=True)
+    )
+    if population is None or population.empty:
+        pop = pd.DataFrame(columns=["time_period", "new_la_code", "major", "population"])
+        note = "no child population by ethnic group was supplied, so no rates or standardisation"
+    else:
+        pop = population.groupby(["time_period", "new_la_code", "major"], as_index=False)["population"].sum()
+        pop["population"] = pop["population"].astype(float)
+        note = (
+            "children 0-17 by LA and ethnic group from the synthetic population file (made up: LA totals are "
+            "ONS mid-year estimates, split by region's Census 2021 all-ages shares with random LA variation)"
+            if synthetic
+            else "children 0-17 by LA and ethnic group from the population file supplied"
+        )
+    src = "SSDA903 returns" + (" (synthetic)" if synthetic else "")
+    return LaInputs(counts=counts, population=pop, population_note=note, source=src, minor=minor)
+
+
+def la_inputs_from_published(la_file: pd.DataFrame, mid_year: pd.DataFrame, census_region: pd.DataFrame) -> LaInputs:
+    """From DfE's LA file of children looked after on 31 March by major group (``read_ees_la_ethnicity``),
+    ONS mid-year estimates of children 0-17 by LA, and Census 2021 all-ages ethnic shares by region.
+
+    No published source gives children by ethnic group for each LA, so each LA's children are split by its
+    region's all-ages shares (London's for Inner and Outer London). That understates Mixed children (young
+    populations are more often Mixed) and hides differences between LAs of a region: stated wherever
+    results use it. A suppressed LA cell (``c``) stays missing, never 0.
+    """
+    f = la_file[(la_file["geographic_level"] == "Local authority") & (la_file["indicator"] == "number")].copy()
+    f["major"] = f["ethnicity"].fillna(TOTAL).where(f["ethnicity_level"] != "total", TOTAL)
+    counts = f[["time_period", "new_la_code", "major"]].assign(number=f["value"].astype(float), symbol=f["symbol"])
+    counts = counts[counts["symbol"].fillna("") != "z"].reset_index(drop=True)  # LAs not existing that year
+    counts["time_period"] = counts["time_period"].astype(int)
+
+    # child population by LA: the year itself, else the nearest year published
+    my = mid_year[(mid_year["geographic_level"] == "Local authority") & mid_year["population"].notna()]
+    my = my[["time_period", "new_la_code", "population"]].astype({"population": float})
+    las = local_authorities()
+    region_of = dict(zip(las["new_la_code"], las["region_code"]))
+    cen = census_region.copy()
+    cen["major"] = cen["ons2021_code"].astype(int).map(ons2021_major())
+    shares = cen.groupby(["geography_code", "major"])["population"].sum()
+    shares = shares / shares.groupby(level=0).transform("sum")
+    rows = []
+    for y in sorted(counts["time_period"].unique()):
+        avail = sorted(my["time_period"].unique())
+        use = min(avail, key=lambda a: (abs(a - y), -a))
+        tot = my[my["time_period"] == use].set_index("new_la_code")["population"]
+        for code in counts.loc[counts["time_period"] == y, "new_la_code"].unique():
+            if code not in tot.index:
+                continue
+            reg = region_of.get(code, "")
+            reg = "E12000007" if reg.startswith("E13") else reg
+            if reg not in shares.index.get_level_values(0):
+                continue
+            for major in KNOWN:
+                rows.append((y, code, major, float(tot[code]) * float(shares[(reg, major)])))
+    pop = pd.DataFrame(rows, columns=["time_period", "new_la_code", "major", "population"])
+    note = (
+        "children 0-17 by LA from ONS mid-year estimates, split by ethnic group using the region's Census 2021 "
+        "shares for ALL AGES (no published source gives children by ethnic group for each LA): an approximation "
+        "that understates Mixed children and ignores differences between LAs in a region"
+    )
+    notes = []
+    missing_years = sorted(set(counts["time_period"]) - set(my["time_period"]))
+    if missing_years:
+        notes.append(f"no mid-year estimate for {missing_years}: the nearest year's is used")
+    return LaInputs(
+        counts=counts,
+        population=pop,
+        population_note=note,
+        source="DfE, children looked after on 31 March by ethnicity and LA (derived file, 2025 release)",
+        notes=notes,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# rates
+
+
+def _wide(inp: LaInputs, year: int) -> pd.DataFrame:
+    """One row per LA x group with number (NaN if suppressed at source) and population."""
+    c = inp.counts[inp.counts["time_period"] == year]
+    p = inp.population[inp.population["time_period"] == year]
+    out = c.merge(p, on=["time_period", "new_la_code", "major"], how="left")
+    return out
+
+
+def national_rates(inp: LaInputs, year: int) -> pd.Series:
+    """England's children looked after per child for each known major group, from LAs whose count and
+    population are both known (all LAs for record data). Indexed by group key."""
+    w = _wide(inp, year)
+    w = w[w["major"].isin(KNOWN) & w["number"].notna() & w["population"].notna()]
+    g = w.groupby("major")[["number", "population"]].sum()
+    return (g["number"] / g["population"]).reindex(KNOWN)
+
+
+def _area_rates(w: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Pooled rates (sum of counts / sum of population) per ``by`` and group, from cells known in both."""
+    k = w[w["number"].notna() & w["population"].notna()]
+    g = k.groupby([by, "major"], as_index=False)[["number", "population"]].sum()
+    g["rate"] = g["number"] / g["population"] * PER
+    return g
+
+
+def la_group_rates(
+    inp: LaInputs,
+    year: int,
+    neighbours: pd.DataFrame | None = None,
+    level: float = 0.95,
+    ratios: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Each LA's rate per 10,000 by known major group (and all groups) with a Byar/exact interval, England's,
+    the region's and the statistical neighbours' pooled rates, and a verdict: the LA's count against the
+    count England's rate would give (``HIGHER``/``LOWER``/``CONSISTENT`` at ``level``), unassessed where
+    the count is suppressed at source or there is no population. ``verdict_own_level`` asks the same after
+    allowing for the LA's overall level (its standardised ratio, from ``ratios`` when the caller already has
+    :func:`standardised_ratios` for this year): does the *pattern* between groups hold?
+    Unsuppressed: use :func:`publishable_rates` before publishing."""
+    las = local_authorities().reset_index()[["new_la_code", "old_la_code", "la_name", "region_code", "region_name"]]
+    w = _wide(inp, year).merge(las, on="new_la_code", how="left")
+    pop_total = w[w["major"].isin(KNOWN)].groupby("new_la_code")["population"].sum(min_count=1)
+    w.loc[w["major"] == TOTAL, "population"] = w.loc[w["major"] == TOTAL, "new_la_code"].map(pop_total)
+    nat = national_rates(inp, year)
+    nat_total = _england_total_rate(inp, year)
+    known = w["number"].notna() & w["population"].gt(0)
+    o = w["number"].fillna(0).to_numpy(float)
+    p = w["population"].fillna(1).to_numpy(float)
+    rc = stats.rate_ci(o, np.where(p > 0, p, 1), per=PER, level=level)
+    w["rate"] = np.where(known, rc.estimate, np.nan)
+    w["rate_lower"] = np.where(known, rc.lower, np.nan)
+    w["rate_upper"] = np.where(known, rc.upper, np.nan)
+    w["england_rate"] = w["major"].map((nat * PER).to_dict() | {TOTAL: nat_total * PER})
+    reg = _area_rates(w, "region_code").rename(columns={"rate": "region_rate"})
+    w = w.merge(reg[["region_code", "major", "region_rate"]], on=["region_code", "major"], how="left")
+    if neighbours is not None and not neighbours.empty:
+        pairs = neighbours[["new_la_code", "neighbour_code"]].merge(
+            w[["new_la_code", "major", "number", "population"]].rename(columns={"new_la_code": "neighbour_code"}),
+            on="neighbour_code",
+        )
+        nb = _area_rates(pairs, "new_la_code").rename(columns={"rate": "neighbours_rate"})
+        w = w.merge(nb[["new_la_code", "major", "neighbours_rate"]], on=["new_la_code", "major"], how="left")
+    else:
+        w["neighbours_rate"] = np.nan
+    # verdicts: the LA's count against England's rate applied to its population
+    exp = w["england_rate"].to_numpy(float) / PER * p
+    lo, hi = stats.poisson_count_ci(o, level)
+    assess = (known & w["major"].isin(KNOWN + [TOTAL])).to_numpy() & (exp > 0)
+    w["expected_at_england_rate"] = np.where(assess, exp, np.nan)
+    w["verdict"] = np.select([~assess, lo > exp, hi < exp], [NOT_ASSESSED, HIGHER, LOWER], CONSISTENT)
+    if ratios is None:
+        ratios = standardised_ratios(inp, year, level=level)
+    sr = ratios.set_index("new_la_code")["ratio"]
+    exp_own = exp * w["new_la_code"].map(sr).to_numpy(float)
+    ok_own = assess & np.isfinite(exp_own) & (exp_own > 0) & w["major"].isin(KNOWN).to_numpy()
+    w["verdict_own_level"] = np.select([~ok_own, lo > exp_own, hi < exp_own], [NOT_ASSESSED, HIGHER, LOWER], CONSISTENT)
+    w["ethnicity_major"] = w["major"].map(major_label)
+    order = {k: i for i, k in enumerate(KNOWN + [UNKNOWN, TOTAL])}
+    return w.sort_values(
+        ["region_code", "la_name", "major"], key=lambda s: s.map(order) if s.name == "major" else s
+    ).reset_index(drop=True)
+
+
+def _england_total_rate(inp: LaInputs, year: int) -> float:
+    """All children looked after per child in England (LAs with a known total and population)."""
+    w = _wide(inp, year)
+    tot = w[w["major"] == TOTAL].set_index("new_la_code")["number"]
+    pop = w[w["major"].isin(KNOWN)].groupby("new_la_code")["population"].sum(min_count=1)
+    both = tot.notna() & pop.reindex(tot.index).notna()
+    return float(tot[both].sum() / pop.reindex(tot.index)[both].sum()) if both.any() else float("nan")
+
+
+# --------------------------------------------------------------------------------------------------
+# indirect standardisation and funnel limits
+
+
+def standardised_ratios(inp: LaInputs, year: int, level: float = 0.95, funnel_level: float = 0.998) -> pd.DataFrame:
+    """Observed / expected children looked after for each LA (indirect standardisation by major group).
+
+    E_a = f x sum_e r_e P_ae, with r_e England's rate for group e (:func:`national_rates`) and P_ae the LA's
+    children in e; f = England's children in all groups / children of known group spreads the children whose
+    ethnicity is not known over the groups, so E sums to England's total. O_a = all the LA's children
+    looked after (any ethnicity). Interval: exact (O < 10) or Byar limits on O, divided by E.
+
+    Funnel: exact Poisson limits at 95% and ``funnel_level``, and limits widened for overdispersion with an
+    additive between-LA variance tau^2 of ln(O/E), estimated from 10%-winsorised z-scores (Spiegelhalter
+    2005); ``phi`` (multiplicative) is reported too. ``flag`` uses the widened limits at ``funnel_level``.
+    """
+    w = _wide(inp, year)
+    rates = national_rates(inp, year)
+    obs = w[w["major"] == TOTAL][["new_la_code", "number"]].dropna()
+    pop = w[w["major"].isin(KNOWN) & w["population"].notna()][["new_la_code", "major", "population"]]
+    pop = pop[pop["new_la_code"].isin(obs["new_la_code"])]
+    known_total = w[w["major"].isin(KNOWN) & w["new_la_code"].isin(pop["new_la_code"])]
+    all_total = obs[obs["new_la_code"].isin(pop["new_la_code"])]["number"].sum()
+    f = all_total / known_total["number"].sum() if known_total["number"].notna().all() else _scale_from_totals(w)
+    res = stats.indirect_standardisation(
+        obs.rename(columns={"new_la_code": "area", "number": "observed"}),
+        pop.rename(columns={"new_la_code": "area", "major": "group"}),
+        rates * f,
+        level=level,
+    )
+    res = res.rename(columns={"area": "new_la_code"})
+    res = res[res["expected"] > 0].reset_index(drop=True)
+    # overdispersion on the log scale, where between-LA variation in a ratio is symmetric: null z-scores
+    # ln(O/E) / s with s = 1/sqrt(E); tau^2 from the 10%-winsorised z-scores; limits exp(+/- z sqrt(s^2 + tau^2))
+    e = res["expected"].to_numpy(float)
+    o = res["observed"].to_numpy(float)
+    se = 1 / np.sqrt(e)
+    with np.errstate(divide="ignore"):
+        z = np.log(np.where(o > 0, o, 0.5) / e) / se
+    tau2 = stats.additive_tau2(z, se)
+    res["z"] = z
+    res["tau2"] = tau2
+    res["phi"] = stats.overdispersion_phi(z)
+    exact = stats.funnel_limits_ratio(e, (0.95, funnel_level))
+    wide = stats.overdispersed_limits(0.0, se, (0.95, funnel_level), tau2=tau2)
+    lab = _label(funnel_level)
+    for col in exact.columns:
+        if col.startswith(("lower", "upper")):
+            res[f"exact_{col}"] = exact[col].to_numpy()
+            res[f"adj_{col}"] = np.exp(wide[col].to_numpy())
+    r = res["ratio"].to_numpy()
+    res["flag"] = np.select(
+        [r > res[f"adj_upper_{lab}"], r < res[f"adj_lower_{lab}"]],
+        [f"Above the {_pct(funnel_level)} limit", f"Below the {_pct(funnel_level)} limit"],
+        "Within the limits",
+    )
+    las = local_authorities().reset_index()[["new_la_code", "old_la_code", "la_name", "region_code", "region_name"]]
+    res = las.merge(res, on="new_la_code", how="right")
+    res.insert(0, "time_period", year)
+    res["unknown_scaling"] = f
+    return res
+
+
+def _scale_from_totals(w: pd.DataFrame) -> float:
+    """Published input with suppressed cells: England's total / England's known, from complete LAs."""
+    piv = w.pivot_table(index="new_la_code", columns="major", values="number", aggfunc="first")
+    complete = piv[KNOWN + [TOTAL]].dropna()
+    return float(complete[TOTAL].sum() / complete[KNOWN].sum(axis=1).sum())
+
+
+def _label(level: float) -> str:
+    return stats._level_label(level)
+
+
+def _pct(level: float) -> str:
+    return f"{level * 100:g}%"
+
+
+# --------------------------------------------------------------------------------------------------
+# how far national patterns hold; minor groups; completeness
+
+
+def pattern_summary(rates: pd.DataFrame) -> pd.DataFrame:
+    """Per known major group: LAs assessed, and the share whose rate is higher than, consistent with and lower
+    than England's; and the share consistent after allowing for the LA's overall level."""
+    rows = []
+    for major in KNOWN:
+        r = rates[rates["major"] == major]
+        a = r[r["verdict"] != NOT_ASSESSED]
+        b = r[r["verdict_own_level"] != NOT_ASSESSED]
+        n = len(a)
+        rows.append(
+            {
+                "major": major,
+                "ethnicity_major": major_label(major),
+                "las": len(r),
+                "las_assessed": n,
+                "higher": (a["verdict"] == HIGHER).sum(),
+                "consistent": (a["verdict"] == CONSISTENT).sum(),
+                "lower": (a["verdict"] == LOWER).sum(),
+                "consistent_own_level": (b["verdict_own_level"] == CONSISTENT).sum(),
+                "las_assessed_own_level": len(b),
+            }
+        )
+    out = pd.DataFrame(rows)
+    for c in ("higher", "consistent", "lower"):
+        out[f"{c}_share"] = out[c] / out["las_assessed"].where(out["las_assessed"] > 0)
+    out["consistent_own_level_share"] = out["consistent_own_level"] / out["las_assessed_own_level"].where(
+        out["las_assessed_own_level"] > 0
+    )
+    return out
+
+
+def minor_publishability(inp: LaInputs, year: int, threshold: int) -> pd.DataFrame:
+    """Per minor group: LAs with a return, LAs where the group's count is above ``threshold`` (a number that
+    can be published, before any secondary suppression), and LAs with none. Record-level inputs only."""
+    if inp.minor is None:
+        return pd.DataFrame(
+            columns=["major", "ethnicity_major", "ethnicity_minor", "las", "publishable", "none", "publishable_share"]
+        )
+    m = inp.minor[inp.minor["time_period"] == year]
+    g = m.groupby(["major", "minor"], sort=False)["number"]
+    out = pd.DataFrame(
+        {
+            "las": g.size(),
+            "publishable": g.apply(lambda s: int((s > threshold).sum())),
+            "none": g.apply(lambda s: int((s == 0).sum())),
+        }
+    ).reset_index()
+    out = out[out["major"] != UNKNOWN]
+    out["publishable_share"] = out["publishable"] / out["las"]
+    out["ethnicity_major"] = out["major"].map(major_label)
+    return out.rename(columns={"minor": "ethnicity_minor"}).reset_index(drop=True)
+
+
+def completeness(inp: LaInputs, year: int) -> pd.DataFrame:
+    """Each LA's share of children looked after on 31 March whose ethnicity is known, as bounds: exact when
+    the unknown count is known; when it was suppressed at source (1 to 5 unknown: ``c``), the range that
+    allows. Columns new_la_code, children, unknown, known_share_low, known_share_high."""
+    w = _wide(inp, year).pivot_table(
+        index="new_la_code", columns="major", values="number", aggfunc="first", dropna=False
+    )
+    total = w[TOTAL]
+    unk = w[UNKNOWN] if UNKNOWN in w else pd.Series(np.nan, index=w.index)
+    sym = inp.counts[(inp.counts["time_period"] == year) & (inp.counts["major"] == UNKNOWN)].set_index("new_la_code")[
+        "symbol"
+    ]
+    suppressed = unk.isna() & sym.reindex(unk.index).eq(C)
+    hi_unknown = np.where(suppressed, 5, unk)
+    lo_unknown = np.where(suppressed, 1, unk)
+    n = total.to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):  # an LA with no children has no share
+        low = np.where(n > 0, 1 - hi_unknown / n, np.nan)
+        high = np.where(n > 0, 1 - lo_unknown / n, np.nan)
+    out = pd.DataFrame(
+        {
+            "new_la_code": w.index,
+            "children": n,
+            "unknown": unk.to_numpy(),
+            "known_share_low": low,
+            "known_share_high": high,
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def completeness_rag(comp: pd.DataFrame, green: float, amber: float) -> pd.Series:
+    """Red/amber/green from the bounds: a band only when both ends of the range fall in it, else 'Unclear'."""
+
+    def band(x: np.ndarray) -> np.ndarray:
+        return np.select([x >= green, x >= amber, np.isfinite(x)], ["Green", "Amber", "Red"], "")
+
+    lo, hi = band(comp["known_share_low"].to_numpy(float)), band(comp["known_share_high"].to_numpy(float))
+    return pd.Series(np.where(lo == hi, lo, "Unclear"), index=comp.index).replace("", "Not known")
+
+
+# --------------------------------------------------------------------------------------------------
+# statistical neighbours
+
+
+def statistical_neighbours(inp: LaInputs, year: int, n: int = 10) -> pd.DataFrame:
+    """The ``n`` LAs nearest each LA in child population size (log) and ethnic mix of children (share in each
+    known major group), each feature standardised; ties broken by LA code. A transparent proxy for DfE's
+    statistical neighbours (whose model uses socio-economic indicators not among these inputs).
+    Columns new_la_code, rank, neighbour_code."""
+    p = inp.population[inp.population["time_period"] == year]
+    piv = p.pivot_table(index="new_la_code", columns="major", values="population", aggfunc="sum").reindex(columns=KNOWN)
+    piv = piv.dropna()
+    if len(piv) <= 1:
+        return pd.DataFrame(columns=["new_la_code", "rank", "neighbour_code"])
+    total = piv.sum(axis=1)
+    feats = pd.concat([np.log(total).rename("log_children"), piv.div(total, axis=0)], axis=1)
+    z = (feats - feats.mean()) / feats.std(ddof=0).replace(0, 1)
+    z = z.sort_index()
+    x = z.to_numpy(float)
+    d = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(axis=2))
+    np.fill_diagonal(d, np.inf)
+    codes = z.index.to_numpy()
+    k = min(n, len(codes) - 1)
+    rows = []
+    for i, code in enumerate(codes):
+        order = np.lexsort((codes, d[i]))[:k]
+        rows.extend((code, r + 1, codes[j]) for r, j in enumerate(order))
+    return pd.DataFrame(rows, columns=["new_la_code", "rank", "neighbour_code"])
+
+
+# --------------------------------------------------------------------------------------------------
+# disclosure control: what may leave the pipeline
+
+
+def publishable_rates(rates: pd.DataFrame, threshold: int, *, published_input: bool) -> pd.DataFrame:
+    """The LA rates table as published: counts 1 to ``threshold`` suppressed with secondary suppression
+    across each LA's groups (record-level input), or DfE's own suppression kept (published input); a
+    suppressed count suppresses its rate, interval and verdict. Rates to 1 dp, populations to the nearest 10."""
+    t = rates.copy()
+    t["number"] = t["number"].astype(float)
+    if published_input:
+        at_source = t["symbol"].fillna("").to_numpy()
+        shown = pd.Series(
+            [(C if s == C else X) if pd.isna(v) else str(int(v)) for v, s in zip(t["number"], at_source)], index=t.index
+        )
+        status = np.where(shown == C, "primary", "none")
+    else:
+        s = suppress(
+            t.assign(n=t["number"]),
+            dims=["new_la_code", "major"],
+            totals={"major": TOTAL},
+            threshold=threshold,
+            value="n",
+        )
+        shown, status = s["number_published"], s["suppression"].to_numpy()
+    hidden = (shown == C).to_numpy()
+    out = t[
+        ["time_period", "region_code", "region_name", "old_la_code", "new_la_code", "la_name", "ethnicity_major"]
+    ].copy()
+    out["geographic_level"] = "Local authority"
+    out["number"] = shown.to_numpy()
+    out["population"] = _fmt(round_places(t["population"].to_numpy(float) / 10, 0) * 10, 0, "x")  # half up
+    for col, name in (("rate", "rate_per_10000"), ("rate_lower", "rate_lower_95"), ("rate_upper", "rate_upper_95")):
+        out[name] = np.where(hidden, C, _fmt(t[col].to_numpy(float), 1, X))
+    for col in ("england_rate", "region_rate", "neighbours_rate"):
+        out[col] = _fmt(t[col].to_numpy(float), 1, X)
+    out["compared_with_england"] = np.where(hidden, C, t["verdict"].to_numpy())
+    out["compared_allowing_la_level"] = np.where(
+        hidden, C, np.where(t["major"].eq(TOTAL), Z, t["verdict_own_level"].to_numpy())
+    )
+    out["suppression"] = status
+    return out
+
+
+def publishable_ratios(
+    sr: pd.DataFrame, comp: pd.DataFrame, rag: pd.Series, threshold: int, funnel_level: float
+) -> pd.DataFrame:
+    """The standardised-ratio table as published: observed counts 1 to ``threshold`` suppressed (with their
+    ratio); completeness shown as a percentage only when the unknown count itself is publishable."""
+    lab = _label(funnel_level)
+    t = sr.merge(comp.assign(rag=rag.to_numpy()), on="new_la_code", how="left")
+    small = t["observed"].between(1, threshold).to_numpy()
+    out = t[["time_period", "region_code", "region_name", "old_la_code", "new_la_code", "la_name"]].copy()
+    out["geographic_level"] = "Local authority"
+    out["observed"] = suppress_counts(t["observed"].astype("Int64"), threshold).astype(str).to_numpy()
+    out["expected"] = _fmt(t["expected"].to_numpy(float), 1, X)
+    for col in ("ratio", "lower", "upper", f"adj_lower_{lab}", f"adj_upper_{lab}"):
+        out[col] = np.where(small, C, _fmt(t[col].to_numpy(float), 2, X))
+    out = out.rename(
+        columns={
+            "lower": "ratio_lower_95",
+            "upper": "ratio_upper_95",
+            f"adj_lower_{lab}": f"limit_lower_{lab}",
+            f"adj_upper_{lab}": f"limit_upper_{lab}",
+        }
+    )
+    out["funnel"] = np.where(small, C, t["flag"].to_numpy())
+    unk = t["unknown"].to_numpy(float)
+    can_show = np.isfinite(unk) & ((unk == 0) | (unk > threshold))
+    kids = t["children"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        known = np.where(kids > 0, (1 - unk / kids) * 100, np.nan)
+    out["ethnicity_known_pct"] = np.where(can_show, _fmt(known, 1, X), C)
+    out["ethnicity_known_rag"] = t["rag"].fillna("Not known").to_numpy()
+    return out
+
+
+def _fmt(values: np.ndarray, dp: int, missing: str) -> np.ndarray:
+    """Numbers rounded half up to ``dp`` places; ``missing`` where not finite."""
+    return np.asarray(published_numbers(values, dp, missing), dtype=object)
+
+
+# --------------------------------------------------------------------------------------------------
+# one call for the notebook
+
+MID_YEAR_FILE = "ons_mid-year_population_estimates_2012_to_2024.csv"
+CENSUS_REGION_FILE = "ons-ethnic-population-reg.csv"
+
+
+def load_la_inputs(params) -> LaInputs:
+    """The section's inputs for any ``data.kind``: record-level (children looked after on 31 March from the
+    SSDA903 returns, the population file beside them) or published (``data.la_ethnicity_file`` and the ONS
+    files in ``data.population_path``). Years outside the series are dropped."""
+    from rap.core.errors import InputError
+
+    years = params.series_years
+    if params.data.kind == "published":
+        from rap.inputs.readers.ees import read_ees_la_ethnicity
+        from rap.inputs.readers.population import read_census_ethnicity, read_mid_year_estimates
+
+        la_file = params.input_path("la_ethnicity_file")
+        if la_file is None:
+            raise InputError(
+                params.data_path,
+                "data.la_ethnicity_file is not set: the LA section needs DfE's file of "
+                "children looked after by LA and ethnic group",
+            )
+        la = read_ees_la_ethnicity(la_file)
+        la = la[la["time_period"].astype(int).isin(years)]
+        pop_dir = params.input_path("population_path")
+        if pop_dir is None:
+            raise InputError(la_file, "data.population_path is not set: rates need ONS child population files")
+        for name in (MID_YEAR_FILE, CENSUS_REGION_FILE):
+            if not (pop_dir / name).is_file():
+                raise InputError(pop_dir / name, "population file not found in data.population_path")
+        return la_inputs_from_published(
+            la, read_mid_year_estimates(pop_dir / MID_YEAR_FILE), read_census_ethnicity(pop_dir / CENSUS_REGION_FILE)
+        )
+    from rap.inputs.load import load_record_data
+    from rap.measures import compute
+
+    data = load_record_data(params)
+    return la_inputs_from_measures(
+        compute(data, years, ["cla_on_31_march"]), data.population, synthetic=params.data.kind == "synthetic"
+    )
+
+
+def funnel_chart_data(sr: pd.DataFrame, threshold: int, funnel_level: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Points (LAs whose observed count is publishable) and a smooth grid of the widened limits for
+    :func:`rap.present.charts.ratio_funnel_plot`."""
+    lab = _label(funnel_level)
+    pts = sr[~sr["observed"].between(1, threshold)].copy()
+    pts["flagged"] = pts["flag"] != "Within the limits"
+    tau2 = float(sr["tau2"].iloc[0]) if len(sr) else 0.0
+    lo_e = max(float(sr["expected"].min()) * 0.8, 1.0) if len(sr) else 1.0
+    hi_e = float(sr["expected"].max()) * 1.2 if len(sr) else 10.0
+    grid = np.geomspace(lo_e, hi_e, 200)
+    wide = stats.overdispersed_limits(0.0, 1 / np.sqrt(grid), (0.95, funnel_level), tau2=tau2)
+    limits = pd.DataFrame(
+        {
+            "expected": grid,
+            "lower_95": np.exp(wide["lower_95"]),
+            "upper_95": np.exp(wide["upper_95"]),
+            "lower_outer": np.exp(wide[f"lower_{lab}"]),
+            "upper_outer": np.exp(wide[f"upper_{lab}"]),
+        }
+    )
+    return pts[["la_name", "expected", "ratio", "flagged"]], limits
+
+
+# --------------------------------------------------------------------------------------------------
+# words and display tables for the chapter (from publishable values only)
+
+
+def _n(k: int, word: str) -> str:
+    return f"{k} {word}{'' if k == 1 else 's'}"
+
+
+def funnel_sentences(sr: pd.DataFrame, funnel_level: float) -> list[str]:
+    """What the funnel shows, with the overdispersion adjustment stated."""
+    if sr.empty:
+        return ["No LA has both a count and a population, so no standardised ratios can be made."]
+    lab, pct = _label(funnel_level), _pct(funnel_level)
+    above = int((sr["flag"] == f"Above the {pct} limit").sum())
+    below = int((sr["flag"] == f"Below the {pct} limit").sum())
+    r = sr["ratio"].to_numpy(float)
+    exact_out = int(((r > sr[f"exact_upper_{lab}"]) | (r < sr[f"exact_lower_{lab}"])).sum())
+    tau = float(np.sqrt(sr["tau2"].iloc[0]))
+    return [
+        f"Of {len(sr)} LAs, {exact_out} lie outside the {pct} limits that chance alone would allow: LAs differ far more "
+        f"than their ethnic mix explains (overdispersion: phi = {sr['phi'].iloc[0]:.1f}, where 1 means none).",
+        f"Allowing for that real variation between LAs (an additive between-LA standard deviation of {tau:.2f} on the "
+        f"log scale, so a typical LA's rate is within a factor of about {np.exp(2 * tau):.1f} of what its ethnic mix "
+        f"predicts), {_n(above, 'LA')} {'is' if above == 1 else 'are'} above and {below} below the {pct} limits.",
+    ]
+
+
+def summary_lines(sr: pd.DataFrame, summary: pd.DataFrame, funnel_level: float) -> list[str]:
+    """Key findings for the front page, each readable on its own."""
+    if sr.empty:
+        return ["No LA had both a count and a population, so national results could not be tested locally."]
+    pct = _pct(funnel_level)
+    out = int((sr["flag"] != "Within the limits").sum())
+    tau = float(np.sqrt(sr["tau2"].iloc[0]))
+    lines = [
+        f"Local authorities: an LA's ethnic mix explains little of how many children it looks after. LAs commonly "
+        f"differ by a factor of about {np.exp(2 * tau):.1f} from what England's rates by ethnic group predict; "
+        f"allowing for that, {_n(out, 'LA')} of {len(sr)} {'lies' if out == 1 else 'lie'} outside the {pct} funnel limits."
+    ]
+    s = summary[summary["las_assessed"] > 0]
+    if not s.empty:
+        lo = s.loc[s["consistent_share"].idxmin()]
+        lines.append(
+            f"England's rate for an ethnic group matches an LA's own rate in only {lo['consistent_share'] * 100:.0f}% "
+            f"of LAs for {lo['ethnicity_major']}, and at most {s['consistent_share'].max() * 100:.0f}% for any group: "
+            "national rates by ethnic group should not be applied to an LA without its own figures."
+        )
+    return lines
+
+
+def pattern_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The chapter's table of how far England's group rates hold in LAs."""
+
+    def pct(x: pd.Series) -> list[str]:
+        return [("" if not np.isfinite(v) else f"{v * 100:.0f}%") for v in x.astype(float)]
+
+    return pd.DataFrame(
+        {
+            "Ethnic group": summary["ethnicity_major"],
+            "LAs assessed": summary["las_assessed"].astype(int),
+            "Higher than England": pct(summary["higher_share"]),
+            "Consistent with England": pct(summary["consistent_share"]),
+            "Lower than England": pct(summary["lower_share"]),
+            "Consistent, allowing for the LA's level": pct(summary["consistent_own_level_share"]),
+        }
+    )
+
+
+def pattern_sentences(summary: pd.DataFrame) -> list[str]:
+    """The groups where England's rate holds least and most often, in words."""
+    s = summary[summary["las_assessed"] > 0]
+    if s.empty:
+        return ["No LA's group rates could be assessed."]
+    lo = s.loc[s["consistent_share"].idxmin()]
+    hi = s.loc[s["consistent_share"].idxmax()]
+    own = s.loc[s["consistent_own_level_share"].idxmin()]
+    return [
+        f"England's rate for a group is a poor guide to an LA's: it is consistent with the LA's own rate in "
+        f"{hi['consistent_share'] * 100:.0f}% of LAs at best ({hi['ethnicity_major']}) and "
+        f"{lo['consistent_share'] * 100:.0f}% at worst ({lo['ethnicity_major']}).",
+        f"Much of that is the LA's overall level: once it is allowed for, the pattern between groups holds in more LAs, "
+        f"though for {own['ethnicity_major']} still only in {own['consistent_own_level_share'] * 100:.0f}%.",
+    ]
+
+
+def outliers_table(pub_ratios: pd.DataFrame, sr: pd.DataFrame, rates_pub: pd.DataFrame, n: int = 5) -> pd.DataFrame:
+    """LAs outside the widened limits, or (if none) the ``n`` highest and lowest ratios, with completeness,
+    region and neighbours beside them. From publishable values only."""
+    t = pub_ratios.merge(sr[["new_la_code", "ratio"]].rename(columns={"ratio": "_r"}), on="new_la_code")
+    t = t[t["funnel"] != C]
+    out = t[t["funnel"].str.startswith(("Above", "Below"))]
+    if out.empty:
+        t = t.sort_values("_r")
+        out = pd.concat([t.tail(n).iloc[::-1], t.head(n)])
+    else:
+        out = out.sort_values("_r", ascending=False)
+    tot = rates_pub[rates_pub["ethnicity_major"] == "Total"].set_index("new_la_code")
+    return pd.DataFrame(
+        {
+            "Local authority": out["la_name"].to_numpy(),
+            "Region": out["region_name"].to_numpy(),
+            "Observed": out["observed"].to_numpy(),
+            "Expected": out["expected"].to_numpy(),
+            "Ratio (95% CI)": [
+                f"{r} ({lo} to {hi})" for r, lo, hi in zip(out["ratio"], out["ratio_lower_95"], out["ratio_upper_95"])
+            ],
+            "Rate per 10,000": out["new_la_code"].map(tot["rate_per_10000"]).to_numpy(),
+            "Region's rate": out["new_la_code"].map(tot["region_rate"]).to_numpy(),
+            "Neighbours' rate": out["new_la_code"].map(tot["neighbours_rate"]).to_numpy(),
+            "Ethnicity known": out["ethnicity_known_rag"].to_numpy(),
+        }
+    )
+
+
+def minor_table(pub: pd.DataFrame) -> pd.DataFrame:
+    """Share of LAs where each minor group's count can be published."""
+    return pd.DataFrame(
+        {
+            "Major group": pub["ethnicity_major"],
+            "Minor group": pub["ethnicity_minor"],
+            "LAs": pub["las"].astype(int),
+            "Publishable (more than the threshold)": pub["publishable"].astype(int),
+            "Share of LAs": [f"{v * 100:.0f}%" for v in pub["publishable_share"].astype(float)],
+            "LAs with none": pub["none"].astype(int),
+        }
+    )
+
+
+def completeness_table(pub_ratios: pd.DataFrame) -> pd.DataFrame:
+    """LAs whose ethnicity recording is not green, beside their standardised ratio: where local figures are
+    least reliable."""
+    t = pub_ratios[~pub_ratios["ethnicity_known_rag"].isin(["Green"])]
+    order = {"Red": 0, "Amber": 1, "Unclear": 2, "Not known": 3}
+    t = t.sort_values(
+        ["ethnicity_known_rag", "la_name"], key=lambda s: s.map(order) if s.name == "ethnicity_known_rag" else s
+    )
+    return pd.DataFrame(
+        {
+            "Local authority": t["la_name"].to_numpy(),
+            "Region": t["region_name"].to_numpy(),
+            "Ethnicity known (%)": t["ethnicity_known_pct"].to_numpy(),
+            "Rating": t["ethnicity_known_rag"].to_numpy(),
+            "Observed / expected": t["ratio"].to_numpy(),
+            "Funnel": t["funnel"].to_numpy(),
+        }
+    )
+
+
+def write_tables(
+    out,
+    rates_pub: pd.DataFrame,
+    ratios_pub: pd.DataFrame,
+    pattern: pd.DataFrame,
+    minor: pd.DataFrame,
+    neighbours: pd.DataFrame,
+    year: int,
+) -> list:
+    """The section's EES tidy CSVs (with ``.meta.csv``) under ``out/tables``."""
+    from pathlib import Path
+
+    from rap.domain.ees import with_ees_columns, write_ees
+
+    tables = Path(out) / "tables"
+    paths = []
+    r = with_ees_columns(rates_pub.drop(columns=["suppression"]), year="time_period")
+    paths += write_ees(
+        r,
+        tables / "la_cla_rates_by_ethnicity.csv",
+        filters={"ethnicity_major": "Ethnic group (major)"},
+        indicators={
+            "number": ("Children looked after on 31 March", "", 0),
+            "population": ("Children aged 0-17 (nearest 10)", "", 0),
+            "rate_per_10000": ("Rate per 10,000 children", "", 1),
+            "rate_lower_95": ("Rate, lower 95% limit", "", 1),
+            "rate_upper_95": ("Rate, upper 95% limit", "", 1),
+            "england_rate": ("England's rate per 10,000", "", 1),
+            "region_rate": ("Region's rate per 10,000", "", 1),
+            "neighbours_rate": ("Statistical neighbours' rate per 10,000 (proxy)", "", 1),
+            "compared_with_england": ("Compared with England's rate (95%)", "", 0),
+            "compared_allowing_la_level": ("Compared with England, allowing for the LA's level", "", 0),
+        },
+    )
+    q = with_ees_columns(ratios_pub, year="time_period")
+    lab = [c for c in ratios_pub.columns if c.startswith("limit_lower_")][0].removeprefix("limit_lower_")
+    paths += write_ees(
+        q,
+        tables / "la_cla_standardised_ratios.csv",
+        filters={},
+        indicators={
+            "observed": ("Children looked after on 31 March", "", 0),
+            "expected": ("Expected from England's rates by ethnic group", "", 1),
+            "ratio": ("Observed / expected", "", 2),
+            "ratio_lower_95": ("Ratio, lower 95% limit", "", 2),
+            "ratio_upper_95": ("Ratio, upper 95% limit", "", 2),
+            f"limit_lower_{lab}": ("Funnel lower limit (overdispersed)", "", 2),
+            f"limit_upper_{lab}": ("Funnel upper limit (overdispersed)", "", 2),
+            "funnel": ("Position in the funnel", "", 0),
+            "ethnicity_known_pct": ("Ethnicity known (%)", "%", 1),
+            "ethnicity_known_rag": ("Ethnicity recording rating", "", 0),
+        },
+    )
+    p = pattern.assign(time_period=year)
+    p = with_ees_columns(
+        p[
+            ["time_period", "ethnicity_major", "las_assessed", "higher", "consistent", "lower", "consistent_own_level"]
+        ].astype({c: str for c in ["las_assessed", "higher", "consistent", "lower", "consistent_own_level"]}),
+        year="time_period",
+    )
+    paths += write_ees(
+        p,
+        tables / "la_pattern_consistency.csv",
+        filters={"ethnicity_major": "Ethnic group (major)"},
+        indicators={
+            "las_assessed": ("LAs assessed", "", 0),
+            "higher": ("LAs higher than England", "", 0),
+            "consistent": ("LAs consistent with England", "", 0),
+            "lower": ("LAs lower than England", "", 0),
+            "consistent_own_level": ("LAs consistent, allowing for the LA's level", "", 0),
+        },
+    )
+    if not minor.empty:
+        m = with_ees_columns(
+            minor.assign(time_period=year)[
+                ["time_period", "ethnicity_major", "ethnicity_minor", "las", "publishable", "none"]
+            ].astype({"las": str, "publishable": str, "none": str}),
+            year="time_period",
+        )
+        paths += write_ees(
+            m,
+            tables / "la_minor_group_publishability.csv",
+            filters={"ethnicity_major": "Ethnic group (major)", "ethnicity_minor": "Ethnic group (minor)"},
+            indicators={
+                "las": ("LAs with a return", "", 0),
+                "publishable": ("LAs where the count can be published", "", 0),
+                "none": ("LAs with none", "", 0),
+            },
+        )
+    nb = neighbours.merge(local_authorities().reset_index()[["new_la_code", "la_name"]], on="new_la_code")
+    nb = nb.merge(
+        local_authorities()
+        .reset_index()[["new_la_code", "la_name"]]
+        .rename(columns={"new_la_code": "neighbour_code", "la_name": "neighbour_name"}),
+        on="neighbour_code",
+    )
+    nb = nb.sort_values(["new_la_code", "rank"]).assign(
+        time_period=year, geographic_level="Local authority", rank=lambda d: d["rank"].astype(str)
+    )
+    nb = with_ees_columns(
+        nb[["time_period", "geographic_level", "new_la_code", "la_name", "rank", "neighbour_code", "neighbour_name"]],
+        year="time_period",
+    )
+    paths += write_ees(
+        nb,
+        tables / "la_statistical_neighbours_proxy.csv",
+        filters={"rank": "Neighbour rank"},
+        indicators={"neighbour_code": ("Neighbour (LA code)", "", 0), "neighbour_name": ("Neighbour (LA name)", "", 0)},
+    )
+    return paths

@@ -1,9 +1,0 @@
-"""Readers of every input: SSDA903 returns, the school extract, published EES files and populations.
-
-Each record-level reader returns a :class:`ReadResult` (validated frames by table plus problems with file,
-line, column, value and reason); structural problems raise :class:`rap.errors.InputError`.
-"""
-
-from .quarantine import ReadResult, Rule, rejected_share, write_rejected
-
-__all__ = ["ReadResult", "Rule", "rejected_share", "write_rejected"]
