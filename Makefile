@@ -5,11 +5,12 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PARAMS ?= params/2024.yaml
 
-.PHONY: help env report test a11y-tools synth lab benchmark validate-903 clean
+.PHONY: help env report test lint a11y-tools synth lab benchmark validate-903 clean
 
 help:
 	@echo "make report     the report on synthetic data for PARAMS ($(PARAMS)) into outputs/<year>/"
-	@echo "make test       build .venv with pip and run the test suite"
+	@echo "make test       build .venv with pip, lint (make lint), then run the test suite"
+	@echo "make lint       ruff check and ruff format --check (configured in pyproject.toml)"
 	@echo "make a11y-tools Chromium (apt, as root), axe-core and playwright-core (npm, .cache/node) for the accessibility test"
 	@echo "make synth      write the synthetic inputs for PARAMS ($(PARAMS)) to data/synthetic/"
 	@echo "make lab        open JupyterLab on notebooks/ with the project's environment"
@@ -28,8 +29,14 @@ $(STAMP): pyproject.toml
 report: $(STAMP)
 	$(VENV)/bin/rap run --params $(PARAMS)
 
-test: $(STAMP) a11y-tools
+# Lint first: a lint or format failure fails the build before the (long) test suite starts.
+test: $(STAMP) lint a11y-tools
 	$(PY) -m pytest
+
+# ruff's rules and line length are in pyproject.toml; `ruff format .` and `ruff check --fix .` repair most findings.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # For tests/test_accessibility.py; never fails (the test skips, saying why, when a tool cannot be had).
 a11y-tools:
