@@ -73,11 +73,12 @@ def module_closure(*names: str) -> list[Path]:
 
 
 def data_files() -> list[Path]:
-    """The package data every step may read: ``rap/data`` and the data files beside the modules."""
+    """The package data every step may read: ``rap/data`` and the data files beside the modules (folder
+    READMEs are documentation, not data: editing one must not invalidate every cache)."""
     return sorted(
         p
         for p in PACKAGE_ROOT.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and p.suffix not in {".py", ".pyc"}
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix not in {".py", ".pyc", ".md"}
     )
 
 
