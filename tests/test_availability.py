@@ -1,5 +1,6 @@
 import pandas as pd
 
+from rap.inputs.coverage import scan_published, scan_record
 from rap.inputs.load import RecordData
 from rap.inputs.readers.quarantine import ReadResult
 from rap.sections import data_availability as availability
@@ -28,7 +29,7 @@ def _record(years):
 
 def test_scan_counts_rows_and_las_per_year_and_marks_absent_collections():
     years = [2023, 2024]
-    scan = availability.scan_record(_record(years), years).set_index(["collection", "year"])
+    scan = scan_record(_record(years), years).set_index(["collection", "year"])
     assert scan.loc[("ssda903_header", 2023), ["rows", "las"]].tolist() == [3, 3]
     assert scan.loc[("ssda903_header", 2024), ["rows", "las"]].tolist() == [2, 2]
     assert scan.loc[("ssda903_episodes", 2024), "rows"] == 0
@@ -40,7 +41,7 @@ def test_scan_counts_rows_and_las_per_year_and_marks_absent_collections():
 
 def test_gaps_are_drawn_from_the_scan():
     years = [2023, 2024]
-    scan = availability.scan_record(_record(years), years)
+    scan = scan_record(_record(years), years)
     text = " ".join(availability.gaps(scan, years, synthetic_population=True))
     assert "Children in need census is not among this pipeline's inputs" in text
     assert "SSDA903: Episodes" in text and "no data in any year from 2023 to 2024" in text
@@ -50,7 +51,7 @@ def test_gaps_are_drawn_from_the_scan():
 
 def test_availability_tables_cover_every_catalogue_entry():
     years = [2023, 2024]
-    scan = availability.scan_record(_record(years), years)
+    scan = scan_record(_record(years), years)
     table = availability.availability_table(scan)
     assert len(table) == len(availability.catalogue()) == len(availability.catalogue_table())
     row = table.set_index("Collection").loc["SSDA903: Header (child characteristics)"]
@@ -64,14 +65,14 @@ def test_published_scan_finds_the_tables_of_a_release(repo_root):
 
     f = repo_root / "tests" / "fixtures" / "ees" / "2024" / "national_cla_on_31_march_by_characteristics.csv"
     tables = {"cla_on_31_march": read_ees_table(f, "cla_on_31_march", release=2024)}
-    scan = availability.scan_published(tables, [2023, 2024]).set_index(["collection", "year"])
+    scan = scan_published(tables, [2023, 2024]).set_index(["collection", "year"])
     assert scan.loc[("ssda903_header", 2024), "rows"] > 0
     assert scan.loc[("ssda903_missing", 2024), "rows"] == 0
 
 
 def test_gaps_by_design_are_explained_not_reported_as_missing():
     years = [2022, 2023, 2024]
-    scan = availability.scan_record(_record([2023, 2024]), years)
+    scan = scan_record(_record([2023, 2024]), years)
     text = availability.gaps(scan, years, synthetic_population=False)
     sw = [g for g in text if g.startswith("SSDA903: Social worker episodes")]
     assert sw == [

@@ -1,7 +1,11 @@
 import json
 from pathlib import Path
 
+import pytest
+
+from rap.core.errors import InputError
 from rap.core.params import load_params
+from rap.inputs.front import load_inputs
 from rap.inputs.load import ensure_data
 
 
@@ -103,3 +107,70 @@ def test_an_unreadable_cached_part_is_made_again(tmp_path):
     (tmp_path / "a.pkl").write_bytes(b"not a pickle")
     assert shared_pickles(tmp_path, ["a"], lambda n: n * 2) == {"a": "aa"}
     assert shared_pickles(tmp_path, ["a"], lambda n: 1 / 0) == {"a": "aa"}, "stored the second time"
+
+
+# ------------------------------------------------------------------------------------- the front door
+
+
+def test_the_front_door_reads_nothing_until_a_section_asks(repo_root):
+    """``load_inputs`` and the properties sections choose their route by need no pandas and read no file: a
+    section reads only what it uses."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from rap.core.params import load_params; from rap.inputs.front import load_inputs; "
+        f"d = load_inputs(load_params({str(repo_root / 'params' / '2024.yaml')!r}, data={{'path': '/nonexistent'}})); "
+        "print(d.record_level, d.published, d.synthetic, 'pandas' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False", "True", "False"]
+
+
+def test_published_inputs_give_their_releases_and_refuse_record_level_data(shared_dir, repo_root):
+    data = load_inputs(load_params(repo_root / "params" / "2024-published.yaml"))
+    assert data.published and not data.record_level and not data.synthetic
+    with pytest.raises(InputError, match="record-level data asked for"):
+        _ = data.record
+    releases = data.releases()
+    assert sorted(releases) == [2023, 2024], "the 2023 release beside the 2024 one gives revisions"
+    assert releases[2024] is data.release, "read once per process"
+    scan = data.coverage()
+    assert (scan["share_las"] == (scan["rows"] > 0).astype(float)).all() and scan["rows"].sum() > 0
+    assert len(data.published_la.counts) and set(data.la_population["major"]) == {
+        "white",
+        "mixed",
+        "asian",
+        "black",
+        "other",
+    }
+
+
+def test_a_missing_published_file_is_named_with_its_parameter(repo_root, tmp_path):
+    release = repo_root / "tests" / "fixtures" / "ees" / "2024"
+    data = load_inputs(
+        load_params(repo_root / "params" / "2024.yaml", data={"kind": "published", "path": str(release)})
+    )
+    with pytest.raises(InputError, match=r"data\.la_ethnicity_file is not set"):
+        _ = data.published_la
+    la_file = (
+        repo_root / "tests" / "fixtures" / "ees" / "2025" / "DERIVED_cla_31_march_by_ethnicity_major_la_2021_2025.csv"
+    )
+    params = load_params(
+        repo_root / "params" / "2024.yaml",
+        data={
+            "kind": "published",
+            "path": str(release),
+            "la_ethnicity_file": str(la_file),
+            "population_path": str(tmp_path),
+        },
+    )
+    with pytest.raises(InputError, match="population file not found") as err:
+        _ = load_inputs(params).published_la
+    assert err.value.file == str(tmp_path / "ons_mid-year_population_estimates_2012_to_2024.csv")
+
+
+def test_record_level_inputs_refuse_published_tables(repo_root):
+    data = load_inputs(load_params(repo_root / "params" / "2024.yaml", data={"path": "/nonexistent"}))
+    with pytest.raises(InputError, match="published tables asked for, but the inputs are record-level"):
+        _ = data.release

@@ -1,4 +1,5 @@
-"""rap.sections.local_authorities: LA rates, indirect standardisation, consistency with England, disclosure control.
+"""rap.sections.local_authorities (and the LA inputs it shares with the dashboard): LA rates, indirect
+standardisation, consistency with England, disclosure control.
 
 Worked examples are small enough to check by hand; the real DfE LA file (fixture copy) is recomputed
 independently of the module with plain pandas arithmetic.
@@ -13,6 +14,8 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2
 
+from rap.inputs.la_inputs import la_inputs_from_published
+from rap.inputs.neighbours import statistical_neighbours
 from rap.inputs.readers.ees import read_ees_la_ethnicity
 from rap.inputs.readers.population import read_census_ethnicity, read_mid_year_estimates
 from rap.sections import local_authorities as L
@@ -170,7 +173,7 @@ def test_statistical_neighbours_are_nearest_and_deterministic():
     sizes = [1000, 1100, 5000, 5200, 20000]
     pops = {la: {m: s * (0.8 if m == "white" else 0.05) for m in L.KNOWN} for la, s in zip(las, sizes)}
     counts = _full({la: {"white": 10} for la in las})
-    nb = L.statistical_neighbours(_inputs(counts, pops), 2024, n=2)
+    nb = statistical_neighbours(_inputs(counts, pops).population, 2024, n=2)
     first = nb[nb["rank"] == 1].set_index("new_la_code")["neighbour_code"]
     assert first["E06000001"] == "E06000002" and first["E06000003"] == "E06000004"
     assert (nb.groupby("new_la_code").size() == 2).all()
@@ -196,7 +199,7 @@ def test_minor_publishability():
 @pytest.fixture(scope="module")
 def real() -> L.LaInputs:
     la = read_ees_la_ethnicity(FIX / "ees" / "2025" / "DERIVED_cla_31_march_by_ethnicity_major_la_2021_2025.csv")
-    return L.la_inputs_from_published(
+    return la_inputs_from_published(
         la,
         read_mid_year_estimates(FIX / "population" / "ons_mid-year_population_estimates_2012_to_2024.csv"),
         read_census_ethnicity(FIX / "population" / "ons-ethnic-population-reg.csv"),
@@ -265,7 +268,7 @@ def test_real_la_file_ratios_recomputed_independently(real):
 
 
 def test_real_file_publishable_outputs_leak_no_small_counts(real):
-    rates = L.la_group_rates(real, 2024, L.statistical_neighbours(real, 2024))
+    rates = L.la_group_rates(real, 2024, statistical_neighbours(real.population, 2024))
     pub = L.publishable_rates(rates, 5, published_input=True)
     nums = pd.to_numeric(pub["number"], errors="coerce")
     assert not nums.between(1, 5).any()

@@ -7,6 +7,10 @@ import re
 from collections import Counter
 
 import nbformat
+import pytest
+
+from rap.core.errors import ParamsError
+from rap.sections.common import setup
 
 LABEL = re.compile(r"""["'](?P<label>(?:tbl|fig)-[a-z0-9-]+)["']""")
 
@@ -33,3 +37,37 @@ def test_literal_labels_are_unique_across_sections(repo_root):
                 seen.update(m.group("label") for m in LABEL.finditer(cell.source))
     assert seen, "no labels found"
     assert [k for k, n in seen.items() if n > 1] == []
+
+
+#: A branch on the kind's name (``params.data.kind == "published"``): only the inputs layer may ask it.
+KIND_NAME = re.compile(r"\bdata\.kind\b|\.kind\s*[!=]=")
+
+
+def test_notebooks_and_sections_ask_the_inputs_not_the_kind_name(repo_root):
+    found = []
+    for path in _notebooks(repo_root):
+        nb = nbformat.read(path, as_version=4)
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type == "code" and KIND_NAME.search(cell.source):
+                found.append(f"{path.name} cell {i}")
+    for path in sorted((repo_root / "src" / "rap" / "sections").rglob("*.py")):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if KIND_NAME.search(line):
+                found.append(f"{path.relative_to(repo_root)}:{n}")
+    assert found == []
+
+
+def test_each_notebook_starts_with_the_one_setup_line(repo_root):
+    for path in _notebooks(repo_root):
+        nb = nbformat.read(path, as_version=4)
+        code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+        assert code.count("params, data, out = setup(params_file, out_dir, year)") == 1, path.name
+        assert "load_params" not in code and "section_output" not in code, path.name
+
+
+def test_setup_refuses_a_year_that_differs_from_the_params_file(repo_root, tmp_path):
+    params_file = repo_root / "params" / "2024.yaml"
+    with pytest.raises(ParamsError, match="year parameter 2023 differs"):
+        setup(params_file, tmp_path / "out", 2023)
+    params, data, out = setup(params_file, tmp_path / "out", "2024")
+    assert params.year == 2024 and data.params is params and out.is_dir()

@@ -6,8 +6,7 @@ import pandas as pd
 import pytest
 
 from rap.core.params import load_params
-from rap.inputs.load import load_record_data
-from rap.sections import data_availability as availability
+from rap.inputs.front import load_inputs
 from rap.sections.data_quality import chapter as S
 from rap.synth import generate
 
@@ -17,8 +16,8 @@ def result(tmp_path_factory, repo_root):
     root = tmp_path_factory.mktemp("q")
     params = load_params(repo_root / "params" / "2024.yaml", synth={"scale": "small"}, data={"path": str(root / "syn")})
     generate(params)
-    data = load_record_data(params)
-    return S.assess_record(params, data, availability.scan_record(data, params.series_years))
+    data = load_inputs(params)
+    return S.assess_record(params, data.record, data.coverage())
 
 
 def test_national_counts_are_rounded_to_the_base(result):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from rap.core.params import Params
+from rap.inputs.kinds import input_kind
 from rap.inputs.load import ensure_data, read_school_years
 from rap.inputs.readers import write_rejected
 from rap.inputs.readers.quarantine import redact_problems
@@ -47,10 +48,11 @@ def check_inputs(params: Params, qa_dir: Path | None = None) -> CheckReport:
     report = CheckReport()
     # Not outputs/<year>/ itself: that folder only ever changes by a whole run being swapped in.
     qa_dir = Path(qa_dir) if qa_dir else params.out_path.with_name(f"{params.year}.check") / "qa"
-    if params.data.kind == "published":
-        from rap.inputs.readers.ees import read_ees_release
+    kind = input_kind(params)
+    if kind.published:
+        from rap.inputs.published import read_release
 
-        tables = read_ees_release(ensure_data(params))
+        tables = read_release(params)
         report.lines.append(f"published EES release at {params.data_path}: {len(tables)} tables read")
         return report
     from rap.inputs.readers.ssda903 import read_ssda903_years
@@ -79,7 +81,7 @@ def check_inputs(params: Params, qa_dir: Path | None = None) -> CheckReport:
         if written:
             report.lines.append(f"rejected rows written to {qa_dir}")
         report.lines += [f"note: {n}" for n in res.notes]
-    if params.data.kind == "synthetic" and report.failures:
+    if kind.synthetic and report.failures:
         report.lines.append(
             "note: synthetic data carry injected defects by design (rates under synth.defects; "
             "ground truth in data/synthetic/truth/)"

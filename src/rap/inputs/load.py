@@ -19,6 +19,7 @@ from rap.core.cache import keep_newest, shared_pickles
 from rap.core.errors import InputError
 from rap.core.hashing import HashIndex, sha256_json
 from rap.core.params import Params
+from rap.inputs.kinds import input_kind
 
 if TYPE_CHECKING:  # pandas and the readers are imported when inputs are read, not for a cache lookup
     import pandas as pd
@@ -49,14 +50,14 @@ def ensure_data(params: Params) -> Path:
     """Return the data folder, generating synthetic data first if absent or out of date (other seed, scale,
     years, defect rates or generator code)."""
     path = params.data_path
-    if params.data.kind == "synthetic":
+    if input_kind(params).synthetic:
         if not _synthetic_matches(params):
             from rap.synth import generate
 
             generate(params)
         return path
     if not path.exists():
-        raise InputError(path, f"data.path for data.kind {params.data.kind!r} does not exist")
+        raise InputError(path, f"data.path for data.kind {input_kind(params).name!r} does not exist")
     return path
 
 
@@ -205,7 +206,7 @@ def _record_data(parts: dict[str, Any]) -> RecordData:
 
 
 def load_record_data(params: Params, *, use_cache: bool = True) -> RecordData:
-    """Read and validate the record-level inputs of ``params`` (synthetic or record kind).
+    """Read and validate the record-level inputs of ``params`` (a record-level kind).
 
     Validated inputs are cached under ``.cache/inputs/<key>/`` (key: the input files' hashes, the years and
     the reading code), one pickle per part of :data:`PARTS`, so the next section or notebook run loads them
@@ -213,7 +214,7 @@ def load_record_data(params: Params, *, use_cache: bool = True) -> RecordData:
     reading between them. Fails (InputError) when a table lost more than ``qa.max_rejected_share`` of its
     rows to quarantine (checked on cached data too).
     """
-    if params.data.kind == "published":
+    if input_kind(params).published:
         raise InputError(params.data_path, "record-level data asked for, but data.kind is 'published'")
     root = ensure_data(params)
     folder = _input_cache_dir(params, root) if use_cache else None

@@ -20,6 +20,7 @@ applied to these tables: everything published from them goes through :func:`publ
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,8 @@ from rap.domain import ethnicity as eth
 from rap.domain import stats
 from rap.domain.disclosure import C, X, Z, national_counts, percentages, published_numbers
 from rap.domain.ees import with_ees_columns, write_ees
-from rap.measures import catalogue
+from rap.inputs.front import Inputs
+from rap.measures import catalogue, compute_all
 
 TOTAL = "Total"
 WHITE_BRITISH = "White British"
@@ -237,6 +239,21 @@ def published_table(tables: dict, years: list[int]) -> pd.DataFrame:
     return out
 
 
+def chapter_table(params: Params, data: Inputs) -> pd.DataFrame:
+    """The chapter's table from this run's inputs: :func:`publication_table` of the measures computed from
+    record-level inputs, or :func:`published_table` of DfE's published release."""
+    if data.published:
+        return published_table(data.release, params.series_years)
+    return publication_table(compute_all(data.record, params.series_years), params, data.record.population)
+
+
+def source_text(data: Inputs) -> str:
+    """How the chapter's notes name the source of its figures."""
+    if data.published:
+        return "DfE's published tables (numbers and percentages as published)"
+    return "SSDA903 and school census extracts" + (" (synthetic)" if data.synthetic else "")
+
+
 def write_tables(table: pd.DataFrame, out: Path) -> list[Path]:
     """One EES tidy CSV (with ``.meta.csv``) per measure: ``tables/<measure>_by_ethnicity.csv``."""
     unknown = set(table["measure"]) - set(catalogue())
@@ -301,6 +318,50 @@ def headline_table(table: pd.DataFrame, measure: str, breakdown: str, year: int,
         )
     cols.update({"ratio_to_white_british": "Ratio to White British"})
     return t[list(cols)].rename(columns=cols).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class MeasureBlock:
+    """Shows one measure of the chapter (call it with the measure): its table and chart, with the significant
+    differences named. Published figures carry no intervals, so nothing is tested for them."""
+
+    table: pd.DataFrame
+    year: int
+    data: Inputs
+
+    def __call__(
+        self, measure: str, breakdown: str, label: str, caption: str, minor: bool = True, chart: bool = True
+    ) -> None:
+        from IPython.display import Markdown
+        from IPython.display import display as show
+
+        from rap.present import charts, display
+
+        table, y = self.table, self.year
+        if not has(table, measure, breakdown):
+            show(Markdown(f"*Not available from these inputs: {caption.lower()}.*"))
+            return
+        diffs = significant_differences(table, measure, breakdown, y)
+        text = (
+            ("Significantly different from White British: " + "; ".join(diffs) + ".")
+            if diffs
+            else "No major group differs significantly from White British."
+        )
+        if self.data.published:
+            text = "Published figures carry no intervals, so differences are not tested here."
+        show(Markdown(f"@tbl-{label} shows {caption[0].lower() + caption[1:]}. {text}"))
+        if chart:
+            c = charts.interval_dots(**chart_data(table, measure, breakdown, y))
+            if c.data["value"].notna().any():
+                display.figure(c.figure, f"fig-{label}", c.title, alt=c.alt)
+        pop_source = "synthetic" if self.data.synthetic else "child"
+        notes = [f"Source: {source_text(self.data)}."] + [n for n in [rate_note(table, measure, y, pop_source)] if n]
+        display.table(
+            headline_table(table, measure, breakdown, y, minor=minor),
+            f"tbl-{label}",
+            f"{caption}, England, {y}",
+            notes=notes,
+        )
 
 
 def significant_differences(table: pd.DataFrame, measure: str, breakdown: str, year: int) -> list[str]:

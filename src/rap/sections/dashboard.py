@@ -21,6 +21,7 @@ import yaml
 
 from rap.domain.disclosure import C, X, Z, national_counts, published_strings, round_places, suppress_slices
 from rap.domain.ethnicity import major_groups
+from rap.inputs.front import Inputs
 
 TOTAL = "Total"
 GEO = ["time_period", "geographic_level", "region_code", "region_name", "old_la_code", "new_la_code", "la_name"]
@@ -310,40 +311,45 @@ def write_tables(out: Path, pub: pd.DataFrame, comparators: pd.DataFrame, cat: d
     return paths
 
 
-def load_values(params) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
-    """(indicator values, child population or None, source text) for any ``data.kind``. Record-level data:
+def _published_measures(data: Inputs) -> pd.DataFrame:
+    """DfE's national tables by ethnicity in the measures' tidy shape, with the columns the catalogue reads."""
+    from rap import measures as M
+
+    frames = [f for f in (M.from_published(data.release, y) for y in data.years) if len(f)]
+    m = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=M.TIDY_COLUMNS)
+    for col in ("old_la_code", "new_la_code", "la_name"):
+        if col not in m.columns:
+            m[col] = ""
+    for col in ("points_total", "pupils"):
+        if col not in m.columns:
+            m[col] = np.nan
+    return m
+
+
+def load_values(data: Inputs) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
+    """(indicator values, child population or None, source text) for any kind of input. Record-level data:
     only the measures the catalogue needs are computed. Published data: DfE's national tables by ethnicity
     (no LA breakdown by ethnicity is published), with DfE's own percentages; no rates (no child population
     by ethnic group is published)."""
     from rap import measures as M
 
-    years = params.series_years
-    if params.data.kind == "published":
-        from rap.inputs.load import ensure_data
-        from rap.inputs.readers.ees import read_ees_release
-
-        tables = read_ees_release(ensure_data(params))
-        frames = [f for f in (M.from_published(tables, y) for y in years) if len(f)]
-        m = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=M.TIDY_COLUMNS)
-        for col in ("old_la_code", "new_la_code", "la_name"):
-            if col not in m.columns:
-                m[col] = ""
-        for col in ("points_total", "pupils"):
-            if col not in m.columns:
-                m[col] = np.nan
+    if data.published:
         return (
-            indicator_values(m, None),
+            indicator_values(_published_measures(data), None),
             None,
             "DfE's published national tables by ethnicity (numbers rounded and percentages as published)",
         )
-    from rap.inputs.load import load_record_data
-
-    data = load_record_data(params)
     cat = M.catalogue()
     need = sorted({cat[s["measure"]]["function"] for s in available().values()})
-    m = M.compute(data, years, need)
-    source = "SSDA903 returns and school census extracts" + (" (synthetic)" if params.data.kind == "synthetic" else "")
-    return indicator_values(m, data.population), data.population, source
+    m = M.compute(data.record, data.years, need)
+    source = "SSDA903 returns and school census extracts" + (" (synthetic)" if data.synthetic else "")
+    return indicator_values(m, data.record.population), data.record.population, source
+
+
+def neighbours(data: Inputs, year: int) -> pd.DataFrame | None:
+    """Each LA's proxy statistical neighbours (as in the LA chapter) for record-level inputs; None for
+    published ones, whose tables by ethnicity are national only."""
+    return None if data.published else data.neighbours(year)
 
 
 def series_chart_data(pub: pd.DataFrame, indicator: str) -> dict | None:

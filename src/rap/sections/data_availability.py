@@ -7,13 +7,13 @@ inputs actually contain (years, rows, local authorities, fields). Gaps are state
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from rap.domain.geography import local_authorities
-from rap.inputs.load import RecordData
+from rap.inputs.coverage import collections
+from rap.inputs.front import Inputs
 
 N_LAS = len(local_authorities())
 
@@ -21,59 +21,9 @@ N_LAS = len(local_authorities())
 @cache
 def catalogue() -> pd.DataFrame:
     """The collections catalogue, one row per collection, in the order the YAML lists them."""
-    with resources.files("rap.data").joinpath("collections.yaml").open("r", encoding="utf-8") as fh:
-        rows = yaml.safe_load(fh)["collections"]
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(list(collections()))
     df["measures"] = df["measures"].map("; ".join)
     return df
-
-
-def _ssda903_scan(data: RecordData, table: str) -> pd.DataFrame:
-    df = data.ssda903.tables.get(table)
-    if df is None or df.empty:
-        return pd.DataFrame(columns=["year", "rows", "las"])
-    g = df.groupby("YEAR")
-    return pd.DataFrame({"rows": g.size(), "las": g["LA"].nunique()}).rename_axis("year").reset_index()
-
-
-def _school_scan(data: RecordData, prefix: str) -> pd.DataFrame:
-    df = data.school.tables.get("School")
-    if df is None or df.empty:
-        return pd.DataFrame(columns=["year", "rows", "las"])
-    cols = [c for c in df.columns if c.startswith(prefix)]
-    filled = df[cols].notna() & df[cols].astype("string").ne("")
-    has = df.loc[filled.any(axis=1)]
-    g = has.groupby("YEAR")
-    return pd.DataFrame({"rows": g.size(), "las": g["LA"].nunique()}).rename_axis("year").reset_index()
-
-
-def _population_scan(data: RecordData) -> pd.DataFrame:
-    pop = data.population
-    if pop is None or pop.empty:
-        return pd.DataFrame(columns=["year", "rows", "las"])
-    g = pop.groupby("time_period")
-    return pd.DataFrame({"rows": g.size(), "las": g["old_la_code"].nunique()}).rename_axis("year").reset_index()
-
-
-def scan_record(data: RecordData, years: list[int]) -> pd.DataFrame:
-    """Rows and LAs covered per collection and year in this run's record-level inputs (long form)."""
-    frames = []
-    for row in catalogue().itertuples():
-        kind, _, what = row.input.partition(":")
-        if kind == "ssda903":
-            s = _ssda903_scan(data, what)
-        elif kind == "school":
-            s = _school_scan(data, what)
-        elif kind == "population":
-            s = _population_scan(data)
-        else:
-            s = pd.DataFrame(columns=["year", "rows", "las"])
-        s = s.set_index("year").reindex(years).fillna(0).astype(int).rename_axis("year").reset_index()
-        s.insert(0, "collection", row.id)
-        frames.append(s)
-    out = pd.concat(frames, ignore_index=True)
-    out["share_las"] = out["las"] / N_LAS
-    return out
 
 
 def coverage_grid(scan: pd.DataFrame) -> pd.DataFrame:
@@ -184,60 +134,27 @@ def availability_ees(scan: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def scan_published(tables: dict[str, pd.DataFrame], years: list[int]) -> pd.DataFrame:
-    """For published (EES) inputs: rows per collection and year, and LAs where a table has LA rows."""
-    frames = []
-    for row in catalogue().itertuples():
-        counts = pd.DataFrame({"year": years, "rows": 0, "las": 0}).set_index("year")
-        for name in row.ees_tables:
-            df = tables.get(name)
-            if df is None or df.empty or "time_period" not in df.columns:
-                continue
-            t = pd.to_numeric(df["time_period"], errors="coerce")
-            for y in years:
-                sel = df[t == y]
-                counts.at[y, "rows"] += len(sel)
-                if "new_la_code" in sel.columns:
-                    las = sel["new_la_code"].astype("string").str.strip().replace("", pd.NA).dropna().nunique()
-                    counts.at[y, "las"] = max(counts.at[y, "las"], las)
-        c = counts.reset_index()
-        c.insert(0, "collection", row.id)
-        frames.append(c)
-    out = pd.concat(frames, ignore_index=True)
-    out["share_las"] = out["las"] / N_LAS
-    return out
-
-
-def scan_inputs(params, qa_dir) -> tuple[pd.DataFrame, str]:
-    """Scan this run's inputs whatever their kind; quarantined rows go to ``qa_dir``. Returns (scan, note)."""
-    years = params.series_years
-    if params.data.kind == "published":
-        from rap.inputs.load import ensure_data
-        from rap.inputs.readers.ees import read_ees_release
-
-        scan = scan_published(read_ees_release(ensure_data(params)), years)
-        scan["share_las"] = (scan["rows"] > 0).astype(float)
-        return scan, (
+def inputs_note(data: Inputs) -> str:
+    """What kind of inputs this run read, in a sentence for the chapter."""
+    if data.published:
+        return (
             "Inputs: **published** EES tables. They are national (and some LA) aggregates, so the LA columns "
             "count LAs only where a table has LA rows."
         )
-    from rap.inputs.load import load_record_data
-    from rap.inputs.readers import write_rejected
-
-    data = load_record_data(params)
-    write_rejected(data.ssda903, qa_dir, base=params.project_root)
-    write_rejected(data.school, qa_dir, base=params.project_root)
-    note = (
-        "Inputs: **synthetic** record-level data generated by `rap synth` (not real children)."
-        if params.data.kind == "synthetic"
-        else "Inputs: record-level SSDA903 returns and school extracts."
-    )
-    return scan_record(data, years), note
+    if data.synthetic:
+        return "Inputs: **synthetic** record-level data generated by `rap synth` (not real children)."
+    return "Inputs: record-level SSDA903 returns and school extracts."
 
 
-def coverage_headline(full: int, total: int, kind: str) -> str:
+def scan_inputs(data: Inputs, qa_dir: Path) -> tuple[pd.DataFrame, str]:
+    """Scan this run's inputs whatever their kind; quarantined rows go to ``qa_dir``. Returns (scan, note)."""
+    data.write_rejected(qa_dir)
+    return data.coverage(), inputs_note(data)
+
+
+def coverage_headline(full: int, total: int, published: bool) -> str:
     """The finding the coverage chart shows, worded for what its cells mean for this kind of input."""
-    if kind == "published":
+    if published:
         return f"{full} of {total} collections have a published table in every year"
     return f"{full} of {total} collections have data for every LA in every year"
 

@@ -1,9 +1,9 @@
 """Applying national results to local authorities (LAs): the strategy's question "can national ethnicity
-results be used at LA level?", answered with the methods of ``shared/reference/methods.md``.
+results be used at LA level?", answered with the methods set out in the project's methods notes.
 
-* :func:`la_inputs_from_measures` / :func:`la_inputs_from_published`: one shape for both kinds of input:
-  children looked after on 31 March by LA and major group (``counts``), children 0-17 by LA and group
-  (``population``), minor-group counts where the input has them.
+* :func:`la_inputs`: one shape (:class:`rap.inputs.la_inputs.LaInputs`) for both kinds of input: children
+  looked after on 31 March by LA and major group (``counts``), children 0-17 by LA and group (``population``),
+  minor-group counts where the input has them.
 * :func:`national_rates`: England's rate per child for each major group (children of known ethnicity).
 * :func:`la_group_rates`: each LA's rate per 10,000 by group with its interval, England's, the region's and
   the statistical neighbours' rates beside it, and whether the LA's rate is consistent with England's.
@@ -11,8 +11,9 @@ results be used at LA level?", answered with the methods of ``shared/reference/m
   funnel limits (exact Poisson, and widened for overdispersion with an additive tau^2, Spiegelhalter 2005).
 * :func:`pattern_summary`, :func:`minor_publishability`: how far national patterns hold, and how often a
   minor group can be published at all.
-* :func:`statistical_neighbours`: the 10 LAs most alike in child population size and ethnic mix (a proxy:
-  DfE's official list is not among the inputs).
+* statistical neighbours (:func:`rap.inputs.neighbours.statistical_neighbours`, shared with the dashboard):
+  the 10 LAs most alike in child population size and ethnic mix (a proxy: DfE's official list is not among
+  the inputs).
 
 Everything is computed from unsuppressed counts; :func:`publishable_rates` and
 :func:`publishable_ratios` apply disclosure control before a table leaves the pipeline.
@@ -20,19 +21,16 @@ Everything is computed from unsuppressed counts; :func:`publishable_rates` and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 
 from rap.domain import stats
 from rap.domain.disclosure import C, X, Z, published_numbers, round_places, suppress, suppress_counts
-from rap.domain.ethnicity import major_groups, ons2021_major
+from rap.domain.ethnicity import major_groups
 from rap.domain.geography import local_authorities
+from rap.inputs.front import Inputs
+from rap.inputs.la_inputs import KNOWN, TOTAL, UNKNOWN, LaInputs, child_population_by_la
 
-KNOWN = ["white", "mixed", "asian", "black", "other"]
-UNKNOWN = "unknown"
-TOTAL = "total"
 PER = 10_000
 #: Verdicts on an LA group's rate against England's (95% interval of the count).
 HIGHER, LOWER, CONSISTENT = "Higher than England", "Lower than England", "Consistent with England"
@@ -42,22 +40,6 @@ NOT_ASSESSED = "Not assessed (suppressed or no population)"
 def major_label(key: str) -> str:
     """'white' -> 'White'; 'total' -> 'Total'."""
     return "Total" if key == TOTAL else str(major_groups().loc[key, "label_cla"])
-
-
-@dataclass
-class LaInputs:
-    """Children looked after on 31 March and children 0-17, by LA, year and major group."""
-
-    counts: pd.DataFrame  # time_period, new_la_code, major, number (NaN = suppressed at source), symbol
-    population: pd.DataFrame  # time_period, new_la_code, major (KNOWN only), population
-    population_note: str
-    source: str
-    minor: pd.DataFrame | None = None  # time_period, new_la_code, major, minor, number
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def years(self) -> list[int]:
-        return sorted(int(y) for y in self.counts["time_period"].unique())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -86,12 +68,10 @@ def la_inputs_from_measures(measures: pd.DataFrame, population: pd.DataFrame | N
         .assign(minor=minor["ethnicity_minor"], number=minor["number"].astype(float))
         .reset_index(drop=True)
     )
+    pop = child_population_by_la(population)
     if population is None or population.empty:
-        pop = pd.DataFrame(columns=["time_period", "new_la_code", "major", "population"])
         note = "no child population by ethnic group was supplied, so no rates or standardisation"
     else:
-        pop = population.groupby(["time_period", "new_la_code", "major"], as_index=False)["population"].sum()
-        pop["population"] = pop["population"].astype(float)
         note = (
             "children 0-17 by LA and ethnic group from the synthetic population file (made up: LA totals are "
             "ONS mid-year estimates, split by region's Census 2021 all-ages shares with random LA variation)"
@@ -100,63 +80,6 @@ def la_inputs_from_measures(measures: pd.DataFrame, population: pd.DataFrame | N
         )
     src = "SSDA903 returns" + (" (synthetic)" if synthetic else "")
     return LaInputs(counts=counts, population=pop, population_note=note, source=src, minor=minor)
-
-
-def la_inputs_from_published(la_file: pd.DataFrame, mid_year: pd.DataFrame, census_region: pd.DataFrame) -> LaInputs:
-    """From DfE's LA file of children looked after on 31 March by major group (``read_ees_la_ethnicity``),
-    ONS mid-year estimates of children 0-17 by LA, and Census 2021 all-ages ethnic shares by region.
-
-    No published source gives children by ethnic group for each LA, so each LA's children are split by its
-    region's all-ages shares (London's for Inner and Outer London). That understates Mixed children (young
-    populations are more often Mixed) and hides differences between LAs of a region: stated wherever
-    results use it. A suppressed LA cell (``c``) stays missing, never 0.
-    """
-    f = la_file[(la_file["geographic_level"] == "Local authority") & (la_file["indicator"] == "number")].copy()
-    f["major"] = f["ethnicity"].fillna(TOTAL).where(f["ethnicity_level"] != "total", TOTAL)
-    counts = f[["time_period", "new_la_code", "major"]].assign(number=f["value"].astype(float), symbol=f["symbol"])
-    counts = counts[counts["symbol"].fillna("") != "z"].reset_index(drop=True)  # LAs not existing that year
-    counts["time_period"] = counts["time_period"].astype(int)
-
-    # child population by LA: the year itself, else the nearest year published
-    my = mid_year[(mid_year["geographic_level"] == "Local authority") & mid_year["population"].notna()]
-    my = my[["time_period", "new_la_code", "population"]].astype({"population": float})
-    las = local_authorities()
-    region_of = dict(zip(las["new_la_code"], las["region_code"]))
-    cen = census_region.copy()
-    cen["major"] = cen["ons2021_code"].astype(int).map(ons2021_major())
-    shares = cen.groupby(["geography_code", "major"])["population"].sum()
-    shares = shares / shares.groupby(level=0).transform("sum")
-    rows = []
-    for y in sorted(counts["time_period"].unique()):
-        avail = sorted(my["time_period"].unique())
-        use = min(avail, key=lambda a: (abs(a - y), -a))
-        tot = my[my["time_period"] == use].set_index("new_la_code")["population"]
-        for code in counts.loc[counts["time_period"] == y, "new_la_code"].unique():
-            if code not in tot.index:
-                continue
-            reg = region_of.get(code, "")
-            reg = "E12000007" if reg.startswith("E13") else reg
-            if reg not in shares.index.get_level_values(0):
-                continue
-            for major in KNOWN:
-                rows.append((y, code, major, float(tot[code]) * float(shares[(reg, major)])))
-    pop = pd.DataFrame(rows, columns=["time_period", "new_la_code", "major", "population"])
-    note = (
-        "children 0-17 by LA from ONS mid-year estimates, split by ethnic group using the region's Census 2021 "
-        "shares for ALL AGES (no published source gives children by ethnic group for each LA): an approximation "
-        "that understates Mixed children and ignores differences between LAs in a region"
-    )
-    notes = []
-    missing_years = sorted(set(counts["time_period"]) - set(my["time_period"]))
-    if missing_years:
-        notes.append(f"no mid-year estimate for {missing_years}: the nearest year's is used")
-    return LaInputs(
-        counts=counts,
-        population=pop,
-        population_note=note,
-        source="DfE, children looked after on 31 March by ethnicity and LA (derived file, 2025 release)",
-        notes=notes,
-    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -432,36 +355,6 @@ def completeness_rag(comp: pd.DataFrame, green: float, amber: float) -> pd.Serie
 
 
 # --------------------------------------------------------------------------------------------------
-# statistical neighbours
-
-
-def statistical_neighbours(inp: LaInputs, year: int, n: int = 10) -> pd.DataFrame:
-    """The ``n`` LAs nearest each LA in child population size (log) and ethnic mix of children (share in each
-    known major group), each feature standardised; ties broken by LA code. A transparent proxy for DfE's
-    statistical neighbours (whose model uses socio-economic indicators not among these inputs).
-    Columns new_la_code, rank, neighbour_code."""
-    p = inp.population[inp.population["time_period"] == year]
-    piv = p.pivot_table(index="new_la_code", columns="major", values="population", aggfunc="sum").reindex(columns=KNOWN)
-    piv = piv.dropna()
-    if len(piv) <= 1:
-        return pd.DataFrame(columns=["new_la_code", "rank", "neighbour_code"])
-    total = piv.sum(axis=1)
-    feats = pd.concat([np.log(total).rename("log_children"), piv.div(total, axis=0)], axis=1)
-    z = (feats - feats.mean()) / feats.std(ddof=0).replace(0, 1)
-    z = z.sort_index()
-    x = z.to_numpy(float)
-    d = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(axis=2))
-    np.fill_diagonal(d, np.inf)
-    codes = z.index.to_numpy()
-    k = min(n, len(codes) - 1)
-    rows = []
-    for i, code in enumerate(codes):
-        order = np.lexsort((codes, d[i]))[:k]
-        rows.extend((code, r + 1, codes[j]) for r, j in enumerate(order))
-    return pd.DataFrame(rows, columns=["new_la_code", "rank", "neighbour_code"])
-
-
-# --------------------------------------------------------------------------------------------------
 # disclosure control: what may leave the pipeline
 
 
@@ -546,45 +439,17 @@ def _fmt(values: np.ndarray, dp: int, missing: str) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------
 # one call for the notebook
 
-MID_YEAR_FILE = "ons_mid-year_population_estimates_2012_to_2024.csv"
-CENSUS_REGION_FILE = "ons-ethnic-population-reg.csv"
 
-
-def load_la_inputs(params) -> LaInputs:
-    """The section's inputs for any ``data.kind``: record-level (children looked after on 31 March from the
-    SSDA903 returns, the population file beside them) or published (``data.la_ethnicity_file`` and the ONS
-    files in ``data.population_path``). Years outside the series are dropped."""
-    from rap.core.errors import InputError
-
-    years = params.series_years
-    if params.data.kind == "published":
-        from rap.inputs.readers.ees import read_ees_la_ethnicity
-        from rap.inputs.readers.population import read_census_ethnicity, read_mid_year_estimates
-
-        la_file = params.input_path("la_ethnicity_file")
-        if la_file is None:
-            raise InputError(
-                params.data_path,
-                "data.la_ethnicity_file is not set: the LA section needs DfE's file of "
-                "children looked after by LA and ethnic group",
-            )
-        la = read_ees_la_ethnicity(la_file)
-        la = la[la["time_period"].astype(int).isin(years)]
-        pop_dir = params.input_path("population_path")
-        if pop_dir is None:
-            raise InputError(la_file, "data.population_path is not set: rates need ONS child population files")
-        for name in (MID_YEAR_FILE, CENSUS_REGION_FILE):
-            if not (pop_dir / name).is_file():
-                raise InputError(pop_dir / name, "population file not found in data.population_path")
-        return la_inputs_from_published(
-            la, read_mid_year_estimates(pop_dir / MID_YEAR_FILE), read_census_ethnicity(pop_dir / CENSUS_REGION_FILE)
-        )
-    from rap.inputs.load import load_record_data
+def la_inputs(data: Inputs) -> LaInputs:
+    """The section's inputs for any kind of input: record-level (children looked after on 31 March from the
+    measures of the SSDA903 returns, the population file beside them) or published (``data.la_ethnicity_file``
+    and the ONS files in ``data.population_path``). Years outside the series are dropped."""
+    if data.published:
+        return data.published_la
     from rap.measures import compute
 
-    data = load_record_data(params)
     return la_inputs_from_measures(
-        compute(data, years, ["cla_on_31_march"]), data.population, synthetic=params.data.kind == "synthetic"
+        compute(data.record, data.years, ["cla_on_31_march"]), data.record.population, synthetic=data.synthetic
     )
 
 

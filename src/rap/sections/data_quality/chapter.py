@@ -58,7 +58,8 @@ class RecordQuality:
 
 
 def assess_record(params: Params, data, scan: pd.DataFrame | None = None) -> RecordQuality:
-    """All quality measures for record-level data (``rap.inputs.RecordData``)."""
+    """All quality measures for record-level data (``rap.inputs.load.RecordData``); ``scan``: what the inputs
+    hold (``rap.inputs.front.Inputs.coverage``), for the user needs."""
     ss = data.ssda903.tables
     school = data.school.tables.get("School")
     header = Q.prepare_header(ss["Header"], uasc=ss.get("UASC"), school=school)
@@ -374,19 +375,12 @@ class PublishedQuality:
     gaps: list[str]
 
 
-def assess_published(params: Params) -> PublishedQuality:
+def assess_published(params: Params, releases: dict[int, dict[str, pd.DataFrame]]) -> PublishedQuality:
     """What the published aggregates allow: unknown share by year, and revisions where two releases exist.
 
-    Reads the release in ``data.path`` and, when present beside it, the previous year's release folder
-    (named like it with the year one lower), so revisions can be shown.
+    ``releases``: {release year: tables}, this year's release and the previous year's where there is one
+    (``rap.inputs.front.Inputs.releases``), so revisions can be shown.
     """
-    from rap.inputs.readers.ees import read_ees_release
-
-    path = params.data_path
-    releases = {params.year: read_ees_release(path)}
-    previous = path.with_name(path.name.replace(str(params.year), str(params.year - 1)))
-    if previous != path and previous.is_dir():
-        releases[params.year - 1] = read_ees_release(previous)
     shares = Q.published_unknown_share(releases)
     revisions = Q.release_revisions(shares) if len(releases) > 1 else pd.DataFrame()
     latest = shares[shares["release"] == params.year]

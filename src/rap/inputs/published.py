@@ -1,0 +1,86 @@
+"""The published inputs: DfE's EES release tables, its LA file by ethnic group and the ONS population files.
+
+``data.path`` holds the release (and, beside it, the previous year's release when there is one: revisions);
+``data.la_ethnicity_file`` and ``data.population_path`` hold what the LA chapter needs. Every missing file is
+an :class:`~rap.core.errors.InputError` naming the file and the parameter that points at it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rap.core.errors import InputError
+from rap.core.params import Params
+from rap.inputs.load import ensure_data
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from rap.inputs.la_inputs import LaInputs
+
+#: The ONS files the LA chapter reads from ``data.population_path``.
+MID_YEAR_FILE = "ons_mid-year_population_estimates_2012_to_2024.csv"
+CENSUS_REGION_FILE = "ons-ethnic-population-reg.csv"
+
+
+def read_release(params: Params) -> dict[str, pd.DataFrame]:
+    """The EES release in ``data.path``, one tidy table per canonical table name."""
+    from rap.inputs.readers.ees import read_ees_release
+
+    return read_ees_release(ensure_data(params))
+
+
+def previous_release_folder(params: Params) -> Path | None:
+    """The previous year's release beside ``data.path`` (named like it with the year one lower), if present."""
+    path = params.data_path
+    previous = path.with_name(path.name.replace(str(params.year), str(params.year - 1)))
+    return previous if previous != path and previous.is_dir() else None
+
+
+def read_releases(params: Params, latest: dict[str, pd.DataFrame]) -> dict[int, dict[str, pd.DataFrame]]:
+    """{release year: tables}: ``latest`` (this year's release) and the previous year's where present."""
+    from rap.inputs.readers.ees import read_ees_release
+
+    releases = {params.year: latest}
+    previous = previous_release_folder(params)
+    if previous is not None:
+        releases[params.year - 1] = read_ees_release(previous)
+    return releases
+
+
+def _la_file(params: Params) -> Path:
+    la_file = params.input_path("la_ethnicity_file")
+    if la_file is None:
+        raise InputError(
+            params.data_path,
+            "data.la_ethnicity_file is not set: the LA section needs DfE's file of "
+            "children looked after by LA and ethnic group",
+        )
+    return la_file
+
+
+def _population_dir(params: Params, la_file: Path) -> Path:
+    pop_dir = params.input_path("population_path")
+    if pop_dir is None:
+        raise InputError(la_file, "data.population_path is not set: rates need ONS child population files")
+    for name in (MID_YEAR_FILE, CENSUS_REGION_FILE):
+        if not (pop_dir / name).is_file():
+            raise InputError(pop_dir / name, "population file not found in data.population_path")
+    return pop_dir
+
+
+def read_la_inputs(params: Params) -> LaInputs:
+    """Children looked after on 31 March by LA and major group (DfE's LA file, series years only) and
+    children 0-17 by LA and group made from the ONS files."""
+    from rap.inputs.la_inputs import la_inputs_from_published
+    from rap.inputs.readers.ees import read_ees_la_ethnicity
+    from rap.inputs.readers.population import read_census_ethnicity, read_mid_year_estimates
+
+    la_file = _la_file(params)
+    la = read_ees_la_ethnicity(la_file)
+    la = la[la["time_period"].astype(int).isin(params.series_years)]
+    pop_dir = _population_dir(params, la_file)
+    return la_inputs_from_published(
+        la, read_mid_year_estimates(pop_dir / MID_YEAR_FILE), read_census_ethnicity(pop_dir / CENSUS_REGION_FILE)
+    )
