@@ -34,6 +34,7 @@ import pandas as pd
 
 from rap.domain.ethnicity import classify, codes, major_groups, major_order
 from rap.domain.geography import local_authorities
+from rap.domain.ssda903 import code_group, record_key
 
 #: The columns of every measure's output, in order.
 TIDY_COLUMNS = [
@@ -58,9 +59,13 @@ KEY_COLUMNS = TIDY_COLUMNS[: TIDY_COLUMNS.index("number")]
 TOTAL = "Total"
 #: Minor labels of values that state no ethnic group, beyond REFU / NOBT (from rap.domain.ethnicity.classify).
 UNKNOWN_EXTRA_MINORS = ("Not recorded", "Invalid code")
-#: Legal statuses of an agreed series of short-term breaks: DfE excludes these children from the CLA
+#: The record key: one child in one LA's return for one collection year (``YEAR, LA, CHILD``).
+KEY = record_key()
+#: Legal statuses of an agreed series of short-term breaks (V3, V4): DfE excludes these children from the CLA
 #: statistics ("children looked after under an agreed series of short-term placements are excluded").
-SHORT_BREAK_LS = ("V3", "V4")
+SHORT_BREAK_LS = code_group("short_break_legal_status")
+#: DfE's "UPN unknown" codes (UN1 to UN5): a child recorded with one cannot be linked to school records.
+UNKNOWN_UPNS = code_group("upn_unknown")
 
 
 def year_start(year: int) -> pd.Timestamp:
@@ -140,11 +145,11 @@ def _child_ethnicity(data) -> pd.DataFrame:
     Classification runs once per distinct raw value.
     """
     h = data.ssda903["Header"]
-    h = h.loc[~h.duplicated(["YEAR", "LA", "CHILD"], keep="first"), ["YEAR", "LA", "CHILD", "ETHNIC", "DOB", "UPN"]]
+    h = h.loc[~h.duplicated(KEY, keep="first"), KEY + ["ETHNIC", "DOB", "UPN"]]
     codes_, uniques = pd.factorize(h["ETHNIC"], use_na_sentinel=False)
     cls = classify(pd.Series(uniques, dtype="object"))
     ucell = _cell_of(cls["ethnicity_minor"], cls["ethnicity_major"])
-    out = h[["YEAR", "LA", "CHILD", "DOB", "UPN"]].copy()
+    out = h[KEY + ["DOB", "UPN"]].copy()
     out["cell"] = ucell[codes_]
     return _keyed(out).reset_index(drop=True)  # hashed once here, used by every measure's joins
 
@@ -176,7 +181,7 @@ def merge_on_child(left: pd.DataFrame, right: pd.DataFrame, on: list[str], how: 
 
 def attach_ethnicity(units: pd.DataFrame, eth: pd.DataFrame) -> pd.DataFrame:
     """Add ``cell`` to units keyed by YEAR, LA, CHILD. A child absent from Header counts as Not recorded."""
-    out = merge_on_child(units, eth[["YEAR", "LA", "CHILD", "_k", "cell"]], ["YEAR", "LA", "CHILD"], "left")
+    out = merge_on_child(units, eth[KEY + ["_k", "cell"]], list(KEY), "left")
     out["cell"] = out["cell"].fillna(unknown_cell()).astype("int64")
     return out
 
@@ -354,7 +359,7 @@ def episodes(data, years: list[int]) -> pd.DataFrame:
     ep = data.ssda903["Episodes"]
     ep = ep.loc[
         ep["YEAR"].isin(years) & ~ep["LS"].isin(SHORT_BREAK_LS),
-        ["YEAR", "LA", "CHILD", "DECOM", "DEC", "RNE", "REC", "PLACE", "LS"],
+        KEY + ["DECOM", "DEC", "RNE", "REC", "PLACE", "LS"],
     ]
     return ep
 
@@ -393,7 +398,14 @@ def in_year(dates: pd.Series, year_col: pd.Series) -> np.ndarray:
 
 def children(frame: pd.DataFrame) -> pd.DataFrame:
     """Distinct (YEAR, LA, CHILD) of a frame."""
-    return frame[["YEAR", "LA", "CHILD"]].drop_duplicates()
+    return frame[KEY].drop_duplicates()
+
+
+def with_linkable_upn(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``UPN`` can link to a school record (given, and not a "UPN unknown" code),
+    with the UPN stripped of surrounding spaces."""
+    upn = frame["UPN"].fillna("").astype(str).str.strip()
+    return frame.loc[(upn != "") & ~upn.isin(UNKNOWN_UPNS)].assign(UPN=upn)
 
 
 def cla_on_31_march_children(data, years: list[int]) -> pd.DataFrame:
