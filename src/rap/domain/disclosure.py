@@ -32,16 +32,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
+from importlib import resources
 from typing import Literal
 
 import numpy as np
 import pandas as pd
+import yaml
 
 __all__ = [
     "C",
     "K",
     "LOW",
     "SYMBOLS",
+    "SYMBOL_NOTES",
     "U",
     "X",
     "Z",
@@ -58,21 +61,25 @@ __all__ = [
     "suppress_slices",
 ]
 
-# EES symbols (publication.md): never a blank indicator cell.
+
+def _symbols() -> dict[str, dict[str, str]]:
+    with resources.files("rap.data").joinpath("ees_symbols.yaml").open("r", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+# EES symbols (``rap/data/ees_symbols.yaml``): an indicator cell is never blank.
+#: Symbol -> its meaning in a legend (spreadsheet, annexes), in the data file's order.
+SYMBOLS: dict[str, str] = {s: v["legend"] for s, v in _symbols().items()}
+#: Symbol -> its meaning in the note under a report table (``rap.present.display``).
+SYMBOL_NOTES: dict[str, str] = {s: v["note"] for s, v in _symbols().items()}
 C = "c"  # confidential: suppressed
 LOW = "low"  # rounds to zero, but is not zero
 K = "k"  # CLA files: a percentage under 0.5 (rounds to zero but is not zero)
 X = "x"  # not available
 Z = "z"  # not applicable
 U = "u"  # low reliability
-SYMBOLS = {
-    C: "confidential (suppressed)",
-    LOW: "rounds to zero, but is not zero",
-    K: "rounds to zero, but is not zero",
-    X: "not available",
-    Z: "not applicable",
-    U: "low reliability",
-}
+if not {C, LOW, K, X, Z, U} <= set(SYMBOLS):  # the names code uses must be in the data
+    raise ValueError("rap/data/ees_symbols.yaml lacks a symbol the disclosure code writes")
 
 Equation = tuple[int, np.ndarray]
 """(position of the total row, positions of the rows that sum to it)."""

@@ -28,11 +28,11 @@ import pandas as pd
 import yaml
 
 from rap.core.errors import InputError
+from rap.domain.disclosure import SYMBOLS
 from rap.domain.ethnicity import map_ees_labels
 from rap.inputs.readers.csvfiles import parse_bodies, read_csv_file
 from rap.inputs.readers.quarantine import LINE_COL
 
-SYMBOLS = ("c", "k", "low", "x", "z", "u")
 GEO_COLUMNS = [
     "time_period",
     "time_identifier",
@@ -146,7 +146,7 @@ def read_ees_table(path: str | Path, table: str, release: int | None = None) -> 
             i = int(np.flatnonzero(~ok)[0])
             raise InputError(
                 path,
-                "indicator cell is neither a number nor an EES symbol (c, k, low, x, z, u)",
+                f"indicator cell is neither a number nor an EES symbol ({', '.join(SYMBOLS)})",
                 line=int(out["line"].iloc[i]),
                 column=original[ind],
                 value=df[ind].iloc[i],
