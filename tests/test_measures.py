@@ -353,6 +353,7 @@ def test_compute_shares_results_through_the_cache(tmp_path, monkeypatch):
     import pandas as pd
 
     from rap import measures as M
+    from rap.measures.store import cache_dir
 
     calls: list[str] = []
 
@@ -376,7 +377,7 @@ def test_compute_shares_results_through_the_cache(tmp_path, monkeypatch):
     # a held lock: the others are done first, the locked one after it is released
     calls.clear()
     data3 = SimpleNamespace(cache_key="k3", cache_root=tmp_path)
-    folder = M._cache_dir(data3, [2024])
+    folder = cache_dir(data3, [2024])
     folder.mkdir(parents=True)
     lock = open(folder / "a.lock", "w")
     fcntl.flock(lock, fcntl.LOCK_EX)
