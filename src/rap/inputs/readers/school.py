@@ -114,74 +114,100 @@ def read_school(path: str | Path, year: int) -> ReadResult:
     path = Path(path)
     year = int(year)
     f = read_csv_file(path)
-    present = set(f.columns)
-    optional = {"KS1_RWM_EXP"} if year > KS1_LAST_YEAR else set()
-    missing = [c for c in COLUMNS if c not in present and c not in optional]
-    if missing:
-        raise InputError(path, f"missing column(s) {missing}; found {f.columns}", line=1, column=missing[0])
-    extra = [c for c in f.columns if c not in COLUMNS]
+    extra = _unexpected_columns(path, f.columns, year)
     notes = [f"{path}: extra column(s) {extra} ignored"] if extra else []
     df = parse_bodies([f], [0], list(f.columns))
     if extra:
         df = df.drop(columns=extra)
-    files = [str(path)]
-    problems = []
+    problems = [_ks1_after_last_year(df, path, year)]
+    rows_read = len(df)
+    clean, prob = check_frame(df, rules(year), table=TABLE, files=[str(path)])
+    problems.append(prob)
+    if len(clean):
+        clean, bad_letters = _wrong_check_letters(clean, path)
+        problems += [bad_letters, _midyear_above_total(clean, path)]
+    return ReadResult(
+        tables={TABLE: _typed(clean, year)},
+        problems=concat_problems(p for p in problems if p is not None),
+        rows_read={TABLE: rows_read},
+        files=[str(path)],
+        notes=notes,
+    )
+
+
+def _unexpected_columns(path: Path, columns: list[str], year: int) -> list[str]:
+    """The columns beyond :data:`COLUMNS` (ignored); an InputError naming the first missing one, if any."""
+    optional = {"KS1_RWM_EXP"} if year > KS1_LAST_YEAR else set()
+    missing = [c for c in COLUMNS if c not in set(columns) and c not in optional]
+    if missing:
+        raise InputError(path, f"missing column(s) {missing}; found {columns}", line=1, column=missing[0])
+    return [c for c in columns if c not in COLUMNS]
+
+
+def _ks1_after_last_year(df: pd.DataFrame, path: Path, year: int) -> pd.DataFrame | None:
+    """Blank KS1_RWM_EXP where it is absent or no longer collected; a KS1 value after the last KS1 year is
+    reported (kept out of the data, the row kept)."""
     if "KS1_RWM_EXP" not in df.columns:
         df["KS1_RWM_EXP"] = ""
-    elif year > KS1_LAST_YEAR:
-        ks1 = df["KS1_RWM_EXP"].str.strip()
-        filled = (ks1 != "").to_numpy()
-        if filled.any():
-            idx = np.flatnonzero(filled)
-            problems.append(
-                problem_frame(
-                    TABLE,
-                    [str(path)] * len(idx),
-                    df[LINE_COL].to_numpy()[idx],
-                    "KS1_RWM_EXP",
-                    df["KS1_RWM_EXP"].to_numpy()[idx],
-                    f"KS1_RWM_EXP is not collected after {KS1_LAST_YEAR} (KS1 became non-statutory); value ignored",
-                    "reported",
-                )
-            )
-        df["KS1_RWM_EXP"] = ""
-    rows_read = len(df)
-    clean, prob = check_frame(df, rules(year), table=TABLE, files=files)
-    problems.append(prob)
-    # UPN check letters: a UPN of the right shape with a wrong check letter cannot be trusted to link
-    if len(clean):
-        upn = clean["UPN"].to_numpy(dtype=object)
-        u, inv = np.unique(upn, return_inverse=True)
-        ok_u = upn_check_letters_ok(u)
-        bad = ~ok_u[inv]
-        if bad.any():
-            idx = np.flatnonzero(bad)
-            problems.append(
-                problem_frame(
-                    TABLE,
-                    [str(path)] * len(idx),
-                    clean[LINE_COL].to_numpy()[idx],
-                    "UPN",
-                    upn[idx],
-                    [f"UPN '{x}' has a wrong check letter" for x in upn[idx]],
-                    "rejected",
-                )
-            )
-            clean = clean.loc[~bad]
-        mid = (clean["MIDYEAR_MOVES"] > clean["SCHOOL_MOVES"]).fillna(False).to_numpy(dtype=bool)
-        if mid.any():
-            b = clean.loc[mid]
-            problems.append(
-                problem_frame(
-                    TABLE,
-                    [str(path)] * len(b),
-                    b[LINE_COL].to_numpy(),
-                    "MIDYEAR_MOVES",
-                    b["MIDYEAR_MOVES"].astype(str).to_numpy(),
-                    "MIDYEAR_MOVES is more than SCHOOL_MOVES (kept)",
-                    "reported",
-                )
-            )
+        return None
+    if year <= KS1_LAST_YEAR:
+        return None
+    filled = (df["KS1_RWM_EXP"].str.strip() != "").to_numpy()
+    p = None
+    if filled.any():
+        idx = np.flatnonzero(filled)
+        p = problem_frame(
+            TABLE,
+            [str(path)] * len(idx),
+            df[LINE_COL].to_numpy()[idx],
+            "KS1_RWM_EXP",
+            df["KS1_RWM_EXP"].to_numpy()[idx],
+            f"KS1_RWM_EXP is not collected after {KS1_LAST_YEAR} (KS1 became non-statutory); value ignored",
+            "reported",
+        )
+    df["KS1_RWM_EXP"] = ""
+    return p
+
+
+def _wrong_check_letters(clean: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Rows whose UPN has the right shape but a wrong check letter (it cannot be trusted to link) rejected."""
+    upn = clean["UPN"].to_numpy(dtype=object)
+    u, inv = np.unique(upn, return_inverse=True)
+    bad = ~upn_check_letters_ok(u)[inv]
+    if not bad.any():
+        return clean, None
+    idx = np.flatnonzero(bad)
+    p = problem_frame(
+        TABLE,
+        [str(path)] * len(idx),
+        clean[LINE_COL].to_numpy()[idx],
+        "UPN",
+        upn[idx],
+        [f"UPN '{x}' has a wrong check letter" for x in upn[idx]],
+        "rejected",
+    )
+    return clean.loc[~bad], p
+
+
+def _midyear_above_total(clean: pd.DataFrame, path: Path) -> pd.DataFrame | None:
+    """Rows with more mid-year moves than school moves, reported and kept."""
+    mid = (clean["MIDYEAR_MOVES"] > clean["SCHOOL_MOVES"]).fillna(False).to_numpy(dtype=bool)
+    if not mid.any():
+        return None
+    b = clean.loc[mid]
+    return problem_frame(
+        TABLE,
+        [str(path)] * len(b),
+        b[LINE_COL].to_numpy(),
+        "MIDYEAR_MOVES",
+        b["MIDYEAR_MOVES"].astype(str).to_numpy(),
+        "MIDYEAR_MOVES is more than SCHOOL_MOVES (kept)",
+        "reported",
+    )
+
+
+def _typed(clean: pd.DataFrame, year: int) -> pd.DataFrame:
+    """The validated frame: :data:`COLUMNS` with nullable flags, ``ethnic_quality``, ``YEAR`` and provenance."""
     out = clean[COLUMNS].copy()
     for c in FLAGS:
         out[c] = pd.to_numeric(out[c].replace("", None)).astype("Int8") if len(out) else out[c].astype("Int8")
@@ -189,10 +215,4 @@ def read_school(path: str | Path, year: int) -> ReadResult:
     out["YEAR"] = year
     out[FILE_COL] = clean[FILE_COL].to_numpy()
     out[LINE_COL] = clean[LINE_COL].to_numpy()
-    return ReadResult(
-        tables={TABLE: out.reset_index(drop=True)},
-        problems=concat_problems(problems),
-        rows_read={TABLE: rows_read},
-        files=files,
-        notes=notes,
-    )
+    return out.reset_index(drop=True)
