@@ -225,73 +225,90 @@ def tabulate(units: pd.DataFrame, spec: Spec, las_by_year: dict[int, list[str]])
     years = [y for y, las in las_by_year.items() if las]
     if not years:
         return empty_tidy()
-    cells = ethnicity_cells()
-    n_cells = len(cells)
     brk = list(spec.breakdowns)
     # complete LA x breakdown x cell matrix per year, as positions in a dense array
     la_rows = [(y, la) for y in years for la in las_by_year[y]]
+    la_vals = _by_group(_dense(units, la_rows, brk))  # (la_rows, brk, groups, values)
+    out = _geographies(la_vals, la_rows, years, brk)
+    out.insert(0, "measure", spec.measure)
+    out = _value_columns(out, spec)
+    level_order = {"National": 0, "Regional": 1, "Local authority": 2}
+    out = out.sort_values(
+        ["time_period", "geographic_level", "region_name", "la_name"],
+        key=lambda s: s.map(level_order) if s.name == "geographic_level" else s,
+        kind="stable",
+    )
+    return out[TIDY_COLUMNS].reset_index(drop=True)
+
+
+def _dense(units: pd.DataFrame, la_rows: list[tuple[int, str]], brk: list[str]) -> np.ndarray:
+    """The units summed into (LA rows, breakdowns, ethnicity cells, VALUE_COLUMNS); units of an LA row or a
+    breakdown not asked for are left out."""
     la_index = pd.MultiIndex.from_tuples(la_rows, names=["YEAR", "LA"])
-    dense = np.zeros((len(la_rows), len(brk), n_cells, len(VALUE_COLUMNS)), dtype="float64")
-    if len(units):
-        u = units
-        pos = la_index.get_indexer(pd.MultiIndex.from_arrays([u["YEAR"].astype("int64"), u["LA"].astype(object)]))
-        b = pd.Index(brk).get_indexer(u["breakdown"].astype(object))
-        ok = (pos >= 0) & (b >= 0)
-        cell = u["cell"].to_numpy(dtype="int64")
-        for k, col in enumerate(VALUE_COLUMNS):
-            if col not in u.columns:
-                continue
-            vals = pd.to_numeric(u[col]).fillna(0).to_numpy(dtype="float64")
-            np.add.at(dense[..., k], (pos[ok], b[ok], cell[ok]), vals[ok])
-    # majors and total from the cells
+    dense = np.zeros((len(la_rows), len(brk), len(ethnicity_cells()), len(VALUE_COLUMNS)), dtype="float64")
+    if not len(units):
+        return dense
+    u = units
+    pos = la_index.get_indexer(pd.MultiIndex.from_arrays([u["YEAR"].astype("int64"), u["LA"].astype(object)]))
+    b = pd.Index(brk).get_indexer(u["breakdown"].astype(object))
+    ok = (pos >= 0) & (b >= 0)
+    cell = u["cell"].to_numpy(dtype="int64")
+    for k, col in enumerate(VALUE_COLUMNS):
+        if col not in u.columns:
+            continue
+        vals = pd.to_numeric(u[col]).fillna(0).to_numpy(dtype="float64")
+        np.add.at(dense[..., k], (pos[ok], b[ok], cell[ok]), vals[ok])
+    return dense
+
+
+def _by_group(dense: np.ndarray) -> np.ndarray:
+    """Cells to the groups of :func:`group_order` (Total, each major's subtotal and its minors) on axis 2."""
+    cells = ethnicity_cells()
     majors = major_order("dfe")
     major_of_cell = pd.Index(majors).get_indexer(cells["major"])
-    maj = np.zeros((len(la_rows), len(brk), len(majors), len(VALUE_COLUMNS)))
+    maj = np.zeros(dense.shape[:2] + (len(majors), len(VALUE_COLUMNS)))
     for j in range(len(majors)):
         maj[:, :, j] = dense[:, :, major_of_cell == j].sum(axis=2)
     tot = dense.sum(axis=2, keepdims=True)
-    # groups in output order
-    order = group_order()
     cell_pos = {(r.ethnicity_major, r.ethnicity_minor): r.cell for r in cells.itertuples()}
     major_label = {
         majors[j]: cells.loc[cells["major"] == majors[j], "ethnicity_major"].iloc[0] for j in range(len(majors))
     }
     label_to_major_pos = {major_label[m]: j for j, m in enumerate(majors)}
     blocks = []
-    for g in order:
+    for g in group_order():
         if g == (TOTAL, TOTAL):
             blocks.append(tot[:, :, 0])
         elif g[1] == TOTAL:
             blocks.append(maj[:, :, label_to_major_pos[g[0]]])
         else:
             blocks.append(dense[:, :, cell_pos[g]])
-    la_vals = np.stack(blocks, axis=2)  # (la_rows, brk, groups, values)
+    return np.stack(blocks, axis=2)
 
+
+def _geographies(la_vals: np.ndarray, la_rows: list[tuple[int, str]], years: list[int], brk: list[str]) -> pd.DataFrame:
+    """LA rows, then regional rows (the sum of each region's LAs per year), then national rows (all LAs)."""
+    order = group_order()
     geo = local_authorities()
     la_years = np.array([y for y, _ in la_rows])
     la_codes = np.array([la for _, la in la_rows], dtype=object)
     regions = geo["region_name"].reindex(la_codes).to_numpy(dtype=object)
-
-    frames = []
-    # LA level
-    frames.append(_rows(la_vals, la_years, "Local authority", la_codes, geo, brk, order))
-    # regional: sum over LAs of a region, per year
+    frames = [_rows(la_vals, la_years, "Local authority", la_codes, geo, brk, order)]
     reg_keys = pd.MultiIndex.from_arrays([la_years, regions])
     reg_unique = reg_keys.unique()
-    reg_pos = reg_unique.get_indexer(reg_keys)
     reg_vals = np.zeros((len(reg_unique),) + la_vals.shape[1:])
-    np.add.at(reg_vals, reg_pos, la_vals)
+    np.add.at(reg_vals, reg_unique.get_indexer(reg_keys), la_vals)
     reg_years = reg_unique.get_level_values(0).to_numpy()
     reg_names = reg_unique.get_level_values(1).to_numpy(dtype=object)
     frames.append(_rows(reg_vals, reg_years, "Regional", reg_names, geo, brk, order))
-    # national: sum over all LAs, per year
-    nat_pos = pd.Index(years).get_indexer(la_years)
     nat_vals = np.zeros((len(years),) + la_vals.shape[1:])
-    np.add.at(nat_vals, nat_pos, la_vals)
+    np.add.at(nat_vals, pd.Index(years).get_indexer(la_years), la_vals)
     frames.append(_rows(nat_vals, np.array(years), "National", None, geo, brk, order))
-    out = pd.concat(frames, ignore_index=True)
-    out.insert(0, "measure", spec.measure)
-    # value columns: integers, with NA where not applicable
+    return pd.concat(frames, ignore_index=True)
+
+
+def _value_columns(out: pd.DataFrame, spec: Spec) -> pd.DataFrame:
+    """Value columns as integers (``points_total`` to one decimal), NA where they do not apply to a breakdown."""
     has_den = out["breakdown"].isin(spec.denominator).to_numpy()
     att = out["breakdown"].isin(spec.attainment).to_numpy()
     for col in ("number", "denominator", "pupils"):
@@ -300,13 +317,7 @@ def tabulate(units: pd.DataFrame, spec: Spec, las_by_year: dict[int, list[str]])
     out.loc[att, "number"] = pd.NA
     out.loc[~has_den | att, "denominator"] = pd.NA
     out.loc[~att, ["points_total", "pupils"]] = pd.NA
-    level_order = {"National": 0, "Regional": 1, "Local authority": 2}
-    out = out.sort_values(
-        ["time_period", "geographic_level", "region_name", "la_name"],
-        key=lambda s: s.map(level_order) if s.name == "geographic_level" else s,
-        kind="stable",
-    )
-    return out[TIDY_COLUMNS].reset_index(drop=True)
+    return out
 
 
 def _rows(vals, years, level, keys, geo, brk, order) -> pd.DataFrame:
