@@ -1,6 +1,6 @@
 """Statistical disclosure control for tidy count tables, applied once, just before publication.
 
-What it does (DfE children-looked-after practice, ``shared/reference/publication.md``):
+What it does (how DfE's children-looked-after statistics control disclosure):
 
 * primary suppression: counts from 1 to ``threshold`` are replaced by ``c``. Zeros are shown as 0, as DfE
   does (a zero reveals nothing about an individual); ``suppress_zero=True`` suppresses them too;

@@ -1,6 +1,6 @@
 """Care leavers: activity and accommodation at ages 17 to 21 (DfE definitions).
 
-DfE ("Children looked after in England", care leavers; ``../shared/reference/ssda903.md``): the SSDA903 OC3
+DfE ("Children looked after in England", care leavers; DfE's SSDA903 guidance): the SSDA903 OC3
 table holds young people formerly looked after whose 17th to 21st birthday fell in the collection year. Age is
 the age *at that birthday*, i.e. the age on 31 March ``Y`` computed from OC3 DOB (a birthday on or after 1 April
 falls in the previous calendar year of the collection year). Rows of other ages are left out.

@@ -19,7 +19,7 @@ Codes that do not state a group (REFU, NOBT, blank, invalid) go into the major g
 not yet available" with minor labels Refused / Information not yet obtained / Not recorded / Invalid code
 (``rap.domain.ethnicity.classify``), so every child is counted and the group totals add up to the total.
 
-Collection year ``Y`` runs 1 April ``Y-1`` to 31 March ``Y`` (``../shared/reference/ssda903.md``).
+Collection year ``Y`` runs 1 April ``Y-1`` to 31 March ``Y`` (DfE's SSDA903 guidance).
 Counts are unsuppressed and unrounded: disclosure control is applied later (``rap.domain.disclosure``).
 """
 

@@ -1,6 +1,6 @@
 """Children who went missing or were away from placement without authorisation (DfE definitions).
 
-DfE ("Children looked after in England", missing and away from placement; ``../shared/reference/ssda903.md``):
+DfE ("Children looked after in England", missing and away from placement; DfE's SSDA903 guidance):
 among children looked after during the year, the children with at least one missing incident (SSDA903
 Missing table, MISSING = M) starting in the year, the number of such incidents, and the children with at least
 one period away from placement without authorisation (MISSING = A). An incident counts in the year its

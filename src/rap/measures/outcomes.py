@@ -1,5 +1,5 @@
 """Educational outcomes of children looked after for 12 months (DfE "Outcomes for children in need, including
-children looked after"; ``../shared/reference/ssda903.md``).
+children looked after"; DfE's SSDA903 guidance).
 
 Cohort: children looked after continuously for at least 12 months at 31 March ``Y``. We use **OC2 presence**:
 the SSDA903 OC2 table is, by DfE's definition of the return, exactly the children looked after continuously

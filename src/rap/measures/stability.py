@@ -1,6 +1,6 @@
 """Placement stability (short and long term) and school stability of children looked after (DfE definitions).
 
-DfE ("Children looked after in England", placement stability; ``../shared/reference/ssda903.md``):
+DfE ("Children looked after in England", placement stability; DfE's SSDA903 guidance):
 
 * ``placement_stability``: children looked after on 31 March with 3 or more placements during the year;
   denominator children looked after on 31 March. One row, ``breakdown = "3 or more placements"``.
