@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,7 @@ def test_run_end_to_end_then_unchanged_rerun_is_cached(small_project, small_run,
 
 def test_bad_params_exit_non_zero_naming_file_and_key(tmp_path):
     (tmp_path / "params").mkdir()
+    shutil.copy(REPO / "params" / "defaults.yaml", tmp_path / "params")
     bad = tmp_path / "params" / "2024.yaml"
     bad.write_text("year: 2024\nsuppression:\n  threshold: -1\n")
     proc = subprocess.run(
@@ -62,6 +64,7 @@ def test_bad_params_exit_non_zero_naming_file_and_key(tmp_path):
 
 def test_check_on_a_record_folder_with_a_bad_header_names_the_file(tmp_path):
     (tmp_path / "params").mkdir()
+    shutil.copy(REPO / "params" / "defaults.yaml", tmp_path / "params")
     data = tmp_path / "data" / "ssda903" / "2024" / "805"
     data.mkdir(parents=True)
     (data / "whatever.csv").write_text("CHILD,SEX,DOB,ETHNIC,UPN,MOTHER\n1,1,01/01/2010,WBRI,UN1,\n")
@@ -87,6 +90,7 @@ def test_source_notebooks_are_committed_without_outputs():
 def _record_project(tmp_path: Path, episodes_rows: list[str]) -> Path:
     """A one-LA, one-year record-level project built from the shared sample's layout."""
     (tmp_path / "params").mkdir()
+    shutil.copy(REPO / "params" / "defaults.yaml", tmp_path / "params")
     la = tmp_path / "data" / "ssda903" / "2024" / "805"
     la.mkdir(parents=True)
     (la / "h.csv").write_text(

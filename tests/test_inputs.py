@@ -1,4 +1,5 @@
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,7 @@ def test_validated_inputs_are_cached_and_invalidated_by_a_changed_file(tmp_path,
     import rap.inputs.load as inputs
 
     (tmp_path / "params").mkdir()
+    shutil.copy(repo_root / "params" / "defaults.yaml", tmp_path / "params")
     (tmp_path / "params" / "2024.yaml").write_text("year: 2024\nyears: 2\nsynth:\n  scale: small\n")
     params = load_params(tmp_path / "params" / "2024.yaml")
     first = inputs.load_record_data(params)

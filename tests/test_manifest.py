@@ -18,7 +18,7 @@ from rap.core.params import load_params
 
 def _project(root: Path) -> Path:
     (root / "params").mkdir(parents=True)
-    (root / "params" / "defaults.yaml").write_text("data:\n  kind: synthetic\n  path: data/synthetic\n")
+    shutil.copy(Path(__file__).resolve().parents[1] / "params" / "defaults.yaml", root / "params")
     (root / "params" / "2024.yaml").write_text("year: 2024\n")
     data = root / "data" / "synthetic"
     data.mkdir(parents=True)

@@ -76,71 +76,65 @@ def _ep(la, child, decom, rne, dec="", rec="", place="U1", ls="C2"):
 UPN_J, UPN_L, UPN_M, UPN_A = "A123456789012", "B123456789012", "C123456789012", "D123456789012"
 
 
-def tiny() -> RecordData:
-    header = [
-        _header("201", "A", "WBRI", upn=UPN_A),
-        _header("201", "B", "REFU", dob="01/01/2012"),
-        _header("201", "C", ""),
-        _header("201", "D", "XXXX"),
-        _header("201", "E", "BAFR"),
-        _header("201", "F", "WBRI"),
-        _header("202", "G", "WBRI", dob="01/06/2004"),
-        _header("202", "H", "AIND", dob="01/12/2006"),
-        _header("202", "I", "AIND", dob="01/02/2006"),
-        _header("202", "J", "MWBC", dob="01/09/2012", upn=UPN_J),
-        _header("202", "K", "MWBC", upn="UN1"),
-        _header("805", "L", "WBRI", upn=UPN_L),
-        _header("805", "M", "OOTH", dob="01/01/2008", upn=UPN_M),
-        _header("805", "N", "WBRI", dob="01/01/2015"),
-        _header("805", "O", "WBRI", dob="01/01/2018"),
-    ]
-    eps = [
-        _ep("201", "A", "10/01/2023", "S", "01/06/2023", "X1"),
-        _ep("201", "A", "01/06/2023", "P", "01/09/2023", "X1"),
-        _ep("201", "A", "01/09/2023", "P", place="U3"),
-        _ep("201", "B", "01/01/2020", "S"),
-        _ep("201", "B", "01/06/2021", "L"),
-        _ep("201", "C", "01/05/2023", "S", "01/12/2023", "E4A"),
-        _ep("201", "D", "31/03/2024", "S"),
-        _ep("201", "E", "01/01/2022", "S", "31/03/2024", "E11"),
-        _ep("201", "F", "01/02/2024", "S", ls="V3"),
-        _ep("202", "J", "01/01/2021", "S"),
-        _ep("202", "K", "01/02/2023", "S"),
-        _ep("805", "L", "01/10/2023", "S"),
-        _ep("805", "M", "01/01/2020", "S"),
-        _ep("805", "N", "01/06/2020", "S", "01/01/2023", "X1"),
-        _ep("805", "N", "01/01/2023", "P", place="U2"),
-        _ep("805", "O", "01/01/2021", "S", "01/06/2023", "X1"),
-        _ep("805", "O", "01/06/2023", "P", place="A3"),
-    ]
-    missing = [
-        {"LA": "201", "CHILD": "C", "MISSING": "M", "MIS_START": "01/06/2023"},
-        {"LA": "201", "CHILD": "C", "MISSING": "M", "MIS_START": "01/07/2023"},
-        {"LA": "201", "CHILD": "C", "MISSING": "A", "MIS_START": "01/08/2023"},
-        {"LA": "201", "CHILD": "C", "MISSING": "M", "MIS_START": "01/03/2023"},  # before the year
-    ]
-    oc3 = [
-        {"LA": "202", "CHILD": "G", "DOB": "01/06/2004", "IN_TOUCH": "YES", "ACTIV": "F5", "ACCOM": "C1"},
-        {"LA": "202", "CHILD": "H", "DOB": "01/12/2006", "IN_TOUCH": "YES", "ACTIV": "G4", "ACCOM": "C2"},
-        {"LA": "202", "CHILD": "I", "DOB": "01/02/2006", "IN_TOUCH": "NO", "ACTIV": "0", "ACCOM": "0"},
-    ]
-    oc2 = [{"LA": "202", "CHILD": "J"}, {"LA": "202", "CHILD": "K"}, {"LA": "805", "CHILD": "M"}]
-    sw = [  # LA 201 only: A had 3 social workers in the year, B 1; LAs 202 and 805 sent no SWEpisodes
-        {"LA": "201", "CHILD": "A", "SW_ID": "SW1", "SW_DECOM": "01/01/2023", "SW_DEC": "01/06/2023"},
-        {"LA": "201", "CHILD": "A", "SW_ID": "SW2", "SW_DECOM": "01/06/2023", "SW_DEC": "01/09/2023"},
-        {"LA": "201", "CHILD": "A", "SW_ID": "SW3", "SW_DECOM": "01/09/2023"},
-        {"LA": "201", "CHILD": "B", "SW_ID": "SW1", "SW_DECOM": "01/01/2020"},
-    ]
-    tables = {t: _frame(t, []) for t in table_columns()}
-    tables.update(
-        Header=_frame("Header", header),
-        Episodes=_frame("Episodes", eps),
-        Missing=_frame("Missing", missing),
-        OC3=_frame("OC3", oc3),
-        OC2=_frame("OC2", oc2),
-        SWEpisodes=_frame("SWEpisodes", sw),
-    )
-    school = pd.DataFrame(
+HEADER = [
+    _header("201", "A", "WBRI", upn=UPN_A),
+    _header("201", "B", "REFU", dob="01/01/2012"),
+    _header("201", "C", ""),
+    _header("201", "D", "XXXX"),
+    _header("201", "E", "BAFR"),
+    _header("201", "F", "WBRI"),
+    _header("202", "G", "WBRI", dob="01/06/2004"),
+    _header("202", "H", "AIND", dob="01/12/2006"),
+    _header("202", "I", "AIND", dob="01/02/2006"),
+    _header("202", "J", "MWBC", dob="01/09/2012", upn=UPN_J),
+    _header("202", "K", "MWBC", upn="UN1"),
+    _header("805", "L", "WBRI", upn=UPN_L),
+    _header("805", "M", "OOTH", dob="01/01/2008", upn=UPN_M),
+    _header("805", "N", "WBRI", dob="01/01/2015"),
+    _header("805", "O", "WBRI", dob="01/01/2018"),
+]
+EPISODES = [
+    _ep("201", "A", "10/01/2023", "S", "01/06/2023", "X1"),
+    _ep("201", "A", "01/06/2023", "P", "01/09/2023", "X1"),
+    _ep("201", "A", "01/09/2023", "P", place="U3"),
+    _ep("201", "B", "01/01/2020", "S"),
+    _ep("201", "B", "01/06/2021", "L"),
+    _ep("201", "C", "01/05/2023", "S", "01/12/2023", "E4A"),
+    _ep("201", "D", "31/03/2024", "S"),
+    _ep("201", "E", "01/01/2022", "S", "31/03/2024", "E11"),
+    _ep("201", "F", "01/02/2024", "S", ls="V3"),
+    _ep("202", "J", "01/01/2021", "S"),
+    _ep("202", "K", "01/02/2023", "S"),
+    _ep("805", "L", "01/10/2023", "S"),
+    _ep("805", "M", "01/01/2020", "S"),
+    _ep("805", "N", "01/06/2020", "S", "01/01/2023", "X1"),
+    _ep("805", "N", "01/01/2023", "P", place="U2"),
+    _ep("805", "O", "01/01/2021", "S", "01/06/2023", "X1"),
+    _ep("805", "O", "01/06/2023", "P", place="A3"),
+]
+MISSING = [
+    {"LA": "201", "CHILD": "C", "MISSING": "M", "MIS_START": "01/06/2023"},
+    {"LA": "201", "CHILD": "C", "MISSING": "M", "MIS_START": "01/07/2023"},
+    {"LA": "201", "CHILD": "C", "MISSING": "A", "MIS_START": "01/08/2023"},
+    {"LA": "201", "CHILD": "C", "MISSING": "M", "MIS_START": "01/03/2023"},  # before the year
+]
+OC3 = [
+    {"LA": "202", "CHILD": "G", "DOB": "01/06/2004", "IN_TOUCH": "YES", "ACTIV": "F5", "ACCOM": "C1"},
+    {"LA": "202", "CHILD": "H", "DOB": "01/12/2006", "IN_TOUCH": "YES", "ACTIV": "G4", "ACCOM": "C2"},
+    {"LA": "202", "CHILD": "I", "DOB": "01/02/2006", "IN_TOUCH": "NO", "ACTIV": "0", "ACCOM": "0"},
+]
+OC2 = [{"LA": "202", "CHILD": "J"}, {"LA": "202", "CHILD": "K"}, {"LA": "805", "CHILD": "M"}]
+SW_EPISODES = [  # LA 201 only: A had 3 social workers in the year, B 1; LAs 202 and 805 sent no SWEpisodes
+    {"LA": "201", "CHILD": "A", "SW_ID": "SW1", "SW_DECOM": "01/01/2023", "SW_DEC": "01/06/2023"},
+    {"LA": "201", "CHILD": "A", "SW_ID": "SW2", "SW_DECOM": "01/06/2023", "SW_DEC": "01/09/2023"},
+    {"LA": "201", "CHILD": "A", "SW_ID": "SW3", "SW_DECOM": "01/09/2023"},
+    {"LA": "201", "CHILD": "B", "SW_ID": "SW1", "SW_DECOM": "01/01/2020"},
+]
+
+
+def _school() -> pd.DataFrame:
+    """The school extract of the tiny return: J, L and M (K's UPN is UN1 and does not link)."""
+    return pd.DataFrame(
         {
             "UPN": [UPN_J, UPN_L, UPN_M],
             "LA": ["202", "805", "805"],
@@ -157,7 +151,21 @@ def tiny() -> RecordData:
             "YEAR": Y,
         }
     )
-    return RecordData(ssda903=ReadResult(tables=tables), school=ReadResult(tables={"School": school}), population=None)
+
+
+def tiny() -> RecordData:
+    """The hand-built return of the module docstring, as the readers would give it."""
+    tables = {t: _frame(t, []) for t in table_columns()}
+    tables.update(
+        Header=_frame("Header", HEADER),
+        Episodes=_frame("Episodes", EPISODES),
+        Missing=_frame("Missing", MISSING),
+        OC3=_frame("OC3", OC3),
+        OC2=_frame("OC2", OC2),
+        SWEpisodes=_frame("SWEpisodes", SW_EPISODES),
+    )
+    school = ReadResult(tables={"School": _school()})
+    return RecordData(ssda903=ReadResult(tables=tables), school=school, population=None)
 
 
 @pytest.fixture(scope="module")
@@ -353,6 +361,7 @@ def test_compute_shares_results_through_the_cache(tmp_path, monkeypatch):
     import pandas as pd
 
     from rap import measures as M
+    from rap.measures.store import cache_dir
 
     calls: list[str] = []
 
@@ -376,7 +385,7 @@ def test_compute_shares_results_through_the_cache(tmp_path, monkeypatch):
     # a held lock: the others are done first, the locked one after it is released
     calls.clear()
     data3 = SimpleNamespace(cache_key="k3", cache_root=tmp_path)
-    folder = M._cache_dir(data3, [2024])
+    folder = cache_dir(data3, [2024])
     folder.mkdir(parents=True)
     lock = open(folder / "a.lock", "w")
     fcntl.flock(lock, fcntl.LOCK_EX)

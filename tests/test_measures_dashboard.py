@@ -37,9 +37,9 @@ import pytest
 from rap import measures as M
 from rap.core.params import load_params
 from rap.domain.geography import normalise_postcodes, postcode_coordinates
+from rap.domain.ssda903 import spec as ssda903_spec
 from rap.inputs.load import RecordData
 from rap.inputs.readers.quarantine import ReadResult
-from rap.inputs.readers.ssda903 import spec as ssda903_spec
 from rap.inputs.readers.ssda903 import table_columns
 from rap.measures.common import TIDY_COLUMNS
 from rap.measures.placements import (

@@ -1,7 +1,7 @@
 """Published mode: the national tables by ethnicity of DfE's 2024 release come out of
 ``rap.measures.from_published`` with DfE's numbers and percentages exactly as published.
 
-Fixtures: tests/fixtures/published_2024/ (copies of ../shared/reference-data/ees-cla-2024-release; SOURCE.md).
+Fixtures: tests/fixtures/published_2024/ (copies of files of DfE's 2024 release; SOURCE.md).
 The expected values below are typed in from the published CSVs, so a change in reading, label mapping or
 matrix completion that moves any of them fails the test.
 """

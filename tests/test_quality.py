@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rap.core.params import QualityRagParams, RagThreshold, load_params
+from rap.core.params import RagThreshold, load_params
 from rap.inputs.load import read_school_years
 from rap.inputs.readers.ees import read_ees_table
 from rap.inputs.readers.ssda903 import read_ssda903_years
@@ -337,7 +337,7 @@ def test_denominator_comparability():
 
 
 def test_rag_rules():
-    t = RagThreshold(green=0.98, amber=0.95)
+    t = RagThreshold(green=0.98, amber=0.95, higher_is_better=True)
     assert [Q.rag(v, t) for v in (0.98, 0.97, 0.95, 0.9, float("nan"))] == [
         "green",
         "amber",
@@ -379,7 +379,7 @@ def test_user_needs_statuses():
         [{"collection": c, "year": y, "rows": 10, "las": 153, "share_las": 1.0} for c in cols for y in years]
     )
     scan.loc[(scan["collection"] == "ks2") & (scan["year"] == 2024), ["rows", "las", "share_las"]] = 0
-    rp = QualityRagParams()
+    rp = _params().quality_rag
     sc = pd.DataFrame(
         {
             "dimension": [
@@ -461,7 +461,7 @@ def test_release_revisions_2023_vs_2024():
     assert set(g["major"]) == {"white", "mixed", "asian", "black", "other", "unknown"}
     gaps = Q.published_record_level_gaps(sh)
     assert any("record-level" in s for s in gaps) and "2019 to 2024" in gaps[0]
-    ps = Q.published_scorecard(QualityRagParams(), sh).set_index("dimension")
+    ps = Q.published_scorecard(_params().quality_rag, sh).set_index("dimension")
     assert ps.at["completeness", "value"] == pytest.approx(1 - 800 / 83630)
     assert ps.at["validity", "rag"] == "not assessed"
 

@@ -109,11 +109,8 @@ time.sleep(60)
 def make_project(root: Path) -> Path:
     """Project with params/, data/synthetic/ and notebooks/01_alpha + 02_beta. Returns the year file."""
     (root / "params").mkdir(parents=True)
-    (root / "params" / "defaults.yaml").write_text(
-        "years: 3\ndata:\n  kind: synthetic\n  path: data/synthetic\nsynth:\n  scale: small\n"
-        "suppression:\n  threshold: 5\noutput_dir: outputs\n"
-    )
-    (root / "params" / "2024.yaml").write_text("year: 2024\n")
+    shutil.copy(Path(__file__).resolve().parents[1] / "params" / "defaults.yaml", root / "params")
+    (root / "params" / "2024.yaml").write_text("year: 2024\nyears: 3\nsynth:\n  scale: small\n")
     data = root / "data" / "synthetic"
     (data / "sub").mkdir(parents=True)
     (data / "a.csv").write_text("id,value\n2,b\n1,a\n")

@@ -22,6 +22,18 @@ def test_check_letter():
     assert upn_check_letter_ok("UN3") and not upn_check_letter_ok("UN9")
 
 
+def test_only_unknown_codes_and_dfe_shaped_upns_pass():
+    """The unknown-UPN codes (UN1-UN5, the SSDA903 spec's code group) pass; any other UPN needs DfE's shape,
+    digits from the 2nd to the 12th character, whatever its check letter."""
+    from rap.domain.ssda903 import code_group
+
+    assert all(upn_check_letter_ok(c) for c in code_group("upn_unknown"))
+    letters = "ABCDEFGHJKLMNPQRTUVWXYZ"
+    body = "805A00012345"  # a letter among the digits: one first letter would match its check sum
+    assert not any(upn_check_letter_ok(c + body) for c in letters)
+    assert not upn_check_letters_ok([c + body for c in letters]).any()
+
+
 def test_vectorised_check_letters_agree_with_the_rule():
     """The reader's numpy version gives the scalar rule's answer on valid, mistyped and odd UPNs."""
     import random

@@ -321,3 +321,21 @@ def test_published_numbers_and_strings():
     assert all(type(v) is int for v in published_numbers([1.2, 3.5], 0))
     assert published_strings([12.0, 0.005, np.nan], 2) == ["12.00", "0.01", "x"]
     assert published_strings([12.0, 3.14159], np.array([0, 3])) == ["12", "3.142"]
+
+
+def test_ees_symbols_are_one_list_read_by_writers_display_and_readers(repo_root):
+    """The symbols and their meanings are data (rap/data/ees_symbols.yaml): what the disclosure code writes, what
+    report tables explain and what the EES reader accepts are the same list."""
+    import yaml
+
+    from rap.domain.disclosure import LOW, SYMBOL_NOTES, SYMBOLS, C, K, U, X, Z
+    from rap.inputs.readers.ees import parse_indicator
+    from rap.present.display import table_markdown
+
+    shipped = yaml.safe_load((repo_root / "src" / "rap" / "data" / "ees_symbols.yaml").read_text())
+    assert list(SYMBOLS) == list(SYMBOL_NOTES) == list(shipped) == [C, LOW, K, X, Z, U]
+    assert SYMBOLS[C] == shipped["c"]["legend"] and SYMBOL_NOTES[C] == shipped["c"]["note"]
+    _, symbols, ok = parse_indicator(pd.Series([s.upper() for s in SYMBOLS] + ["q"]))
+    assert ok.tolist() == [True] * len(SYMBOLS) + [False] and symbols[: len(SYMBOLS)].tolist() == list(SYMBOLS)
+    md = table_markdown(pd.DataFrame({"n": ["c", "[low]"]}), "t", "Cap")
+    assert rf"\[c\] {SYMBOL_NOTES['c']}; \[low\] {SYMBOL_NOTES['low']}." in md

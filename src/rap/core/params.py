@@ -7,78 +7,88 @@ notebook running with another working directory sees the same files.
 
 from __future__ import annotations
 
+import csv
+from functools import cache
+from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rap.core.errors import ParamsError
 
-Rate = Field(ge=0.0, le=1.0)
+#: A share of records or a rate: from 0 to 1.
+Share = Annotated[float, Field(ge=0, le=1)]
 
 
 class _Strict(BaseModel):
+    """Every field required (its default is in ``params/defaults.yaml``), no unknown keys, read-only."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DataParams(_Strict):
-    kind: Literal["synthetic", "record", "published"] = "synthetic"
-    path: Path = Path("data/synthetic")
+    kind: Literal["synthetic", "record", "published"]
+    path: Path
     #: published kind: DfE's file of children looked after on 31 March by LA and major ethnic group (section 04)
-    la_ethnicity_file: Path | None = None
+    la_ethnicity_file: Path | None
     #: published kind: folder with the ONS population files (mid-year estimates, Census 2021 by region)
-    population_path: Path | None = None
+    population_path: Path | None
 
 
 class DefectRates(_Strict):
     """Ethnicity-quality defects the generator injects, as shares of the records they can affect."""
 
-    ethnic_blank: float = Field(0.003, ge=0, le=1)
-    ethnic_refused: float = Field(0.0016, ge=0, le=1)
-    ethnic_not_obtained: float = Field(0.008, ge=0, le=1)
-    ethnic_invalid: float = Field(0.001, ge=0, le=1)
-    poor_recording_las: int = Field(6, ge=0, le=153)
-    poor_recording_multiplier: float = Field(8.0, ge=1)
-    ethnic_changed: float = Field(0.01, ge=0, le=1)
-    school_disagreement: float = Field(0.03, ge=0, le=1)
-    school_disagreement_by_code: dict[str, float] = Field(
-        default_factory=lambda: {"WROM": 0.45, "WIRT": 0.40, "OOTH": 0.35, "MOTH": 0.30, "BOTH": 0.30, "AOTH": 0.20}
-    )
-    unknown_upn: float = Field(0.03, ge=0, le=1)
-    duplicate_child: float = Field(0.001, ge=0, le=1)
-    episode_end_before_start: float = Field(0.0005, ge=0, le=1)
+    ethnic_blank: Share
+    ethnic_refused: Share
+    ethnic_not_obtained: Share
+    ethnic_invalid: Share
+    poor_recording_las: int = Field(ge=0, le=153)
+    poor_recording_multiplier: float = Field(ge=1)
+    ethnic_changed: Share
+    school_disagreement: Share
+    school_disagreement_by_code: dict[str, float]
+    unknown_upn: Share
+    duplicate_child: Share
+    episode_end_before_start: Share
 
     @field_validator("school_disagreement_by_code")
     @classmethod
     def _codes_and_rates(cls, v: dict[str, float]) -> dict[str, float]:
-        from rap.domain.ethnicity import known_codes
-
         for code, rate in v.items():
-            if code not in known_codes():
+            if code not in _known_ethnicity_codes():
                 raise ValueError(f"{code!r} is not a known DfE ethnicity code")
             if not 0 <= rate <= 1:
                 raise ValueError(f"rate for {code} must be between 0 and 1, got {rate}")
         return v
 
 
+@cache
+def _known_ethnicity_codes() -> frozenset[str]:
+    """The DfE ETHNIC codes that state a group, from the package's code list (``rap/data/ethnicity/codes.csv``),
+    read here with the csv module: core imports no other layer, and validating parameters needs no pandas."""
+    with resources.files("rap.data.ethnicity").joinpath("codes.csv").open("r", encoding="utf-8") as fh:
+        return frozenset(row["code"] for row in csv.DictReader(fh) if row["known"] == "true")
+
+
 class SynthParams(_Strict):
-    seed: int = 20240331
-    scale: Literal["national", "small"] = "national"
-    defects: DefectRates = DefectRates()
+    seed: int
+    scale: Literal["national", "small"]
+    defects: DefectRates
 
 
 class SuppressionParams(_Strict):
-    threshold: int = Field(5, ge=1, le=100)
-    rounding_base: int = Field(10, ge=1, le=1000)
+    threshold: int = Field(ge=1, le=100)
+    rounding_base: int = Field(ge=1, le=1000)
 
 
 class RagThreshold(_Strict):
-    """A red/amber/green rule: ``green`` and ``amber`` bounds on a share, higher-is-better unless stated."""
+    """A red/amber/green rule: ``green`` and ``amber`` bounds on a share, higher or lower is better."""
 
-    green: float = Field(ge=0, le=1)
-    amber: float = Field(ge=0, le=1)
-    higher_is_better: bool = True
+    green: Share
+    amber: Share
+    higher_is_better: bool
 
     @model_validator(mode="after")
     def _ordered(self) -> RagThreshold:
@@ -92,29 +102,30 @@ class RagThreshold(_Strict):
 class QualityRagParams(_Strict):
     """The project's own RAG rules for ethnicity data quality (no official thresholds exist)."""
 
-    completeness: RagThreshold = RagThreshold(green=0.98, amber=0.95)
-    validity: RagThreshold = RagThreshold(green=0.999, amber=0.99)
-    consistency_over_time: RagThreshold = RagThreshold(green=0.98, amber=0.95)
-    consistency_across_collections: RagThreshold = RagThreshold(green=0.95, amber=0.90)
-    linkage: RagThreshold = RagThreshold(green=0.95, amber=0.90)
-    funnel_level: float = Field(0.998, gt=0.5, lt=1, description="an LA is flagged only outside this limit")
+    completeness: RagThreshold
+    validity: RagThreshold
+    consistency_over_time: RagThreshold
+    consistency_across_collections: RagThreshold
+    linkage: RagThreshold
+    funnel_level: float = Field(gt=0.5, lt=1, description="an LA is flagged only outside this limit")
 
 
 class QAParams(_Strict):
-    max_rejected_share: float = Field(0.01, ge=0, le=1, description="a table with more rejected rows fails")
+    max_rejected_share: Share = Field(description="a table with more rejected rows fails")
 
 
 class Params(_Strict):
     year: int = Field(ge=2015, le=2100)
-    years: int = Field(5, ge=1, le=10, description="length of the time series ending at `year`")
-    data: DataParams = DataParams()
-    synth: SynthParams = SynthParams()
-    suppression: SuppressionParams = SuppressionParams()
-    qa: QAParams = QAParams()
-    quality_rag: QualityRagParams = QualityRagParams()
-    sections: list[str] = Field(default_factory=list)
-    output_dir: Path = Path("outputs")
-    project_root: Path = Path(".")
+    years: int = Field(ge=1, le=10, description="length of the time series ending at `year`")
+    data: DataParams
+    synth: SynthParams
+    suppression: SuppressionParams
+    qa: QAParams
+    quality_rag: QualityRagParams
+    sections: list[str]
+    output_dir: Path
+    #: the folder that holds ``params/``: set by :func:`load_params`
+    project_root: Path
 
     @model_validator(mode="after")
     def _optional_inputs_exist(self) -> Params:
@@ -169,20 +180,32 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def load_params(path: str | Path, **overrides: Any) -> Params:
-    """Read ``defaults.yaml`` beside ``path``, overlay ``path`` and any overrides, and validate."""
+    """Read ``defaults.yaml`` beside ``path``, overlay ``path`` and any overrides, and validate.
+
+    Every parameter must end up with a value: the models hold types and ranges, ``defaults.yaml`` the defaults.
+    """
     path = Path(path).resolve()
     defaults = path.parent / "defaults.yaml"
-    merged: dict[str, Any] = _read_yaml(defaults) if defaults.exists() and defaults != path else {}
+    has_defaults = defaults.exists() and defaults != path
+    merged: dict[str, Any] = _read_yaml(defaults) if has_defaults else {}
     merged = _deep_merge(merged, _read_yaml(path))
     merged = _deep_merge(merged, overrides)
     merged.setdefault("project_root", str(path.parent.parent))
     try:
         return Params.model_validate(merged)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        if not key:  # a check across keys names its key at the start of the message ("data.x: ...")
-            msg = str(err["msg"]).removeprefix("Value error, ")
-            key, _, reason = msg.partition(": ")
-            raise ParamsError(path, key, reason) from None
-        raise ParamsError(path, key, f"{err['msg']} (got {err.get('input')!r})") from None
+        raise _params_error(path, exc.errors()[0], has_defaults) from None
+
+
+def _params_error(path: Path, err: Any, has_defaults: bool) -> ParamsError:
+    """The first validation error as a :class:`ParamsError` naming the file and the dotted key."""
+    key = ".".join(str(p) for p in err["loc"])
+    if not key:  # a check across keys names its key at the start of the message ("data.x: ...")
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        key, _, reason = msg.partition(": ")
+        return ParamsError(path, key, reason)
+    if err["type"] == "missing":
+        if has_defaults:
+            return ParamsError(path, key, "not set: give it a value here or in defaults.yaml beside this file")
+        return ParamsError(path, key, "not set, and there is no defaults.yaml beside this file to give its default")
+    return ParamsError(path, key, f"{err['msg']} (got {err.get('input')!r})")

@@ -1,6 +1,6 @@
 """Statistical disclosure control for tidy count tables, applied once, just before publication.
 
-What it does (DfE children-looked-after practice, ``shared/reference/publication.md``):
+What it does (how DfE's children-looked-after statistics control disclosure):
 
 * primary suppression: counts from 1 to ``threshold`` are replaced by ``c``. Zeros are shown as 0, as DfE
   does (a zero reveals nothing about an individual); ``suppress_zero=True`` suppresses them too;
@@ -32,16 +32,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
+from importlib import resources
 from typing import Literal
 
 import numpy as np
 import pandas as pd
+import yaml
 
 __all__ = [
     "C",
     "K",
     "LOW",
     "SYMBOLS",
+    "SYMBOL_NOTES",
     "U",
     "X",
     "Z",
@@ -58,21 +61,25 @@ __all__ = [
     "suppress_slices",
 ]
 
-# EES symbols (publication.md): never a blank indicator cell.
+
+def _symbols() -> dict[str, dict[str, str]]:
+    with resources.files("rap.data").joinpath("ees_symbols.yaml").open("r", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+# EES symbols (``rap/data/ees_symbols.yaml``): an indicator cell is never blank.
+#: Symbol -> its meaning in a legend (spreadsheet, annexes), in the data file's order.
+SYMBOLS: dict[str, str] = {s: v["legend"] for s, v in _symbols().items()}
+#: Symbol -> its meaning in the note under a report table (``rap.present.display``).
+SYMBOL_NOTES: dict[str, str] = {s: v["note"] for s, v in _symbols().items()}
 C = "c"  # confidential: suppressed
 LOW = "low"  # rounds to zero, but is not zero
 K = "k"  # CLA files: a percentage under 0.5 (rounds to zero but is not zero)
 X = "x"  # not available
 Z = "z"  # not applicable
 U = "u"  # low reliability
-SYMBOLS = {
-    C: "confidential (suppressed)",
-    LOW: "rounds to zero, but is not zero",
-    K: "rounds to zero, but is not zero",
-    X: "not available",
-    Z: "not applicable",
-    U: "low reliability",
-}
+if not {C, LOW, K, X, Z, U} <= set(SYMBOLS):  # the names code uses must be in the data
+    raise ValueError("rap/data/ees_symbols.yaml lacks a symbol the disclosure code writes")
 
 Equation = tuple[int, np.ndarray]
 """(position of the total row, positions of the rows that sum to it)."""
@@ -376,6 +383,30 @@ def suppress(
     * ``secondary`` / ``audit``: switch off only to demonstrate what goes wrong without them.
     """
     dims = list(dims)
+    df, vals = _counts(table, dims, value)
+    rounded = _round_mask(df, round_rows)
+    v0 = np.nan_to_num(vals, nan=0.0)
+
+    small = (v0 >= 1) & (v0 <= threshold)
+    if suppress_zero:
+        small |= (v0 == 0) & ~np.isnan(vals)
+    primary = small & (~rounded | primary_on_rounded)
+    suppressed = primary.copy()
+    if secondary:
+        _protect(v0, suppressed, primary, build_equations(df, dims, totals, parents), audit, max_rounds)
+
+    df["number_published"] = _published(vals, rounded, suppressed, rounding_base)
+    status: list[Literal["primary", "secondary", "none"]] = [
+        "primary" if p else "secondary" if s else "none" for p, s in zip(primary, suppressed, strict=True)
+    ]
+    df["suppression"] = status
+    df.index = table.index
+    return df
+
+
+def _counts(table: pd.DataFrame, dims: list[str], value: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """A copy of ``table`` on a fresh index and its counts as floats (NaN where missing), once checked: the
+    columns exist, each combination of ``dims`` appears once, no count is negative."""
     missing = [c for c in [*dims, value] if c not in table.columns]
     if missing:
         raise ValueError(f"columns not in table: {missing}")
@@ -385,44 +416,51 @@ def suppress(
     vals = pd.to_numeric(df[value], errors="coerce").to_numpy(dtype=float)
     if (vals[~np.isnan(vals)] < 0).any():
         raise ValueError("counts must be >= 0")
-    rounded = _round_mask(df, round_rows)
-    v0 = np.nan_to_num(vals, nan=0.0)
+    return df, vals
 
-    small = (v0 >= 1) & (v0 <= threshold)
-    if suppress_zero:
-        small |= (v0 == 0) & ~np.isnan(vals)
-    primary = small & (~rounded | primary_on_rounded)
-    suppressed = primary.copy()
 
-    if secondary:
-        equations = build_equations(df, dims, totals, parents)
-        is_total = np.zeros(len(df), dtype=bool)
-        for tot, _ in equations:
-            is_total[tot] = True
-        _secondary_pass(v0, suppressed, equations, is_total)
-        rounds = 0
-        while audit and rounds < max_rounds:
-            rounds += 1
-            det = _determined(v0, suppressed, equations) & primary
-            if not det.any():
-                break
-            for j in np.flatnonzero(det):
-                # widen: suppress one more cell in an equation that contains j
-                for tot, parts in equations:
-                    if j == tot or j in parts:
-                        cand = np.append(parts, tot)
-                        free = [int(i) for i in cand if not suppressed[i]]
-                        if free:
-                            pick = _choose_complement(v0, suppressed, parts, tot, is_total)
-                            if pick is None:
-                                pick = free[0]
-                            suppressed[pick] = True
-                            break
-            _secondary_pass(v0, suppressed, equations, is_total)
-        else:
-            if audit:
-                raise RuntimeError("disclosure audit did not converge")
+def _protect(
+    values: np.ndarray,
+    suppressed: np.ndarray,
+    primary: np.ndarray,
+    equations: Sequence[Equation],
+    audit: bool,
+    max_rounds: int,
+) -> None:
+    """Secondary suppression in place: every equation gets 0 or >= 2 suppressed cells; with ``audit``, then
+    until no primary cell follows from the whole system of equations, one more cell for each that does."""
+    is_total = np.zeros(len(values), dtype=bool)
+    for tot, _ in equations:
+        is_total[tot] = True
+    _secondary_pass(values, suppressed, equations, is_total)
+    if not audit:
+        return
+    for _ in range(max_rounds):
+        det = _determined(values, suppressed, equations) & primary
+        if not det.any():
+            return
+        for j in np.flatnonzero(det):
+            _widen(j, values, suppressed, equations, is_total)
+        _secondary_pass(values, suppressed, equations, is_total)
+    raise RuntimeError("disclosure audit did not converge")
 
+
+def _widen(
+    j: int, values: np.ndarray, suppressed: np.ndarray, equations: Sequence[Equation], is_total: np.ndarray
+) -> None:
+    """Suppress one more cell in the first equation holding cell ``j`` that has a cell left to suppress."""
+    for tot, parts in equations:
+        if j == tot or j in parts:
+            free = [int(i) for i in np.append(parts, tot) if not suppressed[i]]
+            if free:
+                pick = _choose_complement(values, suppressed, parts, tot, is_total)
+                suppressed[free[0] if pick is None else pick] = True
+                return
+
+
+def _published(vals: np.ndarray, rounded: np.ndarray, suppressed: np.ndarray, rounding_base: int) -> list[str]:
+    """Each cell as published: ``x`` missing, ``c`` suppressed, rounded (``low`` if a non-zero count rounds to
+    0) on rounded rows, else the count."""
     published = []
     for v, r, s in zip(vals, rounded, suppressed, strict=True):
         if np.isnan(v):
@@ -434,13 +472,7 @@ def suppress(
             published.append(LOW if v > 0 and rv == 0 else str(rv))
         else:
             published.append(str(int(v)))
-    df["number_published"] = published
-    status: list[Literal["primary", "secondary", "none"]] = [
-        "primary" if p else "secondary" if s else "none" for p, s in zip(primary, suppressed, strict=True)
-    ]
-    df["suppression"] = status
-    df.index = table.index
-    return df
+    return published
 
 
 # --------------------------------------------------------------------------------------------------

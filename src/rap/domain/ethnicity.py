@@ -106,6 +106,16 @@ def quality_category(values: pd.Series) -> pd.Series:
     return out
 
 
+def ethnic_quality(ethnic: pd.Series) -> pd.Series:
+    """The ``ethnic_quality`` column the readers put beside ETHNIC: :func:`quality_category` as text, worked
+    out once per distinct value (a national column has millions of rows and a few dozen values)."""
+    import pandas as pd
+
+    codes_, uniques = pd.factorize(ethnic, use_na_sentinel=False)
+    q = quality_category(pd.Series(uniques, dtype="object")).to_numpy(dtype=object)
+    return pd.Series(q[codes_], index=ethnic.index, dtype="str")
+
+
 def classify(values: pd.Series, style: str = "cla") -> pd.DataFrame:
     """Map raw ETHNIC values to ``ethnicity_minor``, ``ethnicity_major`` labels and a quality category.
 

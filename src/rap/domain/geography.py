@@ -17,6 +17,12 @@ def local_authorities() -> pd.DataFrame:
         return pd.read_csv(fh, dtype=str, keep_default_na=False).set_index("old_la_code")
 
 
+@cache
+def la_codes() -> frozenset[str]:
+    """The old_la_code of every LA in ``rap/data/local_authorities.csv``: what an LA folder or column may hold."""
+    return frozenset(local_authorities().index)
+
+
 def normalise_postcodes(values: pd.Series) -> pd.Series:
     """Postcodes as one key: upper case, every space removed (``"ts22 5bf"`` and ``"TS225BF"`` both give
     ``"TS225BF"``); missing becomes ``""``. Works on the distinct values only, so it is cheap on long columns."""

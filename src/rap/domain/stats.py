@@ -1,7 +1,8 @@
 """Intervals, ratios, funnel limits, overdispersion and indirect standardisation.
 
-The methods follow ``shared/reference/methods.md``, which in turn follows the Public Health England
-(now OHID/UKHSA) "Technical Guide: Confidence Intervals" and Spiegelhalter (2005):
+The methods follow the Public Health England (now OHID/UKHSA) "Technical Guide: Confidence Intervals" and
+Spiegelhalter (2005), "Funnel plots for comparing institutional performance", as the project's methods notes
+set out:
 
 * proportions: Wilson score interval (good coverage at small counts, never outside [0, 1]);
 * counts and rates: Byar's approximation for O >= 10, exact chi-squared (Poisson) limits for O < 10;

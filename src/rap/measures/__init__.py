@@ -10,15 +10,17 @@ Counts are unsuppressed integers (``Int64``); ``denominator`` is NA where no per
 ``points_total``/``pupils`` are filled only for KS4 Attainment 8. The catalogue of measures (ids,
 definitions citing DfE, populations, tables needed, first year) is ``rap/data/measures.yaml``
 (:func:`catalogue`). ``published.from_published`` gives the same shape from DfE's EES release.
+
+This module holds the catalogue and the registry of measure functions (:data:`FUNCTIONS`); computed results
+are kept for re-use by :mod:`rap.measures.store`. The measures import only ``rap.core`` and ``rap.domain``:
+they receive the validated inputs (``rap.inputs.load.RecordData``) and never read files themselves.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from functools import cache
 from importlib import resources
-from pathlib import Path
 
 import pandas as pd
 import yaml
@@ -32,6 +34,7 @@ from rap.measures.placements import placed_over_20_miles, placement_type
 from rap.measures.published import from_published
 from rap.measures.social_workers import social_workers_3plus
 from rap.measures.stability import long_term_stability, placement_stability, school_stability
+from rap.measures.store import stored_results
 from rap.measures.uasc import uasc_on_31_march, uasc_started
 
 #: Measure functions in report order. Some return several measure ids (see measures.yaml ``function``).
@@ -66,46 +69,14 @@ def compute_all(data, years: list[int]) -> pd.DataFrame:
     return compute(data, years)
 
 
-#: Computed measures kept for re-use (one folder per inputs + measures code), newest first.
-MEASURE_CACHE_KEEP = 2
-
-
-def _measures_code_hash() -> str:
-    from rap.core.codehash import code_hash
-
-    return code_hash("rap.measures")
-
-
-def _cache_dir(data, years: list[int]) -> Path | None:
-    if getattr(data, "cache_key", None) is None or getattr(data, "cache_root", None) is None:
-        return None
-    from rap.core.hashing import sha256_json
-
-    key = sha256_json({"inputs": data.cache_key, "years": list(years), "code": _measures_code_hash()})
-    return Path(data.cache_root) / "measures" / key
-
-
 def compute(data, years: list[int], functions: list[str] | None = None) -> pd.DataFrame:
     """The measures of ``functions`` (default: all, in report order) for ``years``, stacked.
 
-    When ``data`` came from the inputs cache, each function's result is kept in ``.cache/measures/<key>/``
-    (key: validated inputs, years, measures code), so sections running in parallel share the work: a
-    function another process is computing (its lock is held) is skipped and collected at the end, by which
-    time it is usually done. Without a cache the functions simply run.
+    When ``data`` came from the inputs cache, each function's result is kept for re-use by the other sections
+    (:mod:`rap.measures.store`); without a cache the functions simply run.
     """
-    from rap.core.cache import keep_newest, shared_pickles
-
     names = list(FUNCTIONS) if functions is None else list(functions)
-    folder = _cache_dir(data, years)
-    if folder is None:
-        return pd.concat([FUNCTIONS[n](data, years) for n in names], ignore_index=True)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        os.utime(folder)
-    except OSError:
-        return pd.concat([FUNCTIONS[n](data, years) for n in names], ignore_index=True)
-    results = shared_pickles(folder, names, lambda n: FUNCTIONS[n](data, years))
-    keep_newest(folder.parent, MEASURE_CACHE_KEEP, protect={folder.name})
+    results = stored_results(data, years, names, lambda n: FUNCTIONS[n](data, years))
     return pd.concat([results[n] for n in names], ignore_index=True)
 
 

@@ -1,6 +1,6 @@
 """Care leavers: activity and accommodation at ages 17 to 21 (DfE definitions).
 
-DfE ("Children looked after in England", care leavers; ``../shared/reference/ssda903.md``): the SSDA903 OC3
+DfE ("Children looked after in England", care leavers; DfE's SSDA903 guidance): the SSDA903 OC3
 table holds young people formerly looked after whose 17th to 21st birthday fell in the collection year. Age is
 the age *at that birthday*, i.e. the age on 31 March ``Y`` computed from OC3 DOB (a birthday on or after 1 April
 falls in the previous calendar year of the collection year). Rows of other ages are left out.
@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rap.measures.common import Spec, age_on, finish
+from rap.measures.common import KEY, Spec, age_on, finish
 
 EET_CODES = ("F1", "P1", "F2", "P2", "F4", "P4", "F5", "P5")
 AGE_GROUPS = {"17 to 18": (17, 18), "19 to 21": (19, 20, 21)}
@@ -48,7 +48,7 @@ def activity_breakdowns() -> list[str]:
 
 def _oc3(data, years: list[int]) -> pd.DataFrame:
     oc3 = data.ssda903["OC3"]
-    oc3 = oc3.loc[oc3["YEAR"].isin(years), ["YEAR", "LA", "CHILD", "DOB", "IN_TOUCH", "ACTIV", "ACCOM"]]
+    oc3 = oc3.loc[oc3["YEAR"].isin(years), KEY + ["DOB", "IN_TOUCH", "ACTIV", "ACCOM"]]
     oc3 = oc3.assign(age=age_on(oc3["DOB"], oc3["YEAR"]))
     return oc3.loc[oc3["age"].between(17, 21)]
 
@@ -57,7 +57,6 @@ def care_leavers(data, years: list[int]) -> pd.DataFrame:
     """``care_leavers_eet``, ``care_leavers_accommodation`` and ``care_leavers_activity`` stacked (see the
     module docstring). The ``measure`` column tells them apart."""
     oc3 = _oc3(data, years)
-    key = ["YEAR", "LA", "CHILD"]
     activ = oc3["ACTIV"].fillna("").str.strip()
     accom = oc3["ACCOM"].fillna("").str.strip()
     eet = activ.isin(EET_CODES).to_numpy(dtype="int64")
@@ -67,13 +66,13 @@ def care_leavers(data, years: list[int]) -> pd.DataFrame:
         parts = []
         for label, ages in AGE_GROUPS.items():
             sel = oc3["age"].isin(ages).to_numpy()
-            parts.append(oc3.loc[sel, key].assign(breakdown=label, number=flag[sel], denominator=1))
+            parts.append(oc3.loc[sel, KEY].assign(breakdown=label, number=flag[sel], denominator=1))
         units = pd.concat(parts, ignore_index=True)
         out.append(finish(units, Spec(measure, list(AGE_GROUPS), denominator=tuple(AGE_GROUPS)), data, years))
     parts = []
     for age_label, ages in ACTIVITY_AGES.items():
         sel = oc3["age"].isin(ages).to_numpy()
-        base = oc3.loc[sel, key]
+        base = oc3.loc[sel, KEY]
         a = activ[sel]
         for cat, codes_ in [*ACTIVITY.items(), (TOTAL_CARE_LEAVERS, None)]:
             num = np.ones(len(base), dtype="int64") if codes_ is None else a.isin(codes_).to_numpy(dtype="int64")

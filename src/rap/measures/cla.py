@@ -1,7 +1,7 @@
 """Children looked after: on 31 March, during the year, started and ceased (DfE definitions).
 
-Definitions follow DfE's "Children looked after in England including adoptions" as summarised in
-``../shared/reference/ssda903.md`` ("Published measures built from it"). Collection year ``Y`` runs
+Definitions follow the methodology of DfE's "Children looked after in England including adoptions" and
+DfE's SSDA903 guidance for the fields. Collection year ``Y`` runs
 1 April ``Y-1`` to 31 March ``Y``; each year's figures come from that year's SSDA903 return only. Episodes
 under an agreed series of short-term breaks (legal status V3, V4) are excluded, as in DfE's statistics.
 All four count *children*: a child with several qualifying episodes in a return is counted once.

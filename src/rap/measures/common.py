@@ -19,7 +19,7 @@ Codes that do not state a group (REFU, NOBT, blank, invalid) go into the major g
 not yet available" with minor labels Refused / Information not yet obtained / Not recorded / Invalid code
 (``rap.domain.ethnicity.classify``), so every child is counted and the group totals add up to the total.
 
-Collection year ``Y`` runs 1 April ``Y-1`` to 31 March ``Y`` (``../shared/reference/ssda903.md``).
+Collection year ``Y`` runs 1 April ``Y-1`` to 31 March ``Y`` (DfE's SSDA903 guidance).
 Counts are unsuppressed and unrounded: disclosure control is applied later (``rap.domain.disclosure``).
 """
 
@@ -34,6 +34,7 @@ import pandas as pd
 
 from rap.domain.ethnicity import classify, codes, major_groups, major_order
 from rap.domain.geography import local_authorities
+from rap.domain.ssda903 import code_group, record_key
 
 #: The columns of every measure's output, in order.
 TIDY_COLUMNS = [
@@ -58,9 +59,13 @@ KEY_COLUMNS = TIDY_COLUMNS[: TIDY_COLUMNS.index("number")]
 TOTAL = "Total"
 #: Minor labels of values that state no ethnic group, beyond REFU / NOBT (from rap.domain.ethnicity.classify).
 UNKNOWN_EXTRA_MINORS = ("Not recorded", "Invalid code")
-#: Legal statuses of an agreed series of short-term breaks: DfE excludes these children from the CLA
+#: The record key: one child in one LA's return for one collection year (``YEAR, LA, CHILD``).
+KEY = record_key()
+#: Legal statuses of an agreed series of short-term breaks (V3, V4): DfE excludes these children from the CLA
 #: statistics ("children looked after under an agreed series of short-term placements are excluded").
-SHORT_BREAK_LS = ("V3", "V4")
+SHORT_BREAK_LS = code_group("short_break_legal_status")
+#: DfE's "UPN unknown" codes (UN1 to UN5): a child recorded with one cannot be linked to school records.
+UNKNOWN_UPNS = code_group("upn_unknown")
 
 
 def year_start(year: int) -> pd.Timestamp:
@@ -140,11 +145,11 @@ def _child_ethnicity(data) -> pd.DataFrame:
     Classification runs once per distinct raw value.
     """
     h = data.ssda903["Header"]
-    h = h.loc[~h.duplicated(["YEAR", "LA", "CHILD"], keep="first"), ["YEAR", "LA", "CHILD", "ETHNIC", "DOB", "UPN"]]
+    h = h.loc[~h.duplicated(KEY, keep="first"), KEY + ["ETHNIC", "DOB", "UPN"]]
     codes_, uniques = pd.factorize(h["ETHNIC"], use_na_sentinel=False)
     cls = classify(pd.Series(uniques, dtype="object"))
     ucell = _cell_of(cls["ethnicity_minor"], cls["ethnicity_major"])
-    out = h[["YEAR", "LA", "CHILD", "DOB", "UPN"]].copy()
+    out = h[KEY + ["DOB", "UPN"]].copy()
     out["cell"] = ucell[codes_]
     return _keyed(out).reset_index(drop=True)  # hashed once here, used by every measure's joins
 
@@ -176,7 +181,7 @@ def merge_on_child(left: pd.DataFrame, right: pd.DataFrame, on: list[str], how: 
 
 def attach_ethnicity(units: pd.DataFrame, eth: pd.DataFrame) -> pd.DataFrame:
     """Add ``cell`` to units keyed by YEAR, LA, CHILD. A child absent from Header counts as Not recorded."""
-    out = merge_on_child(units, eth[["YEAR", "LA", "CHILD", "_k", "cell"]], ["YEAR", "LA", "CHILD"], "left")
+    out = merge_on_child(units, eth[KEY + ["_k", "cell"]], list(KEY), "left")
     out["cell"] = out["cell"].fillna(unknown_cell()).astype("int64")
     return out
 
@@ -220,73 +225,90 @@ def tabulate(units: pd.DataFrame, spec: Spec, las_by_year: dict[int, list[str]])
     years = [y for y, las in las_by_year.items() if las]
     if not years:
         return empty_tidy()
-    cells = ethnicity_cells()
-    n_cells = len(cells)
     brk = list(spec.breakdowns)
     # complete LA x breakdown x cell matrix per year, as positions in a dense array
     la_rows = [(y, la) for y in years for la in las_by_year[y]]
+    la_vals = _by_group(_dense(units, la_rows, brk))  # (la_rows, brk, groups, values)
+    out = _geographies(la_vals, la_rows, years, brk)
+    out.insert(0, "measure", spec.measure)
+    out = _value_columns(out, spec)
+    level_order = {"National": 0, "Regional": 1, "Local authority": 2}
+    out = out.sort_values(
+        ["time_period", "geographic_level", "region_name", "la_name"],
+        key=lambda s: s.map(level_order) if s.name == "geographic_level" else s,
+        kind="stable",
+    )
+    return out[TIDY_COLUMNS].reset_index(drop=True)
+
+
+def _dense(units: pd.DataFrame, la_rows: list[tuple[int, str]], brk: list[str]) -> np.ndarray:
+    """The units summed into (LA rows, breakdowns, ethnicity cells, VALUE_COLUMNS); units of an LA row or a
+    breakdown not asked for are left out."""
     la_index = pd.MultiIndex.from_tuples(la_rows, names=["YEAR", "LA"])
-    dense = np.zeros((len(la_rows), len(brk), n_cells, len(VALUE_COLUMNS)), dtype="float64")
-    if len(units):
-        u = units
-        pos = la_index.get_indexer(pd.MultiIndex.from_arrays([u["YEAR"].astype("int64"), u["LA"].astype(object)]))
-        b = pd.Index(brk).get_indexer(u["breakdown"].astype(object))
-        ok = (pos >= 0) & (b >= 0)
-        cell = u["cell"].to_numpy(dtype="int64")
-        for k, col in enumerate(VALUE_COLUMNS):
-            if col not in u.columns:
-                continue
-            vals = pd.to_numeric(u[col]).fillna(0).to_numpy(dtype="float64")
-            np.add.at(dense[..., k], (pos[ok], b[ok], cell[ok]), vals[ok])
-    # majors and total from the cells
+    dense = np.zeros((len(la_rows), len(brk), len(ethnicity_cells()), len(VALUE_COLUMNS)), dtype="float64")
+    if not len(units):
+        return dense
+    u = units
+    pos = la_index.get_indexer(pd.MultiIndex.from_arrays([u["YEAR"].astype("int64"), u["LA"].astype(object)]))
+    b = pd.Index(brk).get_indexer(u["breakdown"].astype(object))
+    ok = (pos >= 0) & (b >= 0)
+    cell = u["cell"].to_numpy(dtype="int64")
+    for k, col in enumerate(VALUE_COLUMNS):
+        if col not in u.columns:
+            continue
+        vals = pd.to_numeric(u[col]).fillna(0).to_numpy(dtype="float64")
+        np.add.at(dense[..., k], (pos[ok], b[ok], cell[ok]), vals[ok])
+    return dense
+
+
+def _by_group(dense: np.ndarray) -> np.ndarray:
+    """Cells to the groups of :func:`group_order` (Total, each major's subtotal and its minors) on axis 2."""
+    cells = ethnicity_cells()
     majors = major_order("dfe")
     major_of_cell = pd.Index(majors).get_indexer(cells["major"])
-    maj = np.zeros((len(la_rows), len(brk), len(majors), len(VALUE_COLUMNS)))
+    maj = np.zeros(dense.shape[:2] + (len(majors), len(VALUE_COLUMNS)))
     for j in range(len(majors)):
         maj[:, :, j] = dense[:, :, major_of_cell == j].sum(axis=2)
     tot = dense.sum(axis=2, keepdims=True)
-    # groups in output order
-    order = group_order()
     cell_pos = {(r.ethnicity_major, r.ethnicity_minor): r.cell for r in cells.itertuples()}
     major_label = {
         majors[j]: cells.loc[cells["major"] == majors[j], "ethnicity_major"].iloc[0] for j in range(len(majors))
     }
     label_to_major_pos = {major_label[m]: j for j, m in enumerate(majors)}
     blocks = []
-    for g in order:
+    for g in group_order():
         if g == (TOTAL, TOTAL):
             blocks.append(tot[:, :, 0])
         elif g[1] == TOTAL:
             blocks.append(maj[:, :, label_to_major_pos[g[0]]])
         else:
             blocks.append(dense[:, :, cell_pos[g]])
-    la_vals = np.stack(blocks, axis=2)  # (la_rows, brk, groups, values)
+    return np.stack(blocks, axis=2)
 
+
+def _geographies(la_vals: np.ndarray, la_rows: list[tuple[int, str]], years: list[int], brk: list[str]) -> pd.DataFrame:
+    """LA rows, then regional rows (the sum of each region's LAs per year), then national rows (all LAs)."""
+    order = group_order()
     geo = local_authorities()
     la_years = np.array([y for y, _ in la_rows])
     la_codes = np.array([la for _, la in la_rows], dtype=object)
     regions = geo["region_name"].reindex(la_codes).to_numpy(dtype=object)
-
-    frames = []
-    # LA level
-    frames.append(_rows(la_vals, la_years, "Local authority", la_codes, geo, brk, order))
-    # regional: sum over LAs of a region, per year
+    frames = [_rows(la_vals, la_years, "Local authority", la_codes, geo, brk, order)]
     reg_keys = pd.MultiIndex.from_arrays([la_years, regions])
     reg_unique = reg_keys.unique()
-    reg_pos = reg_unique.get_indexer(reg_keys)
     reg_vals = np.zeros((len(reg_unique),) + la_vals.shape[1:])
-    np.add.at(reg_vals, reg_pos, la_vals)
+    np.add.at(reg_vals, reg_unique.get_indexer(reg_keys), la_vals)
     reg_years = reg_unique.get_level_values(0).to_numpy()
     reg_names = reg_unique.get_level_values(1).to_numpy(dtype=object)
     frames.append(_rows(reg_vals, reg_years, "Regional", reg_names, geo, brk, order))
-    # national: sum over all LAs, per year
-    nat_pos = pd.Index(years).get_indexer(la_years)
     nat_vals = np.zeros((len(years),) + la_vals.shape[1:])
-    np.add.at(nat_vals, nat_pos, la_vals)
+    np.add.at(nat_vals, pd.Index(years).get_indexer(la_years), la_vals)
     frames.append(_rows(nat_vals, np.array(years), "National", None, geo, brk, order))
-    out = pd.concat(frames, ignore_index=True)
-    out.insert(0, "measure", spec.measure)
-    # value columns: integers, with NA where not applicable
+    return pd.concat(frames, ignore_index=True)
+
+
+def _value_columns(out: pd.DataFrame, spec: Spec) -> pd.DataFrame:
+    """Value columns as integers (``points_total`` to one decimal), NA where they do not apply to a breakdown."""
     has_den = out["breakdown"].isin(spec.denominator).to_numpy()
     att = out["breakdown"].isin(spec.attainment).to_numpy()
     for col in ("number", "denominator", "pupils"):
@@ -295,13 +317,7 @@ def tabulate(units: pd.DataFrame, spec: Spec, las_by_year: dict[int, list[str]])
     out.loc[att, "number"] = pd.NA
     out.loc[~has_den | att, "denominator"] = pd.NA
     out.loc[~att, ["points_total", "pupils"]] = pd.NA
-    level_order = {"National": 0, "Regional": 1, "Local authority": 2}
-    out = out.sort_values(
-        ["time_period", "geographic_level", "region_name", "la_name"],
-        key=lambda s: s.map(level_order) if s.name == "geographic_level" else s,
-        kind="stable",
-    )
-    return out[TIDY_COLUMNS].reset_index(drop=True)
+    return out
 
 
 def _rows(vals, years, level, keys, geo, brk, order) -> pd.DataFrame:
@@ -354,7 +370,7 @@ def episodes(data, years: list[int]) -> pd.DataFrame:
     ep = data.ssda903["Episodes"]
     ep = ep.loc[
         ep["YEAR"].isin(years) & ~ep["LS"].isin(SHORT_BREAK_LS),
-        ["YEAR", "LA", "CHILD", "DECOM", "DEC", "RNE", "REC", "PLACE", "LS"],
+        KEY + ["DECOM", "DEC", "RNE", "REC", "PLACE", "LS"],
     ]
     return ep
 
@@ -393,7 +409,14 @@ def in_year(dates: pd.Series, year_col: pd.Series) -> np.ndarray:
 
 def children(frame: pd.DataFrame) -> pd.DataFrame:
     """Distinct (YEAR, LA, CHILD) of a frame."""
-    return frame[["YEAR", "LA", "CHILD"]].drop_duplicates()
+    return frame[KEY].drop_duplicates()
+
+
+def with_linkable_upn(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``UPN`` can link to a school record (given, and not a "UPN unknown" code),
+    with the UPN stripped of surrounding spaces."""
+    upn = frame["UPN"].fillna("").astype(str).str.strip()
+    return frame.loc[(upn != "") & ~upn.isin(UNKNOWN_UPNS)].assign(UPN=upn)
 
 
 def cla_on_31_march_children(data, years: list[int]) -> pd.DataFrame:

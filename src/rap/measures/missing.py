@@ -1,6 +1,6 @@
 """Children who went missing or were away from placement without authorisation (DfE definitions).
 
-DfE ("Children looked after in England", missing and away from placement; ``../shared/reference/ssda903.md``):
+DfE ("Children looked after in England", missing and away from placement; DfE's SSDA903 guidance):
 among children looked after during the year, the children with at least one missing incident (SSDA903
 Missing table, MISSING = M) starting in the year, the number of such incidents, and the children with at least
 one period away from placement without authorisation (MISSING = A). An incident counts in the year its
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rap.measures.common import Spec, children, episodes, finish, in_year, merge_on_child, overlaps_year
+from rap.measures.common import KEY, Spec, children, episodes, finish, in_year, merge_on_child, overlaps_year
 
 WENT_MISSING = "Children who went missing"
 INCIDENTS = "Incidents"
@@ -35,18 +35,17 @@ def missing(data, years: list[int]) -> pd.DataFrame:
     pop = children(ep.loc[overlaps_year(ep)])
     m = data.ssda903["Missing"]
     m = m.loc[m["YEAR"].isin(years)]
-    m = m.loc[in_year(m["MIS_START"], m["YEAR"]), ["YEAR", "LA", "CHILD", "MISSING"]]
-    key = ["YEAR", "LA", "CHILD"]
+    m = m.loc[in_year(m["MIS_START"], m["YEAR"]), KEY + ["MISSING"]]
     per_child = (
         m.assign(M=m["MISSING"].eq("M").astype("int64"), A=m["MISSING"].eq("A").astype("int64"))
-        .groupby(key, sort=False)[["M", "A"]]
+        .groupby(KEY, sort=False)[["M", "A"]]
         .sum()
         .reset_index()
     )
-    u = merge_on_child(pop, per_child, list(key), "left")
+    u = merge_on_child(pop, per_child, list(KEY), "left")
     inc = u["M"].fillna(0).to_numpy(dtype="int64")
     away = u["A"].fillna(0).to_numpy(dtype="int64")
-    base = u[key]
+    base = u[KEY]
     units = pd.concat(
         [
             base.assign(breakdown=WENT_MISSING, number=(inc > 0).astype("int64"), denominator=1),

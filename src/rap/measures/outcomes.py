@@ -1,5 +1,5 @@
 """Educational outcomes of children looked after for 12 months (DfE "Outcomes for children in need, including
-children looked after"; ``../shared/reference/ssda903.md``).
+children looked after"; DfE's SSDA903 guidance).
 
 Cohort: children looked after continuously for at least 12 months at 31 March ``Y``. We use **OC2 presence**:
 the SSDA903 OC2 table is, by DfE's definition of the return, exactly the children looked after continuously
@@ -26,11 +26,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rap.measures.common import Spec, child_ethnicity, empty_tidy, finish, merge_on_child
+from rap.measures.common import KEY, Spec, child_ethnicity, empty_tidy, finish, merge_on_child, with_linkable_upn
 
 KS1_LAST_YEAR = 2023
 TOTAL = "Total"
-KEY = ["YEAR", "LA", "CHILD"]
 
 #: measure id -> (flag columns that must all be 1, first year, last year)
 FLAG_MEASURES = {
@@ -47,9 +46,7 @@ def cohort_linked(data, years: list[int], eth: pd.DataFrame) -> pd.DataFrame:
     """Children in OC2 of each year's return, with their ethnicity cell and their school row (by UPN)."""
     oc2 = data.ssda903["OC2"]
     oc2 = oc2.loc[oc2["YEAR"].isin(years), KEY].drop_duplicates()
-    c = merge_on_child(oc2, eth[KEY + ["_k", "UPN", "cell"]], list(KEY), "inner")
-    upn = c["UPN"].fillna("").astype(str).str.strip()
-    c = c.loc[(upn != "") & ~upn.str.startswith("UN")].assign(UPN=upn)
+    c = with_linkable_upn(merge_on_child(oc2, eth[KEY + ["_k", "UPN", "cell"]], list(KEY), "inner"))
     sch = data.school["School"]
     if len(sch) == 0:
         return c.iloc[0:0]

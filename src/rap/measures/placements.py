@@ -30,6 +30,7 @@ import pandas as pd
 
 from rap.domain.geography import normalise_postcodes, postcode_coordinates
 from rap.measures.common import (
+    KEY,
     KEY_COLUMNS,
     SHORT_BREAK_LS,
     Spec,
@@ -43,7 +44,6 @@ from rap.measures.common import (
     tabulate,
 )
 
-KEY = ["YEAR", "LA", "CHILD"]
 TOTAL = "Total"
 TYPE_NOT_KNOWN = "Placement type not known"
 OVER_20_MILES = "More than 20 miles from home"

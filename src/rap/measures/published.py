@@ -125,15 +125,34 @@ def _denominator_from_total(w: pd.DataFrame, total_key: str, col: str) -> pd.Dat
 
 def from_published(tables: dict[str, pd.DataFrame], year: int) -> pd.DataFrame:
     """National measures by ethnicity as DfE published them for ``year`` (see the module docstring)."""
-    out = []
-    # children looked after on 31 March
+    out = [
+        part
+        for part in (
+            _cla_on_31_march(tables, year),
+            _missing(tables, year),
+            _placement_stability(tables, year),
+            _care_leavers_activity(tables, year),
+        )
+        if part is not None
+    ]
+    if not out:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in PUBLISHED_COLUMNS})
+    return pd.concat(out, ignore_index=True)
+
+
+def _cla_on_31_march(tables: dict, year: int) -> pd.DataFrame | None:
+    """Children looked after on 31 March, denominator the published total of children."""
     cla = _pick(tables, "cla_on_31_march", year, cla_group="Ethnicity")
-    if len(cla):
-        w = _wide(cla, [])
-        tot = w.loc[(w["ethnicity_major"] == TOTAL), "number"]
-        w["denominator"] = tot.iloc[0] if len(tot) else np.nan
-        out.append(_complete("cla_on_31_march", year, [TOTAL], w.assign(breakdown=TOTAL)))
-    # missing and away, denominator looked after during the year
+    if not len(cla):
+        return None
+    w = _wide(cla, [])
+    tot = w.loc[(w["ethnicity_major"] == TOTAL), "number"]
+    w["denominator"] = tot.iloc[0] if len(tot) else np.nan
+    return _complete("cla_on_31_march", year, [TOTAL], w.assign(breakdown=TOTAL))
+
+
+def _missing(tables: dict, year: int) -> pd.DataFrame | None:
+    """Missing and away, denominator the group's children looked after during the year when published."""
     during = _pick(
         tables,
         "cla_during_year_and_12_months",
@@ -159,29 +178,33 @@ def from_published(tables: dict[str, pd.DataFrame], year: int) -> pd.DataFrame:
             if den is not None:
                 w = w.merge(den, on=["ethnicity_major", "ethnicity_minor"], how="left")
             parts.append(w)
-    if parts:
-        out.append(_complete("missing", year, [WENT_MISSING, AWAY], pd.concat(parts, ignore_index=True)))
-    # placement stability: 3 or more placements, CLA on 31 March
+    if not parts:
+        return None
+    return _complete("missing", year, [WENT_MISSING, AWAY], pd.concat(parts, ignore_index=True))
+
+
+def _placement_stability(tables: dict, year: int) -> pd.DataFrame | None:
+    """3 or more placements among children looked after on 31 March, denominator the group's total."""
     pl = _pick(tables, "placement_count", year, cla_group="CLA on 31 March", population_group="Ethnicity")
-    if len(pl):
-        w = _denominator_from_total(_wide(pl, ["placement_stability"]), "Total children", "placement_stability")
-        w = w.loc[w["placement_stability"] == "With 3 or more placements during the year"].assign(breakdown=THREE_PLUS)
-        out.append(_complete("placement_stability", year, [THREE_PLUS], w))
-    # care leavers' activity
+    if not len(pl):
+        return None
+    w = _denominator_from_total(_wide(pl, ["placement_stability"]), "Total children", "placement_stability")
+    w = w.loc[w["placement_stability"] == "With 3 or more placements during the year"].assign(breakdown=THREE_PLUS)
+    return _complete("placement_stability", year, [THREE_PLUS], w)
+
+
+def _care_leavers_activity(tables: dict, year: int) -> pd.DataFrame | None:
+    """Care leavers' activity by age, denominator the group's total care leavers of that age."""
     cl = _pick(
         tables, "care_leavers_activity_by_placement_ethnicity", year, cla_group="Ethnicity", age_group=list(_AGE)
     )
-    if len(cl):
-        cl = cl.assign(age_group=cl["age_group"].map(_AGE))
-        w = _wide(cl, ["age_group", "activity_type"])
-        keys = ["ethnicity_major", "ethnicity_minor", "age_group"]
-        tot = w.loc[w["activity_type"] == TOTAL_CARE_LEAVERS, keys + ["number"]].rename(
-            columns={"number": "denominator"}
-        )
-        w = w.merge(tot, on=keys, how="left")
-        w["breakdown"] = w["age_group"] + ": " + w["activity_type"]
-        brk = activity_breakdowns()
-        out.append(_complete("care_leavers_activity", year, brk, w.loc[w["breakdown"].isin(brk)]))
-    if not out:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in PUBLISHED_COLUMNS})
-    return pd.concat(out, ignore_index=True)
+    if not len(cl):
+        return None
+    cl = cl.assign(age_group=cl["age_group"].map(_AGE))
+    w = _wide(cl, ["age_group", "activity_type"])
+    keys = ["ethnicity_major", "ethnicity_minor", "age_group"]
+    tot = w.loc[w["activity_type"] == TOTAL_CARE_LEAVERS, keys + ["number"]].rename(columns={"number": "denominator"})
+    w = w.merge(tot, on=keys, how="left")
+    w["breakdown"] = w["age_group"] + ": " + w["activity_type"]
+    brk = activity_breakdowns()
+    return _complete("care_leavers_activity", year, brk, w.loc[w["breakdown"].isin(brk)])

@@ -19,17 +19,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rap.inputs.readers.ssda903 import spec as ssda903_spec
+from rap.domain.ssda903 import record_key, spec
 from rap.measures.common import Spec, cla_on_31_march_children, empty_tidy, finish, merge_on_child, year_bounds
 
-KEY = ["YEAR", "LA", "CHILD"]
+KEY = record_key()
 THREE_PLUS = "3 or more social workers during the year"
 SPEC = Spec("social_workers_3plus", [THREE_PLUS], denominator=(THREE_PLUS,))
 
 
 def first_year() -> int:
     """First collection year with an SWEpisodes table (spec.yaml)."""
-    return int(ssda903_spec()["tables"]["SWEpisodes"].get("from_year", 0))
+    return int(spec()["tables"]["SWEpisodes"].get("from_year", 0))
 
 
 def social_workers_3plus(data, years: list[int]) -> pd.DataFrame:

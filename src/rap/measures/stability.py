@@ -1,6 +1,6 @@
 """Placement stability (short and long term) and school stability of children looked after (DfE definitions).
 
-DfE ("Children looked after in England", placement stability; ``../shared/reference/ssda903.md``):
+DfE ("Children looked after in England", placement stability; DfE's SSDA903 guidance):
 
 * ``placement_stability``: children looked after on 31 March with 3 or more placements during the year;
   denominator children looked after on 31 March. One row, ``breakdown = "3 or more placements"``.
@@ -33,7 +33,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rap.domain.ssda903 import code_group
 from rap.measures.common import (
+    KEY,
+    SHORT_BREAK_LS,
     Spec,
     age_on,
     child_ethnicity,
@@ -43,16 +46,18 @@ from rap.measures.common import (
     merge_on_child,
     open_on_31_march,
     overlaps_year,
+    with_linkable_upn,
     year_end,
 )
 
 THREE_PLUS = "3 or more placements"
 ANY_MOVE = "At least one school move"
 MIDYEAR_MOVE = "Mid-year school move"
-TEMPORARY_PLACES = ("T0", "T1", "T2", "T3", "T4")
-ADOPTION_PLACES = ("A3", "A4", "A5", "A6")
+#: PLACE codes of temporary placements (T0-T4), which DfE does not count as placements.
+TEMPORARY_PLACES = code_group("temporary_placements")
+#: PLACE codes of a placement for adoption (A3-A6).
+ADOPTION_PLACES = code_group("adoption_placements")
 SCHOOL_AGE_NCYEARS = tuple(str(i) for i in range(1, 12))
-KEY = ["YEAR", "LA", "CHILD"]
 
 
 def placement_counts(data, years: list[int]) -> pd.DataFrame:
@@ -82,7 +87,7 @@ def care_history(data) -> pd.DataFrame:
     its placement) and ``prev_placement_start`` (start of the previous placement in the same period, NaT if
     none)."""
     ep = data.ssda903["Episodes"]
-    ep = ep.loc[~ep["LS"].isin(("V3", "V4")), ["YEAR", "LA", "CHILD", "DECOM", "DEC", "RNE", "PLACE"]]
+    ep = ep.loc[~ep["LS"].isin(SHORT_BREAK_LS), KEY + ["DECOM", "DEC", "RNE", "PLACE"]]
     ep = ep.sort_values(["LA", "CHILD", "DECOM", "YEAR"], kind="stable")
     ep = ep.loc[~ep.duplicated(["LA", "CHILD", "DECOM"], keep="last")].reset_index(drop=True)
     same_child = (ep["LA"].eq(ep["LA"].shift()) & ep["CHILD"].eq(ep["CHILD"].shift())).to_numpy(dtype=bool)
@@ -142,9 +147,7 @@ def school_stability(data, years: list[int]) -> pd.DataFrame:
     ep = episodes(data, years)
     pop = children(ep.loc[open_on_31_march(ep)])
     eth = child_ethnicity(data)
-    pop = merge_on_child(pop, eth[KEY + ["_k", "UPN"]], list(KEY), "left")
-    upn = pop["UPN"].fillna("").astype(str).str.strip()
-    pop = pop.loc[(upn != "") & ~upn.str.startswith("UN")].assign(UPN=upn)
+    pop = with_linkable_upn(merge_on_child(pop, eth[KEY + ["_k", "UPN"]], list(KEY), "left"))
     sch = data.school["School"]
     if len(sch) == 0:
         units = pop.iloc[0:0][KEY]

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from rap.measures.common import (
+    KEY,
     Spec,
     children,
     cla_on_31_march_children,
@@ -32,7 +33,6 @@ from rap.measures.common import (
     year_bounds,
 )
 
-KEY = ["YEAR", "LA", "CHILD"]
 TOTAL = "Total"
 
 

@@ -49,18 +49,12 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-__all__ = ["SYMBOLS", "table", "figure", "table_markdown", "figure_markdown", "format_value"]
+from rap.domain.disclosure import SYMBOL_NOTES
 
-#: Symbol -> meaning, as used in DfE/EES files; shown as [c] etc.
-SYMBOLS: dict[str, str] = {
-    "c": "confidential (suppressed to protect individuals)",
-    "k": "a number that rounds to zero but is not zero, or a percentage under 0.5",
-    "low": "a number that rounds to zero but is not zero",
-    "x": "not available",
-    "z": "not applicable",
-    "u": "low reliability",
-}
+__all__ = ["table", "figure", "table_markdown", "figure_markdown", "format_value"]
 
+#: A symbol already in brackets, as a table may hold it: ``[c]``.
+_BRACKETED = re.compile(r"\[(" + "|".join(map(re.escape, SYMBOL_NOTES)) + r")\]")
 _LABEL_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|$@^~])")
 
@@ -101,10 +95,10 @@ def format_value(value: Any, decimals: int | None = None) -> tuple[str, str | No
         q = Decimal(str(v)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
         return f"{q:,.{decimals}f}", None
     text = str(value).strip()
-    if text.lower() in SYMBOLS:
+    if text.lower() in SYMBOL_NOTES:
         sym = text.lower()
         return rf"\[{sym}\]", sym
-    if re.fullmatch(r"\[(c|k|x|z|u|low)\]", text.lower()):
+    if _BRACKETED.fullmatch(text.lower()):
         sym = text.lower()[1:-1]
         return rf"\[{sym}\]", sym
     return _escape_md(text), None
@@ -123,7 +117,7 @@ def _is_numeric_column(series) -> bool:
         return False
     return all(
         isinstance(v, numbers.Number)
-        or str(v).strip().lower() in SYMBOLS
+        or str(v).strip().lower() in SYMBOL_NOTES
         or re.fullmatch(r"[+\-\u2212]?[\d,]+(\.\d+)?%?", str(v).strip())
         for v in vals
     )
@@ -179,7 +173,7 @@ def table_markdown(
     if notes:
         note_lines.extend([notes] if isinstance(notes, str) else list(notes))
     if used:
-        note_lines.append("Symbols: " + "; ".join(rf"\[{s}\] {SYMBOLS[s]}" for s in used) + ".")
+        note_lines.append("Symbols: " + "; ".join(rf"\[{s}\] {SYMBOL_NOTES[s]}" for s in used) + ".")
     if note_lines:
         out += "\n" + "\n\n".join(note_lines) + "\n"
     return out

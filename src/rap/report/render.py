@@ -226,94 +226,109 @@ def _add_landmarks(html: str) -> str:
 
 
 def render_pandoc(report_dir: Path) -> dict[str, Path]:
+    """Render every format of ``_quarto.yml`` with pandoc (and Typst for the PDF); see the module docstring."""
     report_dir = Path(report_dir).resolve()
     config = _load_config(report_dir)
     book = config["book"]
     name = book.get("output-file", "report")
-    chapters = [c for c in book["chapters"] if isinstance(c, str) and c != "index.qmd"]
-    formats = list(config.get("format", {}))
-    lang = config.get("lang", "en-GB")
-
+    writers = {"html": _write_html, "docx": _write_docx, "typst": _write_pdf, "pdf": _write_pdf}
     results: dict[str, Path] = {}
     with tempfile.TemporaryDirectory(prefix="rap-render-") as tmp_s:
         tmp = Path(tmp_s)
-        _index_notebook(report_dir, tmp / "index.ipynb")
-        meta = {
-            "title": book.get("title", "Report"),
-            "subtitle": book.get("subtitle"),
-            "date": str(book.get("date", "")),
-            "lang": lang,
-            "toc-title": "Contents",
-            "pagetitle": book.get("title", "Report"),
-        }
-        (tmp / "meta.yaml").write_text(
-            yaml.safe_dump({k: v for k, v in meta.items() if v}, allow_unicode=True), encoding="utf-8"
-        )
-        inputs = [str(tmp / "index.ipynb"), *[str(report_dir / c) for c in chapters]]
-        common = [
-            "-f",
-            IPYNB_READER,
-            "--ipynb-output=all",
-            "--file-scope",
-            "--lua-filter",
-            str(filter_path()),
-            "--metadata-file",
-            str(tmp / "meta.yaml"),
-            "--resource-path",
-            f"{report_dir}{os.pathsep}{tmp}",
-            "--toc",
-            "--toc-depth=2",
-            *inputs,
-        ]
-        for fmt in formats:
-            if fmt == "html":
-                out = report_dir / f"{name}.html"
-                css = report_dir / "report.css"
-                if not css.exists():
-                    css = _pkg_file("templates", "report.css")
-                _run_pandoc(
-                    ["-t", "html5", "--standalone", "--embed-resources", "--css", str(css), "-o", str(out), *common],
-                    cwd=tmp,
-                )
-                html = _add_landmarks(_add_th_scope(out.read_text(encoding="utf-8")))
-                out.write_text(html, encoding="utf-8")
-                results["html"] = out
-            elif fmt == "docx":
-                out = report_dir / f"{name}.docx"
-                args = ["-t", "docx", "-o", str(out)]
-                ref = _pkg_file("templates", "reference.docx")
-                if ref.exists():
-                    args += ["--reference-doc", str(ref)]
-                _run_pandoc([*args, *common], cwd=tmp)
-                results["docx"] = out
-            elif fmt in ("typst", "pdf"):
-                out = report_dir / f"{name}.pdf"
-                typ = tmp / f"{name}.typ"
-                _run_pandoc(
-                    [
-                        "-t",
-                        "typst",
-                        "--standalone",
-                        "--extract-media=media",
-                        "-H",
-                        str(_pkg_file("templates", "typst-header.typ")),
-                        "-B",
-                        str(_pkg_file("templates", "typst-body.typ")),
-                        "-V",
-                        "papersize=a4",
-                        "-V",
-                        "mainfont=DejaVu Sans",
-                        "-o",
-                        str(typ),
-                        *common,
-                    ],
-                    cwd=tmp,
-                )
-                _compile_typst(typ, out)
-                results["pdf"] = out
-            else:
+        common = _common_args(report_dir, tmp, config)
+        for fmt in config.get("format", {}):
+            if fmt not in writers:
                 raise ReportRenderError(f"the pandoc backend cannot write format {fmt!r}")
+            path = writers[fmt](report_dir, tmp, name, common)
+            results[_EXT[fmt]] = path
     return results
+
+
+def _common_args(report_dir: Path, tmp: Path, config: dict) -> list[str]:
+    """The pandoc arguments every format shares: the reader, the filter, the metadata and the inputs (the
+    index as a notebook in ``tmp``, then the chapters)."""
+    book = config["book"]
+    chapters = [c for c in book["chapters"] if isinstance(c, str) and c != "index.qmd"]
+    _index_notebook(report_dir, tmp / "index.ipynb")
+    meta = {
+        "title": book.get("title", "Report"),
+        "subtitle": book.get("subtitle"),
+        "date": str(book.get("date", "")),
+        "lang": config.get("lang", "en-GB"),
+        "toc-title": "Contents",
+        "pagetitle": book.get("title", "Report"),
+    }
+    (tmp / "meta.yaml").write_text(
+        yaml.safe_dump({k: v for k, v in meta.items() if v}, allow_unicode=True), encoding="utf-8"
+    )
+    inputs = [str(tmp / "index.ipynb"), *[str(report_dir / c) for c in chapters]]
+    return [
+        "-f",
+        IPYNB_READER,
+        "--ipynb-output=all",
+        "--file-scope",
+        "--lua-filter",
+        str(filter_path()),
+        "--metadata-file",
+        str(tmp / "meta.yaml"),
+        "--resource-path",
+        f"{report_dir}{os.pathsep}{tmp}",
+        "--toc",
+        "--toc-depth=2",
+        *inputs,
+    ]
+
+
+def _write_html(report_dir: Path, tmp: Path, name: str, common: list[str]) -> Path:
+    """``<name>.html``: standalone, the accessible stylesheet, header scopes and landmarks added."""
+    out = report_dir / f"{name}.html"
+    css = report_dir / "report.css"
+    if not css.exists():
+        css = _pkg_file("templates", "report.css")
+    _run_pandoc(
+        ["-t", "html5", "--standalone", "--embed-resources", "--css", str(css), "-o", str(out), *common], cwd=tmp
+    )
+    out.write_text(_add_landmarks(_add_th_scope(out.read_text(encoding="utf-8"))), encoding="utf-8")
+    return out
+
+
+def _write_docx(report_dir: Path, tmp: Path, name: str, common: list[str]) -> Path:
+    """``<name>.docx``, with the package's reference document when there is one."""
+    out = report_dir / f"{name}.docx"
+    args = ["-t", "docx", "-o", str(out)]
+    ref = _pkg_file("templates", "reference.docx")
+    if ref.exists():
+        args += ["--reference-doc", str(ref)]
+    _run_pandoc([*args, *common], cwd=tmp)
+    return out
+
+
+def _write_pdf(report_dir: Path, tmp: Path, name: str, common: list[str]) -> Path:
+    """``<name>.pdf``: pandoc writes Typst source with the package's templates, Typst compiles it."""
+    out = report_dir / f"{name}.pdf"
+    typ = tmp / f"{name}.typ"
+    _run_pandoc(
+        [
+            "-t",
+            "typst",
+            "--standalone",
+            "--extract-media=media",
+            "-H",
+            str(_pkg_file("templates", "typst-header.typ")),
+            "-B",
+            str(_pkg_file("templates", "typst-body.typ")),
+            "-V",
+            "papersize=a4",
+            "-V",
+            "mainfont=DejaVu Sans",
+            "-o",
+            str(typ),
+            *common,
+        ],
+        cwd=tmp,
+    )
+    _compile_typst(typ, out)
+    return out
 
 
 def _compile_typst(typ: Path, out: Path) -> None:

@@ -28,11 +28,11 @@ import pandas as pd
 import yaml
 
 from rap.core.errors import InputError
+from rap.domain.disclosure import SYMBOLS
 from rap.domain.ethnicity import map_ees_labels
-from rap.inputs.readers.csvfiles import parse_bodies, read_csv_file
+from rap.inputs.readers.csvfiles import CsvFile, parse_bodies, read_csv_file
 from rap.inputs.readers.quarantine import LINE_COL
 
-SYMBOLS = ("c", "k", "low", "x", "z", "u")
 GEO_COLUMNS = [
     "time_period",
     "time_identifier",
@@ -87,6 +87,27 @@ def read_ees_table(path: str | Path, table: str, release: int | None = None) -> 
     if spec is None:
         raise KeyError(f"{table!r} is not a canonical table in rap/data/ees_files.yaml")
     f = read_csv_file(path)
+    original = _canonical_columns(f, spec, path, table)
+    df = parse_bodies([f], [0], f.columns)
+    out = pd.DataFrame(index=df.index)
+    out["release"] = release
+    out["table"] = table
+    out["source_file"] = path.name
+    out["line"] = df[LINE_COL].astype("int64")
+    for c in GEO_COLUMNS:
+        s = df[c].str.strip() if c in df.columns else pd.Series("", index=df.index, dtype="str")
+        out[c] = s.replace("", None) if c != "time_period" else s
+    out["time_period"] = _time_period(out, df, path, original["time_period"])
+    for c in spec["filters"]:
+        out[c] = df[c].str.strip()
+    _add_ethnicity(out, spec.get("ethnicity"), path, original)
+    parts = [_indicator_rows(out, df, ind, path, original[ind]) for ind in spec["indicators"]]
+    return pd.concat(parts, ignore_index=True) if parts else out
+
+
+def _canonical_columns(f: CsvFile, spec: dict, path: Path, table: str) -> dict[str, str]:
+    """Rename ``f``'s columns to the canonical names (lower case, the table's renames); return canonical ->
+    name in the file. An InputError when names clash or a column the table needs is missing."""
     renames = spec.get("columns", {}) or {}
     canon = [renames.get(c.lower(), c.lower()) for c in f.columns]
     if len(set(canon)) != len(canon):
@@ -102,16 +123,11 @@ def read_ees_table(path: str | Path, table: str, release: int | None = None) -> 
             line=1,
             column=missing[0],
         )
-    df = parse_bodies([f], [0], canon)
-    n = len(df)
-    out = pd.DataFrame(index=df.index)
-    out["release"] = release
-    out["table"] = table
-    out["source_file"] = path.name
-    out["line"] = df[LINE_COL].astype("int64")
-    for c in GEO_COLUMNS:
-        s = df[c].str.strip() if c in df.columns else pd.Series("", index=df.index, dtype="str")
-        out[c] = s.replace("", None) if c != "time_period" else s
+    return original
+
+
+def _time_period(out: pd.DataFrame, df: pd.DataFrame, path: Path, column: str) -> pd.Series:
+    """``time_period`` as integers; an InputError naming the first cell that is not a number."""
     tp = pd.to_numeric(out["time_period"], errors="coerce")
     if tp.isna().any():
         i = int(np.flatnonzero(tp.isna().to_numpy())[0])
@@ -119,46 +135,47 @@ def read_ees_table(path: str | Path, table: str, release: int | None = None) -> 
             path,
             "time_period is not a number",
             line=int(out["line"].iloc[i]),
-            column=original["time_period"],
+            column=column,
             value=df["time_period"].iloc[i],
         )
-    out["time_period"] = tp.astype("int64")
-    for c in spec["filters"]:
-        out[c] = df[c].str.strip()
-    # ethnicity labels
-    out["ethnicity_level"] = pd.Series(None, index=df.index, dtype="object")
-    out["ethnicity"] = pd.Series(None, index=df.index, dtype="object")
-    eth = spec.get("ethnicity")
-    if eth and n:
-        sel = np.ones(n, dtype=bool)
-        for col, values in eth["when"].items():
-            sel &= out[col].isin([str(v).strip() for v in values]).to_numpy()
-        if sel.any():
-            labels = out.loc[sel, eth["label"]]
-            mapped = _map_labels(labels, path, out.loc[sel, "line"], original[eth["label"]])
-            out.loc[sel, "ethnicity_level"] = mapped["level"].to_numpy()
-            out.loc[sel, "ethnicity"] = mapped["value"].replace("", None).to_numpy()
-    # indicators, long
-    parts = []
-    for ind in spec["indicators"]:
-        value, symbol, ok = parse_indicator(df[ind])
-        if not ok.all():
-            i = int(np.flatnonzero(~ok)[0])
-            raise InputError(
-                path,
-                "indicator cell is neither a number nor an EES symbol (c, k, low, x, z, u)",
-                line=int(out["line"].iloc[i]),
-                column=original[ind],
-                value=df[ind].iloc[i],
-            )
-        part = out.copy()
-        part["indicator"] = ind
-        part["value"] = value
-        part["symbol"] = pd.Series(symbol, index=df.index, dtype="object")
-        part["raw"] = df[ind].to_numpy()
-        parts.append(part)
-    long = pd.concat(parts, ignore_index=True) if parts else out
-    return long
+    return tp.astype("int64")
+
+
+def _add_ethnicity(out: pd.DataFrame, eth: dict | None, path: Path, original: dict[str, str]) -> None:
+    """Fill ``ethnicity_level`` and ``ethnicity`` on the rows the table's ``ethnicity`` setting selects."""
+    out["ethnicity_level"] = pd.Series(None, index=out.index, dtype="object")
+    out["ethnicity"] = pd.Series(None, index=out.index, dtype="object")
+    if not eth or not len(out):
+        return
+    sel = np.ones(len(out), dtype=bool)
+    for col, values in eth["when"].items():
+        sel &= out[col].isin([str(v).strip() for v in values]).to_numpy()
+    if sel.any():
+        labels = out.loc[sel, eth["label"]]
+        mapped = _map_labels(labels, path, out.loc[sel, "line"], original[eth["label"]])
+        out.loc[sel, "ethnicity_level"] = mapped["level"].to_numpy()
+        out.loc[sel, "ethnicity"] = mapped["value"].replace("", None).to_numpy()
+
+
+def _indicator_rows(out: pd.DataFrame, df: pd.DataFrame, ind: str, path: Path, column: str) -> pd.DataFrame:
+    """The rows of ``out`` for indicator ``ind``: ``value``, ``symbol`` and the ``raw`` cell; an InputError
+    naming the first cell that is neither a number nor a symbol."""
+    value, symbol, ok = parse_indicator(df[ind])
+    if not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        raise InputError(
+            path,
+            f"indicator cell is neither a number nor an EES symbol ({', '.join(SYMBOLS)})",
+            line=int(out["line"].iloc[i]),
+            column=column,
+            value=df[ind].iloc[i],
+        )
+    part = out.copy()
+    part["indicator"] = ind
+    part["value"] = value
+    part["symbol"] = pd.Series(symbol, index=df.index, dtype="object")
+    part["raw"] = df[ind].to_numpy()
+    return part
 
 
 def _map_labels(labels: pd.Series, path: Path, lines: pd.Series, column: str) -> pd.DataFrame:

@@ -1,12 +1,13 @@
-"""Population denominators.
+"""Population denominators. The files' names are in ``rap/data/input_files.yaml``
+(:func:`rap.domain.input_files.input_file`).
 
 * :func:`read_mid_year_estimates`: ONS mid-year estimates of children aged 0-17, national, regional, LA
-  (``ons_mid-year_population_estimates_2012_to_2024.csv``, EES layout). No ethnicity.
+  (``ons_mid_year_estimates``, EES layout). No ethnicity.
 * :func:`read_census_ethnicity`: Census 2021 usual residents of ALL AGES by the 20-category ethnic group,
-  England or regions (``ons-ethnic-population-nat.csv`` / ``-reg.csv``). Flagged ``all_ages = True``:
+  England or regions (``census_ethnicity_regions``; ONS's national table reads too). Flagged ``all_ages = True``:
   it is NOT a denominator for children (it understates Mixed children badly).
 * :func:`read_children_by_la_ethnicity`: the synthetic children 0-17 by LA and ONS 2021 group
-  (``population/children_by_la_ethnicity.csv``, docs/data-contract.md), flagged by its ``source`` column.
+  (``children_by_la_ethnicity``, docs/data-contract.md), flagged by its ``source`` column.
 """
 
 from __future__ import annotations

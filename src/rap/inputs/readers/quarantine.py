@@ -250,119 +250,153 @@ def check_frame(
     and named in the problems frame (``action = 'rejected'``). With ``context_col`` each reason ends with
     that column's value, e.g. ``(CHILD 123)``, for sources whose line numbers do not single out a row.
     """
-    n = len(df)
-    bad_any = np.zeros(n, dtype=bool)
+    bad_any = np.zeros(len(df), dtype=bool)
     problems: list[pd.DataFrame] = []
     out = {}
     years = df[year_col].to_numpy() if year_col and year_col in df.columns else None
-
     for rule in rules:
         col = rule.column
         if col not in df.columns or rule.keep_invalid and not rule.required:
             continue
         if not (rule.date or rule.codes is not None or rule.regex or rule.number):
-            # identifiers and free text: only "required" to check, row-wise (too many distinct values
-            # for the factorize route to pay); values are not stripped
-            if rule.required:
-                arr = df[col].to_numpy(dtype=object, na_value="")
-                blank = arr == ""
-                if blank.any():
-                    idx = np.flatnonzero(blank)
-                    problems.append(
-                        _rejected_rows(
-                            df,
-                            files,
-                            table,
-                            col,
-                            idx,
-                            "",
-                            _with_context(df, context_col, idx, f"{col} is blank but required"),
-                        )
-                    )
-                    bad_any |= blank
+            # identifiers and free text: only "required" to check, row-wise (too many distinct values for the
+            # factorize route to pay); values are not stripped
+            blank = _blank_required(df, rule, files, table, context_col, problems)
+            bad_any |= blank
             continue
-        codes, uniques = _factorize(df[col])
-        stripped = np.array([str(u).strip() for u in uniques], dtype=object)
-        blank_u = stripped == ""
-        # reason per distinct value ('' = fine); year-dependent code lists give a reason per row instead
-        reason_u = np.full(len(uniques), "", dtype=object)
-        row_reason: np.ndarray | None = None
-        if rule.keep_invalid:
-            pass
-        else:
-            if rule.required:
-                reason_u[blank_u] = f"{col} is blank but required"
-            if rule.date:
-                shape_ok = np.array([bool(_DATE_SHAPE.match(s)) for s in stripped], dtype=bool)
-                parsed_u = pd.to_datetime(pd.Series(stripped), format=rule.date, errors="coerce").to_numpy(copy=True)
-                bad = ~blank_u & (~shape_ok | pd.isna(parsed_u))
-                for i in np.flatnonzero(bad):
-                    reason_u[i] = f"{col} {_fmt(stripped[i])} is not a dd/mm/YYYY date"
-                parsed_u[bad | blank_u] = np.datetime64("NaT")
-            if rule.regex:
-                rx = re.compile(rule.regex)
-                for i in np.flatnonzero(~blank_u):
-                    if not rx.fullmatch(stripped[i]) and not reason_u[i]:
-                        reason_u[i] = f"{col} {_fmt(stripped[i])} is not in the expected format"
-            if rule.number:
-                lo, hi = rule.number
-                nums = pd.to_numeric(pd.Series(stripped), errors="coerce").to_numpy(dtype=float, copy=True)
-                bad = ~blank_u & (np.isnan(nums) | (nums < lo) | (nums > hi))
-                if rule.integer:
-                    bad |= ~blank_u & ~np.isnan(nums) & (np.mod(nums, 1) != 0)
-                for i in np.flatnonzero(bad):
-                    if not reason_u[i]:
-                        kind = "a whole number" if rule.integer else "a number"
-                        reason_u[i] = f"{col} {_fmt(stripped[i])} is not {kind} from {lo:g} to {hi:g}"
-            if rule.codes is not None:
-                label = rule.label or f"{col} code"
-                if isinstance(rule.codes, Mapping):
-                    if years is None:
-                        raise ValueError(f"rule for {col} varies by year but the frame has no year column")
-                    row_reason = np.full(n, "", dtype=object)
-                    for y in np.unique(years):
-                        allowed = rule.codes.get(int(y), frozenset())
-                        bad_u = ~blank_u & ~np.isin(stripped, list(allowed)) & (reason_u == "")
-                        if not bad_u.any():
-                            continue
-                        rows = np.flatnonzero(bad_u[codes] & (years == y))
-                        for i in rows:
-                            row_reason[i] = f"{col} {_fmt(stripped[codes[i]])} is not a valid {label} for {int(y)}"
-                else:
-                    bad_u = ~blank_u & ~np.isin(stripped, list(rule.codes)) & (reason_u == "")
-                    for i in np.flatnonzero(bad_u):
-                        reason_u[i] = f"{col} {_fmt(stripped[i])} is not a valid {label}"
-
-        bad_u = reason_u != ""
-        row_bad = bad_u[codes]
-        if row_reason is not None:
-            row_bad = row_bad | (row_reason != "")
+        checked = _check_values(df[col], rule, years)
+        row_bad = checked.row_bad()
         if row_bad.any():
             idx = np.flatnonzero(row_bad)
-            reasons = reason_u[codes[idx]]
-            if row_reason is not None:
-                extra = row_reason[idx]
-                reasons = np.where(reasons == "", extra, reasons)
-            reasons = _with_context(df, context_col, idx, reasons)
-            problems.append(_rejected_rows(df, files, table, col, idx, uniques[codes[idx]], reasons))
+            reasons = _with_context(df, context_col, idx, checked.row_reasons(idx))
+            problems.append(_rejected_rows(df, files, table, col, idx, checked.uniques[checked.codes[idx]], reasons))
             bad_any |= row_bad
-
-        # the cleaned column
-        if rule.date and not rule.keep_invalid:
-            out[col] = pd.Series(parsed_u[codes], index=df.index, dtype="datetime64[ns]")
-        elif rule.number and not rule.keep_invalid:
-            vals = pd.to_numeric(pd.Series(stripped), errors="coerce").to_numpy(dtype=float, copy=True)
-            vals[blank_u | bad_u] = np.nan
-            s = pd.Series(vals[codes], index=df.index)
-            out[col] = s.astype("Int64") if rule.integer else s
-        elif (stripped != uniques).any():
-            out[col] = pd.Series(stripped[codes], index=df.index, dtype="str")
-
+        cleaned = checked.cleaned(rule, df.index)
+        if cleaned is not None:
+            out[col] = cleaned
     if out:
         df = df.assign(**out)
     clean = df.loc[~bad_any] if bad_any.any() else df
     prob = pd.concat(problems, ignore_index=True) if problems else empty_problems()
     return clean, prob
+
+
+def _blank_required(
+    df: pd.DataFrame, rule: Rule, files: list[str], table: str, context_col: str | None, problems: list
+) -> np.ndarray:
+    """Rows where a required identifier or free-text column is blank (their problems appended to ``problems``)."""
+    col = rule.column
+    blank = np.zeros(len(df), dtype=bool)
+    if not rule.required:
+        return blank
+    blank = df[col].to_numpy(dtype=object, na_value="") == ""
+    if blank.any():
+        idx = np.flatnonzero(blank)
+        reasons = _with_context(df, context_col, idx, f"{col} is blank but required")
+        problems.append(_rejected_rows(df, files, table, col, idx, "", reasons))
+    return blank
+
+
+@dataclass
+class _Checked:
+    """One column checked through its distinct values: ``codes`` index ``uniques`` (and ``stripped``) per row;
+    ``reason_u`` is the reason per distinct value ('' = fine), ``row_reason`` a reason per row where a code list
+    depends on the row's year; ``parsed_u`` the parsed dates of a date column."""
+
+    codes: np.ndarray
+    uniques: np.ndarray
+    stripped: np.ndarray
+    blank_u: np.ndarray
+    reason_u: np.ndarray
+    row_reason: np.ndarray | None = None
+    parsed_u: np.ndarray | None = None
+
+    def row_bad(self) -> np.ndarray:
+        bad = (self.reason_u != "")[self.codes]
+        return bad | (self.row_reason != "") if self.row_reason is not None else bad
+
+    def row_reasons(self, idx: np.ndarray) -> np.ndarray:
+        reasons = self.reason_u[self.codes[idx]]
+        return reasons if self.row_reason is None else np.where(reasons == "", self.row_reason[idx], reasons)
+
+    def cleaned(self, rule: Rule, index: pd.Index) -> pd.Series | None:
+        """The column as the clean frame holds it (dates, numbers, stripped text), or None if unchanged."""
+        if rule.date and not rule.keep_invalid:
+            return pd.Series(self.parsed_u[self.codes], index=index, dtype="datetime64[ns]")
+        if rule.number and not rule.keep_invalid:
+            vals = pd.to_numeric(pd.Series(self.stripped), errors="coerce").to_numpy(dtype=float, copy=True)
+            vals[self.blank_u | (self.reason_u != "")] = np.nan
+            s = pd.Series(vals[self.codes], index=index)
+            return s.astype("Int64") if rule.integer else s
+        if (self.stripped != self.uniques).any():
+            return pd.Series(self.stripped[self.codes], index=index, dtype="str")
+        return None
+
+
+def _check_values(values: pd.Series, rule: Rule, years: np.ndarray | None) -> _Checked:
+    """Every check of ``rule`` on the distinct values of a column (see :class:`_Checked`)."""
+    codes, uniques = _factorize(values)
+    stripped = np.array([str(u).strip() for u in uniques], dtype=object)
+    blank_u = stripped == ""
+    c = _Checked(codes, uniques, stripped, blank_u, np.full(len(uniques), "", dtype=object))
+    if rule.keep_invalid:
+        return c
+    col = rule.column
+    if rule.required:
+        c.reason_u[blank_u] = f"{col} is blank but required"
+    if rule.date:
+        shape_ok = np.array([bool(_DATE_SHAPE.match(s)) for s in stripped], dtype=bool)
+        parsed_u = pd.to_datetime(pd.Series(stripped), format=rule.date, errors="coerce").to_numpy(copy=True)
+        bad = ~blank_u & (~shape_ok | pd.isna(parsed_u))
+        for i in np.flatnonzero(bad):
+            c.reason_u[i] = f"{col} {_fmt(stripped[i])} is not a dd/mm/YYYY date"
+        parsed_u[bad | blank_u] = np.datetime64("NaT")
+        c.parsed_u = parsed_u
+    if rule.regex:
+        rx = re.compile(rule.regex)
+        for i in np.flatnonzero(~blank_u):
+            if not rx.fullmatch(stripped[i]) and not c.reason_u[i]:
+                c.reason_u[i] = f"{col} {_fmt(stripped[i])} is not in the expected format"
+    if rule.number:
+        _number_reasons(c, rule)
+    if rule.codes is not None:
+        _code_reasons(c, rule, years)
+    return c
+
+
+def _number_reasons(c: _Checked, rule: Rule) -> None:
+    """Reasons for distinct values that are not numbers in ``rule.number`` (whole numbers with ``integer``)."""
+    lo, hi = rule.number
+    nums = pd.to_numeric(pd.Series(c.stripped), errors="coerce").to_numpy(dtype=float, copy=True)
+    bad = ~c.blank_u & (np.isnan(nums) | (nums < lo) | (nums > hi))
+    if rule.integer:
+        bad |= ~c.blank_u & ~np.isnan(nums) & (np.mod(nums, 1) != 0)
+    kind = "a whole number" if rule.integer else "a number"
+    for i in np.flatnonzero(bad):
+        if not c.reason_u[i]:
+            c.reason_u[i] = f"{rule.column} {_fmt(c.stripped[i])} is not {kind} from {lo:g} to {hi:g}"
+
+
+def _code_reasons(c: _Checked, rule: Rule, years: np.ndarray | None) -> None:
+    """Reasons for values outside the code list: per distinct value, or per row when the list depends on the
+    row's year (then the reason names the year)."""
+    col = rule.column
+    label = rule.label or f"{col} code"
+    if not isinstance(rule.codes, Mapping):
+        bad_u = ~c.blank_u & ~np.isin(c.stripped, list(rule.codes)) & (c.reason_u == "")
+        for i in np.flatnonzero(bad_u):
+            c.reason_u[i] = f"{col} {_fmt(c.stripped[i])} is not a valid {label}"
+        return
+    if years is None:
+        raise ValueError(f"rule for {col} varies by year but the frame has no year column")
+    c.row_reason = np.full(len(c.codes), "", dtype=object)
+    for y in np.unique(years):
+        allowed = rule.codes.get(int(y), frozenset())
+        bad_u = ~c.blank_u & ~np.isin(c.stripped, list(allowed)) & (c.reason_u == "")
+        if not bad_u.any():
+            continue
+        for i in np.flatnonzero(bad_u[c.codes] & (years == y)):
+            c.row_reason[i] = f"{col} {_fmt(c.stripped[c.codes[i]])} is not a valid {label} for {int(y)}"
 
 
 def problem_frame(

@@ -16,6 +16,9 @@ import numpy as np
 import pandas as pd
 
 from rap.core.errors import InputError
+from rap.domain.ethnicity import ethnic_quality
+from rap.domain.geography import la_codes
+from rap.domain.ssda903 import code_group
 from rap.inputs.readers.csvfiles import parse_bodies, read_csv_file
 from rap.inputs.readers.quarantine import (
     FILE_COL,
@@ -26,24 +29,26 @@ from rap.inputs.readers.quarantine import (
     concat_problems,
     problem_frame,
 )
-from rap.inputs.readers.ssda903 import _quality, known_las
 
 TABLE = "School"
 KS1_LAST_YEAR = 2023
 FLAGS = ["KS1_RWM_EXP", "KS2_READ_EXP", "KS2_WRIT_EXP", "KS2_MAT_EXP", "KS4_EM_94"]
 COLUMNS = ["UPN", "LA", "ETHNIC", "NCYEAR", "SCHOOL_MOVES", "MIDYEAR_MOVES", *FLAGS[:4], "KS4_ATT8", "KS4_EM_94"]
 
-#: A letter then 12 digits (or 11 digits and a final letter, a temporary UPN), or UN1-UN5 when unknown.
-UPN_PATTERN = r"[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]|UN[1-5]"
+#: DfE's "UPN unknown" reason codes (UN1 to UN5, ``upn_unknown`` in the SSDA903 spec's code groups).
+UNKNOWN_UPNS = frozenset(code_group("upn_unknown"))
+#: A letter then 12 digits (or 11 digits and a final letter, a temporary UPN), or an unknown-UPN code.
+UPN_PATTERN = r"[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]|" + "|".join(sorted(UNKNOWN_UPNS))
 _CHECK_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
 
 
 def upn_check_letter_ok(upn: str) -> bool:
     """DfE UPN check letter: weights 2-13 on characters 2-13 (a final letter counts by its position in
-    the check alphabet), sum mod 23 indexes ``ABCDEFGHJKLMNPQRTUVWXYZ``. UN1-UN5 are valid 'unknown' UPNs."""
-    if upn.startswith("UN"):
-        return upn in {"UN1", "UN2", "UN3", "UN4", "UN5"}
-    if len(upn) != 13:
+    the check alphabet), sum mod 23 indexes ``ABCDEFGHJKLMNPQRTUVWXYZ``. The unknown-UPN codes (UN1-UN5) are
+    valid; any other value needs DfE's shape, 13 characters of which the 2nd to 12th are digits."""
+    if upn in UNKNOWN_UPNS:
+        return True
+    if len(upn) != 13 or not (upn[1:12].isascii() and upn[1:12].isdigit()):
         return False
     total = 0
     for weight, ch in zip(range(2, 14), upn[1:]):
@@ -60,7 +65,6 @@ _CHAR_VALUE = np.full(256, -1, dtype=np.int64)
 _CHAR_VALUE[np.frombuffer(b"0123456789", np.uint8)] = np.arange(10)
 _CHAR_VALUE[np.frombuffer(_CHECK_LETTERS.encode(), np.uint8)] = np.arange(len(_CHECK_LETTERS))
 _CHECK_BYTES = np.frombuffer(_CHECK_LETTERS.encode(), np.uint8)
-_UNKNOWN_UPNS = frozenset({"UN1", "UN2", "UN3", "UN4", "UN5"})
 
 
 def upn_check_letters_ok(upns: Sequence[str]) -> np.ndarray:
@@ -71,16 +75,17 @@ def upn_check_letters_ok(upns: Sequence[str]) -> np.ndarray:
     if not len(arr):
         return out
     lengths = np.fromiter(map(len, arr), dtype=np.int64, count=len(arr))
-    unknown = np.fromiter((u.startswith("UN") for u in arr), dtype=bool, count=len(arr))
-    out[unknown] = np.fromiter((u in _UNKNOWN_UPNS for u in arr[unknown]), dtype=bool, count=int(unknown.sum()))
+    unknown = np.fromiter((u in UNKNOWN_UPNS for u in arr), dtype=bool, count=len(arr))
+    out[unknown] = True
     full = (lengths == 13) & ~unknown
     if full.any():
         # Non-ASCII characters become '?', which has no value, so such a UPN fails as in the scalar rule.
         raw = b"".join(u.encode("ascii", "replace") for u in arr[full])
         chars = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 13)
         values = _CHAR_VALUE[chars[:, 1:]]
+        digits = ((chars[:, 1:12] >= ord("0")) & (chars[:, 1:12] <= ord("9"))).all(axis=1)
         total = (values * np.arange(2, 14)).sum(axis=1)
-        out[full] = (values >= 0).all(axis=1) & (_CHECK_BYTES[total % 23] == chars[:, 0])
+        out[full] = digits & (values >= 0).all(axis=1) & (_CHECK_BYTES[total % 23] == chars[:, 0])
     return out
 
 
@@ -88,7 +93,7 @@ def rules(year: int) -> list[Rule]:
     flag = frozenset({"0", "1"})
     r = [
         Rule("UPN", required=True, regex=UPN_PATTERN),
-        Rule("LA", required=True, codes=known_las(), label="old_la_code"),
+        Rule("LA", required=True, codes=la_codes(), label="old_la_code"),
         Rule("ETHNIC", keep_invalid=True),
         Rule("NCYEAR", required=True, codes=frozenset(["R", *map(str, range(1, 14))]), label="year group"),
         Rule("SCHOOL_MOVES", required=True, number=(0, 99), integer=True),
@@ -109,85 +114,105 @@ def read_school(path: str | Path, year: int) -> ReadResult:
     path = Path(path)
     year = int(year)
     f = read_csv_file(path)
-    present = set(f.columns)
-    optional = {"KS1_RWM_EXP"} if year > KS1_LAST_YEAR else set()
-    missing = [c for c in COLUMNS if c not in present and c not in optional]
-    if missing:
-        raise InputError(path, f"missing column(s) {missing}; found {f.columns}", line=1, column=missing[0])
-    extra = [c for c in f.columns if c not in COLUMNS]
+    extra = _unexpected_columns(path, f.columns, year)
     notes = [f"{path}: extra column(s) {extra} ignored"] if extra else []
     df = parse_bodies([f], [0], list(f.columns))
     if extra:
         df = df.drop(columns=extra)
-    files = [str(path)]
-    problems = []
+    problems = [_ks1_after_last_year(df, path, year)]
+    rows_read = len(df)
+    clean, prob = check_frame(df, rules(year), table=TABLE, files=[str(path)])
+    problems.append(prob)
+    if len(clean):
+        clean, bad_letters = _wrong_check_letters(clean, path)
+        problems += [bad_letters, _midyear_above_total(clean, path)]
+    return ReadResult(
+        tables={TABLE: _typed(clean, year)},
+        problems=concat_problems(p for p in problems if p is not None),
+        rows_read={TABLE: rows_read},
+        files=[str(path)],
+        notes=notes,
+    )
+
+
+def _unexpected_columns(path: Path, columns: list[str], year: int) -> list[str]:
+    """The columns beyond :data:`COLUMNS` (ignored); an InputError naming the first missing one, if any."""
+    optional = {"KS1_RWM_EXP"} if year > KS1_LAST_YEAR else set()
+    missing = [c for c in COLUMNS if c not in set(columns) and c not in optional]
+    if missing:
+        raise InputError(path, f"missing column(s) {missing}; found {columns}", line=1, column=missing[0])
+    return [c for c in columns if c not in COLUMNS]
+
+
+def _ks1_after_last_year(df: pd.DataFrame, path: Path, year: int) -> pd.DataFrame | None:
+    """Blank KS1_RWM_EXP where it is absent or no longer collected; a KS1 value after the last KS1 year is
+    reported (kept out of the data, the row kept)."""
     if "KS1_RWM_EXP" not in df.columns:
         df["KS1_RWM_EXP"] = ""
-    elif year > KS1_LAST_YEAR:
-        ks1 = df["KS1_RWM_EXP"].str.strip()
-        filled = (ks1 != "").to_numpy()
-        if filled.any():
-            idx = np.flatnonzero(filled)
-            problems.append(
-                problem_frame(
-                    TABLE,
-                    [str(path)] * len(idx),
-                    df[LINE_COL].to_numpy()[idx],
-                    "KS1_RWM_EXP",
-                    df["KS1_RWM_EXP"].to_numpy()[idx],
-                    f"KS1_RWM_EXP is not collected after {KS1_LAST_YEAR} (KS1 became non-statutory); value ignored",
-                    "reported",
-                )
-            )
-        df["KS1_RWM_EXP"] = ""
-    rows_read = len(df)
-    clean, prob = check_frame(df, rules(year), table=TABLE, files=files)
-    problems.append(prob)
-    # UPN check letters: a UPN of the right shape with a wrong check letter cannot be trusted to link
-    if len(clean):
-        upn = clean["UPN"].to_numpy(dtype=object)
-        u, inv = np.unique(upn, return_inverse=True)
-        ok_u = upn_check_letters_ok(u)
-        bad = ~ok_u[inv]
-        if bad.any():
-            idx = np.flatnonzero(bad)
-            problems.append(
-                problem_frame(
-                    TABLE,
-                    [str(path)] * len(idx),
-                    clean[LINE_COL].to_numpy()[idx],
-                    "UPN",
-                    upn[idx],
-                    [f"UPN '{x}' has a wrong check letter" for x in upn[idx]],
-                    "rejected",
-                )
-            )
-            clean = clean.loc[~bad]
-        mid = (clean["MIDYEAR_MOVES"] > clean["SCHOOL_MOVES"]).fillna(False).to_numpy(dtype=bool)
-        if mid.any():
-            b = clean.loc[mid]
-            problems.append(
-                problem_frame(
-                    TABLE,
-                    [str(path)] * len(b),
-                    b[LINE_COL].to_numpy(),
-                    "MIDYEAR_MOVES",
-                    b["MIDYEAR_MOVES"].astype(str).to_numpy(),
-                    "MIDYEAR_MOVES is more than SCHOOL_MOVES (kept)",
-                    "reported",
-                )
-            )
+        return None
+    if year <= KS1_LAST_YEAR:
+        return None
+    filled = (df["KS1_RWM_EXP"].str.strip() != "").to_numpy()
+    p = None
+    if filled.any():
+        idx = np.flatnonzero(filled)
+        p = problem_frame(
+            TABLE,
+            [str(path)] * len(idx),
+            df[LINE_COL].to_numpy()[idx],
+            "KS1_RWM_EXP",
+            df["KS1_RWM_EXP"].to_numpy()[idx],
+            f"KS1_RWM_EXP is not collected after {KS1_LAST_YEAR} (KS1 became non-statutory); value ignored",
+            "reported",
+        )
+    df["KS1_RWM_EXP"] = ""
+    return p
+
+
+def _wrong_check_letters(clean: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Rows whose UPN has the right shape but a wrong check letter (it cannot be trusted to link) rejected."""
+    upn = clean["UPN"].to_numpy(dtype=object)
+    u, inv = np.unique(upn, return_inverse=True)
+    bad = ~upn_check_letters_ok(u)[inv]
+    if not bad.any():
+        return clean, None
+    idx = np.flatnonzero(bad)
+    p = problem_frame(
+        TABLE,
+        [str(path)] * len(idx),
+        clean[LINE_COL].to_numpy()[idx],
+        "UPN",
+        upn[idx],
+        [f"UPN '{x}' has a wrong check letter" for x in upn[idx]],
+        "rejected",
+    )
+    return clean.loc[~bad], p
+
+
+def _midyear_above_total(clean: pd.DataFrame, path: Path) -> pd.DataFrame | None:
+    """Rows with more mid-year moves than school moves, reported and kept."""
+    mid = (clean["MIDYEAR_MOVES"] > clean["SCHOOL_MOVES"]).fillna(False).to_numpy(dtype=bool)
+    if not mid.any():
+        return None
+    b = clean.loc[mid]
+    return problem_frame(
+        TABLE,
+        [str(path)] * len(b),
+        b[LINE_COL].to_numpy(),
+        "MIDYEAR_MOVES",
+        b["MIDYEAR_MOVES"].astype(str).to_numpy(),
+        "MIDYEAR_MOVES is more than SCHOOL_MOVES (kept)",
+        "reported",
+    )
+
+
+def _typed(clean: pd.DataFrame, year: int) -> pd.DataFrame:
+    """The validated frame: :data:`COLUMNS` with nullable flags, ``ethnic_quality``, ``YEAR`` and provenance."""
     out = clean[COLUMNS].copy()
     for c in FLAGS:
         out[c] = pd.to_numeric(out[c].replace("", None)).astype("Int8") if len(out) else out[c].astype("Int8")
-    out["ethnic_quality"] = _quality(out["ETHNIC"])
+    out["ethnic_quality"] = ethnic_quality(out["ETHNIC"])
     out["YEAR"] = year
     out[FILE_COL] = clean[FILE_COL].to_numpy()
     out[LINE_COL] = clean[LINE_COL].to_numpy()
-    return ReadResult(
-        tables={TABLE: out.reset_index(drop=True)},
-        problems=concat_problems(problems),
-        rows_read={TABLE: rows_read},
-        files=files,
-        notes=notes,
-    )
+    return out.reset_index(drop=True)

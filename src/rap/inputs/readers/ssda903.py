@@ -7,7 +7,7 @@ a bad code or a blank required field is rejected: named in ``ReadResult.problems
 counted, and left out of the validated frame. Exceptions, because they are what the report measures:
 
 * ETHNIC blank / invalid / REFU / NOBT is never rejected; Header gains ``ethnic_quality``
-  (``rap.domain.ethnicity.quality_category``: known, refused, not_obtained, blank, invalid).
+  (``rap.domain.ethnicity.ethnic_quality``: known, refused, not_obtained, blank, invalid).
 * A child twice in Header (same LA and year) is *reported* and kept.
 * An episode that ends before it starts (DEC < DECOM) is rejected and counted.
 
@@ -17,19 +17,18 @@ and the provenance columns ``_file`` (index into ``ReadResult.files``) and ``_li
 
 from __future__ import annotations
 
-import re
 import xml.parsers.expat
 from collections.abc import Iterable
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from rap.core.errors import InputError
-from rap.domain.ethnicity import quality_category
+from rap.domain.ethnicity import ethnic_quality
+from rap.domain.geography import la_codes
+from rap.domain.ssda903 import record_key, spec
 from rap.inputs.readers.csvfiles import CsvFile, parse_bodies, read_csv_file
 from rap.inputs.readers.quarantine import (
     FILE_COL,
@@ -45,35 +44,15 @@ REQUIRED_TABLES = ("Header", "Episodes")
 
 #: Tables that exist in some SSDA903 collections but are not in spec.yaml and not used by this pipeline:
 #: recognised (so the file is not "unknown") and skipped with a note. DoLo (deprivation of liberty orders)
-#: is in the DfE validator's rules for 2025/26; the shared fake sample carries one.
+#: is in the DfE validator's rules for 2025/26; the validator project's fake sample carries one.
 UNUSED_TABLES = {"DoLo": ("CHILD", "DOB", "DOLO_START", "DOLO_END")}
 
 #: Columns checked for shape only downstream (UPN linkage is a quality measure, not a reason to reject).
 _NOT_CHECKED = {"UPN", "HOME_POST", "PL_POST", "URN", "LA_PERM", "MC_DOB_", "NB_ADOPTR", "SW_ID"}
 
 
-class _CodeLoader(yaml.SafeLoader):
-    """YAML 1.1 reads unquoted YES/NO/ON/OFF as booleans, which would turn the IN_TOUCH codes YES and NO
-    into True and False. Codes are text: only true/false are booleans here."""
-
-
-_CodeLoader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_CodeLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-@cache
-def spec() -> dict:
-    """The SSDA903 specification (tables, columns, code lists by year) from the package data."""
-    with resources.files("rap.data.ssda903").joinpath("spec.yaml").open("r", encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=_CodeLoader)  # noqa: S506 - a SafeLoader subclass
-
-
 def table_columns() -> dict[str, list[str]]:
+    """The columns of every table of the spec, in their order."""
     return {t: list(d["columns"]) for t, d in spec()["tables"].items()}
 
 
@@ -189,15 +168,9 @@ def _validate(
         if table == "Header":
             if len(clean):
                 problems.append(_duplicate_children(clean, files))
-            clean = clean.assign(ethnic_quality=_quality(clean["ETHNIC"]))
+            clean = clean.assign(ethnic_quality=ethnic_quality(clean["ETHNIC"]))
         tables[table] = clean.reset_index(drop=True)
     return ReadResult(tables=tables, problems=concat_problems(problems), rows_read=rows_read, files=files, notes=notes)
-
-
-def _quality(ethnic: pd.Series) -> pd.Series:
-    codes, uniques = pd.factorize(ethnic, use_na_sentinel=False)
-    q = quality_category(pd.Series(uniques, dtype="object")).to_numpy(dtype=object)
-    return pd.Series(q[codes], index=ethnic.index, dtype="str")
 
 
 def _episode_order(ep: pd.DataFrame, files: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -205,8 +178,8 @@ def _episode_order(ep: pd.DataFrame, files: list[str]) -> tuple[pd.DataFrame, pd
     if not bad.any():
         return ep, concat_problems([])
     b = ep.loc[bad]
-    dec = b["DEC"].dt.strftime("%d/%m/%Y").to_numpy()
-    decom = b["DECOM"].dt.strftime("%d/%m/%Y").to_numpy()
+    dec = b["DEC"].dt.strftime(spec()["date_format"]).to_numpy()
+    decom = b["DECOM"].dt.strftime(spec()["date_format"]).to_numpy()
     p = problem_frame(
         "Episodes",
         np.asarray(files, dtype=object)[b[FILE_COL].to_numpy()],
@@ -220,7 +193,7 @@ def _episode_order(ep: pd.DataFrame, files: list[str]) -> tuple[pd.DataFrame, pd
 
 
 def _duplicate_children(h: pd.DataFrame, files: list[str]) -> pd.DataFrame:
-    keys = ["YEAR", "LA", "CHILD"]
+    keys = record_key()
     dup = h.duplicated(keys, keep=False).to_numpy()
     if not dup.any():
         return concat_problems([])
@@ -312,13 +285,6 @@ def _require_tables(folder: Path, present: set[str]) -> None:
             raise InputError(folder, f"no {t} table: no CSV file has exactly the columns {cols}")
 
 
-@cache
-def known_las() -> frozenset[str]:
-    from rap.domain.geography import local_authorities
-
-    return frozenset(local_authorities().index)
-
-
 def read_ssda903_years(root: str | Path, years: Iterable[int]) -> ReadResult:
     """Read ``root/<year>/<old_la_code>/*.csv`` for every year in ``years`` into one frame per table.
 
@@ -331,7 +297,7 @@ def read_ssda903_years(root: str | Path, years: Iterable[int]) -> ReadResult:
         raise InputError(root, "SSDA903 folder not found")
     entries: list[tuple[Path, int, str]] = []
     folders: list[tuple[Path, int, str]] = []
-    las = known_las()
+    las = la_codes()
     notes = []
     for y in years:
         ydir = root / str(y)
