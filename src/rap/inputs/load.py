@@ -19,6 +19,7 @@ from rap.core.cache import keep_newest, shared_pickles
 from rap.core.errors import InputError
 from rap.core.hashing import HashIndex, sha256_json
 from rap.core.params import Params
+from rap.domain.input_files import input_file
 from rap.inputs.kinds import input_kind
 
 if TYPE_CHECKING:  # pandas and the readers are imported when inputs are read, not for a cache lookup
@@ -193,7 +194,7 @@ def _read_part(part: str, params: Params, root: Path) -> Any:
     if part == "population":
         from rap.inputs.readers.population import read_children_by_la_ethnicity
 
-        pop_file = root / "population" / "children_by_la_ethnicity.csv"
+        pop_file = root / input_file("children_by_la_ethnicity")
         if pop_file.is_file():
             return read_children_by_la_ethnicity(pop_file), []
         return None, [f"{pop_file}: no child population by ethnicity"]

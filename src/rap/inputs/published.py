@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from rap.core.errors import InputError
 from rap.core.params import Params
+from rap.domain.input_files import input_file
 from rap.inputs.load import ensure_data
 
 if TYPE_CHECKING:
@@ -20,8 +21,8 @@ if TYPE_CHECKING:
     from rap.inputs.la_inputs import LaInputs
 
 #: The ONS files the LA chapter reads from ``data.population_path``.
-MID_YEAR_FILE = "ons_mid-year_population_estimates_2012_to_2024.csv"
-CENSUS_REGION_FILE = "ons-ethnic-population-reg.csv"
+MID_YEAR_FILE = input_file("ons_mid_year_estimates")
+CENSUS_REGION_FILE = input_file("census_ethnicity_regions")
 
 
 def read_release(params: Params) -> dict[str, pd.DataFrame]:
