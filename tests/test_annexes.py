@@ -68,16 +68,21 @@ def test_changes_without_previous_year_says_so(tmp_path):
     assert "No published tables from 2023" in md
 
 
-def test_qa_and_methods_annexes(tmp_path, repo_root):
+def test_qa_annex_counts_the_failed_checks(tmp_path):
+    from rap.build.checks import Check
+
+    checks = [
+        Check("Table cla: EES format and symbols", "failed", "1 rows; 1 cells suppressed (c); 1 blank indicator cells"),
+        Check("Reader schema checks", "passed", "no input row rejected"),
+    ]
+    md = A.qa_markdown(checks)
+    assert "2 checks, 1 failed" in md and "{#tbl-annex-qa}" in md
+    assert "| Table cla: EES format and symbols | Failed |" in md
+
+
+def test_methods_annex(repo_root):
     from rap.core.params import load_params
 
-    _table(tmp_path, "cla", [(2024, "National", "White", "Total", "c", "99")])
-    csv = tmp_path / "cla.csv"
-    csv.write_text(csv.read_text().replace(",99", ","))  # a blank cell write_ees itself would refuse
-    checks = A.suppression_checks(tmp_path)
-    assert checks[0].result == "failed" and "1 blank" in checks[0].detail  # a blank indicator cell
-    md = A.qa_markdown(checks + [A.Check("Leak scan", "passed", "0 findings")])
-    assert "2 checks, 1 failed" in md and "{#tbl-annex-qa}" in md
     params = load_params(repo_root / "params" / "2024.yaml")
     m = A.methods_markdown(
         params,
@@ -88,8 +93,8 @@ def test_qa_and_methods_annexes(tmp_path, repo_root):
     )
     assert "nearest 10" in m and "from 1 to 5" in m
     assert "| data/synthetic/ssda903/2024 | 2 |" in m
-    path = A.write_checks_csv(checks, tmp_path / "qa" / "checks.csv")
-    assert pd.read_csv(path)["result"].tolist() == ["failed"]
+    assert "Data kind: `synthetic`" in m
+    assert "No input files were recorded" in A.methods_markdown(params, {})
 
 
 def test_cached_annexes_and_spreadsheet_follow_the_whole_package(tmp_path, repo_root, monkeypatch):

@@ -106,8 +106,27 @@ DOB_COLUMNS = ("DOB", "MC_DOB")
 UPN_COLUMNS = ("UPN",)
 POSTCODE_COLUMNS = ("HOME_POST", "PL_POST")
 
-TEXT_SUFFIXES = frozenset({".csv", ".md", ".qmd", ".json", ".yml", ".yaml", ".html", ".htm", ".css", ".txt",
-                           ".tex", ".typ", ".xml", ".js", ".lua", ".log", ".tsv"})
+TEXT_SUFFIXES = frozenset(
+    {
+        ".csv",
+        ".md",
+        ".qmd",
+        ".json",
+        ".yml",
+        ".yaml",
+        ".html",
+        ".htm",
+        ".css",
+        ".txt",
+        ".tex",
+        ".typ",
+        ".xml",
+        ".js",
+        ".lua",
+        ".log",
+        ".tsv",
+    }
+)
 ROUNDED_LEVELS = frozenset({"National", "Regional"})
 
 # ---------------------------------------------------------------------------------------------------------
@@ -323,7 +342,9 @@ class LeakError(RapError):
         more = len(findings) - MESSAGE_FINDINGS
         if more > 0:
             lines.append(f"  ... and {more} more")
-        kinds = ", ".join(f"{sum(f.kind == k for f in findings)} {k}" for k in KINDS if any(f.kind == k for f in findings))
+        kinds = ", ".join(
+            f"{sum(f.kind == k for f in findings)} {k}" for k in KINDS if any(f.kind == k for f in findings)
+        )
         super().__init__(
             f"{self.folder}: {len(findings)} possible disclosures in {files} files ({kinds}); "
             f"identifiers are masked below (the rules are in rap/leaks.py):\n" + "\n".join(lines)
@@ -380,7 +401,9 @@ def _mask(text: str, needles: Needles) -> str:
         return "[postcode]" if (m.group(1) + m.group(2)).upper() in needles.postcodes else m.group(0)
 
     out = _POSTCODE.sub(pc, out)
-    out = _TOKEN.sub(lambda m: f"[{needles.tokens[m.group(0).upper()]}]" if m.group(0).upper() in needles.tokens else m.group(0), out)
+    out = _TOKEN.sub(
+        lambda m: f"[{needles.tokens[m.group(0).upper()]}]" if m.group(0).upper() in needles.tokens else m.group(0), out
+    )
     other = needles.other_pattern
     if other is not None:
         out = other.sub(lambda m: f"[{needles.other.get(m.group(0).upper(), 'child id')}]", out)
@@ -442,11 +465,16 @@ def _scan_segment(seg: _Segment, needles: Needles, file: str, *, dates: bool = T
         for m in _DATE.finditer(text):
             d = _match_date(m)
             if d is not None and lo <= d <= hi:
-                detail = ("a child's date of birth in the inputs" if d in needles.dobs
-                          else "a date in the range of the children's dates of birth")
+                detail = (
+                    "a child's date of birth in the inputs"
+                    if d in needles.dobs
+                    else "a date in the range of the children's dates of birth"
+                )
                 hits.append((m.start(), m.end(), "date of birth", detail))
     hits.sort()
-    return [Finding(file, kind, _location(seg, s), _excerpt(text, s, e, needles), detail) for s, e, kind, detail in hits]
+    return [
+        Finding(file, kind, _location(seg, s), _excerpt(text, s, e, needles), detail) for s, e, kind, detail in hits
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -552,13 +580,21 @@ def _xlsx_segments(path: Path) -> tuple[list[_Segment], list[_Segment]]:
                         segs.append(_Segment(f"{sheet} cell {ref}", value, None))
         for k, value in enumerate(shared):
             if value:
-                segs.append(_Segment(f"shared string {k + 1} (xl/sharedStrings.xml; the same table's CSV names the row)",
-                                     value, None))
+                segs.append(
+                    _Segment(
+                        f"shared string {k + 1} (xl/sharedStrings.xml; the same table's CSV names the row)", value, None
+                    )
+                )
         # sheet names; document properties (created and modified timestamps: identifiers only, like the manifest)
         if "xl/workbook.xml" in names:
-            segs.append(_Segment("xl/workbook.xml", _xml_text(z.read("xl/workbook.xml").decode("utf-8", "replace")), None))
-        props = [_Segment(n, _xml_text(z.read(n).decode("utf-8", "replace")), None)
-                 for n in sorted(names) if n.startswith("docProps/") and n.endswith(".xml")]
+            segs.append(
+                _Segment("xl/workbook.xml", _xml_text(z.read("xl/workbook.xml").decode("utf-8", "replace")), None)
+            )
+        props = [
+            _Segment(n, _xml_text(z.read(n).decode("utf-8", "replace")), None)
+            for n in sorted(names)
+            if n.startswith("docProps/") and n.endswith(".xml")
+        ]
     return segs, props
 
 
@@ -575,7 +611,8 @@ _NUM = rb"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)"
 #: strings (skipped whole, so nothing inside one is read as an operator), array openings and the operators
 #: that choose a font, place text, show text or draw a form
 _PDF_SCAN = re.compile(  # the look-ahead lets most positions fail at once: twice as fast
-    rb"(?=[(\[TcDB'\"])(?:(?P<str>" + _STR + rb")|(?P<lb>\[)|(?P<op>\b(?:Tf|TJ|Tj|cm|Tm|Td|TD|T\*|Do|BI)\b|['\"]))", re.S
+    rb"(?=[(\[TcDB'\"])(?:(?P<str>" + _STR + rb")|(?P<lb>\[)|(?P<op>\b(?:Tf|TJ|Tj|cm|Tm|Td|TD|T\*|Do|BI)\b|['\"]))",
+    re.S,
 )
 _PDF_OPERAND = re.compile(rb"/[^\s/\[\]()<>{}%]*|[^\s/\[\]()<>{}%]+")
 _PDF_HEX_LAST = re.compile(rb"<([0-9A-Fa-f\s]*)>\s*$")
@@ -695,86 +732,112 @@ def _decode(raw: bytes, dec: _Decoder) -> str:
     return "".join(cmap[int.from_bytes(raw[i : i + width], "big")] for i in range(0, len(raw), width))
 
 
+class _ContentText:
+    """Reading one content stream's text operators: the font in use, the baseline of the text shown last and
+    where the operands of the next operator start."""
+
+    def __init__(self, content: bytes, resources: Any, cache: dict[int, Any], depth: int) -> None:
+        self.content, self.cache, self.depth = content, cache, depth
+        self.resources = resources.get_object() if resources is not None else {}
+        self.fonts = self.resources.get("/Font") or {}
+        self.xobjects = self.resources.get("/XObject") or {}
+        self.out: list[str] = []
+        self.dec: _Decoder = _LATIN1
+        self.cm_y = self.tm_y = 0.0
+        self.last_line: tuple[float, float] | None = None
+        self.prev_end = 0  # end of the previous operator or string: operands lie between it and the next operator
+        self.last_str: tuple[int, bytes] | None = None  # (end, token) of the last string
+        self.array_at = -1
+
+    def text(self) -> str:
+        """Runs on one baseline joined by a space, a line break between lines."""
+        for m in _PDF_SCAN.finditer(self.content):
+            kind = m.lastgroup
+            if kind == "str":
+                self.last_str = (m.end(), m.group(0))
+                self.prev_end = m.end()
+                continue
+            if kind == "lb":
+                self.array_at = m.start()
+                continue
+            op = m.group(0)
+            if op == b"TJ" and self.array_at >= 0:
+                self._show(self._array_parts(m))
+            elif op in (b"Tj", b"'", b'"'):
+                self._show_string(m, op)
+            else:
+                try:
+                    self._operator(op, self._operands(m.start()))
+                except ValueError as e:  # an operand that is not a number: the stream is not what this reader expects
+                    raise _PdfFallback(str(e)) from e
+            self.prev_end = m.end()
+        return "".join(self.out)
+
+    def _show(self, parts: list[str]) -> None:
+        line = (round(self.cm_y, 1), round(self.tm_y, 1))
+        if self.last_line is not None:
+            self.out.append(" " if line == self.last_line else "\n")
+        self.last_line = line
+        self.out.extend(parts)
+
+    def _operands(self, end: int) -> list[bytes]:
+        return _PDF_OPERAND.findall(self.content, max(self.prev_end, end - 200), end)
+
+    def _array_parts(self, m: re.Match[bytes]) -> list[str]:
+        """The text of a ``[...] TJ`` array: its strings, and a space for a gap as wide as a word space."""
+        close = self.content.rfind(b"]", self.array_at, m.start())
+        parts = []
+        for item in _TJ_ITEM.finditer(self.content, self.array_at + 1, close if close > 0 else m.start()):
+            if item.group("n"):
+                if float(item.group("n")) < -250:  # a gap as wide as a word space
+                    parts.append(" ")
+            else:
+                parts.append(_decode(_pdf_string(item.group(0)), self.dec))
+        return parts
+
+    def _show_string(self, m: re.Match[bytes], op: bytes) -> None:
+        """``Tj``, ``'`` and ``"``: the string just before the operator."""
+        content, last_str = self.content, self.last_str
+        gap = content[last_str[0] : m.start()] if last_str else b"x"
+        if op != b"Tj":
+            self.tm_y += 1  # ' and " move to the next line first
+        if last_str and not gap.strip():
+            self._show([_decode(_pdf_literal(last_str[1]), self.dec)])
+        elif hx := _PDF_HEX_LAST.search(content, max(self.prev_end, m.start() - 4096), m.start()):
+            self._show([_decode(_pdf_hex(hx.group(0).rstrip()), self.dec)])
+
+    def _operator(self, op: bytes, args: list[bytes]) -> None:
+        """The operators that change the font or the baseline, or draw a form (whose text follows)."""
+        if op == b"Tf" and len(args) >= 2:
+            font = self.fonts.get(args[-2].decode("latin-1"))
+            self.dec = _font_decoder(font.get_object(), self.cache) if font is not None else _LATIN1
+        elif op == b"cm" and args:
+            self.cm_y = float(args[-1])
+        elif op == b"Tm" and args:
+            self.tm_y = float(args[-1])
+        elif op in (b"Td", b"TD") and args:
+            self.tm_y += float(args[-1])
+        elif op == b"T*":
+            self.tm_y += 1
+        elif op == b"Do" and args and self.depth < 8:
+            self._form(args[-1])
+        elif op == b"BI":
+            raise _PdfFallback("inline image")
+
+    def _form(self, name: bytes) -> None:
+        xo = self.xobjects.get(name.decode("latin-1"))
+        xo = xo.get_object() if xo is not None else None
+        if xo is not None and xo.get("/Subtype") == "/Form":
+            resources = xo.get("/Resources") or self.resources
+            inner = _pdf_content_text(xo.get_data(), resources, self.cache, self.depth + 1)
+            if inner:
+                self.out.append("\n" + inner)
+                self.last_line = None
+
+
 def _pdf_content_text(content: bytes, resources: Any, cache: dict[int, Any], depth: int = 0) -> str:
     """The text a content stream shows: runs on one baseline joined by a space, a line break between lines."""
-    resources = resources.get_object() if resources is not None else {}
-    fonts = resources.get("/Font") or {}
-    xobjects = resources.get("/XObject") or {}
-    out: list[str] = []
-    dec: _Decoder = _LATIN1
-    cm_y = tm_y = 0.0
-    last_line: tuple[float, float] | None = None
-    prev_end = 0  # end of the previous operator or string: operands lie between it and the next operator
-    last_str: tuple[int, bytes] | None = None  # (end, token) of the last string
-    array_at = -1
-
-    def show(parts: list[str]) -> None:
-        nonlocal last_line
-        line = (round(cm_y, 1), round(tm_y, 1))
-        if last_line is not None:
-            out.append(" " if line == last_line else "\n")
-        last_line = line
-        out.extend(parts)
-
-    def operands(end: int) -> list[bytes]:
-        return _PDF_OPERAND.findall(content, max(prev_end, end - 200), end)
-
-    for m in _PDF_SCAN.finditer(content):
-        kind = m.lastgroup
-        if kind == "str":
-            last_str = (m.end(), m.group(0))
-            prev_end = m.end()
-            continue
-        if kind == "lb":
-            array_at = m.start()
-            continue
-        op = m.group(0)
-        if op == b"TJ" and array_at >= 0:
-            close = content.rfind(b"]", array_at, m.start())
-            parts = []
-            for item in _TJ_ITEM.finditer(content, array_at + 1, close if close > 0 else m.start()):
-                if item.group("n"):
-                    if float(item.group("n")) < -250:  # a gap as wide as a word space
-                        parts.append(" ")
-                else:
-                    parts.append(_decode(_pdf_string(item.group(0)), dec))
-            show(parts)
-        elif op in (b"Tj", b"'", b'"'):
-            gap = content[last_str[0] : m.start()] if last_str else b"x"
-            if op != b"Tj":
-                tm_y += 1  # ' and " move to the next line first
-            if last_str and not gap.strip():
-                show([_decode(_pdf_literal(last_str[1]), dec)])
-            elif hx := _PDF_HEX_LAST.search(content, max(prev_end, m.start() - 4096), m.start()):
-                show([_decode(_pdf_hex(hx.group(0).rstrip()), dec)])
-        else:
-            args = operands(m.start())
-            try:
-                if op == b"Tf" and len(args) >= 2:
-                    font = fonts.get(args[-2].decode("latin-1"))
-                    dec = _font_decoder(font.get_object(), cache) if font is not None else _LATIN1
-                elif op == b"cm" and args:
-                    cm_y = float(args[-1])
-                elif op == b"Tm" and args:
-                    tm_y = float(args[-1])
-                elif op in (b"Td", b"TD") and args:
-                    tm_y += float(args[-1])
-                elif op == b"T*":
-                    tm_y += 1
-                elif op == b"Do" and args and depth < 8:
-                    xo = xobjects.get(args[-1].decode("latin-1"))
-                    xo = xo.get_object() if xo is not None else None
-                    if xo is not None and xo.get("/Subtype") == "/Form":
-                        inner = _pdf_content_text(xo.get_data(), xo.get("/Resources") or resources, cache, depth + 1)
-                        if inner:
-                            out.append("\n" + inner)
-                            last_line = None
-                elif op == b"BI":
-                    raise _PdfFallback("inline image")
-            except ValueError as e:  # an operand that is not a number: the stream is not what this reader expects
-                raise _PdfFallback(str(e)) from e
-        prev_end = m.end()
-    return "".join(out)
+    return _ContentText(content, resources, cache, depth).text()
 
 
 def _pdf_page_text(page: Any, cache: dict[int, Any]) -> str:
@@ -808,8 +871,10 @@ def _pdf_segments(path: Path) -> list[_Segment]:
 
     reader = PdfReader(path)
     cache: dict[int, Any] = {}
-    segs = [_Segment(f"page {i}", _PDF_HYPHEN_DIGITS.sub("-", _pdf_page_text(page, cache)))
-            for i, page in enumerate(reader.pages, start=1)]
+    segs = [
+        _Segment(f"page {i}", _PDF_HYPHEN_DIGITS.sub("-", _pdf_page_text(page, cache)))
+        for i, page in enumerate(reader.pages, start=1)
+    ]
     # structure elements stored in the clear (as Typst writes them); any in compressed object streams are
     # not read
     alt = [_pdf_text_string(_pdf_string(m.group(1))) for m in _PDF_ALT.finditer(path.read_bytes())]
@@ -899,8 +964,11 @@ def _scan_ees(path: Path, meta: Path, rel: str, needles: Needles, threshold: int
         where = next((df.at[i, c] for c in place_cols if df.at[i, c]), "") or level.iat[i] or "row"
         keys = ", ".join(f"{c} {df.at[i, c]}" for c in ["time_period", *filters] if c in df.columns)
         excerpt = f"{level.iat[i] or 'no geographic_level'} {where} ({keys}): {col} = [1 to {threshold}]"
-        detail = (f"{level.iat[i]} count not rounded to {rounding_base}" if is_rounded
-                  else f"a local count of 1 to {threshold}, not suppressed")
+        detail = (
+            f"{level.iat[i]} count not rounded to {rounding_base}"
+            if is_rounded
+            else f"a local count of 1 to {threshold}, not suppressed"
+        )
         findings.append(Finding(rel, "small count", f"line {i + 2}, column {col}", excerpt, detail))
     return findings
 
@@ -909,8 +977,9 @@ def _scan_ees(path: Path, meta: Path, rel: str, needles: Needles, threshold: int
 # the scan
 
 
-def _file_findings(path: Path, rel: str, needles: Needles, threshold: int, rounding_base: int,
-                   root_manifest: bool) -> list[Finding] | None:
+def _file_findings(
+    path: Path, rel: str, needles: Needles, threshold: int, rounding_base: int, root_manifest: bool
+) -> list[Finding] | None:
     """Findings in one file, or None if its format cannot be read."""
     import pandas as pd
 

@@ -55,34 +55,6 @@ def _report_key(notebooks: list[Path], summary: str, params: Params, used: str) 
     )
 
 
-def build_checks(staging: Path, params: Params, result: RunResult | None) -> list:
-    """Every automated check this build ran, for the QA annex and ``qa/checks.csv``."""
-    from rap.build.annexes import Check, suppression_checks
-
-    checks = [Check("Parameters validated (types, ranges, files present)", "passed",
-                    f"{Path(result.params_file).name if result else 'parameters'} with defaults.yaml")]
-    if result is not None:
-        checks.append(Check("Input files hashed for the cache key and the manifest", "passed",
-                            f"{len(result.inputs):,} files"))
-        for s in result.sections:
-            if s.state in {"done", "cached"}:  # no timings or cache use here: the report must not depend on them
-                checks.append(Check(f"Section {s.name} ran without error", "passed",
-                                    "every cell executed (timings and cache use are in manifest.json)"))
-    rejected = sorted((staging / "qa").glob("rejected_*.csv"))
-    if params.data.kind != "published":
-        limit = params.qa.max_rejected_share
-        if rejected:
-            for f in rejected:
-                n = sum(1 for _ in f.open(encoding="utf-8")) - 1
-                checks.append(Check(f"Reader schema checks: {f.stem.removeprefix('rejected_')}", "passed",
-                                    f"{n:,} rows quarantined with reasons (qa/{f.name}); each table under the "
-                                    f"{limit:.1%} limit"))
-        else:
-            checks.append(Check("Reader schema checks", "passed", "no input row rejected"))
-    checks += suppression_checks(staging / "tables")
-    return checks
-
-
 ANNEXES = ("90_changes_since_last_year.ipynb", "91_methods_annex.ipynb", "92_qa_annex.ipynb")
 
 
@@ -125,10 +97,11 @@ def _annex_notebooks(staging: Path, params: Params, result: RunResult | None, fo
         checks_csv.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(cached / "checks.csv", checks_csv)
         return [Path(shutil.copyfile(cached / n, folder / n)) for n in ANNEXES]
-    from rap.build.annexes import changes_markdown, markdown_notebook, methods_markdown, qa_markdown, write_checks_csv
+    from rap.build.annexes import changes_markdown, markdown_notebook, methods_markdown, qa_markdown
+    from rap.build.checks import Build, run_checks, write_csv
 
-    checks = build_checks(staging, params, result)
-    write_checks_csv(checks, checks_csv)
+    checks = run_checks(Build.after_run(staging, params, result))
+    write_csv(checks, checks_csv)
     out = [
         markdown_notebook(changes_markdown(staging / "tables", previous if previous.is_dir() else None, params.year),
                           folder / ANNEXES[0]),
@@ -350,19 +323,15 @@ class BuildScan:
 
     def finish(self) -> None:
         """Raise ``LeakError`` if any scanned file is disclosive; else add the scan to ``qa/checks.csv``."""
-        import csv
-
-        from rap.build import leaks
+        from rap.build import checks, leaks
 
         if self.findings:
             raise leaks.LeakError(self.staging, self.findings)
-        checks = self.staging / "qa" / "checks.csv"
-        if checks.is_file():
-            with checks.open("a", encoding="utf-8", newline="") as fh:
-                csv.writer(fh, lineterminator="\n").writerow([
-                    "Leak scan of every output file (identifiers of the inputs, small counts)", "passed",
-                    f"{len(self.scanned)} files scanned, nothing found; not readable as text: "
-                    f"{len(self.not_scanned)} (images)"])
+        checks_csv = self.staging / "qa" / "checks.csv"
+        if checks_csv.is_file():
+            report = leaks.ScanReport(self.findings, self.scanned, self.not_scanned, 0.0)
+            build = checks.Build(self.staging, self.params, scan=report)
+            checks.append_csv(checks.run_checks(build, checks.AFTER_SCAN), checks_csv)
 
 
 def scan_build(staging: Path, params: Params, result: RunResult | None = None, use_cache: bool = True) -> None:

@@ -42,8 +42,9 @@ import re
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,7 +57,7 @@ __all__ = ["FIXED_CREATED", "sheet_names", "write_spreadsheet"]
 
 #: Document date when SOURCE_DATE_EPOCH is unset: fixed so that two builds give the same bytes (it is the
 #: date xlsxwriter gives every file inside the zip).
-FIXED_CREATED = datetime(1980, 1, 1, tzinfo=timezone.utc)
+FIXED_CREATED = datetime(1980, 1, 1, tzinfo=UTC)
 
 #: Excel's limits.
 MAX_SHEET_NAME = 31
@@ -100,7 +101,7 @@ DEFAULT_CONTACT = "Contact details: to be added before publication (team name an
 def _slug(stem: str) -> str:
     s = re.sub(r"[^a-z0-9]+", "_", stem.lower()).strip("_")
     short = s.removesuffix(SUFFIX)
-    return (short or s or "table")
+    return short or s or "table"
 
 
 def _shorten(name: str, limit: int) -> str:
@@ -148,8 +149,9 @@ def sheet_names(stems: Sequence[str]) -> dict[str, str]:
 
 def _prettify(stem: str) -> str:
     words = [w for w in re.split(r"[_\s]+", stem) if w]
-    words = [ACRONYMS.get(w.lower(), w.upper() if re.fullmatch(r"[a-z]{1,3}\d+", w.lower()) else w.lower())
-             for w in words]
+    words = [
+        ACRONYMS.get(w.lower(), w.upper() if re.fullmatch(r"[a-z]{1,3}\d+", w.lower()) else w.lower()) for w in words
+    ]
     text = " ".join(words) or stem
     return text[0].upper() + text[1:]
 
@@ -241,18 +243,30 @@ def _column(df: pd.DataFrame, name: str, header: str, kind: str, dp: int | None,
     other = ~is_number & ~is_symbol
     junk = other & ~text.str.contains(r"[A-Za-z0-9]", regex=True).to_numpy()
     if junk.any():
-        raise ValueError(f"{file}: column {name} has a cell with no letter or digit "
-                         f"({text[junk].iloc[0]!r}); use an EES symbol")
-    return _Column(name=name, header=header, kind=kind, dp=dp, numbers=numbers,
-                   text=text.to_numpy(dtype=object)[codes], texts=text[~is_number].tolist(),
-                   symbols=set(values[is_symbol]), numeric=bool(is_number.any() and not other.any()))
+        raise ValueError(
+            f"{file}: column {name} has a cell with no letter or digit ({text[junk].iloc[0]!r}); use an EES symbol"
+        )
+    return _Column(
+        name=name,
+        header=header,
+        kind=kind,
+        dp=dp,
+        numbers=numbers,
+        text=text.to_numpy(dtype=object)[codes],
+        texts=text[~is_number].tolist(),
+        symbols=set(values[is_symbol]),
+        numeric=bool(is_number.any() and not other.any()),
+    )
 
 
-def _read_table(csv: Path, measures: Mapping[str, Mapping], titles: Mapping[str, str]) -> _Table:
+def _checked_table(csv: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the table, its metadata), each column of one described by the other; errors name the file."""
     meta_path = csv.with_name(csv.stem + ".meta.csv")
     if not meta_path.exists():
-        raise FileNotFoundError(f"{csv.name} has no metadata file {meta_path.name} beside it; every published "
-                                f"table needs one (EES format) to label its columns")
+        raise FileNotFoundError(
+            f"{csv.name} has no metadata file {meta_path.name} beside it; every published "
+            f"table needs one (EES format) to label its columns"
+        )
     meta = _read_meta(meta_path, csv)
     df = pd.read_csv(csv, dtype=str, keep_default_na=False)
     if df.empty:
@@ -266,40 +280,57 @@ def _read_table(csv: Path, measures: Mapping[str, Mapping], titles: Mapping[str,
     absent = [c for c in meta["col_name"] if c not in df.columns]
     if absent:
         raise ValueError(f"{meta_path.name}: columns {absent} are not in {csv.name}")
+    return df, meta
 
-    def constant(c: str) -> str | None:
-        if c in df.columns and df[c].nunique() == 1:
-            return df[c].iloc[0]
-        return None
 
-    identifier, country = constant("time_identifier"), constant("country_name")
+def _constant(df: pd.DataFrame, c: str) -> str | None:
+    """The one value of column ``c`` on every row, or None (no such column, or several values)."""
+    if c in df.columns and df[c].nunique() == 1:
+        return df[c].iloc[0]
+    return None
+
+
+def _column_spec(name: str, rows: Mapping[str, Any], identifier: str | None) -> tuple[str, str, str, int | None]:
+    """(kind, label, unit, decimal places) of a column: from its metadata row, else a geography column."""
+    if name not in rows:
+        label = identifier if name == "time_period" and identifier else GEOGRAPHY_LABELS[name]
+        return "geography", label, "", None
+    r = rows[name]
+    kind = "filter" if r.col_type == "Filter" else "indicator"
+    label = r.label.strip() or _prettify(name)
+    unit = UNITS.get(r.indicator_unit.strip(), r.indicator_unit.strip()) if kind == "indicator" else ""
+    dp = int(r.indicator_dp) if kind == "indicator" and r.indicator_dp.strip().isdigit() else None
+    return kind, label, unit, dp
+
+
+def _columns(df: pd.DataFrame, meta: pd.DataFrame, file: str) -> list[_Column]:
+    """The columns a sheet shows, with unique headers: not the constant bookkeeping columns, not those that
+    apply to no row."""
+    identifier = _constant(df, "time_identifier")
     rows = {r.col_name: r for r in meta.itertuples(index=False)}
     columns: list[_Column] = []
     seen: set[str] = set()
     for name in df.columns:
-        if name in CONSTANT_DROPPED and constant(name) is not None:
+        if name in CONSTANT_DROPPED and _constant(df, name) is not None:
             continue
-        if name in rows:
-            r = rows[name]
-            kind = "filter" if r.col_type == "Filter" else "indicator"
-            label = r.label.strip() or _prettify(name)
-            unit = UNITS.get(r.indicator_unit.strip(), r.indicator_unit.strip()) if kind == "indicator" else ""
-            dp = int(r.indicator_dp) if kind == "indicator" and r.indicator_dp.strip().isdigit() else None
-        else:
-            kind, unit, dp = "geography", "", None
-            label = identifier if name == "time_period" and identifier else GEOGRAPHY_LABELS[name]
+        kind, label, unit, dp = _column_spec(name, rows, identifier)
         if label.casefold() in seen:
             label = f"{label} ({name})"
         header = f"{label}\n({unit})" if unit else label
-        col = _column(df, name, header, kind, dp, csv.name)
+        col = _column(df, name, header, kind, dp, file)
         if col is not None:
             seen.add(label.casefold())
             columns.append(col)
-
     if not columns:
-        raise ValueError(f"{csv.name}: no column applies to any row (all blank or z)")
+        raise ValueError(f"{file}: no column applies to any row (all blank or z)")
+    return columns
+
+
+def _sheet_title(csv: Path, df: pd.DataFrame, measures: Mapping[str, Mapping], titles: Mapping[str, str]) -> str:
+    """The sheet's title: the measure's (or the given) title, then where and when."""
     title = titles.get(csv.stem) or _base_title(csv.stem, measures)
     where_when = []
+    country = _constant(df, "country_name")
     if country:
         where_when.append(country)
     if "time_period" in df.columns:
@@ -308,12 +339,30 @@ def _read_table(csv: Path, measures: Mapping[str, Mapping], titles: Mapping[str,
         where_when.append(first if first == last else f"{first} to {last}")
     if where_when:
         title = f"{title}, {', '.join(where_when)}"
+    return title
+
+
+def _scope(csv: Path, df: pd.DataFrame) -> str:
+    """The sheet's scope line: the open data file and the geographic levels it covers."""
     scope = f"Open data file: {csv.name}."
     if "geographic_level" in df.columns:
         levels = list(dict.fromkeys(df["geographic_level"]))
         scope += f" Geographic levels: {', '.join(levels)}."
-    return _Table(stem=csv.stem, file=csv.name, title=title, columns=columns, n_rows=len(df), scope=scope,
-                  csv_columns=list(df.columns))
+    return scope
+
+
+def _read_table(csv: Path, measures: Mapping[str, Mapping], titles: Mapping[str, str]) -> _Table:
+    df, meta = _checked_table(csv)
+    columns = _columns(df, meta, csv.name)
+    return _Table(
+        stem=csv.stem,
+        file=csv.name,
+        title=_sheet_title(csv, df, measures, titles),
+        columns=columns,
+        n_rows=len(df),
+        scope=_scope(csv, df),
+        csv_columns=list(df.columns),
+    )
 
 
 def _order(tables: list[_Table], measures: Mapping[str, Mapping]) -> list[_Table]:
@@ -327,11 +376,15 @@ def _order(tables: list[_Table], measures: Mapping[str, Mapping]) -> list[_Table
 
 
 def _symbol_note(symbol: str, blanks_as_z: bool) -> str:
-    text = (f"[{symbol}] means {SYMBOLS[symbol]}. It is shown in place of a figure; the open data (CSV) files "
-            f"hold the same symbol without brackets ({symbol}).")
+    text = (
+        f"[{symbol}] means {SYMBOLS[symbol]}. It is shown in place of a figure; the open data (CSV) files "
+        f"hold the same symbol without brackets ({symbol})."
+    )
     if symbol == "z" and blanks_as_z:
-        text += (" [z] also fills cells of a column that does not apply to the row, for example region and "
-                 "local authority columns on national rows (blank in the CSV files).")
+        text += (
+            " [z] also fills cells of a column that does not apply to the row, for example region and "
+            "local authority columns on national rows (blank in the CSV files)."
+        )
     return text
 
 
@@ -362,8 +415,9 @@ class _Notes:
         order = sorted(self.number, key=self.number.get)
         if not order:
             return pd.DataFrame({"Note number": ["none"], "Note text": ["No notes apply to these tables."]})
-        return pd.DataFrame({"Note number": [self.number[i] for i in order],
-                             "Note text": [self.notes[i][1] for i in order]})
+        return pd.DataFrame(
+            {"Note number": [self.number[i] for i in order], "Note text": [self.notes[i][1] for i in order]}
+        )
 
 
 def _user_notes(notes: Mapping[str, str | Sequence[str]] | None, tables: list[_Table]) -> list[tuple[str, str]]:
@@ -381,8 +435,10 @@ def _user_notes(notes: Mapping[str, str | Sequence[str]] | None, tables: list[_T
             raise ValueError(f"notes[{key!r}]: note text must be one or more non-empty strings")
         out += [(key, t.strip()) for t in texts]
     if unknown:
-        raise ValueError(f"notes keys {unknown} are neither a table ({', '.join(sorted(stems))}), a column of one, "
-                         f"nor '{NOTES_KEY_ALL}'")
+        raise ValueError(
+            f"notes keys {unknown} are neither a table ({', '.join(sorted(stems))}), a column of one, "
+            f"nor '{NOTES_KEY_ALL}'"
+        )
     return out
 
 
@@ -393,7 +449,7 @@ def _user_notes(notes: Mapping[str, str | Sequence[str]] | None, tables: list[_T
 def _created() -> datetime:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
-        return datetime.fromtimestamp(int(epoch), tz=timezone.utc)
+        return datetime.fromtimestamp(int(epoch), tz=UTC)
     return FIXED_CREATED
 
 
@@ -442,8 +498,9 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _write_table_sheet(wb: GPWorkbook, ws, table: _Table, headers: list[str], lines: list[tuple[str, str]],
-                       table_name: str) -> None:
+def _write_table_sheet(
+    wb: GPWorkbook, ws, table: _Table, headers: list[str], lines: list[tuple[str, str]], table_name: str
+) -> None:
     """Title and description rows (gptables layout), then the table, written column by column."""
     theme = wb.theme
     row = 0
@@ -470,14 +527,159 @@ def _write_table_sheet(wb: GPWorkbook, ws, table: _Table, headers: list[str], li
         ws.set_column_pixels(j, j, _column_width(col, header.split("\n"), theme))
     # add_table writes the header row, aligned like its column (as gptables does).
     heading = [_fmt(wb, theme.column_heading_format, align="right" if c.numeric else "left") for c in table.columns]
-    status = ws.add_table(first, 0, last, len(table.columns) - 1, {
-        "header_row": True, "autofilter": False, "style": None, "name": table_name,
-        "columns": [{"header": h, "header_format": f} for h, f in zip(headers, heading)],
-    })
+    status = ws.add_table(
+        first,
+        0,
+        last,
+        len(table.columns) - 1,
+        {
+            "header_row": True,
+            "autofilter": False,
+            "style": None,
+            "name": table_name,
+            "columns": [{"header": h, "header_format": f} for h, f in zip(headers, heading)],
+        },
+    )
     if status != 0:
         raise ValueError(f"{table.file}: xlsxwriter could not mark up the table (name {table_name!r})")
     # Codes such as 840 or 2024 are text on purpose: stop Excel flagging them.
     ws.ignore_errors({"number_stored_as_text": f"A{first + 1}:{xl_rowcol_to_cell(last, len(table.columns) - 1)}"})
+
+
+def _tables(tables_dir: Path, titles: Mapping[str, str]) -> list[_Table]:
+    """Every EES table of ``tables_dir``, read and checked, in report order, each with its sheet name."""
+    from rap.measures import catalogue  # lazily: only the measure titles are needed
+
+    csvs = sorted(p for p in tables_dir.glob("*.csv") if not p.name.endswith(".meta.csv"))
+    if not csvs:
+        raise FileNotFoundError(f"no tables (*.csv) in {tables_dir}")
+    measures = catalogue()
+    tables = _order([_read_table(p, measures, titles) for p in csvs], measures)
+    names = sheet_names([t.stem for t in tables])
+    for t in tables:
+        t.sheet = names[t.stem]
+    return tables
+
+
+def _register(notes: Mapping[str, str | Sequence[str]] | None, tables: list[_Table]) -> tuple[_Notes, list[str]]:
+    """(the notes register with the caller's notes and one note per symbol used, the symbols used)."""
+    register = _Notes()
+    for key, text in _user_notes(notes, tables):
+        register.add(key, text)
+    used = [s for s in SYMBOLS if any(s in t.symbols for t in tables)]
+    blanks_as_z = any(c.kind != "indicator" and "[z]" in c.texts for t in tables for c in t.columns)
+    for s in used:
+        register.add(f"symbol:{s}", _symbol_note(s, blanks_as_z))
+    return register, used
+
+
+def _sheet_text(t: _Table, register: _Notes, source: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """(a sheet's text rows in gptables order: title, instructions, legend, source, scope; its column
+    headers), numbering the notes they refer to."""
+    title_refs = " ".join(r for r in (register.refs(NOTES_KEY_ALL), register.refs(t.stem)) if r)
+    legend = [(f"[{s}] = {SYMBOLS[s]} {register.refs(f'symbol:{s}')}", "legend") for s in t.symbols]
+    headers = [f"{c.header}\n{r}" if (r := register.refs(c.name)) else c.header for c in t.columns]
+    how = "This worksheet contains one table."
+    if legend:
+        how += " Some cells hold a symbol in square brackets instead of a number: the symbols are listed below."
+    if title_refs or legend or any("[note " in h for h in headers):
+        how += " Notes are referred to as [note 1] and so on and are on the Notes worksheet."
+    lines = [
+        (f"{t.title} {title_refs}".strip(), "title"),
+        (how, "instructions"),
+        *legend,
+        (f"Source: {source.rstrip('.')}.", "source"),
+        (t.scope, "scope"),
+    ]
+    return lines, headers
+
+
+def _cover(title: str, year: int, source: str, n_tables: int, used: list[str], contact: str | None) -> Cover:
+    return Cover(
+        title=title,
+        intro=[
+            f"This workbook holds {n_tables} tables for the reporting year {year}, one table per worksheet. "
+            "The Contents worksheet links to each table and names the open data (CSV) file it comes from; the "
+            "Notes worksheet explains the notes that tables refer to as [note 1], [note 2] and so on.",
+            "Each table is also published as an open data CSV file in Explore Education Statistics format. "
+            "Columns with the same value on every row (country, time identifier) or that apply to no row of a "
+            "table are left out of its worksheet but kept in the CSV file.",
+            "Numbers are stored as numbers, so tables can be sorted and filtered; codes and labels are text.",
+        ],
+        about=[
+            f"Reporting year: {year}.",
+            f"Source: {source.rstrip('.')}.",
+            "Symbols: where a figure cannot be shown, the cell holds a letter in square brackets instead of a "
+            "number, following Government Statistical Service guidance on symbols in tables."
+            + (" The symbols used in this workbook are:" if used else " No symbols are used in this workbook."),
+            *[f"[{s}] = {SYMBOLS[s]}" for s in used],
+        ],
+        contact=[contact or DEFAULT_CONTACT],
+    )
+
+
+def _contents(tables: list[_Table]) -> GPTable:
+    return GPTable(
+        table=pd.DataFrame(
+            {
+                "Sheet name": [{t.sheet: f"internal:'{t.sheet}'!A1"} for t in tables],
+                "Table title": [t.title for t in tables],
+                "Open data file": [t.file for t in tables],
+                "Rows": [t.n_rows for t in tables],
+            }
+        ),
+        table_name="contents_table",
+        title="Table of contents",
+        instructions="This worksheet contains one table. Select a sheet name to go to that table.",
+        index_columns={2: 0},
+    )
+
+
+def _notes_sheet(register: _Notes) -> GPTable:
+    return GPTable(
+        table=register.table(),
+        table_name="notes_table",
+        title="Notes",
+        instructions="This worksheet contains one table. Tables refer to these notes as [note 1], [note 2] and so on.",
+        index_columns={},
+    )
+
+
+@dataclass
+class _Workbook:
+    """Everything the workbook holds, ready to write."""
+
+    title: str
+    year: int
+    source: str
+    cover: Cover
+    contents: GPTable
+    notes: GPTable
+    sheets: list[tuple[_Table, list[tuple[str, str]], list[str]]]  # table, text rows, headers
+
+
+def _write_workbook(book: _Workbook, path: Path) -> None:
+    """Write ``book`` to ``path`` (a new file)."""
+    # in_memory: zip members get a fixed date and mode (from temp files they would follow the
+    # time zone and umask), so the bytes do not depend on the machine.
+    with _no_cyclic_gc():
+        wb = GPWorkbook(path.as_posix(), options={"in_memory": True})
+        wb.set_properties(
+            {
+                "title": book.title,
+                "subject": f"Tables for the reporting year {book.year}",
+                "comments": f"Source: {book.source}",
+                "created": _created(),
+            }
+        )
+        wb.add_worksheet("Cover").write_cover(book.cover)
+        with warnings.catch_warnings():  # pandas deprecations inside gptables' writer: not ours to fix
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"gptables\.")
+            wb.add_worksheet("Contents").write_gptable(book.contents, auto_width=True)
+            wb.add_worksheet("Notes").write_gptable(book.notes, auto_width=True)
+        for t, lines, headers in book.sheets:
+            _write_table_sheet(wb, wb.add_worksheet(t.sheet), t, headers, lines, f"table_{t.sheet}")
+        wb.close()
 
 
 def write_spreadsheet(
@@ -501,99 +703,23 @@ def write_spreadsheet(
     naming the file, as are blank indicator cells and unlabelled columns: the workbook is only as good as
     the open data behind it. The file is replaced atomically, so a failed build leaves no half-written file.
     """
-    from rap.measures import catalogue  # lazily: only the measure titles are needed
-
     tables_dir, out_path = Path(tables_dir), Path(out_path)
-    csvs = sorted(p for p in tables_dir.glob("*.csv") if not p.name.endswith(".meta.csv"))
-    if not csvs:
-        raise FileNotFoundError(f"no tables (*.csv) in {tables_dir}")
-    measures = catalogue()
-    tables = _order([_read_table(p, measures, titles or {}) for p in csvs], measures)
-    names = sheet_names([t.stem for t in tables])
-    for t in tables:
-        t.sheet = names[t.stem]
-
-    register = _Notes()
-    for key, text in _user_notes(notes, tables):
-        register.add(key, text)
-    used = [s for s in SYMBOLS if any(s in t.symbols for t in tables)]
-    blanks_as_z = any(c.kind != "indicator" and "[z]" in c.texts for t in tables for c in t.columns)
-    for s in used:
-        register.add(f"symbol:{s}", _symbol_note(s, blanks_as_z))
-
-    # Each sheet's text rows (gptables order: title, instructions, legend, source, scope) and headers.
-    sheets: list[tuple[_Table, list[tuple[str, str]], list[str]]] = []
-    for t in tables:
-        title_refs = " ".join(r for r in (register.refs(NOTES_KEY_ALL), register.refs(t.stem)) if r)
-        legend = [(f"[{s}] = {SYMBOLS[s]} {register.refs(f'symbol:{s}')}", "legend") for s in t.symbols]
-        headers = [f"{c.header}\n{r}" if (r := register.refs(c.name)) else c.header for c in t.columns]
-        how = "This worksheet contains one table."
-        if legend:
-            how += " Some cells hold a symbol in square brackets instead of a number: the symbols are listed below."
-        if title_refs or legend or any("[note " in h for h in headers):
-            how += " Notes are referred to as [note 1] and so on and are on the Notes worksheet."
-        lines = [(f"{t.title} {title_refs}".strip(), "title"), (how, "instructions"), *legend,
-                 (f"Source: {source.rstrip('.')}.", "source"), (t.scope, "scope")]
-        sheets.append((t, lines, headers))
-
-    cover = Cover(
-        title=title,
-        intro=[
-            f"This workbook holds {len(tables)} tables for the reporting year {year}, one table per worksheet. "
-            "The Contents worksheet links to each table and names the open data (CSV) file it comes from; the "
-            "Notes worksheet explains the notes that tables refer to as [note 1], [note 2] and so on.",
-            "Each table is also published as an open data CSV file in Explore Education Statistics format. "
-            "Columns with the same value on every row (country, time identifier) or that apply to no row of a "
-            "table are left out of its worksheet but kept in the CSV file.",
-            "Numbers are stored as numbers, so tables can be sorted and filtered; codes and labels are text.",
-        ],
-        about=[
-            f"Reporting year: {year}.",
-            f"Source: {source.rstrip('.')}.",
-            "Symbols: where a figure cannot be shown, the cell holds a letter in square brackets instead of a "
-            "number, following Government Statistical Service guidance on symbols in tables."
-            + (" The symbols used in this workbook are:" if used else " No symbols are used in this workbook."),
-            *[f"[{s}] = {SYMBOLS[s]}" for s in used],
-        ],
-        contact=[contact or DEFAULT_CONTACT],
+    tables = _tables(tables_dir, titles or {})
+    register, used = _register(notes, tables)
+    sheets = [(t, *_sheet_text(t, register, source)) for t in tables]  # numbers the notes in reading order
+    book = _Workbook(
+        title,
+        year,
+        source,
+        _cover(title, year, source, len(tables), used, contact),
+        _contents(tables),
+        _notes_sheet(register),
+        sheets,
     )
-    contents = GPTable(
-        table=pd.DataFrame({
-            "Sheet name": [{t.sheet: f"internal:'{t.sheet}'!A1"} for t in tables],
-            "Table title": [t.title for t in tables],
-            "Open data file": [t.file for t in tables],
-            "Rows": [t.n_rows for t in tables],
-        }),
-        table_name="contents_table",
-        title="Table of contents",
-        instructions="This worksheet contains one table. Select a sheet name to go to that table.",
-        index_columns={2: 0},
-    )
-    notes_sheet = GPTable(
-        table=register.table(),
-        table_name="notes_table",
-        title="Notes",
-        instructions="This worksheet contains one table. Tables refer to these notes as [note 1], [note 2] and so on.",
-        index_columns={},
-    )
-
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
     try:
-        # in_memory: zip members get a fixed date and mode (from temp files they would follow the
-        # time zone and umask), so the bytes do not depend on the machine.
-        with _no_cyclic_gc():
-            wb = GPWorkbook(tmp.as_posix(), options={"in_memory": True})
-            wb.set_properties({"title": title, "subject": f"Tables for the reporting year {year}",
-                               "comments": f"Source: {source}", "created": _created()})
-            wb.add_worksheet("Cover").write_cover(cover)
-            with warnings.catch_warnings():  # pandas deprecations inside gptables' writer: not ours to fix
-                warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"gptables\.")
-                wb.add_worksheet("Contents").write_gptable(contents, auto_width=True)
-                wb.add_worksheet("Notes").write_gptable(notes_sheet, auto_width=True)
-            for t, lines, headers in sheets:
-                _write_table_sheet(wb, wb.add_worksheet(t.sheet), t, headers, lines, f"table_{t.sheet}")
-            wb.close()
+        _write_workbook(book, tmp)
         os.replace(tmp, out_path)
     finally:
         tmp.unlink(missing_ok=True)
