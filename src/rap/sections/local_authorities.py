@@ -735,7 +735,7 @@ def minor_table(pub: pd.DataFrame) -> pd.DataFrame:
             "Minor group": pub["ethnicity_minor"],
             "LAs": pub["las"].astype(int),
             "Publishable (more than the threshold)": pub["publishable"].astype(int),
-            "Share of LAs": [f"{percent(v, 0)}" for v in pub["publishable_share"].astype(float)],
+            "Share of LAs": [percent(v, 0) for v in pub["publishable_share"].astype(float)],
             "LAs with none": pub["none"].astype(int),
         }
     )
