@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import numpy as np
@@ -514,3 +515,47 @@ def test_recommendations_never_quote_a_small_count():
     assert "87.5% of 40" not in text and "Small LA (ethnicity not known for 5 or fewer of its 40 children)" in text
     assert "Big LA (90.0% of 2,000)" in text or "Big LA (90% of 2,000)" in text
     assert "(3 children" not in text and "5 or fewer children" in text
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "dp"),
+    [(1, 80, 1), (3, 80, 1), (11, 400, 1), (220, 80000, 2), (1, 8, 0), (1, 3, 1)],
+)
+def test_sentences_quote_percentages_as_the_tables_print_them(numerator, denominator, dp):
+    """A share exactly half-way (1/80 = 1.25%) is 1.3% in the tables (half up, DfE practice); the text must say
+    1.3% too, not the 1.2% that Python's float formatting gives. One formatter serves both."""
+    from rap.domain.disclosure import percent
+    from rap.sections.data_quality.chapter import _pct
+
+    share = numerator / denominator
+    table = _pct(pd.Series([share]), dp).iloc[0]
+    exact = (Decimal(100 * numerator) / Decimal(denominator)).quantize(Decimal(1).scaleb(-dp), ROUND_HALF_UP)
+    assert table == float(exact)
+    assert percent(share, dp) == f"{exact}%"
+    changes = pd.DataFrame(
+        {"from_label": ["A"], "to_label": ["B"], "count": [50], "share_of_changes": [share], "same_major": [False]}
+    )
+    if dp == 1:
+        assert f"50 children, {exact}% of changes" in " ".join(Q.recommendations({"changes": changes}))
+
+
+def test_rag_rule_rounds_half_up():
+    low = RagThreshold(green=0.0125, amber=0.0375, higher_is_better=False)
+    assert Q.rag_rule(low) == "green if at most 1.3%, amber if at most 3.8%, otherwise red"
+
+
+def test_unlinkable_upns_are_the_spec_code_group(monkeypatch):
+    """The UPN codes that cannot link are data (the SSDA903 spec's ``upn_unknown`` group), not a list in code."""
+    h = _h(
+        [
+            (2024, "201", "1", "WBRI", "UN1", "2010-01-01"),
+            (2024, "201", "2", "WBRI", "XX9", "2010-01-01"),
+            (2024, "201", "3", "WBRI", "", "2010-01-01"),
+        ]
+    )
+    school = pd.DataFrame({"UPN": ["XX9"], "LA": ["201"], "YEAR": [2024], "ETHNIC": ["WBRI"]})
+    assert Q.link_school(h, school)["upn_status"].tolist() == ["unknown", "given", "blank"]
+    monkeypatch.setattr(Q, "code_group", lambda name: ("XX9",) if name == "upn_unknown" else ())
+    linked = Q.link_school(h, school)
+    assert linked["upn_status"].tolist() == ["given", "unknown", "blank"] and not linked["linked"].any()
+    assert Q.prepare_header(h, school=school)["school_major_label"].tolist() == ["Not linked"] * 3

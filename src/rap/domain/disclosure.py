@@ -537,3 +537,13 @@ def suppress_slices(
     df["suppression"] = np.where(primary, "primary", np.where(sup, "secondary", "none"))
     df.index = table.index
     return df
+
+
+def percent(share: object, dp: int = 1, missing: str = "n/a") -> str:
+    """A share (0.123) as a percentage for text and display tables (``12.3%``), rounded half up to ``dp``
+    places exactly as the published tables round it (:func:`published_strings` of share x 100), so a sentence
+    never says 1.2% beside a table that says 1.3. ``missing`` where the share is missing or not finite."""
+    if share is None or pd.isna(share):
+        return missing
+    [text] = published_strings([float(share) * 100], dp, missing)
+    return text if text == missing else f"{text}%"

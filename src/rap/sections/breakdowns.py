@@ -29,7 +29,7 @@ import pandas as pd
 from rap.core.params import Params
 from rap.domain import ethnicity as eth
 from rap.domain import stats
-from rap.domain.disclosure import C, X, Z, national_counts, percentages, published_numbers
+from rap.domain.disclosure import C, X, Z, national_counts, percent, percentages, published_numbers
 from rap.domain.ees import with_ees_columns, write_ees
 from rap.inputs.front import Inputs
 from rap.measures import catalogue, compute_all
@@ -100,6 +100,117 @@ def _reference(df: pd.DataFrame, major: str, minor: str, cols: list[str]) -> pd.
     return df[keys].merge(ref, on=keys, how="left")[cols]
 
 
+#: The columns that say what a row of the publication table is.
+_ROW_COLUMNS = [
+    "measure",
+    "breakdown",
+    "time_period",
+    "geographic_level",
+    "region_code",
+    "region_name",
+    "ethnicity_major",
+    "ethnicity_minor",
+]
+#: The groups ratios are taken against: (major, minor, column).
+_REFERENCES = (("White", WHITE_BRITISH, "ratio_to_white_british"), (TOTAL, TOTAL, "ratio_to_all_children"))
+_POPULATION_KEYS = ["time_period", "region_name", "ethnicity_major", "ethnicity_minor"]
+
+
+def _percentage_columns(num: np.ndarray, den: np.ndarray, has_den: np.ndarray, small: np.ndarray) -> dict[str, list]:
+    """Percentages (whole numbers, half up, from the unrounded counts) with 95% Wilson intervals: ``c`` with
+    its interval where a count is small (the percentage would give it away), ``z`` without a denominator."""
+    pct = percentages(np.where(has_den, num, np.nan), np.where(has_den, den, np.nan), small, dp=0)
+    cols = {"percentage": [Z if not h else p for p, h in zip(pct, has_den)]}
+    ci = stats.wilson_ci(np.where(has_den, num, 0), np.where(has_den, den, 0))
+    for col, vals in (("percentage_lower_95", ci.lower), ("percentage_upper_95", ci.upper)):
+        v = published_numbers(np.asarray(vals, dtype=float) * 100, 1)
+        cols[col] = [Z if not h else (C if s else x) for x, h, s in zip(v, has_den, small)]
+    return cols
+
+
+def _proportion_ratio_columns(
+    df: pd.DataFrame, num: np.ndarray, den: np.ndarray, has_den: np.ndarray, small: np.ndarray
+) -> dict[str, list]:
+    """Ratios of proportions to White British and to all children (same measure, breakdown, year and area)
+    with intervals: ``x`` where either proportion is 0 or missing, so no ratio can be formed."""
+    cols = {}
+    for ref_major, ref_minor, name in _REFERENCES:
+        ref = _reference(df, ref_major, ref_minor, ["number", "denominator"]).astype(float).to_numpy()
+        ok = has_den & np.isfinite(ref[:, 1]) & (den > 0) & (ref[:, 1] > 0) & (num > 0) & (ref[:, 0] > 0)
+        r = stats.proportion_ratio_ci(
+            np.where(ok, num, 1), np.where(ok, den, 2), np.where(ok, ref[:, 0], 1), np.where(ok, ref[:, 1], 2)
+        )
+        for suffix, vals in (("", r.estimate), ("_lower_95", r.lower), ("_upper_95", r.upper)):
+            v = published_numbers(np.asarray(vals, dtype=float), 2)
+            cols[name + suffix] = [
+                (C if s else (x if o else X)) if h else Z for x, o, h, s in zip(v, ok, has_den, small)
+            ]
+    return cols
+
+
+def _row_population(
+    df: pd.DataFrame, pop: pd.DataFrame, major: str | None = None, minor: str | None = None
+) -> np.ndarray:
+    """Children 0-17 for each row's year, area and group (or for the group ``major``/``minor`` of the same
+    year and area, the reference of a rate ratio); NaN where there is no population."""
+    rows = df[_POPULATION_KEYS]
+    if major is not None:
+        rows = rows.assign(ethnicity_major=major, ethnicity_minor=minor)
+    return rows.merge(pop, on=_POPULATION_KEYS, how="left")["population"].astype(float).to_numpy()
+
+
+def _rate_columns(
+    num: np.ndarray, p: np.ndarray, has_pop: np.ndarray, small: np.ndarray, is_rate: np.ndarray
+) -> dict[str, list]:
+    """Rates per 10,000 children with intervals where a population exists: ``x`` for a count of children
+    without one (not available), ``z`` for measures that are not counts of children."""
+    rc = stats.rate_ci(np.where(has_pop, num, 0), np.where(has_pop, p, 1))
+    cols = {}
+    for col, vals, dp in (
+        ("rate_per_10000", rc.estimate, 0),
+        ("rate_lower_95", rc.lower, 1),
+        ("rate_upper_95", rc.upper, 1),
+    ):
+        v = published_numbers(np.asarray(vals, dtype=float), dp)
+        cols[col] = [(C if s else x) if hp else (X if r else Z) for x, hp, r, s in zip(v, has_pop, is_rate, small)]
+    return cols
+
+
+def _rate_ratio_columns(
+    df: pd.DataFrame, pop: pd.DataFrame, p: np.ndarray, has_pop: np.ndarray, small: np.ndarray, current: pd.DataFrame
+) -> dict[str, list]:
+    """The ratio columns with rate ratios in place of the proportion ratios (``current``) for counts of
+    children: for those the population, not a denominator of their own, is what a group is compared on."""
+    num = df["number"].astype("float").to_numpy()
+    is_rate = df["measure"].isin(RATE_MEASURES).to_numpy()
+    cols = {}
+    for ref_major, ref_minor, name in _REFERENCES:
+        ref_num = _reference(df, ref_major, ref_minor, ["number"]).astype(float).to_numpy()[:, 0]
+        ref_pop = _row_population(df, pop, ref_major, ref_minor)
+        ok = has_pop & np.isfinite(ref_pop) & (ref_pop > 0) & (num > 0) & (ref_num > 0)
+        rr = stats.rate_ratio_ci(
+            np.where(ok, num, 1), np.where(ok, p, 1), np.where(ok, ref_num, 1), np.where(ok, ref_pop, 1)
+        )
+        for suffix, vals in (("", rr.estimate), ("_lower_95", rr.lower), ("_upper_95", rr.upper)):
+            v = published_numbers(np.asarray(vals, dtype=float), 2)
+            col = name + suffix
+            cols[col] = [
+                (C if s else (x if o else X)) if r else cur
+                for x, o, r, s, cur in zip(v, ok, is_rate, small, current[col])
+            ]
+    return cols
+
+
+def _attainment8_column(df: pd.DataFrame, thr: int) -> list:
+    """Key Stage 4 average Attainment 8 score (points / pupils), ``c`` for 1 to ``thr`` pupils (an average
+    of so few gives a pupil's score away), ``z`` for other measures."""
+    pts = df["points_total"].astype(float).to_numpy()
+    pupils = df["pupils"].astype(float).to_numpy()
+    is_a8 = df["measure"].eq("ks4_attainment8").to_numpy()
+    avg = published_numbers(np.where(pupils > 0, pts / np.where(pupils > 0, pupils, 1), np.nan), 1)
+    return [Z if not a else (C if 0 < n <= thr else v) for v, a, n in zip(avg, is_a8, pupils)]
+
+
 def publication_table(measures: pd.DataFrame, params: Params, population: pd.DataFrame | None = None) -> pd.DataFrame:
     """National and regional rows of every measure with publishable indicators (see module docstring)."""
     thr = params.suppression.threshold
@@ -111,82 +222,25 @@ def publication_table(measures: pd.DataFrame, params: Params, population: pd.Dat
     has_den = np.isfinite(den)
     small = ((num >= 1) & (num <= thr)) | ((den >= 1) & (den <= thr))
 
-    out = df[
-        [
-            "measure",
-            "breakdown",
-            "time_period",
-            "geographic_level",
-            "region_code",
-            "region_name",
-            "ethnicity_major",
-            "ethnicity_minor",
-        ]
-    ].copy()
+    out = df[_ROW_COLUMNS].copy()
     out["number"] = national_counts(df["number"].astype("Int64").fillna(0), base).where(df["number"].notna(), Z)
     out["denominator"] = national_counts(df["denominator"].astype("Int64").fillna(0), base).where(has_den, Z)
+    for col, vals in {
+        **_percentage_columns(num, den, has_den, small),
+        **_proportion_ratio_columns(df, num, den, has_den, small),
+    }.items():
+        out[col] = vals
 
-    # percentages and Wilson intervals, from unrounded counts
-    pct = percentages(np.where(has_den, num, np.nan), np.where(has_den, den, np.nan), small, dp=0)
-    out["percentage"] = [Z if not h else p for p, h in zip(pct, has_den)]
-    ci = stats.wilson_ci(np.where(has_den, num, 0), np.where(has_den, den, 0))
-    for col, vals in (("percentage_lower_95", ci.lower), ("percentage_upper_95", ci.upper)):
-        v = published_numbers(np.asarray(vals, dtype=float) * 100, 1)
-        out[col] = [Z if not h else (C if s else x) for x, h, s in zip(v, has_den, small)]
-
-    # ratios of proportions: to White British and to all children (same measure, breakdown, year, area)
-    for ref_major, ref_minor, name in (
-        ("White", WHITE_BRITISH, "ratio_to_white_british"),
-        (TOTAL, TOTAL, "ratio_to_all_children"),
-    ):
-        ref = _reference(df, ref_major, ref_minor, ["number", "denominator"]).astype(float).to_numpy()
-        ok = has_den & np.isfinite(ref[:, 1]) & (den > 0) & (ref[:, 1] > 0) & (num > 0) & (ref[:, 0] > 0)
-        r = stats.proportion_ratio_ci(
-            np.where(ok, num, 1), np.where(ok, den, 2), np.where(ok, ref[:, 0], 1), np.where(ok, ref[:, 1], 2)
-        )
-        for suffix, vals in (("", r.estimate), ("_lower_95", r.lower), ("_upper_95", r.upper)):
-            v = published_numbers(np.asarray(vals, dtype=float), 2)
-            out[name + suffix] = [
-                (C if s else (x if o else X)) if h else Z for x, o, h, s in zip(v, ok, has_den, small)
-            ]
-
-    # rates per 10,000 for counts of children, where a population exists
+    # rates per 10,000 for counts of children, where a population exists; rate ratios replace the
+    # proportion ratios for them
     pop = population_by_group(population, sorted(df["time_period"].unique()))
-    keys = ["time_period", "region_name", "ethnicity_major", "ethnicity_minor"]
-    p = df[keys].merge(pop, on=keys, how="left")["population"].astype(float).to_numpy()
+    p = _row_population(df, pop)
     is_rate = df["measure"].isin(RATE_MEASURES).to_numpy()
     has_pop = is_rate & np.isfinite(p) & (p > 0)
-    rc = stats.rate_ci(np.where(has_pop, num, 0), np.where(has_pop, p, 1))
-    for col, vals, dp in (
-        ("rate_per_10000", rc.estimate, 0),
-        ("rate_lower_95", rc.lower, 1),
-        ("rate_upper_95", rc.upper, 1),
-    ):
-        v = published_numbers(np.asarray(vals, dtype=float), dp)
-        out[col] = [(C if s else x) if hp else (X if r else Z) for x, hp, r, s in zip(v, has_pop, is_rate, small)]
-    # rate ratios replace the proportion ratios for rate measures
-    for ref_major, ref_minor, name in (
-        ("White", WHITE_BRITISH, "ratio_to_white_british"),
-        (TOTAL, TOTAL, "ratio_to_all_children"),
-    ):
-        ref_num = _reference(df, ref_major, ref_minor, ["number"]).astype(float).to_numpy()[:, 0]
-        ref_pop = (
-            df[keys]
-            .assign(ethnicity_major=ref_major, ethnicity_minor=ref_minor)
-            .merge(pop, on=keys, how="left")["population"]
-            .astype(float)
-            .to_numpy()
-        )
-        ok = has_pop & np.isfinite(ref_pop) & (ref_pop > 0) & (num > 0) & (ref_num > 0)
-        rr = stats.rate_ratio_ci(
-            np.where(ok, num, 1), np.where(ok, p, 1), np.where(ok, ref_num, 1), np.where(ok, ref_pop, 1)
-        )
-        for suffix, vals in (("", rr.estimate), ("_lower_95", rr.lower), ("_upper_95", rr.upper)):
-            v = published_numbers(np.asarray(vals, dtype=float), 2)
-            col = name + suffix
-            out[col] = [
-                (C if s else (x if o else X)) if r else cur for x, o, r, s, cur in zip(v, ok, is_rate, small, out[col])
-            ]
+    for col, vals in _rate_columns(num, p, has_pop, small, is_rate).items():
+        out[col] = vals
+    for col, vals in _rate_ratio_columns(df, pop, p, has_pop, small, out).items():
+        out[col] = vals
 
     # UASC are mostly older boys from a few countries, outside the resident child population: a ratio of their
     # rate for a group to White British children's says nothing useful, so it is not applicable
@@ -194,12 +248,8 @@ def publication_table(measures: pd.DataFrame, params: Params, population: pd.Dat
     for col in [c for c in out.columns if c.startswith(("ratio_to_white_british", "ratio_to_all_children"))]:
         out.loc[no_ratio, col] = Z
 
-    # Key Stage 4 average Attainment 8
-    pts = df["points_total"].astype(float).to_numpy()
-    pupils = df["pupils"].astype(float).to_numpy()
+    out["average_attainment8"] = _attainment8_column(df, thr)
     is_a8 = df["measure"].eq("ks4_attainment8").to_numpy()
-    avg = published_numbers(np.where(pupils > 0, pts / np.where(pupils > 0, pupils, 1), np.nan), 1)
-    out["average_attainment8"] = [Z if not a else (C if 0 < n <= thr else v) for v, a, n in zip(avg, is_a8, pupils)]
     out.loc[is_a8, "number"] = national_counts(df.loc[is_a8, "pupils"].astype("Int64").fillna(0), base)
     return out
 
@@ -469,7 +519,7 @@ def unknown_sentence(table: pd.DataFrame, year: int) -> str:
         return ""
     return (
         f"Ethnicity was refused, not yet obtained, blank or invalid for {unk.iloc[0]:,} of the {tot.iloc[0]:,} "
-        f"children looked after on 31 March {year} ({unk.iloc[0] / tot.iloc[0]:.1%}). They are included in every "
+        f"children looked after on 31 March {year} ({percent(unk.iloc[0] / tot.iloc[0])}). They are included in every "
         "total and shown as their own group; they are not discussed further."
     )
 

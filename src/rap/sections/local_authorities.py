@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from rap.domain import stats
-from rap.domain.disclosure import C, X, Z, published_numbers, round_places, suppress, suppress_counts
+from rap.domain.disclosure import C, X, Z, percent, published_numbers, round_places, suppress, suppress_counts
 from rap.domain.ethnicity import major_groups
 from rap.domain.geography import local_authorities
 from rap.inputs.front import Inputs
@@ -253,7 +253,9 @@ def _label(level: float) -> str:
 
 
 def _pct(level: float) -> str:
-    return f"{level * 100:g}%"
+    """A funnel level as text (``99.8%``) by the one percentage formatter, with as many places as the
+    setting has: a level is chosen, not estimated, so it is never rounded."""
+    return percent(level, len(f"{level * 100:g}".partition(".")[2]))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -519,8 +521,8 @@ def summary_lines(sr: pd.DataFrame, summary: pd.DataFrame, funnel_level: float) 
     if not s.empty:
         lo = s.loc[s["consistent_share"].idxmin()]
         lines.append(
-            f"England's rate for an ethnic group matches an LA's own rate in only {lo['consistent_share'] * 100:.0f}% "
-            f"of LAs for {lo['ethnicity_major']}, and at most {s['consistent_share'].max() * 100:.0f}% for any group: "
+            f"England's rate for an ethnic group matches an LA's own rate in only {percent(lo['consistent_share'], 0)} "
+            f"of LAs for {lo['ethnicity_major']}, and at most {percent(s['consistent_share'].max(), 0)} for any group: "
             "national rates by ethnic group should not be applied to an LA without its own figures."
         )
     return lines
@@ -530,7 +532,7 @@ def pattern_table(summary: pd.DataFrame) -> pd.DataFrame:
     """The chapter's table of how far England's group rates hold in LAs."""
 
     def pct(x: pd.Series) -> list[str]:
-        return [("" if not np.isfinite(v) else f"{v * 100:.0f}%") for v in x.astype(float)]
+        return [percent(v, 0, missing="") for v in x.astype(float)]
 
     return pd.DataFrame(
         {
@@ -554,10 +556,10 @@ def pattern_sentences(summary: pd.DataFrame) -> list[str]:
     own = s.loc[s["consistent_own_level_share"].idxmin()]
     return [
         f"England's rate for a group is a poor guide to an LA's: it is consistent with the LA's own rate in "
-        f"{hi['consistent_share'] * 100:.0f}% of LAs at best ({hi['ethnicity_major']}) and "
-        f"{lo['consistent_share'] * 100:.0f}% at worst ({lo['ethnicity_major']}).",
+        f"{percent(hi['consistent_share'], 0)} of LAs at best ({hi['ethnicity_major']}) and "
+        f"{percent(lo['consistent_share'], 0)} at worst ({lo['ethnicity_major']}).",
         f"Much of that is the LA's overall level: once it is allowed for, the pattern between groups holds in more LAs, "
-        f"though for {own['ethnicity_major']} still only in {own['consistent_own_level_share'] * 100:.0f}%.",
+        f"though for {own['ethnicity_major']} still only in {percent(own['consistent_own_level_share'], 0)}.",
     ]
 
 
@@ -598,7 +600,7 @@ def minor_table(pub: pd.DataFrame) -> pd.DataFrame:
             "Minor group": pub["ethnicity_minor"],
             "LAs": pub["las"].astype(int),
             "Publishable (more than the threshold)": pub["publishable"].astype(int),
-            "Share of LAs": [f"{v * 100:.0f}%" for v in pub["publishable_share"].astype(float)],
+            "Share of LAs": [percent(v, 0) for v in pub["publishable_share"].astype(float)],
             "LAs with none": pub["none"].astype(int),
         }
     )
@@ -624,6 +626,82 @@ def completeness_table(pub_ratios: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+#: The indicators of ``la_cla_rates_by_ethnicity.csv``: column -> (label, unit, decimal places).
+_RATE_INDICATORS = {
+    "number": ("Children looked after on 31 March", "", 0),
+    "population": ("Children aged 0-17 (nearest 10)", "", 0),
+    "rate_per_10000": ("Rate per 10,000 children", "", 1),
+    "rate_lower_95": ("Rate, lower 95% limit", "", 1),
+    "rate_upper_95": ("Rate, upper 95% limit", "", 1),
+    "england_rate": ("England's rate per 10,000", "", 1),
+    "region_rate": ("Region's rate per 10,000", "", 1),
+    "neighbours_rate": ("Statistical neighbours' rate per 10,000 (proxy)", "", 1),
+    "compared_with_england": ("Compared with England's rate (95%)", "", 0),
+    "compared_allowing_la_level": ("Compared with England, allowing for the LA's level", "", 0),
+}
+
+#: The counts of LAs in ``la_pattern_consistency.csv``, with their labels.
+_PATTERN_INDICATORS = {
+    "las_assessed": ("LAs assessed", "", 0),
+    "higher": ("LAs higher than England", "", 0),
+    "consistent": ("LAs consistent with England", "", 0),
+    "lower": ("LAs lower than England", "", 0),
+    "consistent_own_level": ("LAs consistent, allowing for the LA's level", "", 0),
+}
+
+#: The counts of LAs in ``la_minor_group_publishability.csv``, with their labels.
+_MINOR_INDICATORS = {
+    "las": ("LAs with a return", "", 0),
+    "publishable": ("LAs where the count can be published", "", 0),
+    "none": ("LAs with none", "", 0),
+}
+
+
+def _ratio_indicators(ratios_pub: pd.DataFrame) -> dict[str, tuple[str, str, int]]:
+    """The indicators of ``la_cla_standardised_ratios.csv``; the funnel limits' columns are named after the
+    funnel level, so they are read from the table."""
+    lab = [c for c in ratios_pub.columns if c.startswith("limit_lower_")][0].removeprefix("limit_lower_")
+    return {
+        "observed": ("Children looked after on 31 March", "", 0),
+        "expected": ("Expected from England's rates by ethnic group", "", 1),
+        "ratio": ("Observed / expected", "", 2),
+        "ratio_lower_95": ("Ratio, lower 95% limit", "", 2),
+        "ratio_upper_95": ("Ratio, upper 95% limit", "", 2),
+        f"limit_lower_{lab}": ("Funnel lower limit (overdispersed)", "", 2),
+        f"limit_upper_{lab}": ("Funnel upper limit (overdispersed)", "", 2),
+        "funnel": ("Position in the funnel", "", 0),
+        "ethnicity_known_pct": ("Ethnicity known (%)", "%", 1),
+        "ethnicity_known_rag": ("Ethnicity recording rating", "", 0),
+    }
+
+
+def _pattern_ees(pattern: pd.DataFrame, year: int) -> pd.DataFrame:
+    """How many LAs each group's England rate holds in, for the year, with the counts as text (EES cells)."""
+    cols = list(_PATTERN_INDICATORS)
+    return pattern.assign(time_period=year)[["time_period", "ethnicity_major", *cols]].astype({c: str for c in cols})
+
+
+def _minor_ees(minor: pd.DataFrame, year: int) -> pd.DataFrame:
+    """How many LAs can publish each minor group's count, for the year, with the counts as text (EES cells)."""
+    cols = list(_MINOR_INDICATORS)
+    return minor.assign(time_period=year)[["time_period", "ethnicity_major", "ethnicity_minor", *cols]].astype(
+        {c: str for c in cols}
+    )
+
+
+def _neighbours_ees(neighbours: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Each LA's proxy statistical neighbours in rank order, with both LAs named (codes alone are unreadable)."""
+    names = local_authorities().reset_index()[["new_la_code", "la_name"]]
+    nb = neighbours.merge(names, on="new_la_code")
+    nb = nb.merge(
+        names.rename(columns={"new_la_code": "neighbour_code", "la_name": "neighbour_name"}), on="neighbour_code"
+    )
+    nb = nb.sort_values(["new_la_code", "rank"]).assign(
+        time_period=year, geographic_level="Local authority", rank=lambda d: d["rank"].astype(str)
+    )
+    return nb[["time_period", "geographic_level", "new_la_code", "la_name", "rank", "neighbour_code", "neighbour_name"]]
+
+
 def write_tables(
     out,
     rates_pub: pd.DataFrame,
@@ -639,96 +717,35 @@ def write_tables(
     from rap.domain.ees import with_ees_columns, write_ees
 
     tables = Path(out) / "tables"
+    major = {"ethnicity_major": "Ethnic group (major)"}
     paths = []
-    r = with_ees_columns(rates_pub.drop(columns=["suppression"]), year="time_period")
     paths += write_ees(
-        r,
+        with_ees_columns(rates_pub.drop(columns=["suppression"]), year="time_period"),
         tables / "la_cla_rates_by_ethnicity.csv",
-        filters={"ethnicity_major": "Ethnic group (major)"},
-        indicators={
-            "number": ("Children looked after on 31 March", "", 0),
-            "population": ("Children aged 0-17 (nearest 10)", "", 0),
-            "rate_per_10000": ("Rate per 10,000 children", "", 1),
-            "rate_lower_95": ("Rate, lower 95% limit", "", 1),
-            "rate_upper_95": ("Rate, upper 95% limit", "", 1),
-            "england_rate": ("England's rate per 10,000", "", 1),
-            "region_rate": ("Region's rate per 10,000", "", 1),
-            "neighbours_rate": ("Statistical neighbours' rate per 10,000 (proxy)", "", 1),
-            "compared_with_england": ("Compared with England's rate (95%)", "", 0),
-            "compared_allowing_la_level": ("Compared with England, allowing for the LA's level", "", 0),
-        },
+        filters=major,
+        indicators=_RATE_INDICATORS,
     )
-    q = with_ees_columns(ratios_pub, year="time_period")
-    lab = [c for c in ratios_pub.columns if c.startswith("limit_lower_")][0].removeprefix("limit_lower_")
     paths += write_ees(
-        q,
+        with_ees_columns(ratios_pub, year="time_period"),
         tables / "la_cla_standardised_ratios.csv",
         filters={},
-        indicators={
-            "observed": ("Children looked after on 31 March", "", 0),
-            "expected": ("Expected from England's rates by ethnic group", "", 1),
-            "ratio": ("Observed / expected", "", 2),
-            "ratio_lower_95": ("Ratio, lower 95% limit", "", 2),
-            "ratio_upper_95": ("Ratio, upper 95% limit", "", 2),
-            f"limit_lower_{lab}": ("Funnel lower limit (overdispersed)", "", 2),
-            f"limit_upper_{lab}": ("Funnel upper limit (overdispersed)", "", 2),
-            "funnel": ("Position in the funnel", "", 0),
-            "ethnicity_known_pct": ("Ethnicity known (%)", "%", 1),
-            "ethnicity_known_rag": ("Ethnicity recording rating", "", 0),
-        },
-    )
-    p = pattern.assign(time_period=year)
-    p = with_ees_columns(
-        p[
-            ["time_period", "ethnicity_major", "las_assessed", "higher", "consistent", "lower", "consistent_own_level"]
-        ].astype({c: str for c in ["las_assessed", "higher", "consistent", "lower", "consistent_own_level"]}),
-        year="time_period",
+        indicators=_ratio_indicators(ratios_pub),
     )
     paths += write_ees(
-        p,
+        with_ees_columns(_pattern_ees(pattern, year), year="time_period"),
         tables / "la_pattern_consistency.csv",
-        filters={"ethnicity_major": "Ethnic group (major)"},
-        indicators={
-            "las_assessed": ("LAs assessed", "", 0),
-            "higher": ("LAs higher than England", "", 0),
-            "consistent": ("LAs consistent with England", "", 0),
-            "lower": ("LAs lower than England", "", 0),
-            "consistent_own_level": ("LAs consistent, allowing for the LA's level", "", 0),
-        },
+        filters=major,
+        indicators=_PATTERN_INDICATORS,
     )
     if not minor.empty:
-        m = with_ees_columns(
-            minor.assign(time_period=year)[
-                ["time_period", "ethnicity_major", "ethnicity_minor", "las", "publishable", "none"]
-            ].astype({"las": str, "publishable": str, "none": str}),
-            year="time_period",
-        )
         paths += write_ees(
-            m,
+            with_ees_columns(_minor_ees(minor, year), year="time_period"),
             tables / "la_minor_group_publishability.csv",
-            filters={"ethnicity_major": "Ethnic group (major)", "ethnicity_minor": "Ethnic group (minor)"},
-            indicators={
-                "las": ("LAs with a return", "", 0),
-                "publishable": ("LAs where the count can be published", "", 0),
-                "none": ("LAs with none", "", 0),
-            },
+            filters={**major, "ethnicity_minor": "Ethnic group (minor)"},
+            indicators=_MINOR_INDICATORS,
         )
-    nb = neighbours.merge(local_authorities().reset_index()[["new_la_code", "la_name"]], on="new_la_code")
-    nb = nb.merge(
-        local_authorities()
-        .reset_index()[["new_la_code", "la_name"]]
-        .rename(columns={"new_la_code": "neighbour_code", "la_name": "neighbour_name"}),
-        on="neighbour_code",
-    )
-    nb = nb.sort_values(["new_la_code", "rank"]).assign(
-        time_period=year, geographic_level="Local authority", rank=lambda d: d["rank"].astype(str)
-    )
-    nb = with_ees_columns(
-        nb[["time_period", "geographic_level", "new_la_code", "la_name", "rank", "neighbour_code", "neighbour_name"]],
-        year="time_period",
-    )
     paths += write_ees(
-        nb,
+        with_ees_columns(_neighbours_ees(neighbours, year), year="time_period"),
         tables / "la_statistical_neighbours_proxy.csv",
         filters={"rank": "Neighbour rank"},
         indicators={"neighbour_code": ("Neighbour (LA code)", "", 0), "neighbour_name": ("Neighbour (LA name)", "", 0)},

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from rap.core.params import Params
-from rap.domain.disclosure import C, national_counts, round_half_up, suppress_counts
+from rap.domain.disclosure import C, national_counts, percent, round_places, suppress_counts
 from rap.domain.ees import with_ees_columns, write_ees
 from rap.domain.geography import local_authorities
 from rap.sections.common import write_summary
@@ -32,8 +32,9 @@ DIMENSIONS = {
 
 
 def _pct(share: pd.Series, dp: int = 1) -> pd.Series:
-    """Percentages rounded half up (DfE practice), not numpy's half-to-even."""
-    return pd.Series(round_half_up(share * 100, 10.0**-dp), index=share.index).astype(float)
+    """Percentages for the tables, rounded half up (DfE practice) as :func:`rap.domain.disclosure.percent`
+    rounds them for the text, so a sentence and its table quote the same figure."""
+    return pd.Series(round_places(share.astype(float) * 100, dp), index=share.index)
 
 
 @dataclass
@@ -272,36 +273,34 @@ def needs_table(needs: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------ outputs
 
 
-def write_record_outputs(res: RecordQuality, out: Path) -> None:
-    """EES tidy tables and the front-page finding of the quality section."""
+#: The raw recording categories as the completeness table labels them, in table order.
+_RECORDING = {
+    "known": "Known",
+    "blank": "Blank",
+    "refused": "Refused",
+    "not_obtained": "Not obtained",
+    "invalid": "Invalid code",
+}
+
+
+def _completeness_ees(res: RecordQuality) -> pd.DataFrame:
+    """National completeness by year and recording category for EES, counts rounded half up to
+    ``suppression.rounding_base`` as every national count is published."""
     base = res.params.suppression.rounding_base
-    comp = res.completeness_year[
-        res.completeness_year["category"].isin(["known", "blank", "refused", "not_obtained", "invalid"])
-    ]
-    comp = pd.DataFrame(
+    comp = res.completeness_year[res.completeness_year["category"].isin(list(_RECORDING))]
+    return pd.DataFrame(
         {
             "YEAR": comp["YEAR"],
-            "ethnicity_recording": comp["category"].map(
-                {
-                    "known": "Known",
-                    "blank": "Blank",
-                    "refused": "Refused",
-                    "not_obtained": "Not obtained",
-                    "invalid": "Invalid code",
-                }
-            ),
+            "ethnicity_recording": comp["category"].map(_RECORDING),
             "number": national_counts(comp["count"], base).to_numpy(),
             "percentage": _pct(comp["share"]).to_numpy(),
         }
     )
-    write_ees(
-        with_ees_columns(comp, year="YEAR"),
-        out / "tables" / "quality_completeness.csv",
-        filters={"ethnicity_recording": "Ethnicity recording"},
-        indicators={"number": ("Children", "", 0), "percentage": ("Percentage of children", "%", 1)},
-    )
-    sc = res.scorecard
-    card = pd.DataFrame(
+
+
+def _scorecard_ees(sc: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard as an EES table: one rated value per dimension and collection."""
+    return pd.DataFrame(
         {
             "YEAR": sc["year"],
             "quality_dimension": sc["dimension"].map(DIMENSIONS),
@@ -310,12 +309,11 @@ def write_record_outputs(res: RecordQuality, out: Path) -> None:
             "rating": sc["rag"].str.capitalize(),
         }
     )
-    write_ees(
-        with_ees_columns(card, year="YEAR"),
-        out / "tables" / "quality_scorecard.csv",
-        filters={"quality_dimension": "Quality dimension", "collection": "Collection"},
-        indicators={"percentage": ("Value", "%", 1), "rating": ("Rating (project's own rule)", "", 0)},
-    )
+
+
+def _la_completeness_ees(res: RecordQuality) -> pd.DataFrame:
+    """Each LA's completeness against the funnel limit, with LA counts of 1 to ``suppression.threshold``
+    (and any percentage that would reveal one) shown as ``c``."""
     f = res.funnel
     las = local_authorities()
     thr = res.params.suppression.threshold
@@ -324,7 +322,7 @@ def write_record_outputs(res: RecordQuality, out: Path) -> None:
     known_pct = _pct(f["known_share"], 1).astype(object)
     known_pct[(unknown == C) | (children == C)] = C
     unknown[children == C] = C
-    la = pd.DataFrame(
+    return pd.DataFrame(
         {
             "year": f["year"].to_numpy(),
             "region_code": f["LA"].map(las["region_code"]).to_numpy(),
@@ -338,8 +336,40 @@ def write_record_outputs(res: RecordQuality, out: Path) -> None:
             "outside_funnel_limit": f["flagged"].map({True: "Yes", False: "No"}).to_numpy(),
         }
     )
+
+
+def _record_summary_lines(res: RecordQuality) -> list[str]:
+    """The front-page findings: SSDA903 completeness, the weakest dimension and the LAs outside the funnel,
+    with percentages rounded as the tables round them."""
+    sc = res.scorecard
+    completeness = sc.loc[sc["dimension"].eq("completeness") & sc["collection"].eq("SSDA903 Header"), "value"]
+    worst = sc.sort_values("value").iloc[0]
+    flagged = int(res.funnel["flagged"].sum())
+    return [
+        f"Ethnicity was recorded for {percent(completeness.iloc[0])} "
+        f"of children in the {res.year} SSDA903 return; the weakest quality dimension is "
+        f"{DIMENSIONS[worst['dimension']].lower()} ({worst['collection']}, {percent(worst['value'])}, {worst['rag']}).",
+        f"{flagged} of {len(res.funnel)} local authorities record ethnicity significantly less completely than "
+        f"England (outside the {percent(res.params.quality_rag.funnel_level)} funnel limit).",
+    ]
+
+
+def write_record_outputs(res: RecordQuality, out: Path) -> None:
+    """EES tidy tables and the front-page finding of the quality section."""
     write_ees(
-        with_ees_columns(la, year="year", level="Local authority"),
+        with_ees_columns(_completeness_ees(res), year="YEAR"),
+        out / "tables" / "quality_completeness.csv",
+        filters={"ethnicity_recording": "Ethnicity recording"},
+        indicators={"number": ("Children", "", 0), "percentage": ("Percentage of children", "%", 1)},
+    )
+    write_ees(
+        with_ees_columns(_scorecard_ees(res.scorecard), year="YEAR"),
+        out / "tables" / "quality_scorecard.csv",
+        filters={"quality_dimension": "Quality dimension", "collection": "Collection"},
+        indicators={"percentage": ("Value", "%", 1), "rating": ("Rating (project's own rule)", "", 0)},
+    )
+    write_ees(
+        with_ees_columns(_la_completeness_ees(res), year="year", level="Local authority"),
         out / "tables" / "quality_la_completeness.csv",
         filters={},
         indicators={
@@ -349,19 +379,7 @@ def write_record_outputs(res: RecordQuality, out: Path) -> None:
             "outside_funnel_limit": ("Below the funnel limit", "", 0),
         },
     )
-    worst = sc.sort_values("value").iloc[0]
-    flagged = int(res.funnel["flagged"].sum())
-    write_summary(
-        out,
-        SECTION,
-        [
-            f"Ethnicity was recorded for {sc.loc[sc['dimension'].eq('completeness') & sc['collection'].eq('SSDA903 Header'), 'value'].iloc[0]:.1%} "
-            f"of children in the {res.year} SSDA903 return; the weakest quality dimension is "
-            f"{DIMENSIONS[worst['dimension']].lower()} ({worst['collection']}, {worst['value']:.1%}, {worst['rag']}).",
-            f"{flagged} of {len(res.funnel)} local authorities record ethnicity significantly less completely than "
-            f"England (outside the {res.params.quality_rag.funnel_level:.1%} funnel limit).",
-        ],
-    )
+    write_summary(out, SECTION, _record_summary_lines(res))
 
 
 # ------------------------------------------------------------------------------------------ published
@@ -430,7 +448,7 @@ def write_published_outputs(pq: PublishedQuality, out: Path, params: Params) -> 
         SECTION,
         [
             f"In DfE's {params.year} release, ethnicity was refused or not yet obtained for {int(last['unknown']):,} of "
-            f"{int(last['total']):,} children looked after on 31 March {int(last['year'])} ({last['unknown_share']:.1%}); "
+            f"{int(last['total']):,} children looked after on 31 March {int(last['year'])} ({percent(last['unknown_share'])}); "
             "the other quality dimensions need record-level data."
         ],
     )
@@ -461,7 +479,7 @@ def scorecard_sentence(sc: pd.DataFrame) -> str:
     parts = [f"{counts.get(r, 0)} {r}" for r in ("green", "amber", "red") if counts.get(r, 0)]
     return (
         f"Of {len(sc)} ratings, {', '.join(parts)}. The lowest value is {DIMENSIONS[worst['dimension']].lower()} "
-        f"({worst['collection']}): {worst['value']:.1%}."
+        f"({worst['collection']}): {percent(worst['value'])}."
     )
 
 
@@ -472,9 +490,9 @@ def completeness_sentence(res: RecordQuality) -> str:
     first = c[(c["YEAR"] == first_year)].set_index("category")
     return (
         f"In {res.year}, ethnicity was recorded (not blank, refused or not obtained) for "
-        f"{latest.at['complete', 'share']:.1%} of children in the SSDA903 return "
-        f"({first_year}: {first.at['complete', 'share']:.1%}); {latest.at['unknown', 'share']:.1%} were blank, "
-        f"refused or not obtained and {latest.at['invalid', 'share']:.2%} held a code outside the valid list."
+        f"{percent(latest.at['complete', 'share'])} of children in the SSDA903 return "
+        f"({first_year}: {percent(first.at['complete', 'share'])}); {percent(latest.at['unknown', 'share'])} were blank, "
+        f"refused or not obtained and {percent(latest.at['invalid', 'share'], 2)} held a code outside the valid list."
     )
 
 
@@ -493,9 +511,9 @@ def funnel_alt(res: RecordQuality) -> str:
     named = ", ".join(f.loc[f["flagged"], "la_name"]) or "none"
     return (
         f"Funnel plot of {len(f)} local authorities: share of children with a known ethnicity (vertical, "
-        f"{f['known_share'].min():.0%} to {f['known_share'].max():.0%}) against children in the return "
+        f"{percent(f['known_share'].min(), 0)} to {percent(f['known_share'].max(), 0)}) against children in the return "
         f"(horizontal, {_about(f['children'].min())} to {_about(f['children'].max())}), around England's "
-        f"{f['target'].iloc[0]:.1%} with 95% and 99.8% limits. Below the 99.8% limit: {named}."
+        f"{percent(f['target'].iloc[0])} with 95% and 99.8% limits. Below the 99.8% limit: {named}."
     )
 
 
@@ -511,7 +529,7 @@ def validity_sentence(res: RecordQuality) -> str:
     c = res.completeness_year
     inv = c[(c["YEAR"] == res.year) & (c["category"] == "invalid")].iloc[0]
     return (
-        f"{inv['share']:.2%} of children in the {res.year} return had a code outside the valid list "
+        f"{percent(inv['share'], 2)} of children in the {res.year} return had a code outside the valid list "
         "(DfE rule 103; lower-case codes count as invalid)."
     )
 
@@ -522,7 +540,7 @@ def over_time_sentence(res: RecordQuality) -> str:
     most = f" The most common change was from {top['from_label']} to {top['to_label']}." if top is not None else ""
     return (
         f"Of children in both the {res.year - 1} and {res.year} returns of the same LA with a known code, "
-        f"{t['share']:.1%} had a different code in {res.year} (DfE rule 204).{most}"
+        f"{percent(t['share'])} had a different code in {res.year} (DfE rule 204).{most}"
     )
 
 
@@ -530,8 +548,8 @@ def linkage_sentence(res: RecordQuality) -> str:
     lk = res.across.linkage
     t = lk[lk["YEAR"] == res.year].iloc[0]
     return (
-        f"In {res.year}, {t['share_unlinkable']:.1%} of children had a UPN recorded as unknown (UN1 to UN5) "
-        f"or blank and cannot be linked; {t['share']:.1%} of children of compulsory school age were found in "
+        f"In {res.year}, {percent(t['share_unlinkable'])} of children had a UPN recorded as unknown (UN1 to UN5) "
+        f"or blank and cannot be linked; {percent(t['share'])} of children of compulsory school age were found in "
         "the school census."
     )
 
@@ -541,9 +559,9 @@ def agreement_sentence(res: RecordQuality) -> str:
     t = a[a["YEAR"] == res.year].iloc[0]
     m = res.across.by_minor
     m = m[m["both_known"] >= 20].sort_values("share")
-    low = ", ".join(f"{r.label} ({r.share:.0%})" for r in m.head(3).itertuples())
+    low = ", ".join(f"{r.label} ({percent(r.share, 0)})" for r in m.head(3).itertuples())
     return (
-        f"{t['share']:.1%} had the same code in both and {t['share_major_agree']:.1%} the same major group. "
+        f"{percent(t['share'])} had the same code in both and {percent(t['share_major_agree'])} the same major group. "
         f"Agreement is lowest for {low}."
     )
 
@@ -552,10 +570,10 @@ def agreement_chart_data(res: RecordQuality) -> tuple:
     m = res.across.by_minor.sort_values("share")
     low = m["share"] < res.params.quality_rag.consistency_across_collections.amber
     worst = m.iloc[0]
-    title = f"Codes agree least often for {worst['label']} children ({worst['share']:.0%})"
+    title = f"Codes agree least often for {worst['label']} children ({percent(worst['share'], 0)})"
     alt = (
         "Horizontal bar chart of the share of linked children whose SSDA903 and school census codes agree, "
-        "by SSDA903 ethnic group: " + "; ".join(f"{r.label} {r.share:.0%}" for r in m.itertuples()) + "."
+        "by SSDA903 ethnic group: " + "; ".join(f"{r.label} {percent(r.share, 0)}" for r in m.itertuples()) + "."
     )
     return m["label"], m["share"], title, alt, "Same code in SSDA903 and the school census (%)", low
 

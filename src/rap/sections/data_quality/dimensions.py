@@ -1,6 +1,7 @@
 """Assessment of the quality of ethnicity data (issue 4): the logic behind ``notebooks/02_data_quality.ipynb``.
 
-Dimensions follow ``shared/reference/ethnicity.md``:
+Dimensions follow the project's ethnicity reference notes (what "quality" of ethnicity data means, after the
+dimensions used in government and health work):
 
 * completeness: share of records whose code is not blank, REFU or NOBT (``complete``); the five raw categories
   (known / refused / not_obtained / blank / invalid, from :func:`rap.domain.ethnicity.quality_category`) are shown too;
@@ -11,7 +12,8 @@ Dimensions follow ``shared/reference/ethnicity.md``:
 * denominator comparability: which groups have a matching ONS 2021 population denominator.
 
 Every measure counts a child once per LA and year: Header is de-duplicated on (YEAR, LA, CHILD) first, since a
-repeated Header row is a defect of its own (reported by the reader), not a second child. Every function returns
+repeated Header row is a defect of its own (reported by the reader), not a second child (the record key,
+``rap.domain.ssda903.record_key``). Every function returns
 a tidy DataFrame with counts, denominators and shares (with a Wilson interval where it is a proportion), so
 the notebook only formats and suppresses. Thresholds come from ``params.quality_rag``: they are the project's
 own rules (no official ones exist) and each RAG row says its rule in words.
@@ -34,6 +36,8 @@ import yaml
 
 from rap.core.params import QualityRagParams, RagThreshold
 from rap.domain import ethnicity as eth
+from rap.domain.disclosure import percent, percentages, round_half_up
+from rap.domain.ssda903 import code_group, record_key
 from rap.domain.stats import (
     additive_tau2,
     funnel_limits_proportion,
@@ -81,9 +85,6 @@ AGE_BANDS = ["Under 1 year", "1 to 4 years", "5 to 9 years", "10 to 15 years", "
 #: Raw quality categories, in table order, then the derived ``unknown`` (blank + refused + not_obtained).
 CATEGORIES = ["known", "refused", "not_obtained", "blank", "invalid"]
 UNKNOWN = ["blank", "refused", "not_obtained"]
-#: UPNs that can never link: DfE's "UPN unknown" reason codes (UN1 to UN5); blanks are handled separately.
-UNKNOWN_UPNS = [f"UN{i}" for i in range(1, 6)]
-KEY = ["YEAR", "LA", "CHILD"]
 
 #: DfE codes whose ONS 2021 group exists but is not the same set of people (a data caveat, worded once here).
 _APPROXIMATE = {
@@ -128,10 +129,6 @@ def _latest(df: pd.DataFrame, year: int | None) -> int:
     return int(df["YEAR"].max()) if year is None else int(year)
 
 
-def _pct(x: float, dp: int = 1) -> str:
-    return "n/a" if x is None or not np.isfinite(x) else f"{100 * x:.{dp}f}%"
-
-
 # --------------------------------------------------------------------------------------------------
 # preparing the Header
 
@@ -160,7 +157,7 @@ def prepare_header(
     if "_prepared" in header.columns:
         h = header.copy()
     else:
-        h = header.drop_duplicates(KEY, keep="first").reset_index(drop=True)
+        h = header.drop_duplicates(record_key(), keep="first").reset_index(drop=True)
         quality = h["ethnic_quality"] if "ethnic_quality" in h.columns else eth.quality_category(h["ETHNIC"])
         c = eth.classify(h["ETHNIC"])
         h = h.assign(
@@ -174,14 +171,14 @@ def prepare_header(
         if "DOB" in h.columns:
             h["age_band"] = age_band(h["DOB"], h["YEAR"])
     if uasc is not None and "uasc" not in h.columns:
-        u = uasc[KEY].drop_duplicates().assign(_u=True)
-        h = h.merge(u, on=KEY, how="left")
+        u = uasc[record_key()].drop_duplicates().assign(_u=True)
+        h = h.merge(u, on=record_key(), how="left")
         h["uasc"] = np.where(h["_u"].fillna(False).astype(bool), "UASC", "Not UASC")
         h = h.drop(columns="_u")
     if school is not None and "school_major_label" not in h.columns:
         s = _school_frame(school)[["YEAR", "UPN", "major_label"]].rename(columns={"major_label": "school_major_label"})
         h = h.merge(s, on=["YEAR", "UPN"], how="left")
-        linkable = ~h["UPN"].astype("string").str.strip().fillna("").isin(["", *UNKNOWN_UPNS])
+        linkable = ~h["UPN"].astype("string").str.strip().fillna("").isin(["", *code_group("upn_unknown")])
         h["school_major_label"] = h["school_major_label"].where(linkable, None).fillna("Not linked")
     return h
 
@@ -217,7 +214,7 @@ def completeness(
 
     Long: ``*by, category, count, denominator, share, lower, upper`` with categories known, refused,
     not_obtained, blank, invalid, then ``unknown`` (blank + refused + not_obtained) and ``complete``
-    (1 - unknown, the completeness measure of ethnicity.md: invalid codes are a validity problem).
+    (1 - unknown, the completeness measure of the project's ethnicity notes: invalid codes are a validity problem).
     Pass ``uasc`` for ``by=["uasc"]`` and ``school`` for ``school_major_label``. Works on the school extract too
     (one row per UPN and year; then ``by`` is limited to its columns).
     """
@@ -273,10 +270,11 @@ def year_pairs(header: pd.DataFrame) -> pd.DataFrame:
     differs: what rule 204 flags), ``changed_known`` (both known and different).
     """
     h = prepare_header(header)
-    cols = [*KEY, "ETHNIC", "quality", "ethnic_code", "major", "major_label"]
+    key = record_key()
+    cols = [*key, "ETHNIC", "quality", "ethnic_code", "major", "major_label"]
     cur = h[cols]
     prev = h[cols].assign(YEAR=h["YEAR"] + 1)
-    p = cur.merge(prev, on=KEY, suffixes=("", "_prev"), how="inner")
+    p = cur.merge(prev, on=key, suffixes=("", "_prev"), how="inner")
     p = p.rename(columns={"ethnic_code_prev": "code_prev", "ethnic_code": "code"})
     raw_now = p["ETHNIC"].astype("string").str.strip().fillna("")
     raw_prev = p["ETHNIC_prev"].astype("string").str.strip().fillna("")
@@ -382,7 +380,7 @@ def link_school(header: pd.DataFrame, school: pd.DataFrame) -> pd.DataFrame:
     # a header prepared with ``school=`` already carries school_major_label: the link below replaces it
     h = h.drop(columns=[c for c in h.columns if c.startswith("school_")])
     upn = h["UPN"].astype("string").str.strip().fillna("")
-    h["upn_status"] = np.select([upn.eq(""), upn.isin(UNKNOWN_UPNS)], ["blank", "unknown"], "given")
+    h["upn_status"] = np.select([upn.eq(""), upn.isin(code_group("upn_unknown"))], ["blank", "unknown"], "given")
     shared = h["upn_status"].eq("given") & h.assign(_u=upn).duplicated(["YEAR", "_u"], keep=False)
     s = _school_frame(school)
     s = s[["YEAR", "UPN", "ETHNIC", "quality", "ethnic_code", "major", "major_label"]]
@@ -668,8 +666,117 @@ def rag(value: float | pd.Series, threshold: RagThreshold) -> str | pd.Series:
 def rag_rule(threshold: RagThreshold) -> str:
     """The rule in words, for the scorecard and the report."""
     if threshold.higher_is_better:
-        return f"green if at least {_pct(threshold.green)}, amber if at least {_pct(threshold.amber)}, otherwise red"
-    return f"green if at most {_pct(threshold.green)}, amber if at most {_pct(threshold.amber)}, otherwise red"
+        return (
+            f"green if at least {percent(threshold.green)}, amber if at least {percent(threshold.amber)}, otherwise red"
+        )
+    return f"green if at most {percent(threshold.green)}, amber if at most {percent(threshold.amber)}, otherwise red"
+
+
+#: One scorecard row before it is rated: dimension, collection, numerator, denominator, measure in words.
+_Rated = tuple[str, str, float, float, str]
+
+
+def _scorecard_row(rag_params: QualityRagParams, year: int, rated: _Rated) -> dict[str, Any]:
+    """One scorecard row with its value, RAG and the rule in words, so every row (record-level or
+    published) is rated and explained the same way."""
+    dim, coll, num, den, measure = rated
+    t: RagThreshold = getattr(rag_params, dim)
+    val = num / den if den else np.nan
+    return {
+        "dimension": dim,
+        "collection": coll,
+        "year": year,
+        "numerator": int(num),
+        "denominator": int(den),
+        "value": val,
+        "green": t.green,
+        "amber": t.amber,
+        "higher_is_better": t.higher_is_better,
+        "rag": rag(val, t),
+        "rule": rag_rule(t),
+        "measure": measure,
+    }
+
+
+def _header_rated(h: pd.DataFrame, y: int) -> list[_Rated]:
+    """Completeness, validity and consistency over time of the SSDA903 Header in year ``y``: the
+    dimensions a return can be rated on by itself."""
+    hy = h[h["YEAR"] == y]
+    pairs = year_pairs(h)
+    py = pairs[(pairs["YEAR"] == y) & pairs["quality_prev"].eq("known")]
+    coll = "SSDA903 Header"
+    return [
+        (
+            "completeness",
+            coll,
+            (~hy["unknown"]).sum(),
+            len(hy),
+            "children whose ETHNIC is not blank, refused or not obtained",
+        ),
+        (
+            "validity",
+            coll,
+            (~hy["quality"].eq("invalid")).sum(),
+            len(hy),
+            "children whose ETHNIC is not outside the valid list",
+        ),
+        (
+            "consistency_over_time",
+            coll,
+            (~py["changed"]).sum(),
+            len(py),
+            "children in last year's return with a known code whose code is unchanged",
+        ),
+    ]
+
+
+def _school_rated(school: pd.DataFrame, y: int) -> list[_Rated]:
+    """Completeness and validity of the school census in year ``y``: the second collection is rated on the
+    same rules, so a gap in one can be read against the other."""
+    s = _school_frame(school)
+    sy = s[s["YEAR"] == y]
+    coll = "School census"
+    return [
+        (
+            "completeness",
+            coll,
+            (~sy["unknown"]).sum(),
+            len(sy),
+            "pupils whose ETHNIC is not blank, refused or not obtained",
+        ),
+        (
+            "validity",
+            coll,
+            (~sy["quality"].eq("invalid")).sum(),
+            len(sy),
+            "pupils whose ETHNIC is not outside the valid list",
+        ),
+    ]
+
+
+def _across_rated(across: AcrossCollections, y: int) -> list[_Rated]:
+    """Agreement and linkage of SSDA903 with the school census in year ``y``: the dimensions that need
+    children linked by UPN."""
+    linked = across.linked[across.linked["YEAR"] == y]
+    ag = agreement(linked, by=[])
+    lk = linkage(linked, by=[])
+    coll = "SSDA903 and school census"
+    return [
+        (
+            "consistency_across_collections",
+            coll,
+            ag["agree"].sum(),
+            ag["both_known"].sum(),
+            "linked children with both codes known whose codes agree",
+        ),
+        (
+            "linkage",
+            coll,
+            lk["school_age_linked"].sum(),
+            lk["school_age"].sum(),
+            "children of compulsory school age linked to the school census by UPN",
+        ),
+    ]
 
 
 def scorecard(
@@ -689,87 +796,11 @@ def scorecard(
     """
     h = prepare_header(header)
     y = _latest(h, year)
-    rows: list[dict[str, Any]] = []
-
-    def add(dim: str, coll: str, num: float, den: float, measure: str) -> None:
-        t: RagThreshold = getattr(rag_params, dim)
-        val = num / den if den else np.nan
-        rows.append(
-            {
-                "dimension": dim,
-                "collection": coll,
-                "year": y,
-                "numerator": int(num),
-                "denominator": int(den),
-                "value": val,
-                "green": t.green,
-                "amber": t.amber,
-                "higher_is_better": t.higher_is_better,
-                "rag": rag(val, t),
-                "rule": rag_rule(t),
-                "measure": measure,
-            }
-        )
-
-    hy = h[h["YEAR"] == y]
-    add(
-        "completeness",
-        "SSDA903 Header",
-        (~hy["unknown"]).sum(),
-        len(hy),
-        "children whose ETHNIC is not blank, refused or not obtained",
-    )
-    add(
-        "validity",
-        "SSDA903 Header",
-        (~hy["quality"].eq("invalid")).sum(),
-        len(hy),
-        "children whose ETHNIC is not outside the valid list",
-    )
-    pairs = year_pairs(h)
-    py = pairs[(pairs["YEAR"] == y) & pairs["quality_prev"].eq("known")]
-    add(
-        "consistency_over_time",
-        "SSDA903 Header",
-        (~py["changed"]).sum(),
-        len(py),
-        "children in last year's return with a known code whose code is unchanged",
-    )
+    rated = _header_rated(h, y)
     if school is not None and len(school):
-        s = _school_frame(school)
-        sy = s[s["YEAR"] == y]
-        add(
-            "completeness",
-            "School census",
-            (~sy["unknown"]).sum(),
-            len(sy),
-            "pupils whose ETHNIC is not blank, refused or not obtained",
-        )
-        add(
-            "validity",
-            "School census",
-            (~sy["quality"].eq("invalid")).sum(),
-            len(sy),
-            "pupils whose ETHNIC is not outside the valid list",
-        )
         across = across or consistency_across_collections(h, school, y)
-        ag = agreement(across.linked[across.linked["YEAR"] == y], by=[])
-        add(
-            "consistency_across_collections",
-            "SSDA903 and school census",
-            ag["agree"].sum(),
-            ag["both_known"].sum(),
-            "linked children with both codes known whose codes agree",
-        )
-        lk = linkage(across.linked[across.linked["YEAR"] == y], by=[])
-        add(
-            "linkage",
-            "SSDA903 and school census",
-            lk["school_age_linked"].sum(),
-            lk["school_age"].sum(),
-            "children of compulsory school age linked to the school census by UPN",
-        )
-    return pd.DataFrame(rows)
+        rated += _school_rated(school, y) + _across_rated(across, y)
+    return pd.DataFrame([_scorecard_row(rag_params, y, r) for r in rated])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -857,8 +888,6 @@ def _list(items: Sequence[str]) -> str:
 def _count(n: float, threshold: int, base: int = 10) -> str:
     """A national count for the text as the tables show it: rounded half up to ``base``, and ``threshold`` or
     fewer when it is 1 to ``threshold`` (percentages beside it stay from unrounded counts, as in the tables)."""
-    from rap.domain.disclosure import round_half_up
-
     n = int(round(n))
     return f"{threshold} or fewer" if 1 <= n <= threshold else f"{int(round_half_up(n, base)):,}"
 
@@ -869,7 +898,138 @@ def _la_share(name: str, known_share: float, children: int, threshold: int) -> s
     unknown = int(round(children * (1 - known_share)))
     if 1 <= unknown <= threshold:
         return f"{name} (ethnicity not known for {threshold} or fewer of its {children:,} children)"
-    return f"{name} ({_pct(known_share)} of {children:,})"
+    return f"{name} ({percent(known_share)} of {children:,})"
+
+
+def _scorecard_sentences(sc: pd.DataFrame | None, threshold: int) -> list[str]:
+    """The weakest dimension, or that every dimension is green: the scorecard in one sentence."""
+    if sc is None or not len(sc):
+        return []
+    s = sc.assign(_o=sc["rag"].map(_RAG_ORDER)).sort_values(["_o", "value"], kind="stable")
+    worst = s.iloc[0]
+    if worst["rag"] in ("red", "amber"):
+        return [
+            f"The weakest dimension in {worst['year']} is {_DIM_WORDS[worst['dimension']]} "
+            f"({worst['collection']}): {percent(worst['value'])} ({_count(worst['numerator'], threshold)} of "
+            f"{_count(worst['denominator'], threshold)}), rated {worst['rag']} against the project's rule "
+            f"({worst['rule']})."
+        ]
+    return [
+        f"Every dimension assessed in {worst['year']} is rated green; the lowest is "
+        f"{_DIM_WORDS[worst['dimension']]} ({worst['collection']}) at {percent(worst['value'])}."
+    ]
+
+
+def _agreement_by_group_sentences(
+    across: AcrossCollections, min_children: int, n_groups: int, threshold: int
+) -> list[str]:
+    """The groups whose SSDA903 and school census codes agree least: where recording most needs to improve.
+    A group's count is left out when its disagreements would be 1 to ``threshold``."""
+    bm = across.by_minor[across.by_minor["both_known"] >= min_children].sort_values("share", kind="stable")
+    if not len(bm):
+        return []
+    parts = [
+        f"{r.label} {percent(r.share)}"
+        + ("" if 1 <= round(r.both_known * (1 - r.share)) <= threshold else f" (of {_count(r.both_known, threshold)})")
+        for r in bm.head(n_groups).itertuples()
+    ]
+    return [
+        f"Recording most needs to improve for the groups where the SSDA903 and school census codes agree "
+        f"least in {across.year}: {_list(parts)}; review how these codes are collected and whether "
+        "the child or family chose them."
+    ]
+
+
+def _linkage_sentences(across: AcrossCollections, threshold: int) -> list[str]:
+    """Children who cannot be linked to school records (UPN unknown or blank), and those the school census
+    could fill in: the two things an LA can act on from the linkage."""
+    out = []
+    lk = across.linkage[across.linkage["YEAR"] == across.year]
+    if len(lk):
+        r = lk.iloc[0]
+        unl = int(r["upn_unknown"] + r["upn_blank"])
+        out.append(
+            f"{percent(r['share_unlinkable'])} of children in the {across.year} SSDA903 return ({_count(unl, threshold)} of "
+            f"{_count(r['children'], threshold)}) have a UPN recorded as unknown (UN1 to UN5) or blank and cannot be "
+            f"linked to school records; {percent(r['share'])} of children of compulsory school age were linked."
+        )
+    ag = across.agreement[across.agreement["YEAR"] == across.year]
+    if len(ag) and ag.iloc[0]["ssda903_unknown_school_known"] > 0:
+        r = ag.iloc[0]
+        out.append(
+            f"For {_count(r['ssda903_unknown_school_known'], threshold)} linked children in {across.year} the SSDA903 "
+            "code is blank, refused or not obtained while the school census records an ethnic group: "
+            "LAs could check these records against the school's."
+        )
+    return out
+
+
+def _funnel_sentences(fun: pd.DataFrame | None, threshold: int) -> list[str]:
+    """The LAs below the funnel limit for completeness (or the weakest, when none is): whom to ask to review
+    their codes."""
+    if fun is None or not len(fun):
+        return []
+    lvl = fun.attrs.get("level", 0.998)
+    y = int(fun["year"].iloc[0])
+    flagged = fun[fun["flagged"]].sort_values("z_adjusted")
+    if len(flagged):
+        parts = [_la_share(r.la_name or r.LA, r.known_share, int(r.children), threshold) for r in flagged.itertuples()]
+        return [
+            f"{len(flagged)} of {len(fun)} LAs record ethnicity significantly less completely than England "
+            f"({percent(fun['target'].iloc[0])}) in {y}, below the {lvl * 100:.10g}% funnel limit after allowing "
+            f"for between-LA variation: {_list(parts)}. These LAs should be asked to review their "
+            "blank, refused and not obtained codes."
+        ]
+    w = fun.sort_values("z_adjusted").iloc[0]
+    return [
+        f"No LA is below the {lvl * 100:.10g}% funnel limit for completeness in {y}; the weakest relative "
+        f"to its size is {_la_share(w['la_name'] or w['LA'], w['known_share'], int(w['children']), threshold)} "
+        f"(England {percent(w['target'])})."
+    ]
+
+
+def _changes_sentences(ch: pd.DataFrame | None, threshold: int) -> list[str]:
+    """The commonest change of code between returns: the first thing to check in how codes are recorded."""
+    if ch is None or not len(ch):
+        return []
+    top = ch.iloc[0]
+    return [
+        f"The commonest change of code between consecutive returns is {top['from_label']} to "
+        f"{top['to_label']} ({_count(top['count'], threshold)} children, {percent(top['share_of_changes'])} of changes"
+        + ("; within the same major group" if top["same_major"] else "")
+        + ")."
+    ]
+
+
+def _granularity_sentences(gr: pd.DataFrame | None) -> list[str]:
+    """Minor groups publishable in fewer than 10% of LAs: these need major groups or pooled years."""
+    if gr is None or not len(gr):
+        return []
+    few = gr[gr["share_las_publishable"] < 0.1]
+    if not len(few):
+        return []
+    return [
+        f"{len(few)} of {len(gr)} minor groups could be published (count above the suppression threshold) "
+        f"in fewer than 10% of the {int(gr['las'].iloc[0])} LAs: {_list(few['label'].tolist())}; "
+        "report these at major-group level or pool years for LA tables."
+    ]
+
+
+def _uasc_sentences(comp: pd.DataFrame | None, threshold: int) -> list[str]:
+    """Unknown ethnicity for UASC against other children in the latest year: UASC are where recording is
+    hardest, so the gap is worth its own sentence."""
+    if comp is None or not len(comp) or "uasc" not in comp.columns:
+        return []
+    u = comp[comp["category"].eq("unknown")]
+    if "YEAR" in u.columns:
+        u = u[u["YEAR"] == u["YEAR"].max()]
+    if u["uasc"].nunique() != 2:
+        return []
+    a = u.set_index("uasc")
+    return [
+        f"Unknown ethnicity: {percent(a.at['UASC', 'share'])} of UASC ({_count(a.at['UASC', 'count'], threshold)} of "
+        f"{_count(a.at['UASC', 'denominator'], threshold)}) against {percent(a.at['Not UASC', 'share'])} of other children."
+    ]
 
 
 def recommendations(
@@ -883,110 +1043,15 @@ def recommendations(
     Counts from 1 to ``threshold`` (the suppression threshold) are never quoted, nor is an LA percentage
     whose denominator would reveal one.
     """
-    out: list[str] = []
-    sc = results.get("scorecard")
-    if sc is not None and len(sc):
-        s = sc.assign(_o=sc["rag"].map(_RAG_ORDER)).sort_values(["_o", "value"], kind="stable")
-        worst = s.iloc[0]
-        if worst["rag"] in ("red", "amber"):
-            out.append(
-                f"The weakest dimension in {worst['year']} is {_DIM_WORDS[worst['dimension']]} "
-                f"({worst['collection']}): {_pct(worst['value'])} ({_count(worst['numerator'], threshold)} of "
-                f"{_count(worst['denominator'], threshold)}), rated {worst['rag']} against the project's rule "
-                f"({worst['rule']})."
-            )
-        else:
-            out.append(
-                f"Every dimension assessed in {worst['year']} is rated green; the lowest is "
-                f"{_DIM_WORDS[worst['dimension']]} ({worst['collection']}) at {_pct(worst['value'])}."
-            )
+    out = _scorecard_sentences(results.get("scorecard"), threshold)
     across: AcrossCollections | None = results.get("across")
     if across is not None:
-        bm = across.by_minor[across.by_minor["both_known"] >= min_children].sort_values("share", kind="stable")
-        if len(bm):
-            low = bm.head(n_groups)
-            parts = [
-                f"{r.label} {_pct(r.share)}"
-                + (
-                    ""
-                    if 1 <= round(r.both_known * (1 - r.share)) <= threshold
-                    else f" (of {_count(r.both_known, threshold)})"
-                )
-                for r in low.itertuples()
-            ]
-            out.append(
-                f"Recording most needs to improve for the groups where the SSDA903 and school census codes agree "
-                f"least in {across.year}: {_list(parts)}; review how these codes are collected and whether "
-                "the child or family chose them."
-            )
-        lk = across.linkage[across.linkage["YEAR"] == across.year]
-        if len(lk):
-            r = lk.iloc[0]
-            unl = int(r["upn_unknown"] + r["upn_blank"])
-            out.append(
-                f"{_pct(r['share_unlinkable'])} of children in the {across.year} SSDA903 return ({_count(unl, threshold)} of "
-                f"{_count(r['children'], threshold)}) have a UPN recorded as unknown (UN1 to UN5) or blank and cannot be "
-                f"linked to school records; {_pct(r['share'])} of children of compulsory school age were linked."
-            )
-        ag = across.agreement[across.agreement["YEAR"] == across.year]
-        if len(ag) and ag.iloc[0]["ssda903_unknown_school_known"] > 0:
-            r = ag.iloc[0]
-            out.append(
-                f"For {_count(r['ssda903_unknown_school_known'], threshold)} linked children in {across.year} the SSDA903 "
-                "code is blank, refused or not obtained while the school census records an ethnic group: "
-                "LAs could check these records against the school's."
-            )
-    fun = results.get("funnel")
-    if fun is not None and len(fun):
-        flagged = fun[fun["flagged"]].sort_values("z_adjusted")
-        lvl = fun.attrs.get("level", 0.998)
-        y = int(fun["year"].iloc[0])
-        if len(flagged):
-            parts = [
-                _la_share(r.la_name or r.LA, r.known_share, int(r.children), threshold) for r in flagged.itertuples()
-            ]
-            out.append(
-                f"{len(flagged)} of {len(fun)} LAs record ethnicity significantly less completely than England "
-                f"({_pct(fun['target'].iloc[0])}) in {y}, below the {lvl * 100:.10g}% funnel limit after allowing "
-                f"for between-LA variation: {_list(parts)}. These LAs should be asked to review their "
-                "blank, refused and not obtained codes."
-            )
-        else:
-            w = fun.sort_values("z_adjusted").iloc[0]
-            out.append(
-                f"No LA is below the {lvl * 100:.10g}% funnel limit for completeness in {y}; the weakest relative "
-                f"to its size is {_la_share(w['la_name'] or w['LA'], w['known_share'], int(w['children']), threshold)} "
-                f"(England {_pct(w['target'])})."
-            )
-    ch = results.get("changes")
-    if ch is not None and len(ch):
-        top = ch.iloc[0]
-        out.append(
-            f"The commonest change of code between consecutive returns is {top['from_label']} to "
-            f"{top['to_label']} ({_count(top['count'], threshold)} children, {_pct(top['share_of_changes'])} of changes"
-            + ("; within the same major group" if top["same_major"] else "")
-            + ")."
-        )
-    gr = results.get("granularity")
-    if gr is not None and len(gr):
-        few = gr[gr["share_las_publishable"] < 0.1]
-        if len(few):
-            out.append(
-                f"{len(few)} of {len(gr)} minor groups could be published (count above the suppression threshold) "
-                f"in fewer than 10% of the {int(gr['las'].iloc[0])} LAs: {_list(few['label'].tolist())}; "
-                "report these at major-group level or pool years for LA tables."
-            )
-    comp = results.get("completeness")
-    if comp is not None and len(comp) and "uasc" in comp.columns:
-        u = comp[comp["category"].eq("unknown")]
-        if "YEAR" in u.columns:
-            u = u[u["YEAR"] == u["YEAR"].max()]
-        if u["uasc"].nunique() == 2:
-            a = u.set_index("uasc")
-            out.append(
-                f"Unknown ethnicity: {_pct(a.at['UASC', 'share'])} of UASC ({_count(a.at['UASC', 'count'], threshold)} of "
-                f"{_count(a.at['UASC', 'denominator'], threshold)}) against {_pct(a.at['Not UASC', 'share'])} of other children."
-            )
+        out += _agreement_by_group_sentences(across, min_children, n_groups, threshold)
+        out += _linkage_sentences(across, threshold)
+    out += _funnel_sentences(results.get("funnel"), threshold)
+    out += _changes_sentences(results.get("changes"), threshold)
+    out += _granularity_sentences(results.get("granularity"))
+    out += _uasc_sentences(results.get("completeness"), threshold)
     return out
 
 
@@ -996,6 +1061,94 @@ def user_needs_catalogue() -> list[dict[str, Any]]:
     (``rap/data/user_needs.yaml``)."""
     with resources.files("rap.data").joinpath("user_needs.yaml").open("r", encoding="utf-8") as fh:
         return yaml.safe_load(fh)["needs"]
+
+
+#: One piece of evidence for a user need: its verdict ("missing", "partial" or "good") and what it says.
+_Evidence = tuple[str, str]
+
+
+def _collection_evidence(need: Mapping[str, Any], scan: pd.DataFrame, record_level: bool) -> list[_Evidence]:
+    """Whether each collection the need requires has data in the latest year, in every year and (for those in
+    ``all_las``) from every LA; and whether record-level data it needs are there."""
+    latest = int(scan["year"].max())
+    years = sorted(scan["year"].unique())
+    out: list[_Evidence] = []
+    for cid in need.get("collections", []):
+        s = scan[scan["collection"] == cid]
+        have = s[s["rows"] > 0]
+        if have.empty or latest not in set(have["year"]):
+            out.append(("missing", f"no {cid} data for {latest}"))
+        elif len(have) < len(years):
+            out.append(("partial", f"{cid} has data in {len(have)} of {len(years)} years"))
+        elif record_level and cid in need.get("all_las", []) and (have["share_las"] < 1).any():
+            n_las = int(round(have["las"].iloc[0] / have["share_las"].iloc[0])) if have["share_las"].iloc[0] else 0
+            out.append(
+                ("partial", f"{cid} has returns from only {int(have['las'].min())} of {n_las} LAs in some years")
+            )
+        else:
+            out.append(("good", f"{cid} present {years[0]} to {years[-1]}"))
+    if need.get("record_level") and not record_level:
+        out.append(("missing", "needs record-level data; the inputs are published aggregates"))
+    return out
+
+
+def _dimension_evidence(need: Mapping[str, Any], scorecard: pd.DataFrame | None) -> list[_Evidence]:
+    """The rating of each quality dimension the need depends on: only green counts as good."""
+    out: list[_Evidence] = []
+    for dim in need.get("dimensions", []):
+        sc = scorecard[scorecard["dimension"] == dim] if scorecard is not None and len(scorecard) else None
+        if sc is None or sc.empty:
+            out.append(("partial", f"{_DIM_WORDS[dim]} not assessed"))
+            continue
+        for r in sc.itertuples():
+            out.append(
+                (
+                    "good" if r.rag == "green" else "partial",
+                    f"{_DIM_WORDS[dim]} ({r.collection}) {percent(r.value)}, {r.rag}",
+                )
+            )
+    return out
+
+
+def _check_evidence(
+    need: Mapping[str, Any], funnel: pd.DataFrame | None, granularity: pd.DataFrame | None
+) -> list[_Evidence]:
+    """The need's own checks (``checks`` in ``user_needs.yaml``): LAs flagged in the funnel, minor groups
+    publishable in too few LAs."""
+    chk = need.get("checks", {}) or {}
+    out: list[_Evidence] = []
+    if "max_flagged_las" in chk:
+        if funnel is None:
+            out.append(("partial", "LA completeness not assessed"))
+        else:
+            k = int(funnel["flagged"].sum())
+            verdict = "partial" if k > chk["max_flagged_las"] else "good"
+            out.append((verdict, f"{k} of {len(funnel)} LAs below the funnel limit for completeness"))
+    if "min_share_las_publishable" in chk:
+        if granularity is None:
+            out.append(("partial", "granularity not assessed"))
+        else:
+            thr = chk["min_share_las_publishable"]
+            few = granularity[granularity["share_las_publishable"] < thr]
+            out.append(
+                (
+                    "partial" if len(few) else "good",
+                    f"{len(few)} of {len(granularity)} minor groups publishable in fewer than {percent(thr, 0)} of LAs",
+                )
+            )
+    return out
+
+
+def _need_status(need: Mapping[str, Any], evidence: list[_Evidence]) -> tuple[str, str]:
+    """Status and reason: not met if anything is missing, partially met if anything falls short (or the need
+    is capped at ``at_best``), met otherwise; the reason quotes the evidence that decided it."""
+    missing, partial, good = ([text for v, text in evidence if v == kind] for kind in ("missing", "partial", "good"))
+    cap = need.get("at_best")
+    if missing:
+        return "not met", "; ".join(missing)
+    if partial or cap == "partially met":
+        return "partially met", "; ".join(partial + ([need["at_best_reason"]] if cap == "partially met" else []))
+    return "met", "; ".join(good)
 
 
 def user_needs(
@@ -1011,63 +1164,17 @@ def user_needs(
 
     A need is not met when a collection it requires has no data in the latest year (or it needs
     record-level data and the inputs are published aggregates); partially met when a collection lacks some
-    years (or, for those listed in ``all_las``, some LAs), a required dimension is not green, or a need-specific check fails; met otherwise.
-    Columns: need_id, need, status, reason, evidence.
+    years (or, for those listed in ``all_las``, some LAs), a required dimension is not green, or a
+    need-specific check fails; met otherwise. Columns: need_id, need, status, reason, evidence.
     """
-    scan = availability_scan
-    latest = int(scan["year"].max())
-    years = sorted(scan["year"].unique())
     rows = []
     for need in user_needs_catalogue():
-        missing, partial, good = [], [], []
-        for cid in need.get("collections", []):
-            s = scan[scan["collection"] == cid]
-            have = s[s["rows"] > 0]
-            if have.empty or latest not in set(have["year"]):
-                missing.append(f"no {cid} data for {latest}")
-            elif len(have) < len(years):
-                partial.append(f"{cid} has data in {len(have)} of {len(years)} years")
-            elif record_level and cid in need.get("all_las", []) and (have["share_las"] < 1).any():
-                n_las = int(round(have["las"].iloc[0] / have["share_las"].iloc[0])) if have["share_las"].iloc[0] else 0
-                partial.append(f"{cid} has returns from only {int(have['las'].min())} of {n_las} LAs in some years")
-            else:
-                good.append(f"{cid} present {years[0]} to {years[-1]}")
-        if need.get("record_level") and not record_level:
-            missing.append("needs record-level data; the inputs are published aggregates")
-        for dim in need.get("dimensions", []):
-            sc = scorecard[scorecard["dimension"] == dim] if scorecard is not None and len(scorecard) else None
-            if sc is None or sc.empty:
-                partial.append(f"{_DIM_WORDS[dim]} not assessed")
-                continue
-            for r in sc.itertuples():
-                txt = f"{_DIM_WORDS[dim]} ({r.collection}) {_pct(r.value)}, {r.rag}"
-                (good if r.rag == "green" else partial).append(txt)
-        chk = need.get("checks", {}) or {}
-        if "max_flagged_las" in chk:
-            if funnel is None:
-                partial.append("LA completeness not assessed")
-            else:
-                k = int(funnel["flagged"].sum())
-                (partial if k > chk["max_flagged_las"] else good).append(
-                    f"{k} of {len(funnel)} LAs below the funnel limit for completeness"
-                )
-        if "min_share_las_publishable" in chk:
-            if granularity is None:
-                partial.append("granularity not assessed")
-            else:
-                thr = chk["min_share_las_publishable"]
-                few = granularity[granularity["share_las_publishable"] < thr]
-                (partial if len(few) else good).append(
-                    f"{len(few)} of {len(granularity)} minor groups publishable in fewer than {_pct(thr, 0)} of LAs"
-                )
-        cap = need.get("at_best")
-        if missing:
-            status, reason = "not met", "; ".join(missing)
-        elif partial or cap == "partially met":
-            status = "partially met"
-            reason = "; ".join(partial + ([need["at_best_reason"]] if cap == "partially met" else []))
-        else:
-            status, reason = "met", "; ".join(good)
+        evidence = [
+            *_collection_evidence(need, availability_scan, record_level),
+            *_dimension_evidence(need, scorecard),
+            *_check_evidence(need, funnel, granularity),
+        ]
+        status, reason = _need_status(need, evidence)
         rows.append(
             {
                 "need_id": need["id"],
@@ -1116,8 +1223,6 @@ def published_unknown_share(tables: Any, table: str = "cla_on_31_march") -> pd.D
     available" total), total, unknown_share, percentage_published (the published cell as printed),
     percentage_computed (unknown / total rounded half up as DfE prints it, "k" under 0.5%), percentage_agrees.
     """
-    from rap.domain.disclosure import percentages
-
     d = _on_31_march(tables, table)
     d = d[d["geographic_level"].eq("National")]
     num = d[d["indicator"] == "number"]
@@ -1214,37 +1319,23 @@ def published_scorecard(rag_params: QualityRagParams, shares: pd.DataFrame) -> p
     Same columns as :func:`scorecard`."""
     rel = shares["release"].max()
     r = shares[shares["release"] == rel].sort_values("year").iloc[-1]
-    rows = []
+    rated: list[_Rated] = [
+        (
+            "completeness",
+            "SSDA903 (published national table)",
+            int(r["total"] - r["unknown"]),
+            int(r["total"]),
+            "children looked after on 31 March not refused or not yet obtained",
+        )
+    ]
     for dim, coll in [
-        ("completeness", "SSDA903 (published national table)"),
         ("validity", "SSDA903 Header"),
         ("consistency_over_time", "SSDA903 Header"),
         ("consistency_across_collections", "SSDA903 and school census"),
         ("linkage", "SSDA903 and school census"),
     ]:
-        t: RagThreshold = getattr(rag_params, dim)
-        if dim == "completeness":
-            num, den = int(r["total"] - r["unknown"]), int(r["total"])
-            val, measure = num / den, "children looked after on 31 March not refused or not yet obtained"
-        else:
-            num, den, val, measure = 0, 0, np.nan, "needs record-level data"
-        rows.append(
-            {
-                "dimension": dim,
-                "collection": coll,
-                "year": int(r["year"]),
-                "numerator": num,
-                "denominator": den,
-                "value": val,
-                "green": t.green,
-                "amber": t.amber,
-                "higher_is_better": t.higher_is_better,
-                "rag": rag(val, t),
-                "rule": rag_rule(t),
-                "measure": measure,
-            }
-        )
-    return pd.DataFrame(rows)
+        rated.append((dim, coll, 0, 0, "needs record-level data"))
+    return pd.DataFrame([_scorecard_row(rag_params, int(r["year"]), x) for x in rated])
 
 
 def published_record_level_gaps(shares: pd.DataFrame | None = None) -> list[str]:
