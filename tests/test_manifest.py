@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from rap.build.manifest import build_manifest, git_state, write_manifest
-from rap.build.runner import RunResult, SectionResult
+from rap.build.runner import RunResult, SectionResult, environment_for_key
 from rap.core.hashing import HashIndex, sha256_file
+from rap.core.packages import key_packages
 from rap.core.params import load_params
 
 
@@ -66,16 +67,12 @@ def test_manifest_contents_and_key_order(tmp_path):
     assert data["params"]["year"] == 2024 and data["params"]["project_root"] == str(tmp_path)
     assert data["inputs"] == {"data/synthetic/a.csv": "aa", "data/synthetic/b.csv": "bb"}
     assert data["renderer"] == {"name": "pandoc+typst", "version": "3.9 / 0.13"}
-    assert set(data["packages"]) == {
-        "python",
-        "pandas",
-        "numpy",
-        "papermill",
-        "seaborn",
-        "matplotlib",
-        "statsmodels",
-        "rap",
-    }
+    # one list (rap/data/packages.yaml) for the manifest and the sections' cache keys
+    assert set(data["packages"]) == {"python", "rap", *key_packages()}
+    assert {"scipy", "pyarrow", "pydantic", "gptables", "pandas"} <= set(data["packages"])
+    assert {k: v for k, v in data["packages"].items() if k not in ("python", "rap")} == (
+        environment_for_key()["packages"]
+    )
     assert data["sections"]["01_alpha"] == {
         "state": "done",
         "seconds": 1.235,
@@ -147,3 +144,26 @@ def test_hash_index_skips_unchanged_files(tmp_path):
     index.write_text("not json")  # a corrupt index is only a slower run
     with HashIndex(index) as idx:
         assert idx.hash_tree(data) == again and idx.reads == 2
+
+
+def _rap_imports(module: str) -> set[str]:
+    """The ``rap`` modules that ``module``'s source imports (at any depth, type-checking imports included)."""
+    import ast
+    import importlib.util
+
+    tree = ast.parse(Path(importlib.util.find_spec(module).origin).read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("rap")}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rap"):
+            found |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+    return found
+
+
+def test_no_import_circle_between_runner_pipeline_and_manifest():
+    """The pipeline uses the runner and the manifest; the runner executes sections and knows neither."""
+    builders = {"rap.build.runner", "rap.build.pipeline", "rap.build.manifest"}
+    assert _rap_imports("rap.build.manifest") & builders == set()
+    assert _rap_imports("rap.build.runner") & builders == set()
+    assert {"rap.build.runner", "rap.build.manifest"} <= _rap_imports("rap.build.pipeline")

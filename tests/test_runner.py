@@ -1,4 +1,5 @@
-"""The section runner: discovery, parallel papermill runs, the cache, staging and swap, failures, kills.
+"""The section runner (discovery, parallel papermill runs, the cache) and the pipeline's staging and swap
+around it (``rap.build.pipeline.run_sections``): failures, kills, locks.
 
 Notebooks are built in tmp_path with nbformat. One cold run (module fixture) is shared: every test copies that
 project (outputs and .cache included) to its own folder, which also shows the cache keys are portable.
@@ -20,13 +21,13 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from rap.build.pipeline import run_sections
 from rap.build.runner import (
     SectionError,
     SectionFailed,
     discover_sections,
     normalise_notebook,
     params_for_key,
-    run_sections,
     select_sections,
     validate_parameters,
 )
@@ -420,7 +421,7 @@ def test_sigkill_midway_keeps_previous_outputs_and_next_run_cleans_up(project):
     before = tree(out, skip=())
     make_notebook(project / "notebooks" / "03_slow.ipynb", "slow", SLOW)
     code = (
-        "from rap.core.params import load_params; from rap.build.runner import run_sections; import sys; "
+        "from rap.core.params import load_params; from rap.build.pipeline import run_sections; import sys; "
         "pf = sys.argv[1]; run_sections(load_params(pf), pf, notebooks_dir=sys.argv[2], workers=2, progress=False)"
     )
     proc = subprocess.Popen(
@@ -459,7 +460,7 @@ def test_sigkill_midway_keeps_previous_outputs_and_next_run_cleans_up(project):
 
 
 def test_clean_leftovers_restores_a_half_swapped_folder(tmp_path):
-    from rap.build.runner import clean_leftovers
+    from rap.build.pipeline import clean_leftovers
 
     out = tmp_path / "outputs" / "2024"
     (tmp_path / "outputs" / ".old-2024-abcd").mkdir(parents=True)
@@ -512,3 +513,62 @@ def test_publishing_caches_keep_the_most_recently_used(tmp_path):
     os.utime(tmp_path / "k1")  # used just now
     keep_newest(tmp_path, 2)
     assert sorted(p.name for p in tmp_path.iterdir()) == [".hidden", "k1", "k3", "k4.tmp"]
+
+
+def test_a_second_run_on_the_same_outputs_stops_at_once(project):
+    """While one run holds outputs/.<year>.lock, another on the same folder fails at once, touching nothing."""
+    from filelock import FileLock
+
+    from rap.build.pipeline import RunLocked
+
+    out = project / "outputs" / "2024"
+    before = tree(out, skip=())
+    with FileLock(project / "outputs" / ".2024.lock"):
+        t0 = time.perf_counter()
+        with pytest.raises(RunLocked, match="another run is writing"):
+            run(project)
+        assert time.perf_counter() - t0 < 30, "did not wait for the lock"
+    assert tree(out, skip=()) == before and not leftovers(project)
+    assert run(project).executed == []  # released: the next run goes ahead
+
+
+def test_the_build_imports_and_shares_work_without_fcntl(tmp_path):
+    """Windows has no fcntl: nothing of rap imports it (the locks are filelock's), and the shared cache still
+    makes each part once."""
+    import ast
+
+    src = Path(__file__).resolve().parents[1] / "src" / "rap"
+    importers = []
+    for path in sorted(src.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            if "fcntl" in names:
+                importers.append(path.relative_to(src).as_posix())
+    assert importers == []
+    code = (
+        "import sys; sys.modules['fcntl'] = None; "
+        "import rap.core.cache, rap.core.processes, rap.build.runner, rap.build.pipeline, rap.build.manifest, rap.cli; "
+        "from pathlib import Path; "
+        f"print(rap.core.cache.shared_pickles(Path({str(tmp_path)!r}), ['a', 'b'], lambda n: n * 2))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "{'a': 'aa', 'b': 'bb'}"
+
+
+def test_worker_processes_off_linux_spawn_and_skip_the_death_signal(monkeypatch):
+    """prctl(PR_SET_PDEATHSIG) is Linux's: elsewhere die_with_parent does nothing, and workers are spawned."""
+    import ctypes
+
+    from rap.core import processes
+
+    loaded: list[str] = []
+    monkeypatch.setattr(ctypes, "CDLL", lambda name, **kw: loaded.append(name))
+    monkeypatch.setattr(sys, "platform", "win32")
+    processes.die_with_parent()
+    assert loaded == []
+    assert processes.mp_context().get_start_method() == "spawn"
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert processes.mp_context().get_start_method() == "fork"

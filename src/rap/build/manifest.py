@@ -2,6 +2,8 @@
 
 The manifest is the one place where timestamps, absolute paths and machine details are allowed; everything
 else under ``outputs/<year>`` is byte-for-byte reproducible. Keys are sorted so two manifests diff cleanly.
+Written by the pipeline (``rap.build.pipeline``) from what a run did; this module knows the run only by the
+fields it records (:class:`RunRecord`), not by the runner that made it.
 """
 
 from __future__ import annotations
@@ -11,31 +13,57 @@ import os
 import platform
 import subprocess
 import tempfile
-from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
-from importlib import metadata
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from rap.core import packages
 from rap.core.params import Params
 
-if TYPE_CHECKING:
-    from rap.build.runner import RunResult
-
 MANIFEST_VERSION = 1
-MANIFEST_PACKAGES = ("pandas", "numpy", "papermill", "seaborn", "matplotlib", "statsmodels")
+MANIFEST_NAME = "manifest.json"
+
+
+class SectionRecord(Protocol):
+    """What the manifest records of one section (``rap.build.runner.SectionResult`` has these fields)."""
+
+    name: str
+    state: str
+    seconds: float
+    cache_hit: bool
+    key: str
+    notebook: Path | None
+    outputs: list[Path]
+
+
+class RunRecord(Protocol):
+    """What the manifest records of a run (``rap.build.runner.RunResult`` has these fields)."""
+
+    out_dir: Path
+    params_file: Path
+    inputs: dict[str, str]
+    started: str
+    finished: str
+    seconds: float
+    publishing: dict[str, float]
+
+    @property
+    def sections(self) -> Sequence[SectionRecord]: ...
+
+    @property
+    def executed(self) -> list[str]: ...
+
+    @property
+    def cache_hits(self) -> list[str]: ...
 
 
 def package_versions() -> dict[str, str | None]:
+    """Python's, rap's and the versions of the packages in ``rap/data/packages.yaml`` (those the sections'
+    cache keys include)."""
     import rap
 
-    out: dict[str, str | None] = {"python": platform.python_version(), "rap": rap.__version__}
-    for name in MANIFEST_PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    return {"python": platform.python_version(), "rap": rap.__version__, **packages.package_versions()}
 
 
 def git_state(root: str | Path) -> dict[str, Any]:
@@ -78,7 +106,7 @@ def _inputs_table(inputs: Mapping[str, str] | Iterable[str | Path] | None, root:
 
 def build_manifest(
     params: Params,
-    run_result: RunResult,
+    run_result: RunRecord,
     inputs: Mapping[str, str] | Iterable[str | Path] | None = None,
     renderer: Mapping[str, Any] | tuple[str, str] | None = None,
 ) -> dict[str, Any]:
@@ -115,7 +143,7 @@ def build_manifest(
             # when running with more than one worker)
             "publishing": {k: round(v, 3) for k, v in run_result.publishing.items()},
         },
-        "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "written": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
@@ -131,7 +159,7 @@ def _rel(p: Path | None, base: Path) -> str | None:
 def write_manifest(
     out_dir: str | Path,
     params: Params,
-    run_result: RunResult,
+    run_result: RunRecord,
     inputs: Mapping[str, str] | Iterable[str | Path] | None = None,
     renderer: Mapping[str, Any] | tuple[str, str] | None = None,
 ) -> Path:
@@ -150,8 +178,8 @@ def write_manifest(
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.chmod(tmp, 0o644)
-        os.replace(tmp, out_dir / "manifest.json")
+        os.replace(tmp, out_dir / MANIFEST_NAME)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return out_dir / "manifest.json"
+    return out_dir / MANIFEST_NAME

@@ -1,22 +1,56 @@
-"""One entry point for a whole build: inputs, sections, report, manifest; swapped in only on success."""
+"""One entry point for a whole build: inputs, sections, report, manifest; swapped in only on success.
+
+The sections are executed by ``rap.build.runner``; this module owns where their results go. Layout of one
+run (``out`` is ``outputs/<year>``)::
+
+    outputs/.staging-<year>-<random>/     everything is written here first
+        .work/<section>/out/              the section's private ``out_dir`` while it runs (the runner's)
+        notebooks/<section>.ipynb         executed, normalised notebooks
+        <files the sections wrote>        merged from every section's ``out_dir``
+        report/, the spreadsheet, qa/     made from them (:func:`publish`)
+        manifest.json                     ``rap.build.manifest``
+    outputs/<year>/                       the staging folder renamed into place once *every* step passed
+    outputs/<year>.failed/<section>.ipynb the executed notebook of a section that failed
+    outputs/.<year>.lock                  held while a run writes ``outputs/<year>``
+
+Nothing under ``outputs/<year>`` changes until the whole run has succeeded: a failing notebook, Ctrl-C or a
+SIGKILL leaves the previous good folder as it was, and the next run removes the abandoned staging folder.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
+from rap.build.manifest import MANIFEST_NAME, write_manifest
+from rap.build.runner import (
+    Executed,
+    RunOptions,
+    RunResult,
+    SectionFailed,
+    SectionPlan,
+    collect_outputs,
+    execute_sections,
+    plan_sections,
+    section_failed,
+)
 from rap.core.cache import keep_newest, write_pickle
-from rap.core.params import Params
 from rap.core.codehash import code_hash
+from rap.core.errors import RapError
 from rap.core.hashing import sha256_file, sha256_json
+from rap.core.params import Params
+from rap.inputs.kinds import input_kind
 from rap.inputs.load import ensure_data
-from rap.build.runner import RunResult, run_sections
 
 SUMMARY_DIR = "summary"
 #: Rendered reports and annexes kept in ``.cache`` (most recently used first): a few parameter files' worth.
@@ -48,7 +82,7 @@ def _report_key(notebooks: list[Path], summary: str, params: Params, used: str) 
             "summary": summary,
             "year": params.year,
             "years": params.series_years,
-            "kind": params.data.kind,
+            "kind": input_kind(params).name,
             "renderer": renderer_info(used),
             "code": code_hash("rap.report", "rap.build.pipeline"),
         }
@@ -71,22 +105,29 @@ def _package_code() -> str:
 def _annex_key(staging: Path, params: Params, result: RunResult | None, previous: Path) -> str:
     """Everything the annexes and ``qa/checks.csv`` are made from: this year's and last year's tables, the QA
     files, the parameters, the inputs' hashes, which sections ran, and the code that writes them."""
+
     def tree(folder: Path) -> dict[str, str]:
         return {p.name: sha256_file(p) for p in sorted(folder.glob("*.csv"))} if folder.is_dir() else {}
 
-    return sha256_json({
-        "tables": tree(staging / "tables"), "previous": tree(previous), "qa": tree(staging / "qa"),
-        "params": params.model_dump(mode="json"), "inputs": result.inputs if result else None,
-        # ran (executed or from the cache: the annexes say the same) or not
-        "sections": [(s.name, s.state in {"done", "cached"}) for s in result.sections] if result else None,
-        # the whole package when the runner hashed it: the annexes use the report's table writer, the
-        # measure catalogue and the suppression symbols as well as their own code
-        "code": result.code if result and result.code else _package_code(),
-    })
+    return sha256_json(
+        {
+            "tables": tree(staging / "tables"),
+            "previous": tree(previous),
+            "qa": tree(staging / "qa"),
+            "params": params.model_dump(mode="json"),
+            "inputs": result.inputs if result else None,
+            # ran (executed or from the cache: the annexes say the same) or not
+            "sections": [(s.name, s.state in {"done", "cached"}) for s in result.sections] if result else None,
+            # the whole package when the runner hashed it: the annexes use the report's table writer, the
+            # measure catalogue and the suppression symbols as well as their own code
+            "code": result.code if result and result.code else _package_code(),
+        }
+    )
 
 
-def _annex_notebooks(staging: Path, params: Params, result: RunResult | None, folder: Path,
-                     use_cache: bool = True) -> list[Path]:
+def _annex_notebooks(
+    staging: Path, params: Params, result: RunResult | None, folder: Path, use_cache: bool = True
+) -> list[Path]:
     """The reviewer aids as one-cell notebooks: changes since last year, methods annex, QA annex. They read
     every table twice (seconds at national scale), so they are cached under ``.cache/annexes/<key>``."""
     previous = params.out_path.parent / str(params.year - 1) / "tables"
@@ -103,8 +144,10 @@ def _annex_notebooks(staging: Path, params: Params, result: RunResult | None, fo
     checks = run_checks(Build.after_run(staging, params, result))
     write_csv(checks, checks_csv)
     out = [
-        markdown_notebook(changes_markdown(staging / "tables", previous if previous.is_dir() else None, params.year),
-                          folder / ANNEXES[0]),
+        markdown_notebook(
+            changes_markdown(staging / "tables", previous if previous.is_dir() else None, params.year),
+            folder / ANNEXES[0],
+        ),
         markdown_notebook(methods_markdown(params, result.inputs if result else {}), folder / ANNEXES[1]),
         markdown_notebook(qa_markdown(checks), folder / ANNEXES[2]),
     ]
@@ -130,12 +173,16 @@ def build_spreadsheet(staging: Path, params: Params, use_cache: bool = True, cod
     tens of seconds at national scale."""
     tables = staging / "tables"
     out = staging / spreadsheet_name(params.year)
-    source = {"synthetic": "synthetic SSDA903 returns and school census extracts (not real data)",
-              "record": "SSDA903 returns and school census extracts",
-              "published": "DfE, Children looked after in England including adoptions (published tables)"}[params.data.kind]
-    key = sha256_json({"tables": {p.name: sha256_file(p) for p in sorted(tables.glob("*.csv"))},
-                       "year": params.year, "source": source, "code": code or _package_code(),
-                       "epoch": os.environ.get("SOURCE_DATE_EPOCH")})
+    source = input_kind(params).source
+    key = sha256_json(
+        {
+            "tables": {p.name: sha256_file(p) for p in sorted(tables.glob("*.csv"))},
+            "year": params.year,
+            "source": source,
+            "code": code or _package_code(),
+            "epoch": os.environ.get("SOURCE_DATE_EPOCH"),
+        }
+    )
     cached = Path(params.project_root).resolve() / ".cache" / "spreadsheet" / f"{key}.xlsx"
     if use_cache and cached.is_file():
         os.utime(cached)
@@ -143,8 +190,9 @@ def build_spreadsheet(staging: Path, params: Params, use_cache: bool = True, cod
         return out
     from rap.build import spreadsheet  # gptables and xlsxwriter: not imported when the cache has the workbook
 
-    spreadsheet.write_spreadsheet(tables, out, title=f"{REPORT_TITLE}, {params.year}: tables", year=params.year,
-                                  source=source)
+    spreadsheet.write_spreadsheet(
+        tables, out, title=f"{REPORT_TITLE}, {params.year}: tables", year=params.year, source=source
+    )
     cached.parent.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(".tmp")
     shutil.copyfile(out, tmp)
@@ -160,8 +208,14 @@ def _spreadsheet_seconds(staging: Path, params: Params, use_cache: bool, code: s
     return time.perf_counter() - t0
 
 
-def publish(staging: Path, params: Params, renderer: str = "auto", use_cache: bool = True,
-            result: RunResult | None = None, workers: int = 2) -> dict[str, Any]:
+def publish(
+    staging: Path,
+    params: Params,
+    renderer: str = "auto",
+    use_cache: bool = True,
+    result: RunResult | None = None,
+    workers: int = 2,
+) -> dict[str, Any]:
     """Everything made from the finished sections: the spreadsheet, the rendered report and, last, the leak
     scan of every file (which raises ``LeakError``: nothing is swapped in).
 
@@ -194,7 +248,7 @@ def publish(staging: Path, params: Params, renderer: str = "auto", use_cache: bo
     else:
         from concurrent.futures import ProcessPoolExecutor
 
-        from rap.build.runner import die_with_parent, mp_context
+        from rap.core.processes import die_with_parent, mp_context
 
         with ProcessPoolExecutor(1, mp_context=mp_context(), initializer=die_with_parent) as pool:
             writing = pool.submit(_spreadsheet_seconds, staging, params, use_cache, code)
@@ -222,15 +276,15 @@ class BuildScan:
 
     KEEP = KEEP_BUILDS  # most recently used entries kept in each cache
 
-    def __init__(self, staging: Path, params: Params, use_cache: bool = True,
-                 inputs: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, staging: Path, params: Params, use_cache: bool = True, inputs: dict[str, str] | None = None
+    ) -> None:
         """``inputs``: the input files' hashes as the runner found them (``RunResult.inputs``), so that they
         are not hashed again; without them the data folder is hashed."""
-        from rap.build import leaks
 
         self.staging, self.params, self.use_cache, self._inputs = Path(staging), params, use_cache, inputs
         self._cache = Path(params.project_root).resolve() / ".cache"
-        self._inputs_key = "published" if params.data.kind == "published" else None
+        self._inputs_key = "published" if input_kind(params).published else None
         self._needles: Any = None
         self._code = code_hash("rap.build.leaks")  # the scanning code and its rules (package data)
         self.findings: list[Any] = []
@@ -246,8 +300,11 @@ class BuildScan:
         if self._inputs_key is None:
             from rap.inputs.load import reader_code_hash, record_data_key
 
-            self._inputs_key = (record_data_key(self.params) if self._inputs is None else sha256_json(
-                {"files": self._inputs, "years": self.params.series_years, "code": reader_code_hash()}))
+            self._inputs_key = (
+                record_data_key(self.params)
+                if self._inputs is None
+                else sha256_json({"files": self._inputs, "years": self.params.series_years, "code": reader_code_hash()})
+            )
         return self._inputs_key
 
     def needles(self) -> Any:
@@ -256,7 +313,7 @@ class BuildScan:
 
         if self._needles is not None:
             return self._needles
-        if self.params.data.kind == "published":
+        if input_kind(self.params).published:
             self._needles = leaks.Needles.empty()
             return self._needles
         import pickle
@@ -279,8 +336,9 @@ class BuildScan:
 
     def _markers(self) -> Path:
         s = self.params.suppression
-        context = sha256_json({"inputs": self.inputs_key(), "code": self._code,
-                               "threshold": s.threshold, "base": s.rounding_base})
+        context = sha256_json(
+            {"inputs": self.inputs_key(), "code": self._code, "threshold": s.threshold, "base": s.rounding_base}
+        )
         return self._cache / "scans" / context
 
     def _file_key(self, rel: str) -> str:
@@ -341,8 +399,9 @@ def scan_build(staging: Path, params: Params, result: RunResult | None = None, u
     scan.finish()
 
 
-def build_report(staging: Path, params: Params, renderer: str = "auto", use_cache: bool = True,
-                 result: RunResult | None = None) -> dict[str, Any]:
+def build_report(
+    staging: Path, params: Params, renderer: str = "auto", use_cache: bool = True, result: RunResult | None = None
+) -> dict[str, Any]:
     """Build the Quarto project from the executed notebooks in ``staging`` (and the annexes made from the
     build's tables, parameters and checks) and render it there.
 
@@ -357,7 +416,9 @@ def build_report(staging: Path, params: Params, renderer: str = "auto", use_cach
         report_dir = staging / "report"
         used = "quarto" if renderer == "quarto" or (renderer == "auto" and shutil.which("quarto")) else "pandoc"
         summary = summary_markdown(staging)
-        cached = Path(params.project_root).resolve() / ".cache" / "report" / _report_key(notebooks, summary, params, used)
+        cached = (
+            Path(params.project_root).resolve() / ".cache" / "report" / _report_key(notebooks, summary, params, used)
+        )
         if use_cache and (cached / ".complete").is_file():
             os.utime(cached)  # last used now: pruning keeps the most recently used
             shutil.copytree(cached, report_dir, ignore=shutil.ignore_patterns(".complete"))
@@ -367,7 +428,7 @@ def build_report(staging: Path, params: Params, renderer: str = "auto", use_cach
             report_dir,
             title=f"{REPORT_TITLE}, {params.year}",
             subtitle=f"Evidence on ethnicity data and breakdowns, collection years {params.series_years[0]} to {params.year}"
-            + (" (synthetic data)" if params.data.kind == "synthetic" else ""),
+            + (" (synthetic data)" if input_kind(params).synthetic else ""),
             summary_md=summary,
             year=params.year,
         )
@@ -380,6 +441,149 @@ def build_report(staging: Path, params: Params, renderer: str = "auto", use_cach
     tmp.rename(cached)
     keep_newest(cached.parent, KEEP_BUILDS)
     return renderer_info(used)
+
+
+# ------------------------------------------------------------------------------------ staging and the swap
+
+
+class RunLocked(RapError):
+    """Another run is writing the same output folder."""
+
+
+@contextlib.contextmanager
+def _run_lock(out_dir: Path) -> Iterator[None]:
+    """Held for a whole run: a second run on the same ``out_dir`` stops at once instead of waiting."""
+    from filelock import FileLock, Timeout
+
+    lock_path = out_dir.parent / f".{out_dir.name}.lock"
+    lock = FileLock(lock_path, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise RunLocked(f"another run is writing {out_dir} (lock {lock_path}); wait for it to finish") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def clean_leftovers(out_dir: Path) -> list[Path]:
+    """Remove staging folders of killed runs; restore ``out_dir`` if a run died halfway through the swap."""
+    parent = out_dir.parent
+    removed: list[Path] = []
+    asides = sorted(parent.glob(f".old-{out_dir.name}-*"), key=lambda p: p.stat().st_mtime)
+    if asides and not out_dir.exists():
+        os.replace(asides.pop(), out_dir)  # killed between "rename old aside" and "rename staging in"
+    for p in [*parent.glob(f".staging-{out_dir.name}-*"), *asides]:
+        shutil.rmtree(p, ignore_errors=True)
+        removed.append(p)
+    return removed
+
+
+def _swap_in(staging: Path, out_dir: Path) -> None:
+    """Replace ``out_dir`` by ``staging`` with two renames; the old folder is removed afterwards."""
+    aside = None
+    if out_dir.exists():
+        aside = out_dir.parent / f".old-{out_dir.name}-{secrets.token_hex(4)}"
+        os.replace(out_dir, aside)
+    os.replace(staging, out_dir)
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def _failed_dir(out_dir: Path) -> Path:
+    return out_dir.parent / f"{out_dir.name}.failed"
+
+
+def _kept_failure(out_dir: Path, plan: SectionPlan, executed: Executed) -> SectionFailed:
+    """The executed notebooks of the failed sections copied to ``outputs/<year>.failed/`` (replacing an
+    earlier run's); the error to raise, naming the first."""
+    failed_dir = _failed_dir(out_dir)
+    shutil.rmtree(failed_dir, ignore_errors=True)
+    failed_dir.mkdir(parents=True)
+    for stem, err in executed.failures.items():
+        if err["notebook"] is not None:
+            shutil.copyfile(err["notebook"], failed_dir / f"{stem}.ipynb")
+    return section_failed(plan, executed.failures, failed_dir)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _staged_result(options: RunOptions, plan: SectionPlan, staging: Path, started: str, t0: float) -> RunResult:
+    """Every section's notebook and files in ``staging`` (executed now or from the cache), and what the run
+    did. Raises :class:`SectionFailed` when a section failed (after the others finished)."""
+    executed = execute_sections(options, plan, staging)
+    if executed.failures:
+        raise _kept_failure(options.out_dir, plan, executed)
+    collect_outputs(options, plan, executed, staging, reserved=(MANIFEST_NAME,))
+    return RunResult(
+        out_dir=options.out_dir,
+        params_file=options.params_file,
+        sections=[executed.results[stem] for stem in plan.stems],
+        inputs=plan.inputs,
+        started=started,
+        finished=_now(),
+        seconds=time.perf_counter() - t0,
+        code=plan.code,
+    )
+
+
+def run_sections(
+    params: Params,
+    params_file: str | Path,
+    *,
+    notebooks_dir: str | Path,
+    out_dir: str | Path | None = None,
+    sections: Iterable[str] | None = None,
+    workers: int | None = None,
+    use_cache: bool = True,
+    progress: bool = True,
+    cache_dir: str | Path | None = None,
+    execution_timeout: int | None = None,
+    finalise: Callable[[Path, RunResult], dict[str, Any] | None] | None = None,
+) -> RunResult:
+    """Run the sections (all, or those named in ``sections`` / ``params.sections``) and swap in the result.
+
+    ``out_dir`` defaults to ``params.out_path`` (``outputs/<year>``). Sections not selected are included from
+    the cache when their key still matches, and otherwise left out (state ``skipped``). Raises
+    :class:`SectionFailed` (after the other sections finished, so their results are cached) when a notebook
+    raises; the previous ``out_dir`` is then untouched.
+
+    ``finalise(staging_dir, result)`` runs after every section succeeded and before the swap (e.g. to
+    build and render the report inside the staging folder); what it returns is recorded in the manifest
+    as the renderer. If it raises, nothing is swapped in.
+    """
+    t0, started = time.perf_counter(), _now()
+    options = RunOptions.resolve(
+        params,
+        params_file,
+        notebooks_dir=notebooks_dir,
+        out_dir=out_dir,
+        workers=workers,
+        use_cache=use_cache,
+        progress=progress,
+        cache_dir=cache_dir,
+        execution_timeout=execution_timeout,
+    )
+    plan = plan_sections(options, sections if sections is not None else params.sections)
+    out = options.out_dir
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _run_lock(out):
+        clean_leftovers(out)
+        staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".staging-{out.name}-"))
+        try:
+            result = _staged_result(options, plan, staging, started, t0)
+            renderer = finalise(staging, result) if finalise is not None else None
+            write_manifest(staging, params, result, renderer=renderer)
+            _swap_in(staging, out)
+            shutil.rmtree(_failed_dir(out), ignore_errors=True)
+            result.seconds = time.perf_counter() - t0
+            return result
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
 
 
 def run(
@@ -397,7 +601,9 @@ def run(
     """Make sure the inputs exist, run the sections, build and render the report, swap it all in."""
     ensure_data(params)
     n = max(1, int(workers or os.cpu_count() or 1))
-    finalise = (lambda staging, result: publish(staging, params, renderer, use_cache, result, n)) if render_report else None
+    finalise = (
+        (lambda staging, result: publish(staging, params, renderer, use_cache, result, n)) if render_report else None
+    )
     return run_sections(
         params,
         params_file,

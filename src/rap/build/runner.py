@@ -1,57 +1,48 @@
-"""Run the report's notebook sections: papermill in worker processes, cached, staged and swapped in.
+"""Execute the report's notebook sections: papermill in worker processes, each result cached by its key.
 
 A *section* is a notebook ``notebooks/NN_<name>.ipynb`` with exactly one cell tagged ``parameters`` that
 declares ``params_file``, ``out_dir`` and ``year``. Each section gets those three values from papermill and
 rebuilds the one resolved :class:`~rap.core.params.Params` object with ``load_params(params_file)`` in its first
 code cell. Sections run in parallel in separate processes, so they must not read each other's outputs.
 
-Layout of one run (``out`` is ``outputs/<year>``)::
+The runner plans (:func:`plan_sections`: every section's cache key, and whether it is executed, taken from
+the cache or skipped), executes (:func:`execute_sections`, into ``<staging>/.work/<section>/``) and collects
+the results into the folder it is given (:func:`collect_outputs`). The staging folder, the manifest and the
+swap into ``outputs/<year>`` are the pipeline's (``rap.build.pipeline``). The cache::
 
-    outputs/.staging-<year>-<random>/     everything is written here first
-        .work/<section>/out/              the section's private ``out_dir`` while it runs
-        notebooks/<section>.ipynb         executed, normalised notebooks
-        <files the sections wrote>        merged from every section's ``out_dir``
-        manifest.json
-    outputs/<year>/                       the staging folder renamed into place once *every* section passed
-    outputs/<year>.failed/<section>.ipynb the executed notebook of a section that failed
     .cache/sections/<key>/                notebook.ipynb + outputs/ + key.json (what the key was made of)
-
-Nothing under ``outputs/<year>`` changes until the whole run has succeeded: a failing notebook, Ctrl-C or a
-SIGKILL leaves the previous good folder as it was, and the next run removes the abandoned staging folder.
+    .cache/section-timings.json           seconds each section last took (to start the longest first)
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import ctypes
-import fcntl
 import json
-import multiprocessing
 import os
 import platform
 import re
 import secrets
 import shutil
-import signal
 import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from importlib import metadata
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import nbformat
 
 from rap.core.cache import last_used
-from rap.core.params import Params, load_params
 from rap.core.errors import RapError
 from rap.core.hashing import HashIndex, sha256_json
+from rap.core.packages import package_versions
+from rap.core.params import Params, load_params
+from rap.core.processes import die_with_parent, mp_context
 
 KERNEL_NAME = "python3"
 START_TIMEOUT = 180  # seconds; kernel start-up races are the usual flake on busy machines
@@ -59,13 +50,7 @@ CACHE_VERSION = 1  # bump to invalidate every cached section (e.g. when normalis
 REQUIRED_PARAMETERS = ("params_file", "out_dir", "year")
 SECTION_RE = re.compile(r"^(\d{2})_([A-Za-z0-9][A-Za-z0-9_\-]*)\.ipynb$")
 NOTEBOOKS_SUBDIR = "notebooks"
-MANIFEST_NAME = "manifest.json"
-
-# Libraries whose version can change what a notebook prints: part of every cache key.
-KEY_PACKAGES = (
-    "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn", "pyarrow", "pydantic", "pandera",
-    "pyyaml", "afcharts", "gptables", "papermill", "nbclient", "nbformat", "ipykernel",
-)  # fmt: skip
+WORK_SUBDIR = ".work"  # in the staging folder: each executing section's private folder
 
 # Parameters that say *where* things are on this machine rather than *what* is computed. They are left out
 # of the cache key so a cache copied to another checkout (or CI) still hits; what they point at is covered
@@ -75,10 +60,6 @@ _PARAMS_NOT_IN_KEY = ("project_root", "output_dir", "sections", "data.path")
 
 class SectionError(RapError):
     """A notebook that is not a valid section (name, parameters cell) or a bad section selection."""
-
-
-class RunLocked(RapError):
-    """Another run is writing the same output folder."""
 
 
 class SectionFailed(RapError):
@@ -149,6 +130,9 @@ class SectionResult:
 
 @dataclass
 class RunResult:
+    """What a build's run of the sections did: made by the pipeline from the runner's plan and results, and
+    recorded in ``manifest.json`` (``publishing``: the steps after the sections, filled in by the pipeline)."""
+
     out_dir: Path
     params_file: Path
     sections: list[SectionResult]
@@ -304,13 +288,9 @@ def _rap_source_dir() -> Path:
 
 
 def environment_for_key() -> dict[str, Any]:
-    versions: dict[str, str | None] = {}
-    for name in KEY_PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return {"python": platform.python_version(), "kernel": KERNEL_NAME, "packages": versions}
+    """Python, the kernel and the versions of the packages in ``rap/data/packages.yaml`` (as the manifest
+    records them): a new version of any of them executes every section again."""
+    return {"python": platform.python_version(), "kernel": KERNEL_NAME, "packages": package_versions()}
 
 
 @dataclass
@@ -412,27 +392,9 @@ def _write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
 # ------------------------------------------------------------------------------------------- the worker
 
 
-def mp_context() -> multiprocessing.context.BaseContext:
-    """fork on Linux: workers inherit the imported papermill/nbformat (nbformat alone takes ~1.5 s to import),
-    and do not re-run ``__main__`` (spawn cannot start workers from ``python -`` or some notebook set-ups)."""
-    if sys.platform.startswith("linux"):
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
-
-
-def die_with_parent() -> None:
-    """Worker initializer: on Linux, get SIGKILLed when the run process dies (so a killed run stops instead
-    of writing on into a staging folder nobody will swap in)."""
-    with contextlib.suppress(Exception):
-        if sys.platform.startswith("linux"):
-            libc = ctypes.CDLL("libc.so.6", use_errno=True)
-            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-            if os.getppid() == 1:  # parent already gone before prctl took effect
-                os._exit(1)
-
-
-def _die_with_parent() -> None:
-    """Section worker initializer: :func:`die_with_parent`, and the environment kernels are started with."""
+def _start_worker() -> None:
+    """Section worker initializer: die with the run (``rap.core.processes.die_with_parent``), and set the
+    environment kernels are started with."""
     die_with_parent()
     # Deterministic kernels: hash seed fixed (set/dict-of-str ordering), reproducible file timestamps.
     os.environ["PYTHONHASHSEED"] = "0"
@@ -571,64 +533,31 @@ class _Progress:
             print(f"{name:<32} {state:<9} {seconds:7.1f}s", flush=True)
 
 
-# -------------------------------------------------------------------------------- staging and the swap
+# ------------------------------------------------------------------------------------ collecting files
 
 
-@contextlib.contextmanager
-def _run_lock(out_dir: Path) -> Iterator[None]:
-    lock_path = out_dir.parent / f".{out_dir.name}.lock"
-    fh = open(lock_path, "a+")  # noqa: SIM115 - held for the whole run
-    try:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RunLocked(f"another run is writing {out_dir} (lock {lock_path}); wait for it to finish") from None
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-        fh.close()
-
-
-def clean_leftovers(out_dir: Path) -> list[Path]:
-    """Remove staging folders of killed runs; restore ``out_dir`` if a run died halfway through the swap."""
-    parent = out_dir.parent
-    removed: list[Path] = []
-    asides = sorted(parent.glob(f".old-{out_dir.name}-*"), key=lambda p: p.stat().st_mtime)
-    if asides and not out_dir.exists():
-        os.replace(asides.pop(), out_dir)  # killed between "rename old aside" and "rename staging in"
-    for p in [*parent.glob(f".staging-{out_dir.name}-*"), *asides]:
-        shutil.rmtree(p, ignore_errors=True)
-        removed.append(p)
-    return removed
-
-
-def _swap_in(staging: Path, out_dir: Path) -> None:
-    """Replace ``out_dir`` by ``staging`` with two renames; the old folder is removed afterwards."""
-    aside = None
-    if out_dir.exists():
-        aside = out_dir.parent / f".old-{out_dir.name}-{secrets.token_hex(4)}"
-        os.replace(out_dir, aside)
-    os.replace(staging, out_dir)
-    if aside is not None:
-        shutil.rmtree(aside, ignore_errors=True)
-
-
-def _copy_tree_files(src: Path, dest: Path, rels: list[str], owner: str, owners: dict[str, str], move: bool) -> None:
+def _copy_tree_files(src: Path, dest: Path, rels: list[str], move: bool) -> None:
     for rel in rels:
-        if rel in owners:
-            raise SectionError(
-                f"sections {owners[rel]} and {owner} both wrote {rel}; sections must write different files"
-            )
-        if rel == MANIFEST_NAME or rel.split("/", 1)[0] == NOTEBOOKS_SUBDIR:
-            raise SectionError(f"section {owner} wrote {rel}: {MANIFEST_NAME} and {NOTEBOOKS_SUBDIR}/ are reserved")
-        owners[rel] = owner
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         if move:
             os.replace(src / rel, target)
         else:
             shutil.copyfile(src / rel, target)
+
+
+def _claim(rels: list[str], owner: str, owners: dict[str, str], reserved: Collection[str]) -> None:
+    """Record ``owner`` as the section that wrote ``rels``: two sections writing one file, or a section
+    writing a reserved name (``notebooks/``, and ``reserved``), is an error."""
+    names = " and ".join([*reserved, f"{NOTEBOOKS_SUBDIR}/"])
+    for rel in rels:
+        if rel in owners:
+            raise SectionError(
+                f"sections {owners[rel]} and {owner} both wrote {rel}; sections must write different files"
+            )
+        if rel in reserved or rel.split("/", 1)[0] == NOTEBOOKS_SUBDIR:
+            raise SectionError(f"section {owner} wrote {rel}: {names} are reserved")
+        owners[rel] = owner
 
 
 def _relative_files(root: Path) -> list[str]:
@@ -668,8 +597,9 @@ def _cache_entry_ok(entry: Path) -> bool:
 KEEP_PER_SECTION = 3
 
 
-def prune_section_cache(cache_dir: Path, section: str, keep: int = KEEP_PER_SECTION,
-                        protect: Iterable[str] = ()) -> list[Path]:
+def prune_section_cache(
+    cache_dir: Path, section: str, keep: int = KEEP_PER_SECTION, protect: Iterable[str] = ()
+) -> list[Path]:
     """Delete all but the ``keep`` most recently used cached results of ``section`` (a hit refreshes an
     entry's time); entries named in ``protect`` (this run's keys) stay. Returns what was deleted."""
     protected = set(protect)
@@ -704,7 +634,7 @@ def _store_in_cache(cache_dir: Path, key: str, parts: dict[str, Any], notebook: 
             "parts": parts,
             "outputs": rels,
             "seconds": round(seconds, 3),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         (tmp / "key.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         final = cache_dir / key
@@ -745,64 +675,98 @@ def _inside(path: Path, root: Path) -> str:
         return str(path.resolve())
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+# ---------------------------------------------------------------------------------------------- planning
 
 
-def run_sections(
-    params: Params,
-    params_file: str | Path,
-    *,
-    notebooks_dir: str | Path,
-    out_dir: str | Path | None = None,
-    sections: Iterable[str] | None = None,
-    workers: int | None = None,
-    use_cache: bool = True,
-    progress: bool = True,
-    cache_dir: str | Path | None = None,
-    execution_timeout: int | None = None,
-    finalise: Callable[[Path, "RunResult"], dict[str, Any] | None] | None = None,
-) -> RunResult:
-    """Run the sections (all, or those named in ``sections`` / ``params.sections``) and swap in the result.
+@dataclass(frozen=True)
+class RunOptions:
+    """How the sections are run, resolved once (absolute paths, defaults filled in): what the steps get."""
 
-    ``out_dir`` defaults to ``params.out_path`` (``outputs/<year>``). Sections not selected are included from
-    the cache when their key still matches, and otherwise left out (state ``skipped``). Raises
-    :class:`SectionFailed` (after the other sections finished, so their results are cached) when a notebook
-    raises; the previous ``out_dir`` is then untouched.
+    params: Params
+    params_file: Path
+    notebooks_dir: Path
+    out_dir: Path  # where the results will be published (outputs/<year>): the notebooks name it <out_dir>
+    cache_root: Path  # .cache
+    workers: int = 1
+    use_cache: bool = True
+    progress: bool = True
+    execution_timeout: int | None = None
 
-    ``finalise(staging_dir, result)`` runs after every section succeeded and before the swap (e.g. to
-    build and render the report inside the staging folder); what it returns is recorded in the manifest
-    as the renderer. If it raises, nothing is swapped in.
-    """
-    t0 = time.perf_counter()
-    started = _now()
-    project_root = Path(params.project_root).resolve()
-    notebooks_dir = Path(notebooks_dir).resolve()
-    out_dir = Path(out_dir).resolve() if out_dir is not None else params.out_path
-    params_file = Path(params_file).resolve()
-    cache_root = Path(cache_dir).resolve() if cache_dir is not None else project_root / ".cache"
-    sections_cache = cache_root / "sections"
-    if not params_file.is_file():
-        raise SectionError(f"{params_file}: no such parameters file")
+    @classmethod
+    def resolve(
+        cls,
+        params: Params,
+        params_file: str | Path,
+        *,
+        notebooks_dir: str | Path,
+        out_dir: str | Path | None = None,
+        workers: int | None = None,
+        use_cache: bool = True,
+        progress: bool = True,
+        cache_dir: str | Path | None = None,
+        execution_timeout: int | None = None,
+    ) -> RunOptions:
+        """``out_dir`` defaults to ``params.out_path``, ``cache_dir`` to ``<project_root>/.cache``, ``workers``
+        to the number of cores. Raises :class:`SectionError` when the parameters file does not exist."""
+        project_root = Path(params.project_root).resolve()
+        options = cls(
+            params=params,
+            params_file=Path(params_file).resolve(),
+            notebooks_dir=Path(notebooks_dir).resolve(),
+            out_dir=Path(out_dir).resolve() if out_dir is not None else params.out_path,
+            cache_root=Path(cache_dir).resolve() if cache_dir is not None else project_root / ".cache",
+            workers=max(1, int(workers or os.cpu_count() or 1)),
+            use_cache=use_cache,
+            progress=progress,
+            execution_timeout=execution_timeout,
+        )
+        if not options.params_file.is_file():
+            raise SectionError(f"{options.params_file}: no such parameters file")
+        return options
 
-    all_sections = discover_sections(notebooks_dir)
-    if not all_sections:
-        raise SectionError(f"{notebooks_dir}: no section notebooks (NN_<name>.ipynb)")
-    chosen = select_sections(all_sections, sections if sections is not None else params.sections)
-    chosen_stems = {s.stem for s in chosen}
-    workers = max(1, int(workers or os.cpu_count() or 1))
+    @property
+    def project_root(self) -> Path:
+        return Path(self.params.project_root).resolve()
 
-    # Validate the parameters every notebook will get before anything runs.
-    validate_parameters({"params_file": str(params_file), "out_dir": str(out_dir), "year": params.year})
+    @property
+    def sections_cache(self) -> Path:
+        return self.cache_root / "sections"
 
-    # Cache keys (hashing inputs is cheap when unchanged: see HashIndex).
-    with HashIndex(cache_root / "file-hashes.json") as idx:
+    @property
+    def timings_file(self) -> Path:
+        return self.cache_root / "section-timings.json"
+
+
+@dataclass(frozen=True)
+class SectionPlan:
+    """Every section of the notebooks folder, its cache key, and what this run does with it."""
+
+    sections: list[Section]
+    keys: dict[str, str]  # stem -> cache key
+    parts: dict[str, dict[str, Any]]  # stem -> what the key is made of (kept in the entry's key.json)
+    states: dict[str, str]  # stem -> "execute" | "cached" | "skipped"
+    inputs: dict[str, str]  # input file (relative to the project root when inside it) -> sha256
+    code: str  # sha256 of the rap package's source, as in the keys
+
+    @property
+    def stems(self) -> list[str]:
+        return [s.stem for s in self.sections]
+
+    def section(self, stem: str) -> Section:
+        return next(s for s in self.sections if s.stem == stem)
+
+
+def _key_context(options: RunOptions) -> tuple[_KeyContext, dict[str, str]]:
+    """What every section's key is made of, and the input files by path (as the manifest lists them).
+    Hashing the inputs is cheap when they are unchanged: see ``HashIndex``."""
+    params, project_root = options.params, options.project_root
+    with HashIndex(options.cache_root / "file-hashes.json") as idx:
         data_hashes = idx.hash_tree(params.data_path)
         extra_hashes = {key: (path, idx.hash_tree(path)) for key, path in extra_inputs(params).items()}
         rap_tree = idx.hash_tree(_rap_source_dir())
     for key, (_, tree) in extra_hashes.items():
         data_hashes.update({f"<{key}>/{rel}": sha for rel, sha in tree.items()})
-    ctx = _KeyContext(
+    context = _KeyContext(
         params=params_for_key(params),
         inputs=data_hashes,
         rap_source=sha256_json(rap_tree),
@@ -810,271 +774,281 @@ def run_sections(
         environment=environment_for_key(),
     )
     data_root = params.data_path
-    base = data_root.parent if data_root.is_file() else data_root
-    prefix = _inside(base, project_root)  # resolved once: thousands of input files
-    manifest_inputs = {f"{prefix}/{rel}": sha for rel, sha in data_hashes.items() if not rel.startswith("<")}
-    for key, (path, tree) in extra_hashes.items():
+    prefix = _inside(data_root.parent if data_root.is_file() else data_root, project_root)  # once: many files
+    by_path = {f"{prefix}/{rel}": sha for rel, sha in data_hashes.items() if not rel.startswith("<")}
+    for path, tree in extra_hashes.values():
         extra_prefix = _inside(path.parent if path.is_file() else path, project_root)
-        manifest_inputs.update({f"{extra_prefix}/{rel}": sha for rel, sha in tree.items()})
+        by_path.update({f"{extra_prefix}/{rel}": sha for rel, sha in tree.items()})
+    return context, by_path
 
-    parts: dict[str, dict[str, Any]] = {}
-    keys: dict[str, str] = {}
-    for s in all_sections:
-        parts[s.stem] = ctx.parts(s, notebook_source_hash(s.path))
-        keys[s.stem] = section_key(parts[s.stem])
 
-    plan: dict[str, str] = {}  # stem -> "cached" | "execute" | "skipped"
-    for s in all_sections:
-        hit = _cache_entry_ok(sections_cache / keys[s.stem])
-        if hit:  # last used now: pruning keeps the most recently used entries
-            with contextlib.suppress(OSError):
-                os.utime(sections_cache / keys[s.stem])
-        if s.stem in chosen_stems:
-            plan[s.stem] = "cached" if (use_cache and hit) else "execute"
+def _state(options: RunOptions, key: str, chosen: bool) -> str:
+    """``execute``, ``cached`` or ``skipped``: a section not chosen is taken from the cache when its key still
+    matches, and otherwise left out. A cache hit is touched: pruning keeps the most recently used entries."""
+    entry = options.sections_cache / key
+    hit = _cache_entry_ok(entry)
+    if hit:
+        with contextlib.suppress(OSError):
+            os.utime(entry)
+    if chosen:
+        return "cached" if (options.use_cache and hit) else "execute"
+    return "cached" if hit else "skipped"
+
+
+def plan_sections(options: RunOptions, wanted: Iterable[str] | None) -> SectionPlan:
+    """Every section's key and state, for the sections ``wanted`` (all when empty; see
+    :func:`select_sections`). The parameters every notebook will get are validated before anything runs."""
+    all_sections = discover_sections(options.notebooks_dir)
+    if not all_sections:
+        raise SectionError(f"{options.notebooks_dir}: no section notebooks (NN_<name>.ipynb)")
+    chosen = {s.stem for s in select_sections(all_sections, wanted)}
+    validate_parameters(
+        {"params_file": str(options.params_file), "out_dir": str(options.out_dir), "year": options.params.year}
+    )
+    context, inputs = _key_context(options)
+    parts = {s.stem: context.parts(s, notebook_source_hash(s.path)) for s in all_sections}
+    keys = {stem: section_key(p) for stem, p in parts.items()}
+    states = {s.stem: _state(options, keys[s.stem], s.stem in chosen) for s in all_sections}
+    return SectionPlan(all_sections, keys, parts, states, inputs, context.rap_source)
+
+
+# --------------------------------------------------------------------------------------------- executing
+
+
+@dataclass
+class Executed:
+    """What executing a plan gave: every section's result, the files of those executed, the failures."""
+
+    results: dict[str, SectionResult] = field(default_factory=dict)
+    #: stem -> (normalised notebook, out folder, the files in it) of each section executed without error
+    ready: dict[str, tuple[Path, Path, list[str]]] = field(default_factory=dict)
+    failures: dict[str, dict[str, Any]] = field(default_factory=dict)  # stem -> error, and notebook (or None)
+
+
+def _notebook_params_file(options: RunOptions, work: Path) -> Path:
+    """The parameters file the notebooks load. The notebooks rebuild Params from a file: if ``params``
+    differs from what ``params_file`` loads to (CLI overrides), the resolved object is written out, so the
+    one resolved Params is what every notebook sees."""
+    if load_params(options.params_file) == options.params:
+        return options.params_file
+    path = work / "params" / "resolved.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(options.params.model_dump(mode="json"), indent=2, sort_keys=True) + "\n")
+    if load_params(path) != options.params:  # pragma: no cover - would be a bug in rap.core.params
+        raise SectionError("resolved parameters do not round-trip through a params file")
+    return path
+
+
+def _outcome(fut: Future[dict[str, Any]]) -> dict[str, Any]:
+    """A worker's result, or the error of a worker process that died (BrokenProcessPool, OOM kill, ...)."""
+    try:
+        return fut.result()
+    except Exception as exc:
+        return {
+            "ok": False,
+            "seconds": 0.0,
+            "error": {
+                "ename": type(exc).__name__,
+                "evalue": str(exc) or "worker process died",
+                "exec_count": None,
+                "cell_index": None,
+                "traceback": traceback.format_exc(),
+            },
+        }
+
+
+class _SectionRun:
+    """The sections of one run being executed: their jobs, the worker pool, what each finished one gave."""
+
+    def __init__(self, options: RunOptions, plan: SectionPlan, staging: Path, params_file: Path) -> None:
+        self.options, self.plan, self.staging, self.params_file = options, plan, staging, params_file
+        self.work = staging / WORK_SUBDIR
+        self.timings = _read_timings(options.timings_file)
+        self.executed = Executed()
+        self.markers: dict[str, Path] = {}
+        self.pool: ProcessPoolExecutor | None = None
+
+    def submit(self) -> dict[Future[dict[str, Any]], Section]:
+        """Start the sections to execute, longest first (by the last recorded run; unknown ones first of all):
+        with fewer workers than sections, this keeps the longest off the end of the queue, where it would run
+        alone."""
+        to_run = sorted(
+            (s for s in self.plan.sections if self.plan.states[s.stem] == "execute"),
+            key=lambda s: -self.timings.get(s.stem, float("inf")),
+        )
+        if not to_run:
+            return {}
+        import papermill  # noqa: F401 - imported once here so forked workers inherit it
+
+        self.pool = ProcessPoolExecutor(
+            max_workers=min(self.options.workers, len(to_run)), mp_context=mp_context(), initializer=_start_worker
+        )
+        return {self.pool.submit(_execute_section, self._job(s)): s for s in to_run}
+
+    def _job(self, s: Section) -> dict[str, Any]:
+        swork = self.work / s.stem
+        swork.mkdir()
+        self.markers[s.stem] = swork / "started"
+        job = {
+            "input": str(s.path),
+            "output": str(swork / "executed.ipynb"),
+            "cwd": str(self.options.notebooks_dir),
+            "marker": str(self.markers[s.stem]),
+            "stderr_log": str(swork / "kernel-stderr.log"),
+            "start_timeout": START_TIMEOUT,
+            "execution_timeout": self.options.execution_timeout,
+            "parameters": {
+                "params_file": str(self.params_file),
+                "out_dir": str(swork / "out"),
+                "year": self.options.params.year,
+            },
+        }
+        validate_parameters(job["parameters"])
+        return job
+
+    def record_not_executed(self, prog: _Progress) -> None:
+        for stem in self.plan.stems:
+            state = self.plan.states[stem]
+            if state in ("skipped", "cached"):
+                self.executed.results[stem] = SectionResult(
+                    stem, state, 0.0, state == "cached", None, [], self.plan.keys[stem]
+                )
+                prog.finish(stem, state, 0.0)
+
+    def wait(self, futures: dict[Future[dict[str, Any]], Section], prog: _Progress) -> None:
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for stem, marker in self.markers.items():
+                if marker.exists():
+                    prog.running(stem)
+            for fut in done:
+                stem = futures[fut].stem
+                result = self._finished(stem, _outcome(fut))
+                prog.finish(stem, result.state, result.seconds)
+
+    def _finished(self, stem: str, res: dict[str, Any]) -> SectionResult:
+        """Normalise the executed notebook; cache a success, keep a failure's error."""
+        swork = self.work / stem
+        raw, norm = swork / "executed.ipynb", swork / "notebook.ipynb"
+        if raw.exists():
+            nb = normalise_notebook(nbformat.read(raw, as_version=4), self._placeholders(swork / "out"))
+            _write_notebook(nb, norm)
+        result = SectionResult(
+            stem, "done" if res["ok"] else "failed", res["seconds"], False, None, [], self.plan.keys[stem]
+        )
+        self.executed.results[stem] = result
+        if res["ok"]:
+            self._keep(stem, norm, swork / "out", res["seconds"])
         else:
-            plan[s.stem] = "cached" if hit else "skipped"
+            self.executed.failures[stem] = {**res["error"], "notebook": norm if norm.exists() else None}
+        return result
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with _run_lock(out_dir):
-        clean_leftovers(out_dir)
-        staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".staging-{out_dir.name}-"))
+    def _keep(self, stem: str, notebook: Path, out: Path, seconds: float) -> None:
+        rels = _relative_files(out)
+        self.executed.ready[stem] = (notebook, out, rels)
+        cache = self.options.sections_cache
         try:
-            return _run_staged(
-                params=params,
-                params_file=params_file,
-                project_root=project_root,
-                notebooks_dir=notebooks_dir,
-                out_dir=out_dir,
-                staging=staging,
-                sections_cache=sections_cache,
-                cache_root=cache_root,
-                all_sections=all_sections,
-                plan=plan,
-                keys=keys,
-                parts=parts,
-                workers=workers,
-                progress=progress,
-                execution_timeout=execution_timeout,
-                manifest_inputs=manifest_inputs,
-                started=started,
-                t0=t0,
-                finalise=finalise,
-            )
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
+            _store_in_cache(cache, self.plan.keys[stem], self.plan.parts[stem], notebook, out, rels, seconds)
+            prune_section_cache(cache, stem, protect=self.plan.keys.values())
+        except OSError as exc:  # a full or read-only cache must not fail the run
+            print(f"warning: could not cache {stem}: {exc}", file=sys.stderr)
+        self.timings[stem] = round(float(seconds), 2)
 
-
-def _run_staged(
-    *,
-    params: Params,
-    params_file: Path,
-    project_root: Path,
-    notebooks_dir: Path,
-    out_dir: Path,
-    staging: Path,
-    sections_cache: Path,
-    cache_root: Path,
-    all_sections: list[Section],
-    plan: dict[str, str],
-    keys: dict[str, str],
-    parts: dict[str, dict[str, Any]],
-    workers: int,
-    progress: bool,
-    execution_timeout: int | None,
-    manifest_inputs: dict[str, str],
-    started: str,
-    t0: float,
-    finalise: Callable[[Path, RunResult], dict[str, Any] | None] | None = None,
-) -> RunResult:
-    work = staging / ".work"
-    work.mkdir()
-
-    # The notebooks rebuild Params from a file. If ``params`` differs from what ``params_file`` loads to
-    # (CLI overrides), write the resolved object out so the one resolved Params is what every notebook sees.
-    nb_params_file = params_file
-    if load_params(params_file) != params:
-        nb_params_file = work / "params" / "resolved.yaml"
-        nb_params_file.parent.mkdir(parents=True)
-        nb_params_file.write_text(json.dumps(params.model_dump(mode="json"), indent=2, sort_keys=True) + "\n")
-        if load_params(nb_params_file) != params:  # pragma: no cover - would be a bug in config.py
-            raise SectionError("resolved parameters do not round-trip through a params file")
-
-    home = str(Path.home())
-    def replacements(section_out: Path) -> dict[str, str]:  # noqa: E306
+    def _placeholders(self, section_out: Path) -> dict[str, str]:
+        """Absolute paths as they may appear in an executed notebook -> what the kept notebook says instead."""
+        o = self.options
         table: dict[str, str] = {}
-        for path, ph in [
+        for path, placeholder in [
             (section_out, "<out_dir>"),
-            (out_dir, "<out_dir>"),
-            (staging, "<staging>"),
-            (params_file, "<params_file>"),
-            (nb_params_file, "<params_file>"),
-            (notebooks_dir, "<notebooks_dir>"),
-            (params.data_path, "<data_path>"),
-            (cache_root, "<cache>"),
-            (project_root, "<project_root>"),
+            (o.out_dir, "<out_dir>"),
+            (self.staging, "<staging>"),
+            (o.params_file, "<params_file>"),
+            (self.params_file, "<params_file>"),
+            (o.notebooks_dir, "<notebooks_dir>"),
+            (o.params.data_path, "<data_path>"),
+            (o.cache_root, "<cache>"),
+            (o.project_root, "<project_root>"),
         ]:
-            table.setdefault(str(path), ph)
-            table.setdefault(str(Path(path).resolve()), ph)
+            table.setdefault(str(path), placeholder)
+            table.setdefault(str(Path(path).resolve()), placeholder)
+        home = str(Path.home())
         if len(home) > 1:
             table.setdefault(home, "~")
         return table
 
-    names = [s.stem for s in all_sections]
-    by_stem = {s.stem: s for s in all_sections}
-    results: dict[str, SectionResult] = {}
-    failures: dict[str, dict[str, Any]] = {}
-    executed_ok: dict[str, tuple[Path, Path, list[str]]] = {}  # stem -> (normalised nb, out folder, files)
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        _write_timings(self.options.timings_file, self.timings)
 
-    # Submit before the progress display starts its refresh thread: the pool forks its workers on the first
-    # submit, and forking a process that has threads is unsafe.
-    # Longest first (by the last recorded run; unknown ones first of all): with fewer workers than sections,
-    # this keeps the longest section off the end of the queue, where it would run alone.
-    timings_file = cache_root / "section-timings.json"
-    timings = _read_timings(timings_file)
-    to_run = sorted((s for s in all_sections if plan[s.stem] == "execute"),
-                    key=lambda s: -timings.get(s.stem, float("inf")))
-    futures: dict[Future[dict[str, Any]], Section] = {}
-    markers: dict[str, Path] = {}
-    pool = None
-    if to_run:
-        import papermill  # noqa: F401 - imported once here so forked workers inherit it
 
-        pool = ProcessPoolExecutor(
-            max_workers=min(workers, len(to_run)), mp_context=mp_context(), initializer=_die_with_parent
-        )
-        for s in to_run:
-            swork = work / s.stem
-            swork.mkdir()
-            markers[s.stem] = swork / "started"
-            job = {
-                "input": str(s.path),
-                "output": str(swork / "executed.ipynb"),
-                "cwd": str(notebooks_dir),
-                "marker": str(markers[s.stem]),
-                "stderr_log": str(swork / "kernel-stderr.log"),
-                "start_timeout": START_TIMEOUT,
-                "execution_timeout": execution_timeout,
-                "parameters": {
-                    "params_file": str(nb_params_file),
-                    "out_dir": str(swork / "out"),
-                    "year": params.year,
-                },
-            }
-            validate_parameters(job["parameters"])
-            futures[pool.submit(_execute_section, job)] = s
-
+def execute_sections(options: RunOptions, plan: SectionPlan, staging: Path) -> Executed:
+    """Execute the sections the plan marks ``execute`` in parallel worker processes, each in
+    ``<staging>/.work/<section>/``, and cache each that succeeds. A failure is collected, not raised, so the
+    other sections finish and are cached."""
+    work = staging / WORK_SUBDIR
+    work.mkdir()
+    run = _SectionRun(options, plan, staging, _notebook_params_file(options, work))
     try:
-        with _Progress(names, progress) as prog:
-            for stem in names:
-                if plan[stem] in ("skipped", "cached"):
-                    hit = plan[stem] == "cached"
-                    results[stem] = SectionResult(stem, plan[stem], 0.0, hit, None, [], keys[stem])
-                    prog.finish(stem, plan[stem], 0.0)
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                for stem, marker in markers.items():
-                    if marker.exists():
-                        prog.running(stem)
-                for fut in done:
-                    s = futures[fut]
-                    swork = work / s.stem
-                    try:
-                        res = fut.result()
-                    except Exception as exc:  # worker process died (BrokenProcessPool, OOM kill, ...)
-                        res = {"ok": False, "seconds": 0.0, "error": {"ename": type(exc).__name__,
-                               "evalue": str(exc) or "worker process died", "exec_count": None,
-                               "cell_index": None, "traceback": traceback.format_exc()}}  # fmt: skip
-                    raw = swork / "executed.ipynb"
-                    norm = swork / "notebook.ipynb"
-                    if raw.exists():
-                        _write_notebook(normalise_notebook(nbformat.read(raw, as_version=4),
-                                                           replacements(swork / "out")), norm)  # fmt: skip
-                    if res["ok"]:
-                        rels = _relative_files(swork / "out")
-                        executed_ok[s.stem] = (norm, swork / "out", rels)
-                        try:
-                            _store_in_cache(sections_cache, keys[s.stem], parts[s.stem], norm, swork / "out",
-                                            rels, res["seconds"])  # fmt: skip
-                            prune_section_cache(sections_cache, s.stem, protect=keys.values())
-                        except OSError as exc:  # a full or read-only cache must not fail the run
-                            print(f"warning: could not cache {s.stem}: {exc}", file=sys.stderr)
-                        results[s.stem] = SectionResult(s.stem, "done", res["seconds"], False, None, [],
-                                                        keys[s.stem])  # fmt: skip
-                        timings[s.stem] = round(float(res["seconds"]), 2)
-                        prog.finish(s.stem, "done", res["seconds"])
-                    else:
-                        failures[s.stem] = {**res["error"], "notebook": norm if norm.exists() else None}
-                        results[s.stem] = SectionResult(s.stem, "failed", res["seconds"], False, None, [],
-                                                        keys[s.stem])  # fmt: skip
-                        prog.finish(s.stem, "failed", res["seconds"])
+        # Submit before the progress display starts its refresh thread: the pool forks its workers on the
+        # first submit, and forking a process that has threads is unsafe.
+        futures = run.submit()
+        with _Progress(plan.stems, options.progress) as prog:
+            run.record_not_executed(prog)
+            run.wait(futures, prog)
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-        _write_timings(timings_file, timings)
+        run.close()
+    return run.executed
 
-    if failures:
-        failed_dir = out_dir.parent / f"{out_dir.name}.failed"
-        shutil.rmtree(failed_dir, ignore_errors=True)
-        failed_dir.mkdir(parents=True)
-        first = sorted(failures)[0]
-        for stem, err in failures.items():
-            if err["notebook"] is not None:
-                shutil.copyfile(err["notebook"], failed_dir / f"{stem}.ipynb")
-        err = failures[first]
-        cell_index = err["cell_index"]
-        if cell_index is not None and cell_index > 0:
-            cell_index -= 1  # papermill counts the injected-parameters cell, which is after the parameters cell
-        kept = failed_dir / f"{first}.ipynb"
-        raise SectionFailed(
-            first,
-            ename=err["ename"],
-            evalue=err["evalue"],
-            exec_count=err["exec_count"],
-            cell_index=cell_index,
-            notebook_path=kept if kept.exists() else None,
-            source_path=by_stem[first].path,
-            traceback=err["traceback"],
-            others=[s for s in sorted(failures) if s != first],
-        )
 
-    # Assemble the staging folder: notebooks/ + every section's files, from the cache or from this run.
+def section_failed(plan: SectionPlan, failures: dict[str, dict[str, Any]], kept: Path) -> SectionFailed:
+    """The error to raise for ``failures``: the first failed section (by name), the others named in it; its
+    executed notebook is looked for in ``kept``."""
+    first = sorted(failures)[0]
+    err = failures[first]
+    cell_index = err["cell_index"]
+    if cell_index is not None and cell_index > 0:
+        cell_index -= 1  # papermill counts the injected-parameters cell, which is after the parameters cell
+    notebook = kept / f"{first}.ipynb"
+    return SectionFailed(
+        first,
+        ename=err["ename"],
+        evalue=err["evalue"],
+        exec_count=err["exec_count"],
+        cell_index=cell_index,
+        notebook_path=notebook if notebook.exists() else None,
+        source_path=plan.section(first).path,
+        traceback=err["traceback"],
+        others=[s for s in sorted(failures) if s != first],
+    )
+
+
+def collect_outputs(
+    options: RunOptions, plan: SectionPlan, executed: Executed, staging: Path, reserved: Collection[str] = ()
+) -> None:
+    """Put every section's notebook (``notebooks/<section>.ipynb``) and files into ``staging``, from the cache
+    or from this run, and remove the work folder. Each result gets its files' final paths under
+    ``options.out_dir``. Raises :class:`SectionError` when two sections wrote one file, or one wrote a name
+    in ``reserved`` or under ``notebooks/``."""
     owners: dict[str, str] = {}
     nb_dir = staging / NOTEBOOKS_SUBDIR
     nb_dir.mkdir()
-    for stem in names:
-        r = results[stem]
-        if r.state == "skipped":
+    for stem in plan.stems:
+        result = executed.results[stem]
+        if result.state == "skipped":
             continue
-        if r.state == "cached":
-            entry = sections_cache / keys[stem]
-            shutil.copyfile(entry / "notebook.ipynb", nb_dir / f"{stem}.ipynb")
-            rels = _relative_files(entry / "outputs")
-            _copy_tree_files(entry / "outputs", staging, rels, stem, owners, move=False)
+        if result.state == "cached":
+            entry = options.sections_cache / plan.keys[stem]
+            notebook, out, rels = entry / "notebook.ipynb", entry / "outputs", _relative_files(entry / "outputs")
         else:
-            norm, out, rels = executed_ok[stem]
-            os.replace(norm, nb_dir / f"{stem}.ipynb")
-            _copy_tree_files(out, staging, rels, stem, owners, move=True)
-        r.notebook = out_dir / NOTEBOOKS_SUBDIR / f"{stem}.ipynb"
-        r.outputs = [out_dir / rel for rel in rels]
-    shutil.rmtree(work)
-
-    result = RunResult(
-        out_dir=out_dir,
-        params_file=params_file,
-        sections=[results[n] for n in names],
-        inputs=manifest_inputs,
-        started=started,
-        finished=_now(),
-        seconds=time.perf_counter() - t0,
-        code=next(iter(parts.values()))["rap_source_sha256"] if parts else "",
-    )
-    from rap.build.manifest import write_manifest
-
-    renderer = finalise(staging, result) if finalise is not None else None
-    write_manifest(staging, params, result, renderer=renderer)
-    _swap_in(staging, out_dir)
-    shutil.rmtree(out_dir.parent / f"{out_dir.name}.failed", ignore_errors=True)
-    result.seconds = time.perf_counter() - t0
-    return result
+            notebook, out, rels = executed.ready[stem]
+        _claim(rels, stem, owners, reserved)
+        if result.state == "cached":
+            shutil.copyfile(notebook, nb_dir / f"{stem}.ipynb")
+        else:
+            os.replace(notebook, nb_dir / f"{stem}.ipynb")
+        _copy_tree_files(out, staging, rels, move=result.state != "cached")
+        result.notebook = options.out_dir / NOTEBOOKS_SUBDIR / f"{stem}.ipynb"
+        result.outputs = [options.out_dir / rel for rel in rels]
+    shutil.rmtree(staging / WORK_SUBDIR)

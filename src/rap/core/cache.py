@@ -1,11 +1,11 @@
 """The mechanics every cache under ``.cache/`` shares: atomic pickles, work shared between processes under
-file locks, and pruning to the most recently used entries. What is cached, and under which key, stays
-with its owner (``rap.inputs``, ``rap.measures``, ``rap.build.pipeline``, ``rap.build.runner``)."""
+file locks (``filelock``: flock on Unix, LockFileEx on Windows), and pruning to the most recently used entries.
+What is cached, and under which key, stays with its owner (``rap.inputs``, ``rap.measures``,
+``rap.build.pipeline``, ``rap.build.runner``)."""
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import pickle
 import shutil
@@ -46,6 +46,8 @@ def shared_pickles(folder: Path, names: Iterable[str], make: Callable[[str], Any
     stored there. Each name is made under its own lock, so processes that ask at the same time (sections
     running in parallel) share the work: a name another process holds is left until the others are done,
     then waited for and loaded, never made twice."""
+    from filelock import FileLock, Timeout  # imported here: only sections that read or compute need it
+
     names = list(names)
     got: dict[str, Any] = {}
     for blocking in (False, True):
@@ -53,15 +55,15 @@ def shared_pickles(folder: Path, names: Iterable[str], make: Callable[[str], Any
             if name in got:
                 continue
             folder.mkdir(parents=True, exist_ok=True)  # pruned meanwhile by a run on other inputs
-            with open(folder / f"{name}.lock", "w") as lock:
-                try:
-                    fcntl.flock(lock, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-                except BlockingIOError:
-                    continue  # another process is making it: do the others first
-                try:
-                    got[name] = _load_or_make(folder / f"{name}.pkl", lambda: make(name))
-                finally:
-                    fcntl.flock(lock, fcntl.LOCK_UN)
+            lock = FileLock(folder / f"{name}.lock", timeout=-1 if blocking else 0)
+            try:
+                lock.acquire()
+            except Timeout:
+                continue  # another process is making it: do the others first
+            try:
+                got[name] = _load_or_make(folder / f"{name}.pkl", lambda: make(name))
+            finally:
+                lock.release()
     return got
 
 
