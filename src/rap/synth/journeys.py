@@ -77,79 +77,149 @@ class Inputs:
     targets: dict[str, Any] = field(repr=False, default_factory=dict)
 
 
-def build_inputs(t: dict[str, Any], la: pd.DataFrame, year: int) -> Inputs:
-    st = t["started"]
-    ua = t["uasc_on_31_march"]
-    p_uasc = st["uasc"]["value"] / st["total"]["value"]
-    # UASC ethnic mix: suppressed cells (c, 1-5 nationally) count as 3.
+def _la_size_and_mix(row: dict[str, Any]) -> tuple[float, np.ndarray]:
+    """An LA's number on 31 March and its major-group mix (suppressed cells share what the known ones leave, at
+    most 5 each; every group kept possible)."""
+    vals = {m: row.get(m) for m in MAJORS + ["unknown"]}
+    known = sum(v for v in vals.values() if v is not None)
+    total = row.get("total") or known
+    missing = [m for m, v in vals.items() if v is None]
+    rest = max(total - known, 0.0)
+    for m in missing:
+        vals[m] = min(rest / len(missing), 5.0) if missing else 0.0
+    mix = np.array([vals[m] for m in MAJORS]) + 0.25  # keep every group possible
+    return max(total, 1.0), mix / mix.sum()
+
+
+def la_weights_and_mixes(by_la: dict[str, Any], la_codes: pd.Series, year: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each LA's share of children on 31 March and its major-group mix (LA x major), from the year of the run or
+    the nearest year published."""
+    weights, mixes = [], []
+    for code in la_codes:
+        years = by_la[str(code)]
+        y = year if year in years else min(years, key=lambda k: abs(int(k) - year))
+        weight, mix = _la_size_and_mix(years[y])
+        weights.append(weight)
+        mixes.append(mix)
+    weights = np.array(weights)
+    return weights / weights.sum(), np.array(mixes)
+
+
+def start_mixes(st: dict[str, Any], ua: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Ethnic mixes of UASC and of other starters (known codes): UASC from the UASC-on-31-March mix
+    (suppressed cells, 1-5 nationally, count as 3), others the starters' mix net of UASC."""
     u = np.array(
         [ua["ethnicity"]["minor"].get(c) if ua["ethnicity"]["minor"].get(c) is not None else 3.0 for c in KNOWN]
     )
     uasc_p = _norm(u)
-    n_uasc = st["uasc"]["value"]
     s = np.array([st["ethnicity"]["minor"][c] for c in KNOWN])
-    non = _norm(np.maximum(s - n_uasc * uasc_p, 0.05 * s))
-    # LA major mix on 31 March (year of the run, else nearest available); suppressed cells share the remainder.
-    by_la = t["la_on_31_march_by_major"]["by_la"]
-    weights, mixes = [], []
-    for code in la["old_la_code"]:
-        years = by_la[str(code)]
-        y = year if year in years else min(years, key=lambda k: abs(int(k) - year))
-        row = years[y]
-        vals = {m: row.get(m) for m in MAJORS + ["unknown"]}
-        known = sum(v for v in vals.values() if v is not None)
-        total = row.get("total") or known
-        missing = [m for m, v in vals.items() if v is None]
-        rest = max(total - known, 0.0)
-        for m in missing:
-            vals[m] = min(rest / len(missing), 5.0) if missing else 0.0
-        weights.append(max(total, 1.0))
-        mix = np.array([vals[m] for m in MAJORS]) + 0.25  # keep every group possible
-        mixes.append(mix / mix.sum())
-    weights = np.array(weights)
-    mixes = np.array(mixes)
+    return uasc_p, _norm(np.maximum(s - st["uasc"]["value"] * uasc_p, 0.05 * s))
+
+
+def la_code_probabilities(t: dict[str, Any], non: np.ndarray, mixes: np.ndarray) -> np.ndarray:
+    """P(code | LA) for non-UASC starters ~ national share of the code x (LA major share / national major
+    share)."""
     stock_major = np.array([t["on_31_march"]["ethnicity"]["major"][m] for m in MAJORS])
     stock_major = stock_major / stock_major.sum()
     major_idx = np.array([MAJORS.index(MAJOR_OF[c]) for c in KNOWN])
-    # P(code | LA) ~ national non-UASC share of the code x (LA major share / national major share).
     tilt = mixes / stock_major
     la_code_p = non[None, :] * tilt[:, major_idx]
     la_code_p /= la_code_p.sum(1, keepdims=True)
+    return la_code_p
+
+
+def non_uasc_ages(st: dict[str, Any], ua: dict[str, Any]) -> np.ndarray:
+    """Starters by age band less the UASC starters (16 and over, or 10 to 15)."""
     ages = np.array([st["age"][b] for b in AGE_BANDS])
+    n_uasc = st["uasc"]["value"]
     u16 = ua["age_16_plus"]["value"] / ua["total"]["value"]
     ages[4] -= n_uasc * u16
     ages[3] -= n_uasc * (1 - u16)
+    return ages
+
+
+def build_inputs(t: dict[str, Any], la: pd.DataFrame, year: int) -> Inputs:
+    """The simulation's inputs from the calibration targets ``t`` and the LA list."""
+    st = t["started"]
+    ua = t["uasc_on_31_march"]
+    n_uasc = st["uasc"]["value"]
+    uasc_p, non = start_mixes(st, ua)
+    la_weight, mixes = la_weights_and_mixes(t["la_on_31_march_by_major"]["by_la"], la["old_la_code"], year)
     male_uasc = ua["male"]["value"] / ua["total"]["value"]
-    male_other = (st["male"]["value"] - n_uasc * male_uasc) / (st["total"]["value"] - n_uasc)
     stock = t["on_31_march"]["ethnicity"]["minor"]
     pl = t["placements_3plus"]
-    p3 = {m: pl["with_3plus"]["major"][m] / pl["denominator"]["major"][m] for m in MAJORS}
     mi = t["missing"]["ethnicity"]["major"]
     dy = t["during_year"]["ethnicity"]["major"]
-    miss = {m: mi[m] / dy[m] for m in MAJORS}
-    cin = t["started"]["category_of_need"]
     return Inputs(
         la_codes=list(la["old_la_code"].astype(str)),
-        la_weight=weights / weights.sum(),
-        la_code_p=la_code_p,
+        la_weight=la_weight,
+        la_code_p=la_code_probabilities(t, non, mixes),
         uasc_p=uasc_p,
-        p_uasc=p_uasc,
-        age_p=_norm(ages),
-        uasc_16plus=u16,
+        p_uasc=n_uasc / st["total"]["value"],
+        age_p=_norm(non_uasc_ages(st, ua)),
+        uasc_16plus=ua["age_16_plus"]["value"] / ua["total"]["value"],
         male_uasc=male_uasc,
-        male_other=male_other,
+        male_other=(st["male"]["value"] - n_uasc * male_uasc) / (st["total"]["value"] - n_uasc),
         starts_per_year=st["total"]["value"],
         stock_target={c: stock[c] for c in KNOWN},
         stock_total=t["on_31_march"]["total"]["value"],
-        p3_target=p3,
-        missing_target=miss,
-        cin_p={k: v for k, v in cin.items()},
+        p3_target={m: pl["with_3plus"]["major"][m] / pl["denominator"]["major"][m] for m in MAJORS},
+        missing_target={m: mi[m] / dy[m] for m in MAJORS},
+        cin_p={k: v for k, v in st["category_of_need"].items()},
         targets=t,
     )
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Periods of care
+
+
+def _age_on_starting(rng: np.random.Generator, inp: Inputs, uasc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Age on starting (days) and age band: published bands for others, UASC mostly 16-17 (band 4, else 3)."""
+    n = len(uasc)
+    band = rng.choice(5, size=n, p=inp.age_p)
+    u = rng.random(n)
+    lo = np.array([0.0, 1, 5, 10, 16]) * YEAR_DAYS
+    width = np.array([1.0, 4, 5, 6, 1.92]) * YEAR_DAYS
+    age_days = lo[band] + width[band] * np.where(band == 0, u**2, u)
+    u16 = rng.random(n) < UASC_START_16PLUS
+    ua_age = np.where(u16, 16 * YEAR_DAYS + 1.9 * YEAR_DAYS * u, 14 * YEAR_DAYS + 2 * YEAR_DAYS * u)
+    age_days = np.where(uasc, ua_age, age_days)
+    band = np.where(uasc, np.where(u16, 4, 3), band)
+    return age_days, band
+
+
+def _true_codes(rng: np.random.Generator, inp: Inputs, la: np.ndarray, uasc: np.ndarray) -> np.ndarray:
+    """True ethnic code (index into ``KNOWN``): UASC from the UASC mix, others from their LA's mix."""
+    n = len(la)
+    uc = rng.random(n)
+    code_non = _sample_rows(np.cumsum(inp.la_code_p, axis=1), la, uc)
+    code_ua = np.minimum(np.searchsorted(np.cumsum(inp.uasc_p), rng.random(n)), len(KNOWN) - 1)
+    return np.where(uasc, code_ua, code_non)
+
+
+def _stays(
+    rng: np.random.Generator, band: np.ndarray, uasc: np.ndarray, m: np.ndarray, start: np.ndarray, dob: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Kind of stay (0 short, 1 medium, 2 until 18), end day and adoption, with ``m`` the duration multiplier of
+    each child's code."""
+    n = len(band)
+    ur = rng.random(n)
+    cmix = np.cumsum(DURATION_MIX, axis=1)[band]
+    kind = (cmix < ur[:, None]).sum(1)  # 0 short, 1 medium, 2 until 18
+    kind = np.where(uasc, np.where(rng.random(n) < UASC_LEAVE_EARLY, 0, 2), kind)
+    # A multiplier below 1 also thins the until-18 stays (they become medium stays).
+    kind = np.where((kind == 2) & ~uasc & (rng.random(n) >= np.minimum(m, 1.0)), 1, kind)
+    e_short = rng.exponential(SHORT_MEAN_DAYS, n) + 1
+    sig = 0.6
+    e_med = np.exp(np.log(MEDIUM_MEAN_DAYS) - sig**2 / 2 + sig * rng.standard_normal(n))
+    adopt = (kind == 1) & (band <= 1) & (rng.random(n) < ADOPT_SHARE_MEDIUM_UNDER5) & ~uasc
+    b18 = birthday(dob, 18)
+    base = np.where(kind == 0, e_short, e_med)
+    dur = np.maximum(np.round(base * m), 1).astype(np.int64)
+    end = np.where(kind == 2, b18, np.minimum(start + dur, b18))
+    adopt &= end < b18
+    return kind, end, adopt
 
 
 def simulate_periods(
@@ -167,40 +237,11 @@ def simulate_periods(
     start = np.sort(rng.integers(t0, t1 + 1, n))
     la = rng.choice(len(inp.la_codes), size=n, p=inp.la_weight)
     uasc = rng.random(n) < inp.p_uasc
-    # Age on starting (days).
-    band = rng.choice(5, size=n, p=inp.age_p)
-    u = rng.random(n)
-    lo = np.array([0.0, 1, 5, 10, 16]) * YEAR_DAYS
-    width = np.array([1.0, 4, 5, 6, 1.92]) * YEAR_DAYS
-    age_days = lo[band] + width[band] * np.where(band == 0, u**2, u)
-    u16 = rng.random(n) < UASC_START_16PLUS
-    ua_age = np.where(u16, 16 * YEAR_DAYS + 1.9 * YEAR_DAYS * u, 14 * YEAR_DAYS + 2 * YEAR_DAYS * u)
-    age_days = np.where(uasc, ua_age, age_days)
-    band = np.where(uasc, np.where(u16, 4, 3), band)
+    age_days, band = _age_on_starting(rng, inp, uasc)
     dob = start - np.floor(age_days).astype(np.int64)
     u_sex = rng.random(n)
-    # True ethnic code.
-    uc = rng.random(n)
-    code_non = _sample_rows(np.cumsum(inp.la_code_p, axis=1), la, uc)
-    code_ua = np.minimum(np.searchsorted(np.cumsum(inp.uasc_p), rng.random(n)), len(KNOWN) - 1)
-    code = np.where(uasc, code_ua, code_non)
-    # Duration.
-    ur = rng.random(n)
-    cmix = np.cumsum(DURATION_MIX, axis=1)[band]
-    kind = (cmix < ur[:, None]).sum(1)  # 0 short, 1 medium, 2 until 18
-    kind = np.where(uasc, np.where(rng.random(n) < UASC_LEAVE_EARLY, 0, 2), kind)
-    # A multiplier below 1 also thins the until-18 stays (they become medium stays).
-    m = code_mult[code]
-    kind = np.where((kind == 2) & ~uasc & (rng.random(n) >= np.minimum(m, 1.0)), 1, kind)
-    e_short = rng.exponential(SHORT_MEAN_DAYS, n) + 1
-    sig = 0.6
-    e_med = np.exp(np.log(MEDIUM_MEAN_DAYS) - sig**2 / 2 + sig * rng.standard_normal(n))
-    adopt = (kind == 1) & (band <= 1) & (rng.random(n) < ADOPT_SHARE_MEDIUM_UNDER5) & ~uasc
-    b18 = birthday(dob, 18)
-    base = np.where(kind == 0, e_short, e_med)
-    dur = np.maximum(np.round(base * m), 1).astype(np.int64)
-    end = np.where(kind == 2, b18, np.minimum(start + dur, b18))
-    adopt &= end < b18
+    code = _true_codes(rng, inp, la, uasc)
+    kind, end, adopt = _stays(rng, band, uasc, code_mult[code], start, dob)
     # Sex: boys stay a little longer (published: 51% of non-UASC starters, 53% of non-UASC on 31 March are boys),
     # so the until-18 stays get their own share of boys (fitted in ``calibrate``).
     m_short, m_long = male_by_kind if male_by_kind is not None else (inp.male_other, inp.male_other)
