@@ -171,10 +171,11 @@ def write_data_set(params: Params, root: Path) -> dict[str, str]:
     years = params.series_years
     fmt = DateFormatter(day(1960, 1, 1), day(years[-1] + 40, 12, 31))
     truth_rows: list[pd.DataFrame] = []
-    per_year = {y: write_year(w, y, root, fmt, files, truth_rows) for y in years}
+    for y in years:
+        write_year(w, y, root, fmt, files, truth_rows)
     school_truth = []
     for y in years:
-        sch, st = school_extract(w, y, per_year[y]["episodes"])
+        sch, st = school_extract(w, y)
         W.write_csv(sch, root / "school" / f"{y}.csv", files)
         school_truth.append(st)
     W.write_csv(population_table(w, years), root / "population" / "children_by_la_ethnicity.csv", files)

@@ -276,9 +276,9 @@ OTHER_TABLES = {
 
 def write_year(
     w: dict[str, Any], y: int, root: Path, fmt: DateFormatter, files: dict[str, str], truth_rows: list[pd.DataFrame]
-) -> dict[str, pd.DataFrame]:
-    """Write year ``y``'s tables under ``root/ssda903/<year>/<LA>/`` (recording their hashes in ``files``),
-    append the defects injected while writing to ``truth_rows``, and return Header and Episodes."""
+) -> None:
+    """Write year ``y``'s tables under ``root/ssda903/<year>/<LA>/`` (recording their hashes in ``files``) and
+    append the defects injected while writing to ``truth_rows``."""
     las = list(w["las"]["old_la_code"])
     for code in las:
         (root / "ssda903" / str(y) / code).mkdir(parents=True, exist_ok=True)
@@ -286,8 +286,7 @@ def write_year(
     def folder(code: str) -> Path:
         return root / "ssda903" / str(y) / code
 
-    header = header_table(w, y, fmt)
-    W.write_split(header, "Header", las, folder, files)
+    W.write_split(header_table(w, y, fmt), "Header", las, folder, files)
     episodes, truth, counts = episodes_table(w, y, fmt)
     W.write_split(episodes, "Episodes", las, folder, files)
     w["defects"].counts.setdefault(y, {})["episode_end_before_start"] = counts
@@ -295,4 +294,3 @@ def write_year(
     for table in W.tables_for(y):
         if table in OTHER_TABLES:
             W.write_split(OTHER_TABLES[table](w, y, fmt), table, las, folder, files)
-    return {"header": header, "episodes": episodes}
