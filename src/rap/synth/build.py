@@ -17,12 +17,15 @@ import pandas as pd
 
 import rap
 from rap.core.params import Params
+from rap.synth import during_care as D
 from rap.synth import journeys as J
 from rap.synth import postcodes as PC
 from rap.synth import writers as W
 from rap.synth.dates import DateFormatter, birthday, day, year_end, year_start
 from rap.synth.defects import ChildDefects, inject_child_defects
+from rap.synth.episodes import build_episodes
 from rap.synth.fingerprint import generator_fingerprint
+from rap.synth.leavers import care_leavers
 from rap.synth.population import population_table
 from rap.synth.returns import write_year
 from rap.synth.school import school_extract
@@ -122,7 +125,7 @@ def social_worker_episodes(
     """Social worker episodes from the first year that has them (2023/24), or None if no year does."""
     if not any(y >= 2024 for y in years):
         return None
-    return J.sw_episodes(rng, rel, n_la, year_start(min(y for y in years if y >= 2024)))
+    return D.sw_episodes(rng, rel, n_la, year_start(min(y for y in years if y >= 2024)))
 
 
 def simulate(params: Params) -> dict[str, Any]:
@@ -137,13 +140,13 @@ def simulate(params: Params) -> dict[str, Any]:
     lo, hi = year_start(years[0]), year_end(years[-1])
     # Periods that touch the collection years (others only feed OC3 for care leavers).
     rel = p[(p["end"] >= lo) & (p["start"] <= hi)]
-    ep = J.build_episodes(r["episodes"], rel, model, lo)
+    ep = build_episodes(r["episodes"], rel, model, lo)
     new_code = dict(zip(las["old_la_code"], las["new_la_code"]))
     ep["home_post"], ep["pl_post"] = PC.assign(r["postcodes"], ep, rel, [new_code[c] for c in inp.la_codes])
-    mis = J.close_missing_at_placement_change(J.missing_incidents(r["missing"], rel, years, model), ep)
-    rev = J.reviews(r["reviews"], rel, lo, hi)
+    mis = D.close_missing_at_placement_change(D.missing_incidents(r["missing"], rel, years, model), ep)
+    rev = D.reviews(r["reviews"], rel, lo, hi)
     sw = social_worker_episodes(r["sw"], rel, len(las), years)
-    oc3 = J.care_leavers(r["leavers"], p, years, load_targets())
+    oc3 = care_leavers(r["leavers"], p, years, load_targets())
     in_year = header_ids(p, oc3, years)
     defects = inject_child_defects(r["defects"], p, in_year, years, syn.defects, inp.la_codes)
     return {
