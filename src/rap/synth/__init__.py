@@ -11,8 +11,9 @@ periods of care), ``episodes``, ``during_care`` (missing incidents, reviews, soc
 The package imports only ``rap.core`` and ``rap.domain`` (and its own modules).
 
 Postcodes: HOME_POST and PL_POST are real postcodes drawn from a committed extract of the ONS Postcode
-Directory (``rap.synth.postcodes``). URN is ``XXXXXXX`` (not known) for K1, K2, R1, R2, R5 and S1
-placements and blank otherwise.
+Directory (``rap.synth.postcodes``). URN is blank for P1, P2 and Z1, a 7-digit number for supported
+accommodation (H5) from 28/10/2023 (blank before), and ``XXXXXXX`` (not known) for other placements
+(``rap.synth.episodes``).
 """
 
 from typing import Any
