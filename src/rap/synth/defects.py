@@ -57,6 +57,20 @@ def alternative_code(rng: np.random.Generator, codes: np.ndarray) -> np.ndarray:
     return out
 
 
+def _header_rows(p: pd.DataFrame, y: int, sel: Any, defect: str, detail: Any) -> pd.DataFrame:
+    """Ground-truth rows of one Header defect for the children ``sel`` (period ids) of year ``y``."""
+    return pd.DataFrame(
+        {
+            "year": y,
+            "la": p.loc[sel, "la_code"].to_numpy(),
+            "child": p.loc[sel, "child"].to_numpy(),
+            "table": "Header",
+            "defect": defect,
+            "detail": detail,
+        }
+    )
+
+
 @dataclass
 class ChildDefects:
     """The defects injected per child and per year, kept to write the ground truth (``truth/``) beside the data."""
@@ -82,58 +96,14 @@ class ChildDefects:
         rows = []
         for s in STATUSES[1:]:
             sel = ids[st == s]
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "year": y,
-                        "la": p.loc[sel, "la_code"].to_numpy(),
-                        "child": p.loc[sel, "child"].to_numpy(),
-                        "table": "Header",
-                        "defect": f"ethnic_{s}",
-                        "detail": self.recorded[y].loc[sel].to_numpy(),
-                    }
-                )
-            )
+            rows.append(_header_rows(p, y, sel, f"ethnic_{s}", self.recorded[y].loc[sel].to_numpy()))
         sel = ids[self.upn_unknown[ids]]
-        rows.append(
-            pd.DataFrame(
-                {
-                    "year": y,
-                    "la": p.loc[sel, "la_code"].to_numpy(),
-                    "child": p.loc[sel, "child"].to_numpy(),
-                    "table": "Header",
-                    "defect": "unknown_upn",
-                    "detail": self.upn.loc[sel].to_numpy(),
-                }
-            )
-        )
+        rows.append(_header_rows(p, y, sel, "unknown_upn", self.upn.loc[sel].to_numpy()))
         sel = self.duplicate.get(y, np.array([], dtype=np.int64))
-        rows.append(
-            pd.DataFrame(
-                {
-                    "year": y,
-                    "la": p.loc[sel, "la_code"].to_numpy(),
-                    "child": p.loc[sel, "child"].to_numpy(),
-                    "table": "Header",
-                    "defect": "duplicate_child",
-                    "detail": "Header row repeated",
-                }
-            )
-        )
+        rows.append(_header_rows(p, y, sel, "duplicate_child", "Header row repeated"))
         c = self.changed.get(y)
         if c is not None and len(c):
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "year": y,
-                        "la": p.loc[c["pid"], "la_code"].to_numpy(),
-                        "child": p.loc[c["pid"], "child"].to_numpy(),
-                        "table": "Header",
-                        "defect": "ethnic_changed",
-                        "detail": (c["old"] + "->" + c["new"]).to_numpy(),
-                    }
-                )
-            )
+            rows.append(_header_rows(p, y, c["pid"], "ethnic_changed", (c["old"] + "->" + c["new"]).to_numpy()))
         return pd.concat(rows, ignore_index=True)
 
     def summary(

@@ -265,6 +265,7 @@ def simulate_periods(
 
 
 def stock_mask(p: pd.DataFrame, year: int) -> np.ndarray:
+    """Which periods are looked after on 31 March of ``year``."""
     d = year_end(year)
     return (p["start"].to_numpy() <= d) & (p["end"].to_numpy() > d)
 
@@ -340,6 +341,7 @@ def missing_base(age: np.ndarray) -> np.ndarray:
 
 
 def assign_cin(p: pd.DataFrame, inp: Inputs) -> np.ndarray:
+    """Category of need of each period: N8 for UASC, others from the starters' mix net of UASC."""
     codes = sorted(inp.cin_p)
     w = np.array([inp.cin_p[c] for c in codes], dtype=float)
     # UASC are N8 (absent parenting): take them out of the published N8 count.

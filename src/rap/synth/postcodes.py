@@ -137,6 +137,7 @@ def assign(
 
 
 def build_extract(out: Path = EXTRACT) -> pd.DataFrame:  # pragma: no cover - run in the validator's venv
+    """Rebuild ``postcodes.csv`` from the validator's reference packages (see the module notes)."""
     import json
 
     import qlacref_authorities

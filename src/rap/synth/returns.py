@@ -19,6 +19,7 @@ from rap.synth.dates import NA_DAY, DateFormatter, age_on, birthday, year_end, y
 
 
 def _sex(male: np.ndarray, year: int) -> np.ndarray:
+    """SEX in the year's coding (1/2 to 2023/24, M/F from 2024/25)."""
     codes = W.codelist("SEX", year)
     return np.where(male, codes[0], codes[1]).astype(object)
 

@@ -84,6 +84,7 @@ def _read(path: Path) -> pd.DataFrame:
 
 
 def _pick(df: pd.DataFrame, file: str, col: str = "number", **filters: str) -> dict[str, Any]:
+    """The one row matching ``filters``: its value in ``col``, with the file and filter it came from."""
     mask = pd.Series(True, index=df.index)
     for k, v in filters.items():
         mask &= df[k] == v

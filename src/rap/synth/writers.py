@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,9 @@ def codelist(name: str, year: int) -> list[str]:
     raise KeyError(f"no {name} code list for {year}")
 
 
-def write_split(df: pd.DataFrame, table: str, la_codes: list[str], folder_of, files: dict[str, str]) -> None:
+def write_split(
+    df: pd.DataFrame, table: str, la_codes: list[str], folder_of: Callable[[str], Path], files: dict[str, str]
+) -> None:
     """Write ``df`` (with an ``_la`` column of old LA codes) as one CSV per LA, header row always present."""
     cols = columns(table)
     head = ",".join(cols)
