@@ -354,7 +354,7 @@ def test_the_same_child_looked_after_by_two_las_on_31_march_is_counted_once(tmp_
     r = read_ssda903_years(root, [2024])
     assert r["Header"]["LA"].tolist() == ["805"] and r["Episodes"]["LA"].tolist() == ["805"]
     assert "looked after on 31 March by another LA too (805/header.csv line 2)" in reasons(r, "Header")[0]
-    assert "Header row (806/header.csv line 2) was rejected" in reasons(r, "Episodes")[0]
+    assert "Header row of the child (806/header.csv line 2) was rejected" in reasons(r, "Episodes")[0]
 
 
 def test_the_same_child_in_two_las_who_moved_during_the_year_is_kept_and_reported(tmp_path):
@@ -368,7 +368,7 @@ def test_the_same_child_in_two_las_who_moved_during_the_year_is_kept_and_reporte
     )
     r = read_ssda903_years(root, [2024])
     assert len(r["Header"]) == 2 and r.rejected.empty
-    assert "in another LA's return of the year too" in r.reported["reason"].iloc[0]
+    assert "in the return of another LA this year too" in r.reported["reason"].iloc[0]
 
 
 def test_overlapping_episodes_are_rejected(tmp_path):
@@ -390,8 +390,8 @@ def test_rows_of_a_child_not_in_header_are_rejected(tmp_path):
         {"2024/805/uasc.csv": rows(UASC, ["1001,1,01/01/2010,01/01/2028", "8888,1,01/01/2010,01/01/2028"])},
     )
     r = read_ssda903_years(root, [2024])
-    assert reasons(r, "Episodes") == ["the child has no row in this return's Header"]
-    assert reasons(r, "UASC") == ["the child has no row in this return's Header"]
+    assert reasons(r, "Episodes") == ["the child has no row in the Header of this return"]
+    assert reasons(r, "UASC") == ["the child has no row in the Header of this return"]
     assert set(r["Episodes"]["CHILD"]) == {"1001", "1002"} and r["UASC"]["CHILD"].tolist() == ["1001"]
 
 
@@ -413,8 +413,8 @@ def test_dates_before_birth_are_rejected(tmp_path):
     header = ["1001,1,01/01/2015,WBRI,UN1,,", "1002,2,02/02/2012,BAFR,UN1,1,01/01/2011"]
     episodes = ["1001,01/05/2013,S,C2,N1,U1,PR1,,,,,,", EPISODE_ROWS[1]]
     r = read_ssda903_years(years_root(tmp_path, {"805": (header, episodes)}), [2024])
-    assert reasons(r, "Header") == ["MC_DOB '01/01/2011' is before the child's DOB '02/02/2012'"]
-    assert reasons(r, "Episodes")[0] == "DECOM '01/05/2013' is before the child's DOB '01/01/2015'"
+    assert reasons(r, "Header") == ["MC_DOB '01/01/2011' is before the DOB of the child, '02/02/2012'"]
+    assert reasons(r, "Episodes")[0] == "DECOM '01/05/2013' is before the DOB of the child, '01/01/2015'"
 
 
 @pytest.mark.parametrize(
@@ -499,3 +499,27 @@ def test_shifted_rows_leave_nothing_identifying_in_qa_files(tmp_path):
     assert "data/ssda903/2024/805/header.csv" in text.replace(str(tmp_path) + os.sep, "")
     assert "SEX '[redacted: ######]' is not a valid SEX code" in text
     assert "MOTHER '[redacted: x############]'" in text
+
+
+def test_reasons_of_checks_across_rows_survive_redaction_whole(tmp_path):
+    """A reason names the other row it is about by LA, file and line; only its dates go."""
+    from rap.inputs.readers.quarantine import write_rejected
+
+    header = [CHILDREN[0], "1002,2,02/02/2012,BAFR,UN1,1,01/01/2011"]  # MC_DOB before DOB: the row goes
+    episodes = [
+        "1001,01/05/2023,S,C2,N1,U1,PR1,01/09/2023,E11,,,,",
+        "1001,01/08/2023,S,C2,N1,U1,PR1,,,,,,",
+        EPISODE_ROWS[1],
+    ]
+    result = read_ssda903_years(years_root(tmp_path, {"805": (header, episodes)}), [2024])
+    write_rejected(result, tmp_path / "qa")
+    text = (tmp_path / "qa" / "rejected_episodes.csv").read_text()
+    assert (
+        "is before the end of the previous episode of the child (805/episodes.csv line 2, DEC '[date]'): episodes overlap"
+        in text
+    )
+    assert (
+        "the Header row of the child (805/header.csv line 3) was rejected: the other rows of the child go with it"
+        in text
+    )
+    assert "[redacted:" not in text and "01/08/2023" not in text

@@ -207,7 +207,7 @@ def test_bad_place_code_is_rejected_for_the_year(tmp_path):
     rej25 = r25.rejected
     assert sorted(rej25.loc[rej25["column"] != "CHILD", "value"]) == ["1", "2", "Q9"]  # and SEX 1/2 no longer valid
     # the child whose Header row was rejected loses its other episode too (not counted half-known)
-    assert rej25.loc[rej25["column"] == "CHILD", "reason"].str.contains("Header row .* was rejected").all()
+    assert rej25.loc[rej25["column"] == "CHILD", "reason"].str.contains("Header row of the child .* was rejected").all()
 
 
 def test_blank_required_field_is_rejected_but_blank_optional_is_not(tmp_path):

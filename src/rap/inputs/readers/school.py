@@ -209,7 +209,7 @@ def _repeated_upns(clean: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, pd.Da
     reasons = [
         f"UPN on line {f} too, with the same values: a repeated row, counted once"
         if c
-        else "UPN on more than one row of the extract, with different values: which one is the pupil's is unknown"
+        else "UPN on more than one row of the extract, with different values: which one links is unknown"
         for c, f in zip(copy[bad], first[bad])
     ]
     p = problem_frame(

@@ -60,6 +60,7 @@ def _problems(table: str, rows: pd.DataFrame, src: Source, column: str, values, 
     return problem_frame(table, file, rows[LINE_COL].to_numpy(), column, values, reasons, action)
 
 
+#: Reasons here never hold an apostrophe outside the quotes around a value: QA files redact quoted values.
 def _rejected(table: str, rows: pd.DataFrame, src: Source, column: str, values, reasons) -> pd.DataFrame:
     return _problems(table, rows, src, column, values, reasons, "rejected")
 
@@ -159,7 +160,7 @@ def overlapping_episodes(ep: pd.DataFrame, src: Source) -> tuple[pd.DataFrame, p
     starts, prev_ends = _fmt(b["DECOM"]), _fmt(prev_dec[bad_sorted])
     places = [_place(src, f, n) for f, n in zip(prev_file[bad_sorted], prev_line[bad_sorted])]
     reasons = [
-        f"DECOM '{s}' is before the end of the child's previous episode ({p}, "
+        f"DECOM '{s}' is before the end of the previous episode of the child ({p}, "
         + (f"DEC '{e}'" if e else "still open, no DEC")
         + "): episodes overlap"
         for s, e, p in zip(starts, prev_ends, places)
@@ -207,7 +208,7 @@ def children_in_two_las(header: pd.DataFrame, episodes: pd.DataFrame, src: Sourc
         m = h.loc[moved]
         places = [_place(src, f, n) for f, n in zip(first.loc[moved, FILE_COL], first.loc[moved, LINE_COL])]
         reasons = [
-            f"the same child (UPN and DOB) is in another LA's return of the year too ({p}); kept" for p in places
+            f"the same child (UPN and DOB) is in the return of another LA this year too ({p}); kept" for p in places
         ]
         problems.append(_problems("Header", m, src, "UPN", m["UPN"].to_numpy(), reasons, "reported"))
     drop = pd.MultiIndex.from_frame(h.loc[reject, [FILE_COL, LINE_COL]])
@@ -247,9 +248,9 @@ def rows_of_header_children(
         df = tables[table]
         b, where = df.loc[bad], first.reindex(key[bad])
         reasons = [
-            "the child has no row in this return's Header"
+            "the child has no row in the Header of this return"
             if pd.isna(f)
-            else f"the child's Header row ({_place(src, f, n)}) was rejected: the child's rows go with it"
+            else f"the Header row of the child ({_place(src, f, n)}) was rejected: the other rows of the child go with it"
             for f, n in zip(where["f"], where["n"])
         ]
         problems.append(_rejected(table, b, src, "CHILD", b["CHILD"].to_numpy(), reasons))
@@ -275,7 +276,7 @@ def dates_after_birth(tables: dict[str, pd.DataFrame], src: Source) -> tuple[dic
             if bad.any():
                 b = df.loc[bad]
                 values, dobs = _fmt(b[col]), _fmt(dob[bad])
-                reasons = [f"{col} '{v}' is before the child's DOB '{d}'" for v, d in zip(values, dobs)]
+                reasons = [f"{col} '{v}' is before the DOB of the child, '{d}'" for v, d in zip(values, dobs)]
                 problems.append(_rejected(table, b, src, col, values, reasons))
                 bad_any |= bad
         out[table] = df.loc[~bad_any]
