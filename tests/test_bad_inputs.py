@@ -118,6 +118,20 @@ def test_an_unreadable_file_is_named(tmp_path):
     assert_clean_error(proc, str(la_folder(params) / "episodes.csv"), "cannot be read", "Permission denied")
 
 
+def test_an_unreadable_input_stops_rap_run_with_one_message(tmp_path):
+    params = record_project(tmp_path)
+    patch = (
+        "import builtins, rap.core.hashing\n"
+        "def guarded(f, *a, **k):\n"
+        "    if str(f).endswith('episodes.csv'):\n"
+        "        raise PermissionError(errno.EACCES, 'Permission denied', str(f))\n"
+        "    return builtins.open(f, *a, **k)\n"
+        "rap.core.hashing.open = guarded\n"
+    )
+    proc = rap("run", "--params", params, "--no-render", "--notebooks", REPO / "notebooks", patch=patch)
+    assert_clean_error(proc, str(la_folder(params) / "episodes.csv"), "permission denied")
+
+
 def test_a_full_disk_is_one_message(tmp_path):
     params = record_project(tmp_path)
     patch = (

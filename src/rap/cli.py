@@ -143,7 +143,7 @@ def os_error_message(exc: OSError) -> str:
     if exc.errno == errno.ENOSPC:
         what = "no space left on the device: free some space and run again"
     elif exc.errno in (errno.EACCES, errno.EPERM):
-        what = "permission denied: make it readable (and its folder writable) for this user, or choose another"
+        what = "permission denied: this user may not read it (or, for an output, write it)"
     elif exc.errno is None:  # raised with a message of our own (e.g. a published table without metadata)
         return str(exc)
     else:
