@@ -114,7 +114,7 @@ def test_bad_cells_reject_the_row_with_file_line_column_value(tmp_path, row, col
 
 
 def test_ethnic_disagreement_values_are_never_rejected(tmp_path):
-    p = write(tmp_path, [f"{GOOD},805,,6,1,0,,1,0,1,,", f"{GOOD},805,XYZ,6,1,0,,1,0,1,,"])
+    p = write(tmp_path, [f"{GOOD},805,,6,1,0,,1,0,1,,", "V805123456789,805,XYZ,6,1,0,,1,0,1,,"])
     r = read_school(p, 2023)
     assert r.rejected.empty
     assert r["School"]["ethnic_quality"].tolist() == ["blank", "invalid"]

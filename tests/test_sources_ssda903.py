@@ -204,7 +204,10 @@ def test_bad_place_code_is_rejected_for_the_year(tmp_path):
     assert rej["reason"].iloc[0] == "PLACE 'Q9' is not a valid PLACE code for 2024"
     # K3 is valid from 2025
     r25 = read_ssda903_folder(tmp_path, 2025)
-    assert sorted(r25.rejected["value"]) == ["1", "2", "Q9"]  # and SEX 1/2 no longer valid
+    rej25 = r25.rejected
+    assert sorted(rej25.loc[rej25["column"] != "CHILD", "value"]) == ["1", "2", "Q9"]  # and SEX 1/2 no longer valid
+    # the child whose Header row was rejected loses its other episode too (not counted half-known)
+    assert rej25.loc[rej25["column"] == "CHILD", "reason"].str.contains("Header row of the child .* was rejected").all()
 
 
 def test_blank_required_field_is_rejected_but_blank_optional_is_not(tmp_path):
@@ -275,9 +278,10 @@ def test_row_with_too_many_fields_names_its_line(tmp_path):
 
 def test_years_layout_adds_la_and_year_and_keeps_lines_per_file(tmp_path):
     root = tmp_path / "ssda903"
-    minimal_return(root / "2023" / "805")
+    # episodes of the 2023 returns start in 2022: a date after the collection year (31 March 2023) is rejected
+    minimal_return(root / "2023" / "805", episode_rows=["1,01/05/2022,S,C2,N1,U1,PR1,,,,,,"])
     minimal_return(
-        root / "2023" / "806", episode_rows=["1,01/05/2023,S,C2,N1,U1,PR1,,,,,,", "2,01/05/2023,S,C2,N1,ZZ,PR1,,,,,,"]
+        root / "2023" / "806", episode_rows=["1,01/05/2022,S,C2,N1,U1,PR1,,,,,,", "2,01/05/2022,S,C2,N1,ZZ,PR1,,,,,,"]
     )
     minimal_return(root / "2024" / "805")
     # a file whose quoted field holds a line break: later line numbers must still be right

@@ -1,12 +1,13 @@
 """The ``rap`` command. Thin: parse arguments, call the package, report in one short message.
 
-Every known failure (bad parameters, bad input, a failed section) is printed as one paragraph naming
-where the problem is, with a non-zero exit; tracebacks are for bugs only.
+Every known failure (bad parameters, bad input, a failed section, a full disk or an unreadable file) is printed
+as one paragraph naming where the problem is, with a non-zero exit; tracebacks are for bugs only.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import time
 from pathlib import Path
@@ -136,6 +137,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def os_error_message(exc: OSError) -> str:
+    """One paragraph for an error of the file system: the file, what went wrong and what to do."""
+    where = exc.filename if exc.filename is not None else None
+    if exc.errno == errno.ENOSPC:
+        what = "no space left on the device: free some space and run again"
+    elif exc.errno in (errno.EACCES, errno.EPERM):
+        what = "permission denied: this user may not read it (or, for an output, write it)"
+    elif exc.errno is None:  # raised with a message of our own (e.g. a published table without metadata)
+        return str(exc)
+    else:
+        what = exc.strerror or str(exc)
+    return f"{where}: {what}" if where else what
+
+
 def _skip_slow_optional_imports() -> None:
     """jsonschema (via nbformat) imports ``rfc3987_syntax`` when installed, to check one string format
     nbformat never uses; building its grammar costs ~1.6 s per start, most of an unchanged re-run. Marking it
@@ -150,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except RapError as exc:
         print(f"rap {args.command}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # the machine, not the code: a full disk, a file that cannot be read or written
+        print(f"rap {args.command}: {os_error_message(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"rap {args.command}: interrupted", file=sys.stderr)

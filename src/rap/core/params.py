@@ -80,7 +80,17 @@ class SynthParams(_Strict):
 
 class SuppressionParams(_Strict):
     threshold: int = Field(ge=1, le=100)
-    rounding_base: int = Field(ge=1, le=1000)
+    rounding_base: int = Field(le=1000)
+
+    @field_validator("rounding_base")
+    @classmethod
+    def _rounds(cls, v: int) -> int:
+        if v < 2:
+            raise ValueError(
+                f"must be 2 or more (got {v}): national and regional counts are published rounded to it "
+                "(DfE rounds to the nearest 10); 1 would publish them unrounded"
+            )
+        return v
 
 
 class RagThreshold(_Strict):
@@ -111,7 +121,17 @@ class QualityRagParams(_Strict):
 
 
 class QAParams(_Strict):
-    max_rejected_share: Share = Field(description="a table with more rejected rows fails")
+    max_rejected_share: float = Field(description="a table with more rejected rows fails")
+
+    @field_validator("max_rejected_share")
+    @classmethod
+    def _below_one(cls, v: float) -> float:
+        if not 0 <= v < 1:
+            raise ValueError(
+                f"must be at least 0 and below 1 (got {v}): the share of a table's rows that may be rejected "
+                "before a run stops; at 1 a run would go on with every row rejected and describe no child"
+            )
+        return v
 
 
 class Params(_Strict):
@@ -165,13 +185,48 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
     return out
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error, not "the last one wins"."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read_text(path: Path) -> str:
+    """A parameters file's text; a ParamsError naming it when it is missing, a folder, unreadable or not UTF-8."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ParamsError(path, "(file)", "no such parameters file") from None
+    except IsADirectoryError:
+        raise ParamsError(path, "(file)", "is a folder: give a parameters file, e.g. params/2024.yaml") from None
+    except OSError as exc:
+        raise ParamsError(path, "(file)", f"cannot be read ({exc.strerror or exc})") from None
     try:
-        data = yaml.safe_load(text) or {}
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ParamsError(
+            path, "(file)", f"not UTF-8: byte 0x{raw[exc.start]:02x} on line {line}; save the file as UTF-8"
+        ) from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    text = _read_text(path)
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader) or {}  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ParamsError(path, "(file)", f"not valid YAML{at}: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise ParamsError(path, "(file)", f"not valid YAML: {exc}") from None
     if not isinstance(data, dict):
@@ -208,4 +263,6 @@ def _params_error(path: Path, err: Any, has_defaults: bool) -> ParamsError:
         if has_defaults:
             return ParamsError(path, key, "not set: give it a value here or in defaults.yaml beside this file")
         return ParamsError(path, key, "not set, and there is no defaults.yaml beside this file to give its default")
+    if err["type"] == "value_error":  # the project's own validators say what they got and why
+        return ParamsError(path, key, str(err["msg"]).removeprefix("Value error, "))
     return ParamsError(path, key, f"{err['msg']} (got {err.get('input')!r})")

@@ -120,9 +120,9 @@ def enforce_rejected_share(result: ReadResult, limit: float) -> None:
     for table, read in sorted(result.rows_read.items()):
         share = rejected.get(table, 0) / read if read else 0.0
         if share > limit:
-            first = redact_problems(
-                result.rejected[result.rejected["table"] == table].assign(action="rejected"), dates=False
-            ).iloc[0]
+            # redacted as in QA files: this message can end up in a failed section's notebook
+            rows = result.rejected[result.rejected["table"] == table]
+            first = redact_problems(rows.assign(action="rejected")).iloc[0]
             raise InputError(
                 first["file"],
                 f"{share:.2%} of {table} rows were rejected, more than qa.max_rejected_share ({limit:.2%}); "
@@ -150,8 +150,11 @@ def reader_code_hash() -> str:
 
 def _input_cache_dir(params: Params, root: Path) -> Path:
     cache = Path(params.project_root).resolve() / ".cache"
-    with HashIndex(cache / "file-hashes.json") as idx:
-        files = idx.hash_tree(root)
+    try:
+        with HashIndex(cache / "file-hashes.json") as idx:
+            files = idx.hash_tree(root)
+    except (PermissionError, FileNotFoundError) as exc:  # an unreadable input, a broken link: bad input
+        raise InputError(exc.filename or root, f"cannot be read ({exc.strerror or exc})") from None
     key = sha256_json(
         {
             "files": files,
@@ -192,13 +195,19 @@ def _read_part(part: str, params: Params, root: Path) -> Any:
     if part == "school":
         return read_school_years(root / "school", params.series_years)
     if part == "population":
-        from rap.inputs.readers.population import read_children_by_la_ethnicity
-
-        pop_file = root / input_file("children_by_la_ethnicity")
-        if pop_file.is_file():
-            return read_children_by_la_ethnicity(pop_file), []
-        return None, [f"{pop_file}: no child population by ethnicity"]
+        return read_population(root)
     raise ValueError(f"unknown part of the inputs: {part!r}")
+
+
+def read_population(root: Path) -> tuple[pd.DataFrame | None, list[str]]:
+    """The child population by LA and ethnic group in ``root/population/`` and notes; (None, a note) when the
+    file is absent (rates per 10,000 children are then left out)."""
+    from rap.inputs.readers.population import read_children_by_la_ethnicity
+
+    pop_file = root / input_file("children_by_la_ethnicity")
+    if pop_file.exists():
+        return read_children_by_la_ethnicity(pop_file), []
+    return None, [f"{pop_file}: no child population by ethnicity"]
 
 
 def _record_data(parts: dict[str, Any]) -> RecordData:

@@ -27,9 +27,19 @@ CENSUS_REGION_FILE = input_file("census_ethnicity_regions")
 
 def read_release(params: Params) -> dict[str, pd.DataFrame]:
     """The EES release in ``data.path``, one tidy table per canonical table name."""
-    from rap.inputs.readers.ees import read_ees_release
+    from rap.inputs.readers.ees import read_ees_release, release_of
 
-    return read_ees_release(ensure_data(params))
+    folder = ensure_data(params)
+    if folder.is_dir() and release_of(folder) != params.year:
+        raise InputError(
+            folder,
+            f"data.path holds the {release_of(folder)} release (by its name) but year is {params.year}: "
+            f"point data.path at the {params.year} release",
+        )
+    tables = read_ees_release(folder)
+    if tables and not any((df["time_period"] == params.year).any() for df in tables.values()):
+        raise InputError(folder, f"no table of the release holds a row of {params.year}, the report's year")
+    return tables
 
 
 def previous_release_folder(params: Params) -> Path | None:
@@ -80,6 +90,13 @@ def read_la_inputs(params: Params) -> LaInputs:
 
     la_file = _la_file(params)
     la = read_ees_la_ethnicity(la_file)
+    held = sorted(int(y) for y in la["time_period"].unique())
+    if params.year not in held:
+        raise InputError(
+            la_file,
+            f"no row of {params.year}, the report's year (it holds {held}): data.la_ethnicity_file must cover it",
+            column="time_period",
+        )
     la = la[la["time_period"].astype(int).isin(params.series_years)]
     pop_dir = _population_dir(params, la_file)
     return la_inputs_from_published(

@@ -40,6 +40,8 @@ from pathlib import Path
 
 import yaml
 
+from rap.core.errors import InputError
+
 __all__ = ["render", "render_quarto", "render_pandoc", "ReportRenderError", "pandoc_path", "filter_path"]
 
 
@@ -72,15 +74,19 @@ def pandoc_path() -> str:
 
 
 def _load_config(report_dir: Path) -> dict:
+    if not report_dir.is_dir():
+        what = "is a file" if report_dir.exists() else "not found"
+        raise InputError(report_dir, f"report folder {what}: give a build's report folder, e.g. outputs/2024/report")
     cfg = report_dir / "_quarto.yml"
-    if not cfg.exists():
-        raise FileNotFoundError(f"{cfg} not found: run build_project first")
+    if not cfg.is_file():
+        raise InputError(cfg, "not found: not a report folder made by `rap run` (build_project writes it)")
     return yaml.safe_load(cfg.read_text(encoding="utf-8"))
 
 
 def render(report_dir: Path, renderer: str = "auto") -> dict[str, Path]:
     """Render every format in ``_quarto.yml``; returns ``{"html"|"docx"|"pdf": path}``."""
     report_dir = Path(report_dir)
+    _load_config(report_dir)  # a missing folder is an InputError before any renderer starts
     if renderer not in ("auto", "quarto", "pandoc"):
         raise ValueError(f"renderer must be auto, quarto or pandoc, not {renderer!r}")
     if renderer == "quarto" or (renderer == "auto" and shutil.which("quarto")):

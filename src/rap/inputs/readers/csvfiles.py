@@ -1,7 +1,7 @@
 """Fast reading of many small CSV files that share a table layout.
 
-Each file is read as bytes, checked to be UTF-8 and split into header and body once. Bodies with the same
-column order are concatenated and parsed with a single ``pd.read_csv`` call (one C-parser pass instead of
+Each file is read as bytes, checked to be UTF-8 text (no control characters, no CR-only line ends) and split
+into header and body once. Bodies with the same column order are concatenated and parsed with a single ``pd.read_csv`` call (one C-parser pass instead of
 thousands), then every row gets the id of its file and its physical line number (header = line 1), so a
 rejected row can still be traced to its file and line. If a file holds quoted line breaks, row and line
 counts disagree and that group falls back to the ``csv`` module, which tracks lines itself.
@@ -34,46 +34,98 @@ class CsvFile:
     body_first_line: int = 2  # physical line of the first body line
 
 
-def _undecodable(path: Path, raw: bytes, exc: UnicodeDecodeError, offset0: int = 0) -> InputError:
-    pos = exc.start + offset0
+def _locate(raw: bytes, pos: int) -> tuple[int, str | None, str | None, int]:
+    """Where byte ``pos`` of a file is: (line, column name from the header, the field's text, 1-based
+    position in the line). Lines end at LF; the field is found by counting commas (a rough guess inside quotes)."""
     line_start = raw.rfind(b"\n", 0, pos) + 1
     line = raw.count(b"\n", 0, pos) + 1
     line_end = raw.find(b"\n", pos)
     line_bytes = raw[line_start : line_end if line_end >= 0 else len(raw)]
     col_index = raw.count(b",", line_start, pos)
     column = None
-    try:
-        first = raw[: raw.find(b"\n")] if b"\n" in raw else raw
-        header = next(csv.reader([first.removeprefix(BOM).decode("utf-8", errors="replace")]))
-        if col_index < len(header):
-            column = header[col_index].strip()
-    except StopIteration:  # pragma: no cover - empty header
-        pass
+    first = raw[: raw.find(b"\n")] if b"\n" in raw else raw
+    header = next(csv.reader([first.removeprefix(BOM).decode("utf-8", errors="replace").replace("\r", "")]), [])
+    if col_index < len(header):
+        column = header[col_index].strip()
     fields = line_bytes.split(b",")
     value = fields[col_index].decode("utf-8", errors="replace").strip() if col_index < len(fields) else None
+    return line, column, value, pos - line_start + 1
+
+
+def _undecodable(path: Path, raw: bytes, exc: UnicodeDecodeError, offset0: int = 0) -> InputError:
+    pos = exc.start + offset0
+    line, column, value, at = _locate(raw, pos)
     return InputError(
         path,
         f"not UTF-8: byte 0x{raw[pos]:02x} at byte offset {pos} of the file "
-        f"(column {pos - line_start + 1} of the line); save the file as UTF-8",
+        f"(column {at} of the line); save the file as UTF-8",
         line=line,
         column=column,
         value=value,
     )
 
 
-def read_csv_file(path: str | Path) -> CsvFile:
-    """Read one CSV into memory: check UTF-8, drop a BOM, split off and parse the header."""
-    path = Path(path)
+#: Bytes no CSV of codes, dates and ids holds: C0 control characters but TAB, LF and CR, and DEL. A NUL byte
+#: usually means a UTF-16 file or a damaged one; pandas would cut the field at it.
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: A carriage return not followed by a line feed: CR-only line endings (classic Mac OS) or a stray CR, which
+#: the parser would take for a line end, shifting every line number after it.
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def _bad_bytes(path: Path, raw: bytes) -> InputError | None:
+    """An InputError for the first control character or lone carriage return in ``raw``, or None."""
+    m = _CONTROL.search(raw)
+    if m:
+        line, column, value, at = _locate(raw, m.start())
+        return InputError(
+            path,
+            f"control character 0x{raw[m.start()]:02x} at byte offset {m.start()} of the file (column {at} of the "
+            "line): not text a return holds (a NUL byte often means the file was saved as UTF-16); save it as UTF-8",
+            line=line,
+            column=column,
+            value=value,
+        )
+    m = _LONE_CR.search(raw)
+    if m:
+        if b"\n" not in raw:
+            reason = "lines end with a carriage return only (CR, as old Mac files); save it with LF or CRLF line ends"
+            return InputError(path, reason, line=1)
+        line, column, _, _ = _locate(raw, m.start())
+        return InputError(
+            path,
+            "carriage return (CR) inside a line, not followed by a line feed: the line would be cut in two; "
+            "remove it or save the file with LF or CRLF line ends",
+            line=line,
+            column=column,
+        )
+    return None
+
+
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes; an InputError naming it when it is missing, a folder or cannot be read."""
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
     except IsADirectoryError:
-        raise InputError(path, "is a folder, expected a CSV file") from None
+        raise InputError(path, "is a folder, expected a file") from None
+    except OSError as exc:  # permissions, a device error, a broken link
+        raise InputError(path, f"cannot be read ({exc.strerror or exc})") from None
+
+
+def read_csv_file(path: str | Path) -> CsvFile:
+    """Read one CSV into memory: check UTF-8 and for bytes no text file holds (control characters, a lone CR),
+    drop a BOM, split off and parse the header."""
+    path = Path(path)
+    raw = read_bytes(path)
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _undecodable(path, raw, exc) from None
+    bad = _bad_bytes(path, raw)
+    if bad is not None:
+        raise bad
     data = raw.removeprefix(BOM)
     nl = data.find(b"\n")
     head, body = (data, b"") if nl < 0 else (data[:nl], data[nl + 1 :])

@@ -73,7 +73,7 @@ def parse_indicator(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return values[codes], symbols[codes], ok[codes]
 
 
-def _release_of(folder: Path) -> int:
+def release_of(folder: Path) -> int:
     found = re.findall(r"(20\d\d)", folder.name)
     if not found:
         raise InputError(folder, "cannot tell the release year from the folder name; pass release=")
@@ -98,11 +98,32 @@ def read_ees_table(path: str | Path, table: str, release: int | None = None) -> 
         s = df[c].str.strip() if c in df.columns else pd.Series("", index=df.index, dtype="str")
         out[c] = s.replace("", None) if c != "time_period" else s
     out["time_period"] = _time_period(out, df, path, original["time_period"])
+    if release is not None:
+        _years_of_release(out, df, path, original["time_period"], int(release))
     for c in spec["filters"]:
         out[c] = df[c].str.strip()
     _add_ethnicity(out, spec.get("ethnicity"), path, original)
+    _no_repeated_cells(out, [*GEO_COLUMNS, *spec["filters"]], path)
     parts = [_indicator_rows(out, df, ind, path, original[ind]) for ind in spec["indicators"]]
     return pd.concat(parts, ignore_index=True) if parts else out
+
+
+def _no_repeated_cells(out: pd.DataFrame, keys: list[str], path: Path) -> None:
+    """An InputError naming the first row whose geography, time and filters repeat an earlier row's: each
+    published cell is one figure, and a second one (the same or another number) would be read twice or
+    silently lose to the first."""
+    dup = out.duplicated(keys, keep="first").to_numpy()
+    if not dup.any():
+        return
+    i = int(np.flatnonzero(dup)[0])
+    same = (out[keys].fillna("") == out[keys].iloc[i].fillna("")).all(axis=1).to_numpy()
+    first = int(out["line"].iloc[int(np.flatnonzero(same)[0])])
+    raise InputError(
+        path,
+        f"repeats line {first}: the same {', '.join(k for k in keys if out[k].notna().any())}; "
+        "a published table holds each cell once",
+        line=int(out["line"].iloc[i]),
+    )
 
 
 def _canonical_columns(f: CsvFile, spec: dict, path: Path, table: str) -> dict[str, str]:
@@ -141,6 +162,22 @@ def _time_period(out: pd.DataFrame, df: pd.DataFrame, path: Path, column: str) -
     return tp.astype("int64")
 
 
+def _years_of_release(out: pd.DataFrame, df: pd.DataFrame, path: Path, column: str, release: int) -> None:
+    """An InputError for a row of a year after ``release``: the file belongs to a later release, and its
+    figures would be read as this release's. (A file may end before the release's year: some of DfE's tables
+    lag a year.)"""
+    later = (out["time_period"] > release).to_numpy()
+    if later.any():
+        i = int(np.flatnonzero(later)[0])
+        raise InputError(
+            path,
+            f"a year after the release ({release}) this file is read for: it belongs to a later release",
+            line=int(out["line"].iloc[i]),
+            column=column,
+            value=df["time_period"].iloc[i],
+        )
+
+
 def _add_ethnicity(out: pd.DataFrame, eth: dict | None, path: Path, original: dict[str, str]) -> None:
     """Fill ``ethnicity_level`` and ``ethnicity`` on the rows the table's ``ethnicity`` setting selects."""
     out["ethnicity_level"] = pd.Series(None, index=out.index, dtype="object")
@@ -166,6 +203,16 @@ def _indicator_rows(out: pd.DataFrame, df: pd.DataFrame, ind: str, path: Path, c
         raise InputError(
             path,
             f"indicator cell is neither a number nor an EES symbol ({', '.join(SYMBOLS)})",
+            line=int(out["line"].iloc[i]),
+            column=column,
+            value=df[ind].iloc[i],
+        )
+    negative = ~np.isnan(value) & (value < 0)
+    if negative.any():
+        i = int(np.flatnonzero(negative)[0])
+        raise InputError(
+            path,
+            "negative figure: a published count, rate, percentage or average is never below 0",
             line=int(out["line"].iloc[i]),
             column=column,
             value=df[ind].iloc[i],
@@ -203,7 +250,7 @@ def read_ees_release(folder: str | Path, release: int | None = None) -> dict[str
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(folder, "EES release folder not found")
-    release = int(release) if release is not None else _release_of(folder)
+    release = int(release) if release is not None else release_of(folder)
     files = ees_files()["releases"].get(release)
     if files is None:
         raise InputError(folder, f"release {release} is not described in rap/data/ees_files.yaml")

@@ -47,6 +47,41 @@ def _int_column(df: pd.DataFrame, col: str, path: Path, allow_symbols: bool = Fa
     return pd.Series(value, index=df.index).round().astype("Int64")
 
 
+def _year_column(df: pd.DataFrame, col: str, path: Path) -> pd.Series:
+    """A year column (``time_period``) as int64; an InputError naming the first cell that is not a year."""
+    stripped = df[col].str.strip()
+    years = pd.to_numeric(stripped, errors="coerce")
+    bad = (years.isna() | (years % 1 != 0) | ~years.between(1900, 2100)).to_numpy(dtype=bool)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            path,
+            "not a year (a whole number from 1900 to 2100)",
+            line=int(df[LINE_COL].iloc[i]),
+            column=col,
+            value=df[col].iloc[i],
+        )
+    return years.astype("int64")
+
+
+def _no_repeats(out: pd.DataFrame, keys: list[str], path: Path, rows: np.ndarray | None = None) -> None:
+    """An InputError naming the first row that repeats an earlier row's ``keys`` (among ``rows``): its
+    population would be counted twice."""
+    sub = out if rows is None else out.loc[rows]
+    dup = sub.duplicated(keys, keep="first").to_numpy()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        row = sub.iloc[i]
+        first = sub.loc[(sub[keys] == row[keys]).all(axis=1), "line"].iloc[0]
+        raise InputError(
+            path,
+            f"the same {', '.join(keys)} as line {int(first)}: the population would be counted twice",
+            line=int(row["line"]),
+            column=keys[-1],
+            value=row[keys[-1]],
+        )
+
+
 def read_mid_year_estimates(path: str | Path) -> pd.DataFrame:
     """Children aged 0-17: time_period, geographic_level, region/LA codes and names, population (Int64,
     missing where ONS publishes a symbol, which is kept in ``symbol``)."""
@@ -65,7 +100,7 @@ def read_mid_year_estimates(path: str | Path) -> pd.DataFrame:
     out = df[cols[:-1]].copy()
     for c in cols[1:-1]:
         out[c] = out[c].str.strip().replace("", None)
-    out["time_period"] = pd.to_numeric(df["time_period"], errors="raise").astype("int64")
+    out["time_period"] = _year_column(df, "time_period", path)
     levels = {"National", "Regional", "Local authority"}
     bad = ~out["geographic_level"].isin(levels)
     if bad.any():
@@ -81,6 +116,8 @@ def read_mid_year_estimates(path: str | Path) -> pd.DataFrame:
     _, symbol, _ = parse_indicator(df["population_estimate"])
     out["symbol"] = symbol
     out["line"] = df[LINE_COL].astype("int64")
+    keys = ["time_period", "geographic_level", "region_code", "new_la_code", "age_group"]
+    _no_repeats(out.fillna({c: "" for c in keys[1:]}), keys, path)
     return out
 
 
@@ -129,6 +166,7 @@ def read_census_ethnicity(path: str | Path, england_only: bool = True) -> pd.Dat
             "line": df[LINE_COL].astype("int64"),
         }
     )[keep].reset_index(drop=True)
+    _no_repeats(out, ["geography_code", "ons2021_code"], path)
     return out
 
 
@@ -152,7 +190,7 @@ def read_children_by_la_ethnicity(path: str | Path) -> pd.DataFrame:
     out = df[cols].copy()
     for c in cols:
         out[c] = out[c].str.strip()
-    out["time_period"] = pd.to_numeric(out["time_period"], errors="raise").astype("int64")
+    out["time_period"] = _year_column(df, "time_period", path)
     code = pd.to_numeric(out["ons2021_code"], errors="coerce")
     bad = code.isna() | ~code.between(1, 19)
     if bad.any():
@@ -178,4 +216,5 @@ def read_children_by_la_ethnicity(path: str | Path) -> pd.DataFrame:
         )
     out["all_ages"] = False
     out["line"] = df[LINE_COL].astype("int64")
+    _no_repeats(out, ["time_period", "new_la_code", "ons2021_code"], path)
     return out

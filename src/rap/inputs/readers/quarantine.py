@@ -17,10 +17,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from rap.domain.ssda903 import spec
 
 PROBLEM_COLUMNS = ["table", "file", "line", "column", "value", "reason", "action"]
 REJECTED_COLUMNS = ["file", "line", "column", "value", "reason", "table"]
@@ -97,36 +100,85 @@ def rejected_share(result: ReadResult, table: str | None = None) -> float:
     return sum(rej.values()) / n if n else 0.0
 
 
-#: Columns whose values identify a child: never written to an output, even a QA file.
-IDENTIFYING_COLUMNS = frozenset({"CHILD", "CHILDID", "DOB", "MC_DOB", "UPN", "HOME_POST", "PL_POST"})
+#: Columns whose values identify a child or a worker: never written to an output, even a QA file.
+IDENTIFYING_COLUMNS = frozenset({"CHILD", "CHILDID", "DOB", "MC_DOB", "UPN", "HOME_POST", "PL_POST", "SW_ID"})
 REDACTED = "[redacted]"
-_CHILD_REF = re.compile(r"(CHILD\s*'?)[^')\s,]+('?)")
 
 
 #: Dates as the returns and the readers write them: in a rejected row any date (episode start, missing
 #: incident, review) is record-level detail that could single a child out beside the LA and line.
 _DATE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{4}\b|\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?\b")
 REDACTED_DATE = "[date]"
+#: The shape of a code: up to five letters then up to two digits, five characters at most (SEX 1, ETHNIC WBRI,
+#: PLACE U1, REC E11, REASON_PLACE_CHANGE CARPL, an SDQ score 35). Ids, UPNs, dates of birth and postcodes are
+#: longer or differently made, so a value of this shape cannot single a child out.
+_CODE_SHAPE = re.compile(r"(?=.{1,5}$)[A-Za-z]{0,5}[0-9]{0,2}")
+#: A quoted value in a reason, with the column named just before it when there is one ("DECOM '01/05/2023'").
+_QUOTED = re.compile(r"(?:\b([A-Z][A-Z0-9_]*) )?'([^']*)'")
+#: The child an XML export's reason ends with, "(CHILD 123)".
+_CHILD_REF = re.compile(r"\((CHILD|CHILDID) [^)]*\)")
+
+
+@cache
+def _codes(column: str) -> frozenset[str]:
+    """Every code of ``column`` in the SSDA903 code lists, in any collection year (SEX 1 is a code in 2024
+    but not in 2025, and a QA file may show it)."""
+    versions = spec()["codelists"].get(column) or []
+    return frozenset(str(c) for v in versions for c in v["codes"])
+
+
+def _shape(value: str) -> str:
+    """A value that may identify, described without it: letters as x, digits as #, other characters kept."""
+    if len(value) > 20:
+        return f"[redacted: {len(value)} characters]"
+    return "[redacted: " + "".join("x" if c.isalpha() else "#" if c.isdigit() else c for c in value) + "]"
+
+
+def safe_value(value: str, column: str, *, dates: bool = True) -> str:
+    """``value`` of ``column`` as a file leaving the pipeline may hold it. Kept: a blank, a code of the column,
+    anything shaped like a code (:data:`_CODE_SHAPE`) outside identifying columns. Redacted: every value of an
+    identifying column; a date (kept with ``dates=False``, for the analyst's console only); anything else,
+    wherever it sits (a child id shifted into SEX, a UPN in MOTHER), shown by its shape only."""
+    if not value or value.startswith("[redacted") or value == REDACTED_DATE:
+        return value
+    if column in IDENTIFYING_COLUMNS:
+        return REDACTED
+    if _DATE.fullmatch(value.strip()):
+        return REDACTED_DATE if dates else value
+    if value in _codes(column) or _CODE_SHAPE.fullmatch(value):
+        return value
+    return _shape(value)
+
+
+def _safe_reason(reason: str, value: str, column: str, dates: bool) -> str:
+    """``reason`` with every quoted value judged as :func:`safe_value` judges it (by the column named before it,
+    else the problem's column), the child of an XML reason and, unless ``dates=False``, every date redacted."""
+    shown = safe_value(value, column, dates=dates)
+    if value and shown != value:
+        reason = reason.replace(f"'{value}'", f"'{shown}'")
+
+    def quoted(m: re.Match) -> str:
+        col = m.group(1) if m.group(1) else column
+        return (f"{m.group(1)} " if m.group(1) else "") + f"'{safe_value(m.group(2), col, dates=dates)}'"
+
+    reason = _CHILD_REF.sub(lambda m: f"({m.group(1)} {REDACTED})", _QUOTED.sub(quoted, reason))
+    return _DATE.sub(REDACTED_DATE, reason) if dates else reason
 
 
 def redact_problems(problems: pd.DataFrame, *, dates: bool = True) -> pd.DataFrame:
-    """Problems safe to leave the pipeline: identifying values, child ids in reasons and every date replaced.
+    """Problems safe to leave the pipeline: judged by value, not only by column (:func:`safe_value`), so that a
+    shifted row (an id in SEX, a UPN in MOTHER, a DOB in DECOM) leaves nothing identifying in a QA file.
 
-    The file and line still lead an analyst to the row in the source, which stays where it was. ``dates=False``
-    keeps dates that are not dates of birth: for the message on the analyst's own console (an error must name
-    the bad value), never for a file under ``outputs/``.
+    What stays is what an analyst needs to find and fix the row: the table, file, line, column name, the reason
+    and a value that is a code; the row itself stays where it was. ``dates=False`` keeps dates that are not
+    dates of birth: for the message on the analyst's own console, never for a file under ``outputs/``.
     """
     out = problems.copy()
-    ident = out["column"].isin(IDENTIFYING_COLUMNS)
-    values = out["value"].astype("string").fillna("")
-    reasons = out["reason"].astype("string").fillna("")
-    red = [(r.replace(f"'{v}'", f"'{REDACTED}'") if (i and v) else r) for r, v, i in zip(reasons, values, ident)]
-
-    def date(text: str) -> str:
-        return _DATE.sub(REDACTED_DATE, text) if dates else text
-
-    out["reason"] = [date(_CHILD_REF.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(2)}", r)) for r in red]
-    out["value"] = [REDACTED if i else date(v) for v, i in zip(values, ident)]
+    values = out["value"].astype("string").fillna("").tolist()
+    reasons = out["reason"].astype("string").fillna("").tolist()
+    columns = out["column"].astype("string").fillna("").tolist()
+    out["reason"] = [_safe_reason(r, v, c, dates) for r, v, c in zip(reasons, values, columns)]
+    out["value"] = [safe_value(v, c, dates=dates) for v, c in zip(values, columns)]
     return out
 
 
@@ -144,8 +196,8 @@ def write_rejected(
 
     Tables with no rejected rows get a file with the header only, so an old file never lingers. With
     ``include_reported`` the problems kept in the data go to ``reported_<table>.csv`` as well.
-    Values of identifying columns (child id, dates of birth, UPN, postcodes) and child ids in reasons are
-    redacted (:func:`redact_problems`): the file and line find the row in the source. With ``base``, file
+    Every value that could identify a child, whatever column it sits in, is redacted (:func:`redact_problems`):
+    the file and line find the row in the source. With ``base``, file
     paths inside it are written relative to it (outputs carry no absolute paths of the machine that made them).
     """
     qa = Path(qa_dir)

@@ -4,7 +4,8 @@ Columns (docs/data-contract.md): UPN, LA, ETHNIC, NCYEAR, SCHOOL_MOVES, MIDYEAR_
 to 2023 only: absent or all blank from 2024), KS2_READ_EXP, KS2_WRIT_EXP, KS2_MAT_EXP, KS4_ATT8 (0-90),
 KS4_EM_94. Flags become nullable ``Int8`` (blank = not in the cohort), moves ``Int64``, KS4_ATT8 float.
 ETHNIC is kept as recorded, with ``ethnic_quality`` beside it (never a reason to reject: disagreement with
-SSDA903 is what the report measures). A bad UPN, LA, year group, count, flag or score rejects the row.
+SSDA903 is what the report measures). A bad UPN, LA, year group, count, flag or score rejects the row, as does
+a known UPN on several rows (copies: all but the first; rows that differ: all of them).
 """
 
 from __future__ import annotations
@@ -125,7 +126,8 @@ def read_school(path: str | Path, year: int) -> ReadResult:
     problems.append(prob)
     if len(clean):
         clean, bad_letters = _wrong_check_letters(clean, path)
-        problems += [bad_letters, _midyear_above_total(clean, path)]
+        clean, repeated = _repeated_upns(clean, path)
+        problems += [bad_letters, repeated, _midyear_above_total(clean, path)]
     return ReadResult(
         tables={TABLE: _typed(clean, year)},
         problems=concat_problems(p for p in problems if p is not None),
@@ -187,6 +189,33 @@ def _wrong_check_letters(clean: pd.DataFrame, path: Path) -> tuple[pd.DataFrame,
         "rejected",
     )
     return clean.loc[~bad], p
+
+
+def _repeated_upns(clean: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """A known UPN on more than one row (the extract has one row per pupil). Copies of the same row: all but
+    the first rejected (counted once). Rows that differ: all rejected, since which one links to the child
+    cannot be told."""
+    known = ~clean["UPN"].isin(UNKNOWN_UPNS).to_numpy()
+    dup = known & clean.duplicated("UPN", keep=False).to_numpy()
+    if not dup.any():
+        return clean, None
+    d = clean.loc[dup]
+    first = d.groupby("UPN")[LINE_COL].transform("first").to_numpy()
+    versions = d.groupby("UPN")[COLUMNS].transform(lambda c: c.nunique(dropna=False)).max(axis=1).to_numpy()
+    copy = (versions == 1) & (d[LINE_COL].to_numpy() != first)
+    differ = versions > 1
+    bad = copy | differ
+    b = d.loc[bad]
+    reasons = [
+        f"UPN on line {f} too, with the same values: a repeated row, counted once"
+        if c
+        else "UPN on more than one row of the extract, with different values: which one links is unknown"
+        for c, f in zip(copy[bad], first[bad])
+    ]
+    p = problem_frame(
+        TABLE, [str(path)] * len(b), b[LINE_COL].to_numpy(), "UPN", b["UPN"].to_numpy(), reasons, "rejected"
+    )
+    return clean.drop(index=b.index), p
 
 
 def _midyear_above_total(clean: pd.DataFrame, path: Path) -> pd.DataFrame | None:

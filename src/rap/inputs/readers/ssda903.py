@@ -9,7 +9,10 @@ counted, and left out of the validated frame. Exceptions, because they are what 
 * ETHNIC blank / invalid / REFU / NOBT is never rejected; Header gains ``ethnic_quality``
   (``rap.domain.ethnicity.ethnic_quality``: known, refused, not_obtained, blank, invalid).
 * A child twice in Header (same LA and year) is *reported* and kept.
-* An episode that ends before it starts (DEC < DECOM) is rejected and counted.
+* Checks across rows and tables (:mod:`rap.inputs.readers.ssda903_checks`) reject, and count, an episode that
+  ends before it starts or overlaps the child's previous one, a date after the collection year or before the
+  child's birth, a row whose child is not in Header, and a child looked after by two LAs on 31 March.
+* Ids (CHILD, UPN, ...) lose surrounding spaces, so "123 " in Episodes is the child "123" of Header.
 
 Every validated frame carries ``YEAR`` (collection year), ``LA`` (old_la_code, or missing when not given)
 and the provenance columns ``_file`` (index into ``ReadResult.files``) and ``_line``.
@@ -29,7 +32,8 @@ from rap.core.errors import InputError
 from rap.domain.ethnicity import ethnic_quality
 from rap.domain.geography import la_codes
 from rap.domain.ssda903 import record_key, spec
-from rap.inputs.readers.csvfiles import CsvFile, parse_bodies, read_csv_file
+from rap.inputs.readers import ssda903_checks as checks
+from rap.inputs.readers.csvfiles import CsvFile, parse_bodies, read_bytes, read_csv_file
 from rap.inputs.readers.quarantine import (
     FILE_COL,
     LINE_COL,
@@ -145,51 +149,63 @@ def _validate(
     notes: list[str],
     context_col: str | None = None,
 ) -> ReadResult:
-    """raw: table -> string frame with YEAR, LA, _file, _line. Checks, rejections and derived columns."""
+    """raw: table -> string frame with YEAR, LA, _file, _line. Checks, rejections and derived columns: each
+    row on its own first, then across rows and tables (:mod:`rap.inputs.readers.ssda903_checks`)."""
     tables: dict[str, pd.DataFrame] = {}
     problems = []
     rows_read = {}
+    src = checks.Source(files, context_col)
     for table, cols in table_columns().items():
         df = raw.get(table)
         if df is None:
-            df = pd.DataFrame({c: pd.Series(dtype="str") for c in cols})
-            df[FILE_COL] = pd.Series(dtype="int32")
-            df[LINE_COL] = pd.Series(dtype="int32")
-            df["YEAR"] = pd.Series(dtype="int64")
-            df["LA"] = pd.Series(dtype="str")
+            df = _empty_table(cols)
+        rules = rules_for(table, years)
+        df = checks.strip_identifiers(df, [r.column for r in rules if _is_identifier(r)], table, notes)
+        raw[table] = df
         rows_read[table] = len(df)
-        clean, prob = check_frame(
-            df, rules_for(table, years), table=table, files=files, year_col="YEAR", context_col=context_col
-        )
+        clean, prob = check_frame(df, rules, table=table, files=files, year_col="YEAR", context_col=context_col)
         problems.append(prob)
-        if table == "Episodes" and len(clean):
-            clean, p = _episode_order(clean, files)
+        clean, p = checks.dates_in_range(clean, table, src)
+        problems.append(p)
+        clean, p = checks.periods_in_order(clean, table, src)
+        problems.append(p)
+        if table == "Episodes":
+            clean, p = checks.overlapping_episodes(clean, src)
             problems.append(p)
-        if table == "Header":
-            if len(clean):
-                problems.append(_duplicate_children(clean, files))
-            clean = clean.assign(ethnic_quality=ethnic_quality(clean["ETHNIC"]))
-        tables[table] = clean.reset_index(drop=True)
+        if table == "Header" and len(clean):
+            problems.append(_duplicate_children(clean, files))
+        tables[table] = clean
+    tables, p = _across_tables(tables, raw["Header"], src)
+    problems += p
+    tables["Header"] = tables["Header"].assign(ethnic_quality=ethnic_quality(tables["Header"]["ETHNIC"]))
+    tables = {t: df.reset_index(drop=True) for t, df in tables.items()}
     return ReadResult(tables=tables, problems=concat_problems(problems), rows_read=rows_read, files=files, notes=notes)
 
 
-def _episode_order(ep: pd.DataFrame, files: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    bad = (ep["DEC"] < ep["DECOM"]).to_numpy(dtype=bool)
-    if not bad.any():
-        return ep, concat_problems([])
-    b = ep.loc[bad]
-    dec = b["DEC"].dt.strftime(spec()["date_format"]).to_numpy()
-    decom = b["DECOM"].dt.strftime(spec()["date_format"]).to_numpy()
-    p = problem_frame(
-        "Episodes",
-        np.asarray(files, dtype=object)[b[FILE_COL].to_numpy()],
-        b[LINE_COL].to_numpy(),
-        "DEC",
-        dec,
-        [f"DEC '{x}' is before DECOM '{y}' (episode ends before it starts)" for x, y in zip(dec, decom)],
-        "rejected",
-    )
-    return ep.loc[~bad], p
+def _empty_table(cols: list[str]) -> pd.DataFrame:
+    df = pd.DataFrame({c: pd.Series(dtype="str") for c in cols})
+    df[FILE_COL] = pd.Series(dtype="int32")
+    df[LINE_COL] = pd.Series(dtype="int32")
+    df["YEAR"] = pd.Series(dtype="int64")
+    df["LA"] = pd.Series(dtype="str")
+    return df
+
+
+def _is_identifier(rule: Rule) -> bool:
+    """A column the row checks keep as written (ids, postcodes, URNs): only their surrounding spaces go."""
+    return not (rule.date or rule.codes is not None or rule.regex or rule.number or rule.keep_invalid)
+
+
+def _across_tables(
+    tables: dict[str, pd.DataFrame], header_read: pd.DataFrame, src: checks.Source
+) -> tuple[dict[str, pd.DataFrame], list[pd.DataFrame]]:
+    """The checks across tables, in order: one LA per child on 31 March, no date before the child's birth,
+    then every row's child in Header (a rejected Header row takes the child's rows with it)."""
+    header, p1 = checks.children_in_two_las(tables["Header"], tables["Episodes"], src)
+    tables = {**tables, "Header": header}
+    tables, p2 = checks.dates_after_birth(tables, src)
+    tables, p3 = checks.rows_of_header_children(tables, header_read, src)
+    return tables, [p1, p2, p3]
 
 
 def _duplicate_children(h: pd.DataFrame, files: list[str]) -> pd.DataFrame:
@@ -262,6 +278,31 @@ def _csv_paths(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
 
 
+def _loose_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def _unread_files(folder: Path, csvs: list[Path], *, xml_is_error: bool = True) -> list[str]:
+    """Notes on the files of a return folder that are not read (hidden files aside). An XML return in an LA
+    folder of a run's data is an error: its children would be silently left out, or counted beside the same
+    return's CSV files (``xml_is_error=False``, for a folder an analyst reads on its own, makes it a note)."""
+    read = set(csvs)
+    notes = []
+    for p in sorted(folder.iterdir()):
+        if p in read or p.name.startswith(".") or not p.is_file():
+            continue
+        if p.suffix.lower() == ".xml" and xml_is_error:
+            also = "beside CSV files, " if csvs else ""
+            raise InputError(
+                p,
+                f"an XML file in an SSDA903 return folder {also}which holds a return as CSV files (one per table): "
+                "the XML would not be read; keep the return in one form, as CSV files (read_ssda903_xml reads "
+                "an EXPSSDA903 export on its own)",
+            )
+        notes.append(f"{p}: not a CSV file; not read")
+    return notes
+
+
 def read_ssda903_folder(path: str | Path, year: int, la: str | None = None) -> ReadResult:
     """Read one SSDA903 return held as CSV files (any names) in ``path`` for collection ``year``.
 
@@ -271,9 +312,11 @@ def read_ssda903_folder(path: str | Path, year: int, la: str | None = None) -> R
     if not folder.is_dir():
         raise InputError(folder, "folder not found")
     paths = _csv_paths(folder)
+    unread = _unread_files(folder, paths, xml_is_error=False)
     if not paths:
         raise InputError(folder, "no CSV files in the folder")
     raw, files, notes, seen = _read_files([(p, int(year), la) for p in paths], [int(year)])
+    notes = unread + notes
     _require_tables(folder, seen.get((int(year), la), set()))
     return _validate(raw, files, [int(year)], notes)
 
@@ -304,13 +347,16 @@ def read_ssda903_years(root: str | Path, years: Iterable[int]) -> ReadResult:
         if not ydir.is_dir():
             raise InputError(ydir, f"no folder for collection year {y}")
         la_dirs = sorted(p for p in ydir.iterdir() if p.is_dir())
+        notes += [f"{p}: not in an LA folder (<year>/<old_la_code>/); not read" for p in _loose_files(ydir)]
         if not la_dirs:
             raise InputError(ydir, "no LA folders (expected <year>/<old_la_code>/)")
         for d in la_dirs:
             if d.name not in las:
                 raise InputError(d, "folder name is not an old_la_code in rap/data/local_authorities.csv", value=d.name)
             folders.append((d, y, d.name))
-            for p in _csv_paths(d):
+            paths = _csv_paths(d)
+            notes += _unread_files(d, paths)
+            for p in paths:
                 entries.append((p, y, d.name))
     raw, files, more, seen = _read_files(entries, years)
     for d, y, la in folders:
@@ -324,6 +370,7 @@ def read_ssda903_years(root: str | Path, years: Iterable[int]) -> ReadResult:
 #: Where each table's rows live in EXPSSDA903, as found in DfE's export and the validator project's
 #: reader (the ``xml`` hints in spec.yaml predate it): repeated elements of a CHILD, and tables whose
 #: fields sit directly in HEADER (one row per child when the trigger field is present).
+XML_ROOT = "EXPSSDA903"
 _XML_ELEMENTS = {
     "EPISODE": "Episodes",
     "AREVIEW": "Reviews",
@@ -341,9 +388,7 @@ _XML_RENAME = {"CHILDID": "CHILD", "PL": "PLACE"}
 
 def _parse_xml(path: Path) -> tuple[list[dict], list[tuple[str, dict]]]:
     """Children as (header fields + line) and their repeated records (table, fields + line)."""
-    raw = path.read_bytes() if path.is_file() else None
-    if raw is None:
-        raise InputError(path, "file not found")
+    raw = read_bytes(path)
     parser = xml.parsers.expat.ParserCreate()
     children: list[dict] = []
     records: list[tuple[str, dict, int]] = []  # (element, fields, child index)
@@ -351,6 +396,13 @@ def _parse_xml(path: Path) -> tuple[list[dict], list[tuple[str, dict]]]:
     state = {"child": None, "rec": None, "text": [], "rec_el": None}
 
     def start(name, attrs):
+        if not stack and name != XML_ROOT:
+            raise InputError(
+                path,
+                f"the root element is <{name}>, not <{XML_ROOT}>: not an SSDA903 XML export",
+                line=parser.CurrentLineNumber,
+                value=name,
+            )
         stack.append(name)
         state["text"] = []
         if name == "CHILD" and len(stack) == 2:
