@@ -102,7 +102,8 @@ def _table_rows(la_number: object = 12) -> list[dict]:
     ]
 
 
-def _notebook(path: Path, output_text: str = "12 children") -> None:
+def _notebook(path: Path, output_text: str = "12 children", figure_text: list[str] | None = None) -> None:
+    figure_text = ["Children by ethnic group", "0", "1,000", "White"] if figure_text is None else figure_text
     nb = {
         "cells": [
             {"cell_type": "markdown", "metadata": {}, "source": ["# Section\n", "Narrative."]},
@@ -115,7 +116,8 @@ def _notebook(path: Path, output_text: str = "12 children") -> None:
                     {"output_type": "stream", "name": "stderr", "text": ["a warning\n"]},
                     {
                         "output_type": "display_data",
-                        "metadata": {},
+                        # what rap.present.display.figure records of a chart: every text it shows
+                        "metadata": {"rap": {"figure_text": figure_text}},
                         "data": {
                             "text/markdown": [f"| LA | n |\n|---|---|\n| x | {output_text} |\n"],
                             "text/plain": ["<Markdown>"],
@@ -245,7 +247,7 @@ def test_clean_outputs_pass_and_unreadable_files_are_listed(outputs, needles):
 def test_needles_never_show_identifiers(needles):
     text = repr(needles) + str(needles) + needles.describe()
     assert not any(i in text for i in IDENTIFIERS)
-    assert "2 child ids, 1 UPNs, 2 postcodes, 3 dates of birth" in needles.describe()
+    assert "2 child ids, 1 UPNs, 0 social worker ids, 2 postcodes, 3 dates of birth" in needles.describe()
 
 
 def test_short_ids_unknown_upns_and_postcode_districts_are_not_looked_for(needles):
@@ -328,11 +330,11 @@ def test_fast_pdf_text_holds_every_word_pypdf_finds(outputs):
 
     from pypdf import PdfReader
 
-    from rap.build.leaks import _pdf_segments
+    from rap.build.leaks.pdf import pdf_segments as _pdf_segments
 
     pdf = outputs / "report" / "report.pdf"
     _pdf(pdf, f"Lists: {UPN}, 06/09/2010 and *bold {CHILD}* _emph_ $x^2$ " + "long text " * 80)
-    ours = "\n".join(s.text for s in _pdf_segments(pdf))
+    ours = "\n".join(s.text for s in _pdf_segments(pdf)[0])
     theirs = "\n".join(p.extract_text() for p in PdfReader(pdf).pages)
     words = set(re.findall(r"[A-Za-z0-9/]+", theirs))
     assert words <= set(re.findall(r"[A-Za-z0-9/]+", ours))
@@ -405,13 +407,21 @@ def test_ids_in_ees_filter_columns_but_not_numeric_indicator_cells(outputs, need
         (f"child_{NUMERIC_CHILD}", True),
         (f"2{NUMERIC_CHILD}", False),  # part of another number
         (f"{NUMERIC_CHILD}7", False),
-        (f"E{NUMERIC_CHILD}", False),  # part of a code
+        (f"E{NUMERIC_CHILD}", True),  # inside a longer token: letters around an id do not hide it
+        (f"ID{NUMERIC_CHILD}X", True),
+        (f"ID-{NUMERIC_CHILD}", True),
+        (f"E0{NUMERIC_CHILD}7", False),  # digits touching its digits: another number
+        ("E06100355", False),  # an ONS code is not searched inside
+        (f"ab12cd34ef{NUMERIC_CHILD}ab", False),  # nor is a hash
+        (f"0x{NUMERIC_CHILD}", False),  # nor an address
         (f"0.{NUMERIC_CHILD}", False),  # decimals
         (f"#{NUMERIC_CHILD}", False),  # a CSS colour
         ("100,355", False),  # a formatted count is not the id
         (f"{SHORT_CHILD} children", False),  # too short to look for
         (CHILD.lower(), True),
-        (f"X{CHILD}", False),
+        (f"X{CHILD}", True),
+        (f"ID_{CHILD}_2", True),
+        (f"{CHILD}7", False),  # another id
     ],
 )
 def test_ids_match_whole_tokens_only(tmp_path, needles, text, found):
