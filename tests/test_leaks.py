@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from rap.build import leaks
 from rap.build.leaks import (
     KINDS,
     MIN_ID_LENGTH,
@@ -449,6 +450,281 @@ def test_excerpt_never_ends_inside_an_identifier(tmp_path, needles):
     assert [f.kind for f in found] == ["date of birth", "UPN", "child id"]
     for f in found:
         assert not any(i in f.excerpt for i in [*IDENTIFIERS, "2004", "09-02", "2608605"])
+
+
+# --------------------------------------------------------------------------------------------------------
+# every form a value is written in
+
+
+DOB_FORMS = [
+    "06 September 2010",
+    "6 Sept 2010",
+    "6th of September, 2010",
+    "September 6, 2010",
+    "06-Sep-2010",
+    "06SEP2010",
+    "06-Sep-10",
+    "06-09-2010",
+    "06.09.2010",
+    "6/9/2010",
+    "20100906",
+    "06092010",
+    "2010/09/06",
+    "2010.09.06",
+    "06/09/10",
+    "6-9-10",
+    "06.09.10",
+    "2010-09-06T00:00:00",
+]
+
+
+@pytest.mark.parametrize("written", DOB_FORMS)
+def test_a_date_of_birth_in_any_written_form(tmp_path, needles, written):
+    (tmp_path / "a.md").write_text(f"born {written}, placed", encoding="utf-8")
+    [f] = scan_outputs(tmp_path, needles, THRESHOLD, BASE)
+    assert (f.kind, f.detail) == ("date of birth", "a child's date of birth in the inputs")
+    assert f.excerpt.startswith("born [date]") and f.excerpt.endswith(", placed") and "10" not in f.excerpt
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "pandas 3.11.10 and certifi 2024.1.2",  # versions
+        "a rate of 0.20100906",  # decimals
+        "120100906 rows and 201009061",  # longer numbers
+        "code E20100906",
+        "the years 2019-20 and 2010-11",
+        "children looked after on 31 March 2024, from 1 April 2023; 31/03/2024",  # the collection year
+        "1,230 children, 12.5%, 6 September",  # a day without a year
+    ],
+)
+def test_numbers_versions_and_collection_year_days_are_not_dates_of_birth(tmp_path, text):
+    needles = Needles.build(dobs=[DOB, dt.date(2024, 3, 31), dt.date(2004, 1, 1)]).for_years([2023, 2024])
+    (tmp_path / "a.md").write_text(text, encoding="utf-8")
+    assert scan_outputs(tmp_path, needles, THRESHOLD, BASE) == []
+
+
+def test_collection_year_days_are_dates_of_birth_when_the_years_are_not_given(tmp_path):
+    needles = Needles.build(dobs=[dt.date(2004, 1, 1), dt.date(2024, 3, 31)])
+    (tmp_path / "a.md").write_text("on 31 March 2024", encoding="utf-8")
+    assert [f.kind for f in scan_outputs(tmp_path, needles, THRESHOLD, BASE)] == ["date of birth"]
+
+
+@pytest.mark.parametrize(
+    "written", ["EC3M 8UD", "EC3M  8UD", "EC3M-8UD", "ec3m8ud", "Ec3m\u00a08ud", "EC3M_8UD", "EC3M\t8UD", "EC3M / 8UD"]
+)
+def test_a_postcode_written_any_way(tmp_path, needles, written):
+    (tmp_path / "a.md").write_text(f"placed at {written} today", encoding="utf-8")
+    [f] = scan_outputs(tmp_path, needles, THRESHOLD, BASE)
+    assert (f.kind, f.excerpt) == ("postcode", "placed at [postcode] today")
+
+
+def test_social_worker_ids_are_looked_for(tmp_path):
+    needles = Needles.build(sw_ids=["SW10060209"], child_ids=[CHILD])
+    (tmp_path / "a.md").write_text("worker sw10060209, also IDSW10060209X; not SW100602091\n", encoding="utf-8")
+    found = scan_outputs(tmp_path, needles, THRESHOLD, BASE)
+    assert [f.kind for f in found] == ["social worker id"] * 2
+    assert found[0].excerpt == "worker [social worker id], also ID[social worker id]X; not SW100602091"
+    assert "1 child ids, 0 UPNs, 1 social worker ids" in needles.describe()
+
+
+def test_values_of_rejected_rows_are_looked_for_by_their_shape(tmp_path):
+    """A shifted Header row (the child id under SEX, a UPN under MOTHER) is rejected: neither value is in the
+    validated tables, so the rows are read again and each value is taken for what it looks like."""
+    from rap.build.leaks.needles import problem_rows
+    from rap.inputs.load import RecordData
+    from rap.inputs.readers.quarantine import ReadResult
+
+    source = tmp_path / "header.csv"
+    source.write_text(
+        "CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB\n7,100068,02/09/2004,WBRI,,B201652608605,\n"
+        "C2004123,1,02/09/2004,WBRI,,0,\n"
+    )
+    problems = pd.DataFrame(
+        {
+            "table": ["Header", "Header"],
+            "file": [str(source), str(tmp_path / "gone.csv")],  # a file that cannot be read again adds nothing
+            "line": [2, 5],
+            "column": ["SEX", "SEX"],
+            "value": ["100068", "9"],
+            "reason": ["SEX '100068' is not a code", "SEX '9' is not a code"],
+            "action": ["rejected", "rejected"],
+        }
+    )
+    assert problem_rows(problems) == {"7", "100068", "02/09/2004", "WBRI", "B201652608605"}
+    data = RecordData(ssda903=ReadResult(tables={}, problems=problems), school=ReadResult(tables={}), population=None)
+    needles = leaks.needles_from_record_data(data)
+    assert needles.tokens == {"100068": "child id", "B201652608605": "UPN"}
+    qa = tmp_path / "qa"
+    qa.mkdir()
+    (qa / "rejected_header.csv").write_text(
+        "file,line,column,value\nh.csv,2,SEX,100068\nh.csv,2,MOTHER,B201652608605\n"
+    )
+    found = scan_outputs(qa, needles, THRESHOLD, BASE)
+    assert [(f.kind, f.location) for f in found] == [
+        ("child id", "line 2, column value"),
+        ("UPN", "line 3, column value"),
+    ]
+
+
+def test_a_date_of_birth_in_a_spreadsheet_date_cell(tmp_path, needles):
+    """``DataFrame.to_excel`` writes a date as a number formatted as a date: the number is read as that date.
+    Numeric cells otherwise are statistics (here one equal to a numeric child id)."""
+    df = pd.DataFrame({"group": ["White"], "born": [pd.Timestamp(DOB)], "children": [int(NUMERIC_CHILD)]})
+    df.to_excel(tmp_path / "dates.xlsx", index=False, engine="xlsxwriter")
+    [f] = scan_outputs(tmp_path, needles, THRESHOLD, BASE)
+    assert (f.kind, f.location) == ("date of birth", "sheet1 cell B2 (a date cell)")
+    assert f.excerpt == "[date]"
+
+
+def test_excel_serials_and_date_styles():
+    from rap.build.leaks.dates import excel_serial_date
+    from rap.build.leaks.office import date_styles
+
+    assert excel_serial_date(40427) == DOB and excel_serial_date(40427.75) == DOB
+    assert excel_serial_date(38965, date1904=True) == DOB
+    styles = (
+        '<numFmts><numFmt numFmtId="164" formatCode="yyyy\\-mm\\-dd"/><numFmt numFmtId="165" formatCode="#,##0"/>'
+        '<numFmt numFmtId="166" formatCode="&quot;day&quot; 0"/></numFmts><cellXfs count="5"><xf numFmtId="0"/>'
+        '<xf numFmtId="14"/><xf numFmtId="164"/><xf numFmtId="165"/><xf numFmtId="166"/></cellXfs>'
+    )
+    assert date_styles(styles) == {1, 2}
+
+
+def test_a_date_of_birth_as_eight_digits_in_a_numeric_indicator(outputs, needles):
+    rows = _table_rows()
+    rows[0]["las"] = 20100906  # yyyymmdd: no count these tables publish
+    rows[1]["las"] = 6092010  # ddmmyyyy would be an ordinary national count: not looked for in numbers
+    _ees(outputs, "cla", rows, ["number", "las", "rate_per_10000"], ["ethnicity_major"])
+    [f] = scan_outputs(outputs, needles, THRESHOLD, BASE)
+    assert (f.file, f.kind, f.location) == ("tables/cla.csv", "date of birth", "line 2, column las")
+
+
+def test_every_file_type_is_read(tmp_path, needles):
+    """Unknown types as bytes (UTF-16 too), containers unpacked, Parquet's compressed pages read with pyarrow,
+    a chart saved as SVG or PDF read as its text."""
+    import gzip
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    (tmp_path / "extract.dat").write_bytes(f"x {UPN}\n".encode())
+    (tmp_path / "wide.bin").write_bytes(f"child {CHILD}".encode("utf-16-le"))
+    (tmp_path / "rows.csv.gz").write_bytes(gzip.compress(b"born 06/09/2010\n"))
+    with zipfile.ZipFile(tmp_path / "bundle.zip", "w") as z:
+        z.writestr("inner/places.csv", f"place\n{POSTCODE}\n")
+    pd.DataFrame({"CHILD": [f"{i:06d}" for i in range(200000, 201000)] + [NUMERIC_CHILD]}).to_parquet(
+        tmp_path / "children.parquet"
+    )
+    fig, ax = plt.subplots()
+    ax.set_title(f"Placements of {CHILD}")
+    fig.savefig(tmp_path / "chart.svg")
+    fig.savefig(tmp_path / "chart.pdf")
+    plt.close(fig)
+    found = scan_outputs(tmp_path, needles, THRESHOLD, BASE)
+    assert sorted((f.file, f.kind) for f in found) == [
+        ("bundle.zip", "postcode"),
+        ("chart.pdf", "child id"),
+        ("chart.svg", "child id"),
+        ("children.parquet", "child id"),
+        ("extract.dat", "UPN"),
+        ("rows.csv.gz", "date of birth"),
+        ("wide.bin", "child id"),
+    ]
+    assert next(f for f in found if f.file == "bundle.zip").location == "inner/places.csv, line 2"
+
+
+def test_images_whose_text_cannot_be_read(tmp_path, needles):
+    """An image file is an unchecked image, unless it is the report's (made from the notebooks' figures,
+    whose text is checked there); a PNG's text chunks are read."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.set_title(f"Placements of {CHILD}")  # in the pixels only
+    for rel in ("charts/chart.png", "report/media/chart.png"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(tmp_path / rel)
+    fig.savefig(tmp_path / "charts" / "titled.png", metadata={"Title": f"Placements of {CHILD}"})
+    plt.close(fig)
+    report = scan(tmp_path, needles, THRESHOLD, BASE)
+    assert sorted((f.file, f.kind) for f in report.findings) == [
+        ("charts/chart.png", "unchecked image"),
+        ("charts/titled.png", "child id"),
+        ("charts/titled.png", "unchecked image"),
+    ]
+    assert report.not_scanned == ["charts/chart.png", "charts/titled.png", "report/media/chart.png"]
+
+
+def test_chart_text_recorded_by_display_figure_is_scanned(outputs, needles):
+    nb = outputs / "notebooks" / "01_cla.ipynb"
+    _notebook(nb, figure_text=["Children placed", f"{CHILD}, born 06/09/2010, at {POSTCODE}"])
+    found = scan_outputs(outputs, needles, THRESHOLD, BASE)
+    assert [(f.kind, f.location) for f in found] == [
+        (kind, "cell 2 output 2, figure text, line 2") for kind in ("child id", "date of birth", "postcode")
+    ]
+    assert found[0].excerpt == "Children placed [child id], born [date], at [postcode]"
+
+
+def test_a_notebook_image_without_its_text_is_an_unchecked_image(outputs, needles):
+    nb = outputs / "notebooks" / "01_cla.ipynb"
+    _notebook(nb)
+    content = json.loads(nb.read_text())
+    del content["cells"][1]["outputs"][1]["metadata"]["rap"]  # an image/png output nobody recorded the text of
+    content["cells"][0]["source"] = "![chart](data:image/png;base64,iVBORw0KGgo)"
+    nb.write_text(json.dumps(content))
+    found = scan_outputs(outputs, needles, THRESHOLD, BASE)
+    assert [(f.kind, f.location.split(" (")[0]) for f in found] == [
+        ("unchecked image", "cell 1 source"),
+        ("unchecked image", "cell 2 output 2"),
+    ]
+
+
+def test_display_figure_records_every_text_of_the_chart(monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rap.build.leaks.files import FIGURE_TEXT
+    from rap.present import display
+
+    fig, ax = plt.subplots()
+    ax.bar(["White", "Black"], [1200, 300], label="2024")
+    ax.set_title("Children by group")
+    ax.set_xlabel("Ethnic group")
+    ax.legend()
+    ax.annotate("England", (0, 1000))
+    fig.suptitle("Headline")
+    shown = {}
+    monkeypatch.setattr(display, "_display_markdown", lambda md, plain, metadata=None: shown.update(metadata=metadata))
+    display.figure(fig, "fig-x", "Caption", alt="Alt text")
+    texts = shown["metadata"]["rap"]["figure_text"]
+    assert {"Children by group", "Ethnic group", "White", "Black", "2024", "England", "Headline", "1000"} <= set(texts)
+    assert display.FIGURE_TEXT_KEY == FIGURE_TEXT  # the scan reads it where display.figure puts it
+
+
+def test_a_failed_notebook_is_kept_redacted(tmp_path, needles):
+    from rap.build.leaks.redact import redact_notebook
+
+    _notebook(tmp_path / "nb.ipynb", output_text=f"child {CHILD}", figure_text=[f"at {POSTCODE}"])
+    nb = json.loads((tmp_path / "nb.ipynb").read_text())
+    nb["cells"][1]["source"] = f'print("{UPN}")'
+    nb["cells"][1]["outputs"].append(
+        {"output_type": "error", "ename": "ValueError", "evalue": "born 06/09/2010", "traceback": [f"x {CHILD}"]}
+    )
+    clean, found = redact_notebook(nb, needles)
+    assert sorted(f.kind for f in found) == ["UPN", "child id", "child id", "date of birth", "postcode"]
+    text = json.dumps(clean)
+    assert [i for i in IDENTIFIERS if i in text] == [] and "image/png" not in text
+    assert "[child id]" in text and "[UPN]" in text and "[date]" in text
+    assert clean["cells"][0]["source"].startswith("**Redacted before it was kept.**")
+    (tmp_path / "kept.ipynb").write_text(text)
+    assert leaks.file_findings(tmp_path / "kept.ipynb", "kept.ipynb", needles, THRESHOLD, BASE)[0] == []
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -87,8 +87,27 @@ def png_text(data: bytes) -> str:
     return "\n".join(out)
 
 
+def columnar_text(data: bytes) -> str | None:
+    """A Parquet or Arrow (Feather) file's values as text, one line per column (their pages are compressed:
+    the bytes hold almost none of the values); None if it is neither, or pyarrow cannot read it."""
+    if not (data[:4] == b"PAR1" or data[:6] == b"ARROW1"):
+        return None
+    try:
+        import pyarrow.feather as feather
+        import pyarrow.parquet as parquet
+
+        table = parquet.read_table(io.BytesIO(data)) if data[:4] == b"PAR1" else feather.read_table(io.BytesIO(data))
+    except Exception:  # pyarrow absent, or a file it cannot read: the bytes are read instead
+        return None
+    lines = [",".join(table.column_names)]
+    for column in table.columns:
+        lines.append(",".join(str(v) for v in column.unique().to_pylist() if v is not None))
+    return "\n".join(lines)
+
+
 def bytes_contents(data: bytes, label: str = "", derived: bool = False, depth: int = 0) -> Contents:
-    """Any bytes: a zip's members, a compressed stream's contents, an image's text chunks, else the text."""
+    """Any bytes: a zip's members, a compressed stream's contents, a Parquet or Arrow file's values, an
+    image's text chunks, else the text."""
     if depth < MAX_DEPTH and data[:4] == b"PK\x03\x04":
         try:
             return _zip_members(data, label, derived, depth)
@@ -98,6 +117,9 @@ def bytes_contents(data: bytes, label: str = "", derived: bool = False, depth: i
     if inner is not None:
         return bytes_contents(inner, label, derived, depth + 1)
     where = label or "whole file"
+    table = columnar_text(data)
+    if table is not None:
+        return Contents([Segment(f"{label} values" if label else "values", table, "column")])
     if is_image(data):
         text = png_text(data) if data.startswith(IMAGE_MAGIC[0]) else decode(data)
         return Contents([Segment(label, text, None)], images=[] if derived else [where], readable=depth > 0)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
+from typing import Any
 
 __all__ = ["DATE", "date_spans", "excel_serial_date", "match_dates", "period_dates"]
 
@@ -53,21 +54,37 @@ _START = r"(?<![0-9])(?<![0-9][/.\-])"
 _END = r"(?![0-9])(?![/.\-][0-9])"
 _DAY_SUFFIX = r"(?i:st|nd|rd|th)?"
 
-_FORMS = [
-    rf"{_START}(?P<d1>[0-3]?[0-9])(?P<s1>[/.\-])(?P<m1>[01]?[0-9])(?P=s1)(?P<y1>[0-9]{{4}}){_END}",
-    rf"{_START}(?P<y2>[12][0-9]{{3}})(?P<s2>[/\-])(?P<m2>[01]?[0-9])(?P=s2)(?P<d2>[0-3]?[0-9]){_END}",
-    rf"{_START}(?P<y3>[12][0-9]{{3}})\.(?P<m3>[01][0-9])\.(?P<d3>[0-3][0-9]){_END}",
-    rf"{_START}(?P<d4>[0-3]?[0-9])(?P<s4>[/\-])(?P<m4>[01]?[0-9])(?P=s4)(?P<y4>[0-9]{{2}}){_END}",
-    rf"{_START}(?P<d5>[0-3][0-9])\.(?P<m5>[01][0-9])\.(?P<y5>[0-9]{{2}}){_END}",
-    r"(?<![0-9A-Za-z.#])(?P<c>[0-9]{8})(?![0-9A-Za-z])",
-    rf"(?<![0-9A-Za-z])(?P<d6>[0-3]?[0-9]){_DAY_SUFFIX}[\s\-./]{{0,3}}(?i:of\s+)?(?P<mon6>{_MONTH})\.?,?"
-    rf"[\s\-./]{{0,3}}(?P<y6>[0-9]{{4}})(?![0-9A-Za-z])",
-    rf"(?<![0-9A-Za-z])(?P<d7>[0-3]?[0-9])-(?P<mon7>{_MONTH})-(?P<y7>[0-9]{{2}})(?![0-9A-Za-z])",
-    rf"(?<![A-Za-z])(?P<mon8>{_MONTH})\.?\s{{1,3}}(?P<d8>[0-3]?[0-9]){_DAY_SUFFIX},?\s{{1,3}}(?P<y8>[0-9]{{4}})"
-    r"(?![0-9A-Za-z])",
+_NUMERIC_FORMS = [
+    rf"(?=[0-9]){_START}(?P<d1>[0-3]?[0-9])(?P<s1>[/.\-])(?P<m1>[01]?[0-9])(?P=s1)(?P<y1>[0-9]{{4}}){_END}",
+    rf"(?=[0-9]){_START}(?P<y2>[12][0-9]{{3}})(?P<s2>[/\-])(?P<m2>[01]?[0-9])(?P=s2)(?P<d2>[0-3]?[0-9]){_END}",
+    rf"(?=[0-9]){_START}(?P<y3>[12][0-9]{{3}})\.(?P<m3>[01][0-9])\.(?P<d3>[0-3][0-9]){_END}",
+    rf"(?=[0-9]){_START}(?P<d4>[0-3]?[0-9])(?P<s4>[/\-])(?P<m4>[01]?[0-9])(?P=s4)(?P<y4>[0-9]{{2}}){_END}",
+    rf"(?=[0-9]){_START}(?P<d5>[0-3][0-9])\.(?P<m5>[01][0-9])\.(?P<y5>[0-9]{{2}}){_END}",
 ]
+_COMPACT_FORMS = [r"(?=[0-9])(?<![0-9A-Za-z.#])(?P<c>[0-9]{8})(?![0-9A-Za-z])"]
+_MONTH_FORMS = [
+    rf"(?=[0-9])(?<![0-9A-Za-z])(?P<d6>[0-3]?[0-9]){_DAY_SUFFIX}[\s\-./]{{0,3}}(?i:of\s+)?(?P<mon6>{_MONTH})\.?,?"
+    rf"[\s\-./]{{0,3}}(?P<y6>[0-9]{{4}})(?![0-9A-Za-z])",
+    rf"(?=[0-9])(?<![0-9A-Za-z])(?P<d7>[0-3]?[0-9])-(?P<mon7>{_MONTH})-(?P<y7>[0-9]{{2}})(?![0-9A-Za-z])",
+    rf"(?=[JjFfMmAaSsOoNnDd])(?<![A-Za-z])(?P<mon8>{_MONTH})\.?\s{{1,3}}(?P<d8>[0-3]?[0-9]){_DAY_SUFFIX},?\s{{1,3}}"
+    r"(?P<y8>[0-9]{4})(?![0-9A-Za-z])",
+]
+_FORMS = [*_NUMERIC_FORMS, *_COMPACT_FORMS, *_MONTH_FORMS]
+
+
+def _alternatives(forms: list[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{f})" for f in forms))
+
+
 #: every written form of a date (see the module docstring)
-DATE = re.compile("|".join(f"(?:{f})" for f in _FORMS))
+DATE = _alternatives(_FORMS)
+#: the forms a window around each kind of candidate (see :func:`date_spans`) can hold
+_BY_CANDIDATE = {
+    "num": _alternatives(_NUMERIC_FORMS),
+    "compact": _alternatives(_COMPACT_FORMS),
+    "month": _alternatives(_MONTH_FORMS),
+    "any": DATE,
+}
 
 
 def _date(y: int, m: int, d: int) -> dt.date | None:
@@ -85,26 +102,51 @@ def match_dates(m: re.Match[str]) -> list[dt.date]:
     """The dates a match of :data:`DATE` can mean: none (not a real date), one, or two (a two-digit year)."""
     g = m.groupdict()
     for k in ("1", "2", "3"):
-        if g[f"y{k}"]:
+        if g.get(f"y{k}"):
             d = _date(int(g[f"y{k}"]), int(g[f"m{k}"]), int(g[f"d{k}"]))
             return [d] if d else []
     for k in ("4", "5"):
-        if g[f"y{k}"]:
+        if g.get(f"y{k}"):
             return _two_digit(g[f"y{k}"], int(g[f"m{k}"]), int(g[f"d{k}"]))
-    if g["c"]:
+    if g.get("c"):
         c = g["c"]
         found = [_date(int(c[:4]), int(c[4:6]), int(c[6:])), _date(int(c[4:]), int(c[2:4]), int(c[:2]))]
         return [x for x in found if x is not None]
     for k in ("6", "8"):
-        if g[f"y{k}"]:
+        if g.get(f"y{k}"):
             d = _date(int(g[f"y{k}"]), MONTHS[g[f"mon{k}"].lower()], int(g[f"d{k}"]))
             return [d] if d else []
     return _two_digit(g["y7"], MONTHS[g["mon7"].lower()], int(g["d7"]))
 
 
+#: what every form holds (two separators between digits, eight digits, or a month's first three letters):
+#: :data:`DATE` is tried only around these, since trying it at every character costs seconds a megabyte
+_CANDIDATE = re.compile(
+    r"(?P<num>[0-9][/.\-][0-9]{1,2}[/.\-][0-9])|(?P<compact>[0-9](?<![0-9A-Za-z.#][0-9])[0-9]{7}(?![0-9A-Za-z]))"
+    r"|(?P<month>[JjFfMmAaSsOoNnDd](?i:an|eb|ar|pr|ay|un|ul|ug|ep|ct|ov|ec))"
+)
+#: how far a date reaches on either side of what :data:`_CANDIDATE` finds in it, with room to spare
+_MARGIN = 32
+
+
 def date_spans(text: str) -> list[tuple[int, int, list[dt.date]]]:
     """(start, end, dates) of every written date in ``text``; a match that is no real date has no dates."""
-    return [(m.start(), m.end(), match_dates(m)) for m in DATE.finditer(text)]
+    windows: list[list[Any]] = []  # start, end, the kind of candidate ("any" once two kinds share a window)
+    for m in _CANDIDATE.finditer(text):
+        a, b = max(0, m.start() - _MARGIN), min(len(text), m.end() + _MARGIN)
+        if windows and a <= windows[-1][1]:
+            windows[-1][1] = b
+            if windows[-1][2] != m.lastgroup:
+                windows[-1][2] = "any"
+        else:
+            windows.append([a, b, m.lastgroup])
+    out = []
+    for a, b, kind in windows:
+        for m in _BY_CANDIDATE[kind].finditer(text, a, b):
+            # the look-ahead of a match ending at a window's end sees the window's end, not the text's
+            if b == len(text) or m.end() < b - 4:
+                out.append((m.start(), m.end(), match_dates(m)))
+    return out
 
 
 def parse_date(text: str) -> dt.date | None:

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 from rap.build.leaks.dates import date_spans
-from rap.build.leaks.needles import ALNUM, LEFT, MIN_ID_LENGTH, RIGHT, Needles, alternation
+from rap.build.leaks.needles import ALNUM, MIN_ID_LENGTH, RIGHT, Needles, alternation
 
 __all__ = ["Finding", "Segment", "mask", "scan_segment", "strip_data_uris"]
 
@@ -52,15 +52,13 @@ class Segment:
 
 #: candidate tokens: whole runs of letters and digits long enough to be an id
 TOKEN = re.compile(rf"(?<![{ALNUM}])[{ALNUM}]{{{MIN_ID_LENGTH},}}")
-#: tokens longer than the shortest id holding a letter and a digit: an id may sit inside one
-_MIXED = re.compile(
-    rf"(?<![{ALNUM}#])(?<![0-9]\.)(?=[{ALNUM}]*?[0-9])(?=[{ALNUM}]*?[A-Za-z])[{ALNUM}]{{{MIN_ID_LENGTH + 1},}}"
-)
 #: tokens an id is not looked for inside: hashes and addresses, ONS codes
 _NOT_INSIDE = re.compile(r"[0-9A-Fa-f]{12,}|0[xX][0-9A-Fa-f]+|[A-Za-z][0-9]{8}")
 _DIGITS = re.compile(r"[0-9]+")
+#: (the look-behind follows the first letter: a pattern that starts with a character class is searched for
+#: that class first, many times faster than trying a look-behind at every character)
 _POSTCODE = re.compile(
-    rf"{LEFT}([A-Za-z]{{1,2}}[0-9][A-Za-z0-9]?)[\s\-\u2010-\u2015_./]{{0,3}}([0-9][A-Za-z]{{2}}){RIGHT}"
+    rf"([A-Za-z](?<![{ALNUM}#][A-Za-z])[A-Za-z]?[0-9][A-Za-z0-9]?)[\s\-\u2010-\u2015_./]{{0,3}}([0-9][A-Za-z]{{2}}){RIGHT}"
 )
 #: base64 data URIs (embedded images and fonts): not text anyone reads, and long runs that would be
 #: tokenised for nothing
@@ -71,6 +69,13 @@ _Hit = tuple[int, int, str, str]  # start, end, kind, detail
 
 def strip_data_uris(text: str) -> str:
     return _DATA_URI.sub("data:", text) if "base64," in text else text
+
+
+def _mixed(text: str, start: int) -> bool:
+    """A token an id may sit inside: not a CSS colour (``#``) or the decimals of a number."""
+    return not (
+        start and (text[start - 1] == "#" or (text[start - 1] == "." and text[start - 2 : start - 1].isdigit()))
+    )
 
 
 def _inside_hits(token: str, start: int, needles: Needles) -> list[_Hit]:
@@ -102,14 +107,19 @@ def _inside_hits(token: str, start: int, needles: Needles) -> list[_Hit]:
 def _id_hits(text: str, needles: Needles) -> list[_Hit]:
     hits: list[_Hit] = []
     if needles.tokens:
-        found = {t for t in set(TOKEN.findall(text)) if t.upper() in needles.tokens}
+        tokens = needles.tokens
+        found: set[str] = set()
+        for m in TOKEN.finditer(text):
+            token = m.group(0)
+            up = token.upper()
+            if up in tokens:
+                found.add(token)
+            elif len(token) > MIN_ID_LENGTH and not token.isdigit() and not token.isalpha() and _mixed(text, m.start()):
+                hits += _inside_hits(token, m.start(), needles)
         if found:
             rx = alternation(tuple(sorted(found, key=len, reverse=True)))
             assert rx is not None
-            hits += [(m.start(), m.end(), needles.tokens[m.group(0).upper()], "") for m in rx.finditer(text)]
-        for m in _MIXED.finditer(text):
-            if m.group(0).upper() not in needles.tokens:
-                hits += _inside_hits(m.group(0), m.start(), needles)
+            hits += [(m.start(), m.end(), tokens[m.group(0).upper()], "") for m in rx.finditer(text)]
     other = needles.other_pattern
     if other is not None:
         hits += [

@@ -78,12 +78,14 @@ def redact_notebook(nb: dict[str, Any], needles: Needles) -> tuple[dict[str, Any
     def redacted(drop_outputs: bool) -> dict[str, Any]:
         cells = []
         for cell in nb.get("cells", []):
-            cell = {k: v for k, v in cell.items() if k != "attachments"}
+            cell = {k: _walk(v, fn) if k == "metadata" else v for k, v in cell.items() if k != "attachments"}
             cell["source"] = _walk(cell.get("source", ""), lambda s: fn(strip_data_uris(s)))
             if "outputs" in cell:
                 cell["outputs"] = [] if drop_outputs else [_redacted_output(o, fn) for o in cell["outputs"]]
             cells.append(cell)
-        return {**nb, "cells": [_note(found, drop_outputs), *cells]}
+        # the notebook's and cells' metadata too: the scan does not read them (papermill's timestamps), but
+        # what is kept must hold nothing of the data
+        return {**nb, "metadata": _walk(nb.get("metadata", {}), fn), "cells": [_note(found, drop_outputs), *cells]}
 
     for drop_outputs in (False, True):
         candidate = redacted(drop_outputs)
