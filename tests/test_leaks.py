@@ -8,6 +8,7 @@ import json
 import shutil
 import time
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -494,12 +495,13 @@ def test_a_date_of_birth_in_any_written_form(tmp_path, needles, written):
         "120100906 rows and 201009061",  # longer numbers
         "code E20100906",
         "the years 2019-20 and 2010-11",
+        'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"',  # in every SVG matplotlib writes
         "children looked after on 31 March 2024, from 1 April 2023; 31/03/2024",  # the collection year
         "1,230 children, 12.5%, 6 September",  # a day without a year
     ],
 )
 def test_numbers_versions_and_collection_year_days_are_not_dates_of_birth(tmp_path, text):
-    needles = Needles.build(dobs=[DOB, dt.date(2024, 3, 31), dt.date(2004, 1, 1)]).for_years([2023, 2024])
+    needles = Needles.build(dobs=[DOB, dt.date(2024, 3, 31), dt.date(1998, 1, 1)]).for_years([2023, 2024])
     (tmp_path / "a.md").write_text(text, encoding="utf-8")
     assert scan_outputs(tmp_path, needles, THRESHOLD, BASE) == []
 
@@ -725,6 +727,14 @@ def test_a_failed_notebook_is_kept_redacted(tmp_path, needles):
     assert clean["cells"][0]["source"].startswith("**Redacted before it was kept.**")
     (tmp_path / "kept.ipynb").write_text(text)
     assert leaks.file_findings(tmp_path / "kept.ipynb", "kept.ipynb", needles, THRESHOLD, BASE)[0] == []
+
+
+def test_an_excerpt_never_cuts_a_date_it_would_show_part_of(tmp_path, needles):
+    # the 40-character margin before the second date ends inside the first, after its day
+    (tmp_path / "a.md").write_text(f"{'x' * 30} 06 September 2010 {'y' * 24} 2010-09-06", encoding="utf-8")
+    found = scan_outputs(tmp_path, needles, THRESHOLD, BASE)
+    assert [f.kind for f in found] == ["date of birth"] * 2
+    assert all("September" not in f.excerpt and "2010" not in f.excerpt for f in found)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -957,3 +967,254 @@ def test_publishing_with_one_worker_starts_no_second_process(small_project, smal
     assert (build / "report" / "index.html").is_file() or any((build / "report").glob("*.html"))
     lines = (build / "qa" / "checks.csv").read_text().splitlines()
     assert sum("Leak scan of every output file" in line for line in lines) == 1
+
+
+# --------------------------------------------------------------------------------------------------------
+# every form, planted by a section notebook of a small project: the build stops, nothing under outputs/ keeps it
+
+PICK = '''
+def pick(data_path, year):
+    """What the planted notebook leaks: the first child, in the first LA that has one, with a UPN and a date of
+    birth that is no collection year's first or last day; that LA's first home postcode and busiest social
+    worker."""
+    import collections
+    import csv
+    import datetime as dt
+    from pathlib import Path
+
+    def rows(la, name):
+        with open(la / name, encoding="utf-8-sig", newline="") as fh:
+            return list(csv.DictReader(fh))
+
+    def born(row):
+        try:
+            day = dt.datetime.strptime(row["DOB"], "%d/%m/%Y").date()
+        except ValueError:
+            return None
+        return None if day.strftime("%d/%m") in ("31/03", "01/04") else day
+
+    for la in sorted(p for p in (Path(data_path) / "ssda903" / str(year)).iterdir() if p.is_dir()):
+        try:
+            child = next(r for r in rows(la, "header.csv") if len(r["CHILD"]) >= 6 and len(r["UPN"]) == 13 and born(r))
+            postcode = next(r["HOME_POST"] for r in rows(la, "episodes.csv") if " " in r["HOME_POST"])
+            workers = collections.Counter(r["SW_ID"] for r in rows(la, "sw_episodes.csv") if r["SW_ID"])
+            sw_id = workers.most_common(1)[0][0]
+        except (StopIteration, IndexError):
+            continue
+        return {"child": child["CHILD"], "upn": child["UPN"], "dob": born(child), "postcode": postcode, "sw_id": sw_id}
+'''
+
+#: printed by the planted notebook, one cell each: marker -> (kind, Python expression of the value written)
+PRINTED = {
+    "dob in words": ("date of birth", 'dob.strftime("%d %B %Y")'),
+    "dob with hyphens": ("date of birth", 'dob.strftime("%d-%m-%Y")'),
+    "dob with dots": ("date of birth", 'dob.strftime("%d.%m.%Y")'),
+    "dob as digits": ("date of birth", 'dob.strftime("%Y%m%d")'),
+    "dob year first": ("date of birth", 'dob.strftime("%Y/%m/%d")'),
+    "dob short year": ("date of birth", 'dob.strftime("%d/%m/%y")'),
+    "social worker": ("social worker id", 'f"worker {sw_id}"'),
+    "postcode two spaces": ("postcode", 'postcode.replace(" ", "  ")'),
+    "postcode hyphen": ("postcode", 'postcode.replace(" ", "-")'),
+    "postcode lower no space": ("postcode", 'postcode.replace(" ", "").lower()'),
+    "id prefixed": ("child id", '"ID-" + child'),
+    "id inside a token": ("child id", '"ID" + child + "X"'),
+}
+#: files the planted notebook writes into its out_dir -> the kind the scan must find in each
+WRITTEN = {
+    "dates.xlsx": "date of birth",  # an Excel date cell
+    "chart.svg": "UPN",
+    "extract.dat": "UPN",
+    "rows.csv.gz": "child id",
+    "qa/planted_rows.csv": "UPN",  # a QA file, read by value
+    "chart.png": "unchecked image",
+}
+PLANTED_FILES = """
+fig, ax = plt.subplots()
+ax.bar(["White", "Black"], [30, 40])
+ax.set_title(f"Child {child}, born {dob:%d/%m/%Y}, of {postcode}")
+display.figure(fig, "fig-planted", "Planted chart", alt="A bar chart.", close=False)
+fig.savefig(out / "chart.png")
+ax.set_title(f"Pupil {upn}")
+fig.savefig(out / "chart.svg")
+plt.close(fig)
+pd.DataFrame({"born": [pd.Timestamp(dob)]}).to_excel(out / "dates.xlsx", index=False, engine="xlsxwriter")
+(out / "extract.dat").write_text(f"{upn}\\n")
+(out / "rows.csv.gz").write_bytes(gzip.compress(f"id\\nID-{child}\\n".encode()))
+(out / "qa" / "planted_rows.csv").write_text(f"file,line,column,value\\nh.csv,2,MOTHER,{upn}\\n")
+"""
+PLANTED_SETUP = f"""
+import gzip
+from pathlib import Path
+
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from rap.core.params import load_params
+from rap.present import display
+{PICK}
+params = load_params(params_file)
+v = pick(params.data_path, params.year)
+child, upn, dob, postcode, sw_id = v["child"], v["upn"], v["dob"], v["postcode"], v["sw_id"]
+out = Path(out_dir)
+(out / "qa").mkdir(parents=True, exist_ok=True)
+"""
+FAILING = 'raise ValueError(f"child {child}, born {dob:%d/%m/%Y}, at {postcode}")'
+
+
+def _plant(project: Path, folder: str, failing: bool = False) -> Path:
+    """The project's section notebooks plus ``06_planted.ipynb``, which leaks every form (and raises at the
+    end, if ``failing``), in ``project/folder``."""
+    import nbformat
+
+    target = project / folder
+    shutil.copytree(project / "notebooks", target, dirs_exist_ok=True)
+    nb = nbformat.v4.new_notebook(
+        metadata=nbformat.read(project / "notebooks" / "01_data_availability.ipynb", 4).metadata
+    )
+    params = nbformat.v4.new_code_cell('params_file = "../params/2024.yaml"\nout_dir = "out"\nyear = 2024')
+    params.metadata["tags"] = ["parameters"]
+    code = [PLANTED_SETUP, *(f'print("<<{m}>> " + {expr})' for m, (_, expr) in PRINTED.items()), PLANTED_FILES]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Planted leaks"), params, *map(nbformat.v4.new_code_cell, code)]
+    if failing:
+        nb.cells.append(nbformat.v4.new_code_cell(FAILING))
+    nbformat.write(nb, target / "06_planted.ipynb")
+    return target
+
+
+def _snapshot(outputs: Path) -> dict[str, str]:
+    """Every file under ``outputs`` (locks aside) and its sha256."""
+    import hashlib
+
+    return {
+        p.relative_to(outputs).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(outputs.rglob("*"))
+        if p.is_file() and not p.name.endswith(".lock")
+    }
+
+
+def _contents(data: bytes) -> list[bytes]:
+    """The bytes of a file and of everything packed inside it (zip members, gzip streams)."""
+    import gzip
+    import io
+
+    out = [data]
+    if data[:4] == b"PK\x03\x04":
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            for name in z.namelist():
+                out += _contents(z.read(name))
+    elif data[:2] == b"\x1f\x8b":
+        out += _contents(gzip.decompress(data))
+    return out
+
+
+def _forms(values: dict) -> list[str]:
+    """Every written form of the planted values."""
+    dob, postcode = values["dob"], values["postcode"]
+    formats = ("%d/%m/%Y", "%Y-%m-%d", "%d %B %Y", "%d-%m-%Y", "%d.%m.%Y", "%Y%m%d", "%Y/%m/%d", "%d/%m/%y")
+    compact = postcode.replace(" ", "")
+    postcodes = [postcode, compact, postcode.replace(" ", "  "), postcode.replace(" ", "-")]
+    return [values["child"], values["upn"], values["sw_id"], *{dob.strftime(f) for f in formats}, *postcodes]
+
+
+def _assert_nowhere_under(outputs: Path, values: dict, new: Iterable[str] = ()) -> None:
+    """No file under ``outputs`` holds a planted value in any form as a whole token (as bytes, inside every
+    zip member and gzip stream too); files ``new`` in this run hold none even inside a longer token."""
+    import re
+
+    forms = [f.encode() for f in _forms(values)] + [f.lower().encode() for f in _forms(values)]
+    token = re.compile(rb"(?<![0-9A-Za-z])(?:" + b"|".join(map(re.escape, forms)) + rb")(?![0-9A-Za-z])")
+    for p in sorted(q for q in outputs.rglob("*") if q.is_file()):
+        for data in _contents(p.read_bytes()):
+            assert not token.search(data), f"{p} holds a planted value"
+            if p.relative_to(outputs).as_posix() in new:
+                assert not any(f in data for f in forms), f"{p} holds a planted value"
+
+
+def _assert_masked(message: str, values: dict) -> None:
+    assert [f for f in _forms(values) if f.lower() in message.lower()] == []
+
+
+def _assert_every_form_found(findings: list, values: dict) -> None:
+    """Each printed form, the chart's text and each file the planted notebook wrote is a finding."""
+    planted = [f for f in findings if f.file == "notebooks/06_planted.ipynb"]
+    for marker, (kind, _) in PRINTED.items():
+        assert any(f"<<{marker}>>" in f.excerpt and f.kind == kind for f in planted), marker
+    chart = {f.kind for f in planted if "figure text" in f.location}
+    assert chart == {"child id", "date of birth", "postcode"}
+    for rel, kind in WRITTEN.items():
+        assert kind in {f.kind for f in findings if f.file == rel}, rel
+    assert all(f.detail != "a date in the range of the children's dates of birth" for f in planted)
+
+
+@pytest.fixture(scope="module")
+def planted(small_project, small_run, tmp_path_factory):
+    """A copy of the small project after its build (its outputs/2024 and caches: the real sections come from
+    the cache), and the values the planted notebook leaks."""
+    from rap.core.params import load_params
+
+    root = tmp_path_factory.mktemp("planted")
+    for name in ("params", "notebooks", "data", "outputs"):
+        shutil.copytree(small_project / name, root / name)
+    shutil.copytree(small_project / ".cache", root / ".cache", ignore=shutil.ignore_patterns("measures"))
+    params_file = root / "params" / "2024.yaml"
+    params = load_params(params_file)
+    ns: dict = {}
+    exec(PICK, ns)
+    return root, params_file, ns["pick"](params.data_path, params.year)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("render", [True, False], ids=["report", "no-render"])
+def test_each_planted_form_stops_the_build_and_nothing_under_outputs_keeps_it(planted, render):
+    """A section notebook leaks every form at once (one run shows each: the scan reports every finding before
+    it stops); with and without the report (``--no-render``)."""
+    from rap.build import pipeline
+    from rap.core.params import load_params
+
+    project, params_file, values = planted
+    notebooks = _plant(project, "notebooks-leaky")
+    before = _snapshot(project / "outputs")
+    with pytest.raises(LeakError) as err:
+        pipeline.run(
+            load_params(params_file),
+            params_file,
+            notebooks_dir=notebooks,
+            workers=2,
+            renderer="pandoc",
+            progress=False,
+            render_report=render,
+        )
+    _assert_every_form_found(err.value.findings, values)
+    assert any(f.file.startswith("report/") for f in err.value.findings) is render
+    _assert_masked(str(err.value), values)
+    assert _snapshot(project / "outputs") == before  # outputs/2024 as it was; no staging folder left
+    _assert_nowhere_under(project / "outputs", values)
+
+
+@pytest.mark.slow
+def test_a_failed_section_keeps_its_notebook_redacted_and_says_so_masked(planted, capsys):
+    from rap.build.pipeline import BuildScan
+    from rap.cli import main
+    from rap.core.params import load_params
+
+    project, params_file, values = planted
+    notebooks = _plant(project, "notebooks-failing", failing=True)
+    outputs = project / "outputs"
+    before = _snapshot(outputs)
+    code = main(["run", "--params", str(params_file), "--notebooks", str(notebooks), "--workers", "2"])
+    err = capsys.readouterr().err
+    assert code == 1 and "section 06_planted failed" in err and "possible disclosures" in err
+    _assert_masked(err, values)
+    kept = outputs / "2024.failed" / "06_planted.ipynb"
+    after = _snapshot(outputs)
+    assert {k: v for k, v in after.items() if not k.startswith("2024.failed/")} == before
+    assert [k for k in after if k.startswith("2024.failed/")] == ["2024.failed/06_planted.ipynb"]
+    nb = json.loads(kept.read_text(encoding="utf-8"))
+    assert nb["cells"][0]["source"].startswith("**Redacted before it was kept.**")
+    assert "[child id]" in kept.read_text(encoding="utf-8")
+    _assert_nowhere_under(outputs, values, new=["2024.failed/06_planted.ipynb"])
+    params = load_params(params_file)
+    needles = BuildScan(outputs, params).needles()
+    assert leaks.file_findings(kept, "06_planted.ipynb", needles, 5, 10)[0] == []

@@ -5,8 +5,9 @@ can mean (two for a two-digit year). Forms, each with a day and month that must 
 
 * day, month, four-digit year with the same separator twice: ``06/09/2010``, ``6/9/2010``, ``06-09-2010``,
   ``06.09.2010``;
-* year, month, day: ``2010-09-06`` (also the start of ``2010-09-06T00:00:00``), ``2010/09/06`` and, with
-  two-digit month and day only, ``2010.09.06`` (``2024.1.2`` is a package version);
+* year, month, day: ``2010-09-06`` (also the start of ``2010-09-06T00:00:00``), ``2010/09/06`` (not after a
+  ``/``: ``http://www.w3.org/1999/02/22-rdf-syntax-ns`` is a URL) and, with two-digit month and day only,
+  ``2010.09.06`` (``2024.1.2`` is a package version);
 * a two-digit year: ``06/09/10``, ``6-9-10`` and, two digits each, ``06.09.10`` (``3.11.10`` is a version);
   the year is read both as 19yy and 20yy;
 * eight digits alone: ``20100906`` (yyyymmdd) and ``06092010`` (ddmmyyyy), not inside a longer number,
@@ -56,7 +57,8 @@ _DAY_SUFFIX = r"(?i:st|nd|rd|th)?"
 
 _NUMERIC_FORMS = [
     rf"(?=[0-9]){_START}(?P<d1>[0-3]?[0-9])(?P<s1>[/.\-])(?P<m1>[01]?[0-9])(?P=s1)(?P<y1>[0-9]{{4}}){_END}",
-    rf"(?=[0-9]){_START}(?P<y2>[12][0-9]{{3}})(?P<s2>[/\-])(?P<m2>[01]?[0-9])(?P=s2)(?P<d2>[0-3]?[0-9]){_END}",
+    # not after a "/": a URL's path (the RDF namespace every SVG declares, http://www.w3.org/1999/02/22-rdf-...)
+    rf"(?=[0-9]){_START}(?<!/)(?P<y2>[12][0-9]{{3}})(?P<s2>[/\-])(?P<m2>[01]?[0-9])(?P=s2)(?P<d2>[0-3]?[0-9]){_END}",
     rf"(?=[0-9]){_START}(?P<y3>[12][0-9]{{3}})\.(?P<m3>[01][0-9])\.(?P<d3>[0-3][0-9]){_END}",
     rf"(?=[0-9]){_START}(?P<d4>[0-3]?[0-9])(?P<s4>[/\-])(?P<m4>[01]?[0-9])(?P=s4)(?P<y4>[0-9]{{2}}){_END}",
     rf"(?=[0-9]){_START}(?P<d5>[0-3][0-9])\.(?P<m5>[01][0-9])\.(?P<y5>[0-9]{{2}}){_END}",

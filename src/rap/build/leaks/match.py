@@ -217,9 +217,17 @@ def _edge(text: str, pos: int, step: int, limit: int) -> int:
 
 
 def _excerpt(text: str, start: int, end: int, needles: Needles, width: int = 40) -> str:
+    """The text around a finding, masked. Its ends are moved out of any identifier or date they would cut
+    (``06 September 2010`` cut after ``06`` would show ``September 2010``)."""
     a = _edge(text, max(0, start - width), -1, 40)
     b = _edge(text, min(len(text), end + width), +1, 40)
     a, b = min(a, start), max(b, end)
+    lo, hi = max(0, a - width), min(len(text), b + width)
+    for s, e, _, _ in _id_hits(text[lo:hi], needles) + _date_hits(text[lo:hi], needles, every=True):
+        if s + lo < a < e + lo:
+            a = s + lo
+        if s + lo < b < e + lo:
+            b = e + lo
     piece = mask(text[a:b], needles)
     piece = re.sub(r"\s+", " ", piece).strip()
     return ("..." if a > 0 else "") + piece + ("..." if b < len(text) else "")
