@@ -10,11 +10,15 @@ run (``out`` is ``outputs/<year>``)::
         report/, the spreadsheet, qa/     made from them (:func:`publish`)
         manifest.json                     ``rap.build.manifest``
     outputs/<year>/                       the staging folder renamed into place once *every* step passed
-    outputs/<year>.failed/<section>.ipynb the executed notebook of a section that failed
+    outputs/<year>.failed/<section>.ipynb the executed notebook of a section that failed, redacted
     outputs/.<year>.lock                  held while a run writes ``outputs/<year>``
 
-Nothing under ``outputs/<year>`` changes until the whole run has succeeded: a failing notebook, Ctrl-C or a
-SIGKILL leaves the previous good folder as it was, and the next run removes the abandoned staging folder.
+Nothing under ``outputs/<year>`` changes until the whole run has succeeded: a failing notebook, a leak scan
+finding, Ctrl-C or a SIGKILL leaves the previous good folder as it was; the staging folder is removed when
+the run fails (and the next run removes one a killed run abandoned). The leak scan (:class:`BuildScan`) reads
+every file of the staging folder, with or without the report (``--no-render``); the notebook of a failed
+section is kept only with every identifier the scan would report masked (``rap.build.leaks.redact``), so no
+file a run leaves under ``outputs/`` holds a record-level value.
 """
 
 from __future__ import annotations
@@ -629,7 +633,8 @@ def run(
     progress: bool = True,
     render_report: bool = True,
 ) -> RunResult:
-    """Make sure the inputs exist, run the sections, build and render the report, swap it all in."""
+    """Make sure the inputs exist, run the sections, build and render the report (not with
+    ``render_report=False``), scan every file for leaks, swap it all in."""
     ensure_data(params)
     n = max(1, int(workers or os.cpu_count() or 1))
     if render_report:

@@ -60,12 +60,12 @@ def _joined(v: Any) -> str:
     return "".join(v) if isinstance(v, list) else str(v)
 
 
-def _figure_text(out: dict[str, Any]) -> str | None:
-    """The chart text display.figure recorded with an output, or None."""
+def _figure_text(out: dict[str, Any]) -> list[str] | None:
+    """The chart's texts display.figure recorded with an output, or None."""
     value: Any = out.get("metadata") or {}
     for key in FIGURE_TEXT:
         value = value.get(key) if isinstance(value, dict) else None
-    return "\n".join(map(str, value)) if isinstance(value, list) else None
+    return [str(v) for v in value] if isinstance(value, list) else None
 
 
 def _output_segments(out: dict[str, Any], where: str, images: list[str]) -> list[Segment]:
@@ -83,8 +83,8 @@ def _output_segments(out: dict[str, Any], where: str, images: list[str]) -> list
     text = "\n".join(parts)
     segs = [Segment(where, strip_data_uris(text))] if parts else []
     figure = _figure_text(out)
-    if figure is not None:
-        segs.append(Segment(f"{where}, figure text", figure))
+    if figure is not None:  # one segment a text: an axis label and the tick below it are not one phrase
+        segs += [Segment(f"{where}, figure text {k}", text, None) for k, text in enumerate(figure, start=1)]
     rest = {k: v for k, v in (out.get("metadata") or {}).items() if k != FIGURE_TEXT[0]}
     if rest:
         segs.append(Segment(f"{where}, metadata", json.dumps(rest, ensure_ascii=False), None))
