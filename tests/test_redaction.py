@@ -71,3 +71,35 @@ def test_rejected_files_redact_every_date(tmp_path):
     for secret in ("25/10/2018", "15/11/2018", "2019-03-02", "2019-02-01"):
         assert secret not in text
     assert "[date]" in text and "episode ends before it starts" in text
+
+
+def test_whatever_a_quarantine_file_keeps_of_a_shifted_row_the_leak_scan_finds_by_value(tmp_path):
+    """A shifted Header row (CHILD and SEX swapped, a UPN under MOTHER) is rejected: the quarantine file may
+    redact by column, so the leak scan reads it by value, with the rejected row's values among what it looks
+    for (``rap.build.leaks.needles``): every line still holding the id or the UPN is reported."""
+    from rap.build.leaks import needles_from_record_data, scan_outputs
+    from rap.inputs.load import RecordData
+
+    source = tmp_path / "data" / "header.csv"
+    source.parent.mkdir()
+    source.write_text("CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB\n1,265171,02/09/2004,WBRI,,A201652608605,\n")
+    problems = pd.DataFrame(
+        {
+            "table": ["Header", "Header"],
+            "file": [str(source)] * 2,
+            "line": [2, 2],
+            "column": ["SEX", "MOTHER"],
+            "value": ["265171", "A201652608605"],
+            "reason": ["SEX '265171' is not a code for CHILD '1'", "MOTHER 'A201652608605' is not 0 or 1"],
+            "action": ["rejected"] * 2,
+        }
+    )
+    res = ReadResult(tables={}, problems=problems, rows_read={"Header": 1})
+    qa = tmp_path / "qa"
+    write_rejected(res, qa)
+    needles = needles_from_record_data(RecordData(ssda903=res, school=ReadResult(tables={}), population=None))
+    found = {(f.location.split(",")[0], f.kind) for f in scan_outputs(qa, needles, 5, 10)}
+    lines = (qa / "rejected_header.csv").read_text().splitlines()
+    for secret, kind in (("265171", "child id"), ("A201652608605", "UPN")):
+        holding = {f"line {n}" for n, line in enumerate(lines, start=1) if secret in line}
+        assert holding == {where for where, k in found if k == kind}

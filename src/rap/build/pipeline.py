@@ -10,11 +10,15 @@ run (``out`` is ``outputs/<year>``)::
         report/, the spreadsheet, qa/     made from them (:func:`publish`)
         manifest.json                     ``rap.build.manifest``
     outputs/<year>/                       the staging folder renamed into place once *every* step passed
-    outputs/<year>.failed/<section>.ipynb the executed notebook of a section that failed
+    outputs/<year>.failed/<section>.ipynb the executed notebook of a section that failed, redacted
     outputs/.<year>.lock                  held while a run writes ``outputs/<year>``
 
-Nothing under ``outputs/<year>`` changes until the whole run has succeeded: a failing notebook, Ctrl-C or a
-SIGKILL leaves the previous good folder as it was, and the next run removes the abandoned staging folder.
+Nothing under ``outputs/<year>`` changes until the whole run has succeeded: a failing notebook, a leak scan
+finding, Ctrl-C or a SIGKILL leaves the previous good folder as it was; the staging folder is removed when
+the run fails (and the next run removes one a killed run abandoned). The leak scan (:class:`BuildScan`) reads
+every file of the staging folder, with or without the report (``--no-render``); the notebook of a failed
+section is kept only with every identifier the scan would report masked (``rap.build.leaks.redact``), so no
+file a run leaves under ``outputs/`` holds a record-level value.
 """
 
 from __future__ import annotations
@@ -332,6 +336,7 @@ class BuildScan:
             self._needles = leaks.needles_from_record_data(load_record_data(self.params))
             write_pickle(path, self._needles)
             keep_newest(path.parent, self.KEEP, "*.pkl")
+        self._needles = self._needles.for_years(self.params.series_years)
         return self._needles
 
     def _markers(self) -> Path:
@@ -393,10 +398,15 @@ class BuildScan:
 
 
 def scan_build(staging: Path, params: Params, result: RunResult | None = None, use_cache: bool = True) -> None:
-    """Scan every file of a finished build at once (see :class:`BuildScan`); raises ``LeakError``."""
+    """Scan every file of a finished build at once (see :class:`BuildScan`); raises ``LeakError``. What a
+    run without a report (``--no-render``) publishes is scanned by this alone."""
+    t0 = time.perf_counter()
     scan = BuildScan(staging, params, use_cache, result.inputs if result else None)
     scan.scan(scan.files())
     scan.finish()
+    if result is not None:
+        result.publishing["leak scan"] = time.perf_counter() - t0
+        print(f"{'leak scan':<32} {'done':<9} {result.publishing['leak scan']:7.1f}s", flush=True)
 
 
 def build_report(
@@ -495,16 +505,41 @@ def _failed_dir(out_dir: Path) -> Path:
     return out_dir.parent / f"{out_dir.name}.failed"
 
 
-def _kept_failure(out_dir: Path, plan: SectionPlan, executed: Executed) -> SectionFailed:
-    """The executed notebooks of the failed sections copied to ``outputs/<year>.failed/`` (replacing an
-    earlier run's); the error to raise, naming the first."""
-    failed_dir = _failed_dir(out_dir)
+def _failure_needles(options: RunOptions, plan: SectionPlan, staging: Path) -> Any:
+    """The identifiers to mask in what a failed run keeps, or None if they cannot be read (the inputs
+    themselves may be why the section failed)."""
+    try:
+        return BuildScan(staging, options.params, options.use_cache, plan.inputs).needles()
+    except Exception as exc:  # whatever stops the inputs loading: keep nothing rather than raise it here
+        print(f"warning: the failed notebooks are not kept: their identifiers could not be read ({exc})", flush=True)
+        return None
+
+
+def _kept_failure(options: RunOptions, plan: SectionPlan, executed: Executed, staging: Path) -> SectionFailed:
+    """The executed notebooks of the failed sections, redacted (``rap.build.leaks.redact``: every identifier
+    and date of birth the leak scan would report masked, images removed), in ``outputs/<year>.failed/``
+    (replacing an earlier run's); the error to raise, naming the first, with its message masked the same way."""
+    from rap.build.leaks.redact import mask_text, write_redacted
+
+    failed_dir = _failed_dir(options.out_dir)
     shutil.rmtree(failed_dir, ignore_errors=True)
     failed_dir.mkdir(parents=True)
+    needles = _failure_needles(options, plan, staging)
+    failures: dict[str, dict[str, Any]] = {}
     for stem, err in executed.failures.items():
+        if needles is None:
+            failures[stem] = {**err, "evalue": "(not shown: the inputs could not be read to mask it)", "traceback": ""}
+            continue
+        failures[stem] = {**err, "evalue": mask_text(str(err["evalue"]), needles)}
+        failures[stem]["traceback"] = mask_text(str(err["traceback"]), needles)
         if err["notebook"] is not None:
-            shutil.copyfile(err["notebook"], failed_dir / f"{stem}.ipynb")
-    return section_failed(plan, executed.failures, failed_dir)
+            kept = failed_dir / f"{stem}.ipynb"
+            found = write_redacted(Path(err["notebook"]), kept, needles)
+            if found:
+                kinds = ", ".join(sorted({f.kind for f in found}))
+                done = "masked in the kept notebook" if kept.exists() else "in its notebook, which is not kept"
+                failures[stem]["evalue"] += f" [{len(found)} possible disclosures ({kinds}) {done}]"
+    return section_failed(plan, failures, failed_dir)
 
 
 def _now() -> str:
@@ -516,7 +551,7 @@ def _staged_result(options: RunOptions, plan: SectionPlan, staging: Path, starte
     did. Raises :class:`SectionFailed` when a section failed (after the others finished)."""
     executed = execute_sections(options, plan, staging)
     if executed.failures:
-        raise _kept_failure(options.out_dir, plan, executed)
+        raise _kept_failure(options, plan, executed, staging)
     collect_outputs(options, plan, executed, staging, reserved=(MANIFEST_NAME,))
     return RunResult(
         out_dir=options.out_dir,
@@ -598,12 +633,14 @@ def run(
     progress: bool = True,
     render_report: bool = True,
 ) -> RunResult:
-    """Make sure the inputs exist, run the sections, build and render the report, swap it all in."""
+    """Make sure the inputs exist, run the sections, build and render the report (not with
+    ``render_report=False``), scan every file for leaks, swap it all in."""
     ensure_data(params)
     n = max(1, int(workers or os.cpu_count() or 1))
-    finalise = (
-        (lambda staging, result: publish(staging, params, renderer, use_cache, result, n)) if render_report else None
-    )
+    if render_report:
+        finalise = lambda staging, result: publish(staging, params, renderer, use_cache, result, n)  # noqa: E731
+    else:  # no report, spreadsheet or annexes: what the sections wrote is scanned all the same
+        finalise = lambda staging, result: scan_build(staging, params, result, use_cache)  # noqa: E731
     return run_sections(
         params,
         params_file,

@@ -51,7 +51,11 @@ from typing import Any
 
 from rap.domain.disclosure import SYMBOL_NOTES
 
-__all__ = ["table", "figure", "table_markdown", "figure_markdown", "format_value"]
+__all__ = ["table", "figure", "table_markdown", "figure_markdown", "figure_text", "format_value"]
+
+#: Where :func:`figure` records the chart's text in its output's metadata, for the leak scan
+#: (``rap.build.leaks``) to read: the picture itself is pixels.
+FIGURE_TEXT_KEY = ("rap", "figure_text")
 
 #: A symbol already in brackets, as a table may hold it: ``[c]``.
 _BRACKETED = re.compile(r"\[(" + "|".join(map(re.escape, SYMBOL_NOTES)) + r")\]")
@@ -242,10 +246,27 @@ def figure_markdown(fig, label: str, caption: str, alt: str, *, dpi: int = 150, 
     return f"![{_escape_md(caption)}](data:image/png;base64,{data}){{{attrs}}}\n"
 
 
-def _display_markdown(md: str, plain: str) -> None:
+def figure_text(fig) -> list[str]:
+    """Every text a drawn matplotlib figure shows (titles, axis labels, tick labels, legend entries,
+    annotations, table cells, offset texts), once each, in drawing order. Tick labels get their text when
+    the figure is drawn: call this after saving it."""
+    from matplotlib.text import Text
+
+    seen: dict[str, None] = {}
+    for artist in fig.findobj(Text):
+        text = artist.get_text()
+        if artist.get_visible() and text.strip():
+            seen.setdefault(text, None)
+    return list(seen)
+
+
+def _display_markdown(md: str, plain: str, metadata: dict | None = None) -> None:
     from IPython.display import display
 
-    display({"text/markdown": md, "text/plain": plain}, raw=True)
+    if metadata:
+        display({"text/markdown": md, "text/plain": plain}, metadata=metadata, raw=True)
+    else:
+        display({"text/markdown": md, "text/plain": plain}, raw=True)
 
 
 def table(
@@ -268,10 +289,16 @@ def figure(
     """Display a matplotlib figure with caption, alt text and id (``@fig-<label>``).
 
     The figure is closed afterwards (``close=True``) so that the inline backend
-    does not display it a second time as an uncaptioned image.
+    does not display it a second time as an uncaptioned image. Every text the chart shows goes into the
+    output's metadata (:data:`FIGURE_TEXT_KEY`): the leak scan reads it there, since it cannot read the
+    picture. A PNG passed as bytes has no text to record: the scan refuses it as an unchecked image.
     """
     md = figure_markdown(fig, label, caption, alt, dpi=dpi, width=width)
-    _display_markdown(md, f"Figure: {caption}")
+    metadata = None
+    if not isinstance(fig, (bytes, bytearray)):  # saved by figure_markdown, so drawn: every text is set
+        key, field = FIGURE_TEXT_KEY
+        metadata = {key: {field: figure_text(fig)}}
+    _display_markdown(md, f"Figure: {caption}", metadata)
     if close and not isinstance(fig, (bytes, bytearray)):
         import matplotlib.pyplot as plt
 
