@@ -165,15 +165,19 @@ def _percentage_columns(k: _Counts) -> dict[str, list]:
 
 def _proportion_ratio_columns(df: pd.DataFrame, k: _Counts) -> dict[str, list]:
     """Ratios of proportions to White British and to all children (same measure, breakdown, year and area)
-    with intervals, from the published counts of both groups: ``c`` where a count either rests on is ``c``,
-    ``x`` where either proportion is 0 or missing, so no ratio can be formed."""
+    with intervals, from the published counts of both groups: ``c`` where a count it rests on is ``c`` (the
+    reference group's only when a ratio could otherwise be formed), ``x`` where either proportion is 0 or
+    missing, so no ratio can be formed."""
     cols = {}
     for ref_major, ref_minor, name in _REFERENCES:
         ref = _reference(df, ref_major, ref_minor, [_NUM, _DEN, _SMALL])
         rn, rd = ref[_NUM].astype(float).to_numpy(), ref[_DEN].astype(float).to_numpy()
-        hidden = k.small | ref[_SMALL].eq(True).to_numpy()
         num, den = np.nan_to_num(k.num), np.nan_to_num(k.den)
-        ok = k.has_den & ~hidden & (den > 0) & (np.nan_to_num(rd) > 0) & (num > 0) & (np.nan_to_num(rn) > 0)
+        own = (
+            k.has_den & (den > 0) & (num > 0)
+        )  # a ratio of this row can be formed: only then can it rest on the reference
+        hidden = k.small | (own & ref[_SMALL].eq(True).to_numpy())
+        ok = own & ~hidden & (np.nan_to_num(rd) > 0) & (np.nan_to_num(rn) > 0)
         r = stats.proportion_ratio_ci(
             np.where(ok, num, 1), np.where(ok, den, 2), np.where(ok, rn, 1), np.where(ok, rd, 2)
         )
@@ -231,9 +235,10 @@ def _rate_ratio_columns(
     for ref_major, ref_minor, name in _REFERENCES:
         ref = _reference(df, ref_major, ref_minor, [_NUM, _SMALL])
         ref_num = np.nan_to_num(ref[_NUM].astype(float).to_numpy())
-        hidden = k.small | ref[_SMALL].eq(True).to_numpy()
+        own = has_pop & (num > 0)
+        hidden = k.small | (own & ref[_SMALL].eq(True).to_numpy())
         ref_pop = _published_population(_row_population(df, pop, ref_major, ref_minor), base)
-        ok = has_pop & ~hidden & np.isfinite(ref_pop) & (ref_pop > 0) & (num > 0) & (ref_num > 0)
+        ok = own & ~hidden & np.isfinite(ref_pop) & (ref_pop > 0) & (ref_num > 0)
         rr = stats.rate_ratio_ci(
             np.where(ok, num, 1), np.where(ok, p, 1), np.where(ok, ref_num, 1), np.where(ok, ref_pop, 1)
         )
