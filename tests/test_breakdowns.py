@@ -35,6 +35,10 @@ def test_counts_rounded_and_small_percentages_suppressed(built):
     params, measures, table = built
     n = _numeric(table["number"])
     assert (n.dropna() % params.suppression.rounding_base == 0).all()
+    assert not table.isin(["low"]).any().any()  # 1 to the threshold are c, national and regional rows included
+    raw_n = measures[measures["geographic_level"].isin(["National", "Regional"])].reset_index(drop=True)["number"]
+    small_n = raw_n.between(1, params.suppression.threshold).fillna(False).to_numpy()
+    assert small_n.any() and (table.loc[small_n, "number"] == "c").all()
     # the raw counts behind every published percentage: none of 1..threshold may show a percentage
     raw = measures[measures["geographic_level"].isin(["National", "Regional"])].reset_index(drop=True)
     small = raw["number"].between(1, params.suppression.threshold) | raw["denominator"].between(
@@ -47,23 +51,154 @@ def test_counts_rounded_and_small_percentages_suppressed(built):
     ).all()
 
 
-def test_percentages_and_intervals_match_the_counts(built):
-    _, measures, table = built
-    raw = measures[measures["geographic_level"].isin(["National", "Regional"])].reset_index(drop=True)
-    row = raw.index[
-        (raw["measure"] == "missing")
-        & (raw["breakdown"] == "Children who went missing")
-        & (raw["geographic_level"] == "National")
-        & (raw["ethnicity_major"] == "Total")
-        & (raw["time_period"] == raw["time_period"].max())
-    ][0]
-    num, den = int(raw.at[row, "number"]), int(raw.at[row, "denominator"])
-    from decimal import ROUND_HALF_UP, Decimal
+def test_percentages_and_intervals_are_those_of_the_published_counts(built):
+    """Every published percentage, interval and ratio of a record-level build is what the published (rounded)
+    counts give: an outsider recomputing them from the table learns nothing the counts do not say."""
+    from rap.domain import stats
 
-    expected = int((Decimal(num) * 100 / Decimal(den)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    assert int(table.at[row, "percentage"]) == expected
-    assert table.at[row, "percentage_lower_95"] < num / den * 100 < table.at[row, "percentage_upper_95"]
-    assert table.at[row, "ratio_to_all_children"] == pytest.approx(1.0)
+    _, _, table = built
+    rows = table[table["percentage"].map(lambda v: isinstance(v, str) and v.isdigit())]
+    rows = rows[rows["number"].map(lambda v: isinstance(v, (int, np.integer)) and v > 0)]
+    assert len(rows) > 100
+    num, den = rows["number"].astype(float).to_numpy(), rows["denominator"].astype(float).to_numpy()
+    ci = stats.wilson_ci(num, den)
+    assert np.allclose(rows["percentage_lower_95"].astype(float), np.floor(ci.lower * 1000 + 0.5 + 1e-9) / 10)
+    assert np.allclose(rows["percentage_upper_95"].astype(float), np.floor(ci.upper * 1000 + 0.5 + 1e-9) / 10)
+    total = rows[(rows["ethnicity_major"] == "Total") & (rows["measure"] != "ks4_attainment8")]
+    assert (total["ratio_to_all_children"] == 1.0).all()
+
+
+# --------------------------------------------------------------------------------------------- the scheme
+# Hand-made measures, so each rule of the disclosure scheme is seen on a row whose counts are known.
+
+_WHITE, _BLACK = "White", "Black, African, Caribbean or Black British"
+
+
+def _measures(black: int, black_den: int = 400, white: int = 600, white_den: int = 6004) -> pd.DataFrame:
+    """One year of national rows of a percentage measure (missing) and a rate measure (cla_on_31_march)."""
+    rows = []
+    for measure, breakdown in (("missing", "Children who went missing"), ("cla_on_31_march", "Total")):
+        rate = measure == "cla_on_31_march"
+        for major, minor, n, d in (
+            ("Total", "Total", white + black + 37, white_den + black_den + 321),
+            (_WHITE, "Total", white, white_den),
+            (_WHITE, "White British", white, white_den),
+            (_BLACK, "Total", black, black_den),
+        ):
+            rows.append(
+                {
+                    "measure": measure,
+                    "breakdown": breakdown,
+                    "time_period": 2024,
+                    "geographic_level": "National",
+                    "region_code": "",
+                    "region_name": "",
+                    "ethnicity_major": major,
+                    "ethnicity_minor": minor,
+                    "number": n,
+                    "denominator": pd.NA if rate else d,
+                    "points_total": pd.NA,
+                    "pupils": pd.NA,
+                }
+            )
+    df = pd.DataFrame(rows)
+    for c in ("number", "denominator", "pupils"):
+        df[c] = df[c].astype("Int64")
+    df["points_total"] = df["points_total"].astype("Float64")
+    return df
+
+
+def _population(black: int = 123_456, white: int = 4_567_894) -> pd.DataFrame:
+    """Children 0-17 by major group and ONS 2021 group (White British: 13), national only."""
+    return pd.DataFrame(
+        {
+            "time_period": [2024, 2024, 2024],
+            "region_name": ["London", "London", "London"],
+            "major": ["white", "black", "other"],
+            "ons2021_code": [13, 99, 98],
+            "population": [white, black, 1_000_003],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def params(repo_root):
+    return load_params(repo_root / "params" / "2024.yaml")
+
+
+def _row(table: pd.DataFrame, measure: str, major: str, minor: str = "Total") -> pd.Series:
+    t = table[(table["measure"] == measure) & (table["ethnicity_major"] == major) & (table["ethnicity_minor"] == minor)]
+    assert len(t) == 1
+    return t.iloc[0]
+
+
+def test_a_rounded_rows_figures_are_those_of_its_rounded_counts(params):
+    """Percentage and Wilson limits from the rounded numerator and denominator, rate and limits from the rounded
+    count and the published (rounded) population, ratios from both groups' rounded counts: not from the exact
+    counts, whose 1-decimal limits would pin them."""
+    from rap.domain import stats
+
+    table = B.publication_table(_measures(black=47, black_den=396), params, _population())
+    r = _row(table, "missing", _BLACK)
+    assert (r["number"], r["denominator"]) == (50, 400)
+    _, lo, hi = stats.wilson_ci(50, 400)
+    assert (r["percentage"], r["percentage_lower_95"], r["percentage_upper_95"]) == (
+        "13",
+        round(float(lo) * 100, 1),
+        round(float(hi) * 100, 1),
+    )
+    _, exact_lo, _ = stats.wilson_ci(47, 396)
+    assert r["percentage_lower_95"] != round(float(exact_lo) * 100, 1)  # the exact counts would show otherwise
+    est = stats.proportion_ratio_ci(50, 400, 600, 6000)  # White British 600 of 6,004 is published as 600 of 6,000
+    assert r["ratio_to_white_british_lower_95"] == round(float(est.lower), 2)
+    rate = _row(table, "cla_on_31_march", _BLACK)
+    rc = stats.rate_ci(50, 123_460)  # the population as published: nearest 10
+    assert rate["rate_lower_95"] == round(float(rc.lower), 1) and rate["rate_upper_95"] == round(float(rc.upper), 1)
+    rr = stats.rate_ratio_ci(50, 123_460, 600, 4_567_890)
+    assert rate["ratio_to_white_british_upper_95"] == round(float(rr.upper), 2)
+
+
+def test_five_and_three_give_the_same_published_row(params):
+    """Counts of 1 to the threshold are indistinguishable on national rows: 5 no longer rounds to 10 beside a
+    suppressed percentage (which said "exactly 5"), and every figure resting on them is c."""
+    five = B.publication_table(_measures(black=5), params, _population())
+    three = B.publication_table(_measures(black=3), params, _population())
+    for measure in ("missing", "cla_on_31_march"):
+        a, b = _row(five, measure, _BLACK), _row(three, measure, _BLACK)
+        assert a.equals(b)
+        assert a["number"] == "c"
+        figures = a.drop(labels=[*B._ROW_COLUMNS, "number", "denominator", "average_attainment8"])
+        assert set(figures[figures != "z"]) == {"c"}
+    assert "low" not in set(five.drop(columns=B._ROW_COLUMNS).to_numpy().ravel().astype(str))
+
+
+def test_a_figure_resting_on_a_c_count_is_c(params):
+    """A small denominator hides its percentage; a small reference group hides every ratio taken against it;
+    zero stays zero and keeps its figures."""
+    t = B.publication_table(_measures(black=2, black_den=4), params, _population())
+    r = _row(t, "missing", _BLACK)
+    assert r["number"] == r["denominator"] == r["percentage"] == r["percentage_upper_95"] == "c"
+    t = B.publication_table(_measures(black=40, white=4, white_den=900), params, _population())
+    for measure in ("missing", "cla_on_31_march"):
+        r = _row(t, measure, _BLACK)
+        assert r["ratio_to_white_british"] == r["ratio_to_white_british_upper_95"] == "c"
+        assert r["ratio_to_all_children"] not in ("c", "x", "z")
+    zero = _row(B.publication_table(_measures(black=0), params, _population()), "missing", _BLACK)
+    assert zero["number"] == 0 and zero["percentage"] == "0" and isinstance(zero["percentage_upper_95"], float)
+
+
+def test_significance_in_words_rests_on_the_published_limits(params):
+    """The sentence and the chart title use the published-count limits: what the tables show is what the text
+    says, and the text cannot tell more than the tables."""
+    table = B.publication_table(_measures(black=83, black_den=396), params, _population())
+    r = _row(table, "missing", _BLACK)
+    assert (r["number"], r["denominator"]) == (80, 400)
+    diffs = B.significant_differences(table, "missing", "Children who went missing", 2024)
+    lo, hi = r["ratio_to_white_british_lower_95"], r["ratio_to_white_british_upper_95"]
+    assert diffs == [
+        f"{_BLACK} ({r['ratio_to_white_british']:.2f} times the White British figure, 95% interval {lo:.2f} to "
+        f"{hi:.2f}): higher"
+    ]
 
 
 def test_every_indicator_cell_is_filled_and_written_as_ees(built, tmp_path):

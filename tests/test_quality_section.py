@@ -58,3 +58,49 @@ def test_sentences_quote_the_results(result):
     flagged = result.funnel.loc[result.funnel["flagged"], "la_name"].tolist()
     assert all(name in S.funnel_sentence(result) for name in flagged)
     assert str(len(flagged)) in S.funnel_title(result)
+
+
+def test_national_percentages_are_shares_of_the_published_counts(result, tmp_path):
+    """quality_completeness: each percentage is the rounded count over the rounded number of children, and a
+    count of 1 to the threshold is c with its percentage (never "low", never a 5 rounded to 10)."""
+    from rap.domain.disclosure import round_half_up
+
+    S.write_record_outputs(result, tmp_path)
+    t = pd.read_csv(tmp_path / "tables" / "quality_completeness.csv", dtype=str)
+    assert "low" not in set(t["number"]) and not (t["number"] == "c").ne(t["percentage"] == "c").any()
+    c = result.completeness_year
+    for r in t[t["number"] != "c"].itertuples():
+        n = c[(c["YEAR"] == int(r.time_period)) & (c["category"] == "known")]["denominator"].iloc[0]
+        expected = round(int(r.number) / int(round_half_up(int(n), 10)) * 100 + 1e-9, 1)
+        assert float(r.percentage) == pytest.approx(expected)
+    raw = c[c["category"].isin(["known", "blank", "refused", "not_obtained", "invalid"])]
+    small = raw["count"].between(1, result.params.suppression.threshold).to_numpy()
+    assert (t["number"].to_numpy()[small] == "c").all()
+
+
+def test_scorecard_rates_the_published_value(repo_root):
+    """A rating must rest on the value shown beside it: 9,796 of 10,004 is 97.9% exactly but 98.0% of the
+    published (rounded) 9,800 of 10,000, so green against a 98% rule."""
+    params = load_params(repo_root / "params" / "2024.yaml")
+    sc = pd.DataFrame(
+        {"dimension": ["completeness"], "collection": ["SSDA903 Header"], "numerator": [9796], "denominator": [10004]}
+    )
+    out = S._published_scorecard(sc, params)
+    assert out["value"].iloc[0] == pytest.approx(0.98) and out["rag"].iloc[0] == "green"
+    small = S._published_scorecard(sc.assign(numerator=[3]), params)
+    assert S.scorecard_table(small.assign(year=2024))["Value (%)"].iloc[0] == "c"
+
+
+def test_sentences_hide_what_the_tables_hide(result):
+    """A share resting on a c count is not quoted in words (an exact 2-decimal share of a few children would
+    give their number back)."""
+    res = result
+    c = res.completeness_year
+    row = (c["YEAR"] == res.year) & (c["category"] == "invalid")
+    saved = c.loc[row, "share"].copy()
+    c.loc[row, "share"] = float("nan")  # as published_shares leaves it when the invalid count is c
+    try:
+        text = S.validity_sentence(res)
+        assert "a share not shown (1 to 5 children)" in text and "%" not in text
+    finally:
+        c.loc[row, "share"] = saved

@@ -238,10 +238,15 @@ def test_zero_counts_are_shown_not_suppressed():
 
 
 def test_rounded_rows():
-    df = pd.DataFrame({"ethnicity_major": ["White", "Black", "Total"], "number": [3, 25, 28], "national": True})
+    """Rounded (national and regional) rows: 1 to the threshold are c like on any other row, 5 included (it
+    used to round to 10, which beside a suppressed figure meant exactly 5); larger counts rounded half up."""
+    df = pd.DataFrame(
+        {"ethnicity_major": ["White", "Black", "Asian", "Total"], "number": [3, 25, 5, 33], "national": True}
+    )
     out = suppress(df, ["ethnicity_major"], {"ethnicity_major": "Total"}, 5, round_rows="national")
-    assert list(out["number_published"]) == [LOW, "30", "30"]
-    assert (out["suppression"] == "none").all()
+    assert list(out["number_published"]) == [C, "30", C, "30"]
+    assert list(out["suppression"]) == ["primary", "none", "primary", "none"]
+    assert LOW not in set(out["number_published"])
 
 
 def test_percentages():
@@ -259,11 +264,28 @@ def test_percentages():
             assert got == (K if n and exp == 0 else str(exp))
 
 
-def test_national_counts_round_half_up_and_mark_low():
+def test_national_counts_round_half_up_and_hide_small_counts():
     from rap.domain.disclosure import national_counts
 
-    got = national_counts(pd.Series([0, 3, 5, 14, 15, 25, 83634]), 10).tolist()
-    assert got == [0, "low", 10, 10, 20, 30, 83630]
+    got = national_counts(pd.Series([0, 1, 3, 5, 6, 14, 15, 25, 83634]), 10, threshold=5).tolist()
+    assert got == [0, C, C, C, 10, 10, 20, 30, 83630]
+    # a threshold below half the base: a non-zero count that would round to 0 is c too, never "0" or "low"
+    assert national_counts(pd.Series([3, 4, 5]), 10, threshold=3).tolist() == [C, C, 10]
+
+
+def test_rounded_counts_are_what_derived_figures_use():
+    """The numbers behind a rounded row's figures: the published counts, NaN where c or missing. So 1 to 5 give
+    one value (NaN) and 6 to 14 another (10): nothing computed from them can tell 5 from 3 or 6 from 14."""
+    from rap.domain.disclosure import hidden_small, rounded_counts
+
+    got = rounded_counts([0, 1, 5, 6, 14, 15, np.nan], 10, 5)
+    assert got[0] == 0 and np.isnan(got[1:3]).all() and got[3:6].tolist() == [10, 10, 20] and np.isnan(got[6])
+    assert hidden_small([0, 1, 5, 6, np.nan], 5).tolist() == [False, True, True, False, False]
+    published = {n: tuple(np.nan_to_num(rounded_counts([n], 10, 5), nan=-1)) for n in range(0, 40)}
+    for n in range(1, 6):
+        assert published[n] == published[1]
+    for n in range(6, 15):
+        assert published[n] == published[6]
 
 
 def test_suppress_counts_primary_only():

@@ -20,7 +20,7 @@ import pandas as pd
 from rap.build.checks import FAILED, Check
 from rap.build.tables import filter_columns, keys_and_indicators, published_tables, read_table, table_meta
 from rap.core.params import Params
-from rap.domain.disclosure import SYMBOLS
+from rap.domain.disclosure import SYMBOLS, largest_hidden
 from rap.inputs.kinds import input_kind
 from rap.present.display import table_markdown
 
@@ -298,12 +298,20 @@ def _disclosure_section(params: Params) -> list[str]:
     return [
         "## Disclosure control",
         "",
-        f"Applied once, to every table before it leaves the pipeline. National and regional counts are rounded to the "
-        f"nearest {s.rounding_base} (half up; `low` where a count that is not zero rounds to zero). Local counts from 1 "
-        f"to {s.threshold} are suppressed (`c`), with secondary suppression so that a suppressed count cannot be "
-        "recovered from a published total; percentages, rates and averages resting on a suppressed count are "
-        "suppressed too. No record-level value (child identifier, date of birth, UPN, postcode) may appear in any "
-        "output: every build scans all its outputs for them and fails if one is found (Annex B).",
+        "Applied once, to every table before it leaves the pipeline, by one scheme (set out in the project's "
+        f"disclosure notes, `docs/disclosure.md`). Counts from 1 to {largest_hidden(s.threshold, s.rounding_base)} are "
+        f"suppressed (`c`) on every row, national and regional included, so they cannot be told apart; 0 is shown "
+        f"as 0. National and regional counts are rounded to the nearest {s.rounding_base} (half up); local counts are "
+        "shown as they are, with secondary suppression where a published total would otherwise give a suppressed "
+        "count back. Every figure derived from counts (percentages and their intervals, rates and their intervals, "
+        "ratios and their intervals, averages) is worked out from the counts as published, rounded where they are "
+        "rounded, and is `c` when a count it rests on is `c`: it tells no more than the published counts do. "
+        "Whether anything suppressed or rounded can still be recovered is not asserted but tested: an attacker "
+        "that reads only this build's published tables tries to recover it (from intervals, rounding patterns, "
+        "totals and their parts, local authorities against regions and England, the same figure in two tables, "
+        "pooled comparators and complements), and its result for this build is in Annex B. No record-level value "
+        "(child identifier, date of birth, UPN, postcode) may appear in any output: every build scans all its "
+        "outputs for them and fails if one is found (Annex B).",
         "",
         f"Symbols: {symbols}; `k` a percentage under 0.5.",
         "",

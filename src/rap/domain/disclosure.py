@@ -12,7 +12,8 @@ What it does (how DfE's children-looked-after statistics control disclosure):
   cell that bridges two otherwise separate groups of suppressed cells). Any primary cell so determined gets
   one more suppression and the loop runs again;
 * rounding: rows flagged for rounding (national and regional rows) are published rounded half up to
-  ``rounding_base`` (``low`` when a non-zero count rounds to 0), never with Python's ``round()``.
+  ``rounding_base``, never with Python's ``round()``; their counts of 1 to ``threshold`` are ``c`` too (one rule
+  on every row, so 1 to ``threshold`` look alike everywhere: the project's disclosure notes give the scheme).
 
 The table is described by its dimension columns, the label of each dimension's total, and which
 dimensions are nested in which (``parents``). Example for an LA table by ethnicity::
@@ -50,12 +51,15 @@ __all__ = [
     "Z",
     "Equation",
     "build_equations",
+    "hidden_small",
+    "largest_hidden",
     "national_counts",
     "percentages",
     "published_numbers",
     "published_strings",
     "round_half_up",
     "round_places",
+    "rounded_counts",
     "suppress",
     "suppress_counts",
     "suppress_slices",
@@ -73,7 +77,7 @@ SYMBOLS: dict[str, str] = {s: v["legend"] for s, v in _symbols().items()}
 #: Symbol -> its meaning in the note under a report table (``rap.present.display``).
 SYMBOL_NOTES: dict[str, str] = {s: v["note"] for s, v in _symbols().items()}
 C = "c"  # confidential: suppressed
-LOW = "low"  # rounds to zero, but is not zero
+LOW = "low"  # rounds to zero, but is not zero (in DfE files; this pipeline shows such counts as c)
 K = "k"  # CLA files: a percentage under 0.5 (rounds to zero but is not zero)
 X = "x"  # not available
 Z = "z"  # not applicable
@@ -361,15 +365,14 @@ def suppress(
     round_rows: str | Sequence[bool] | np.ndarray | None = None,
     rounding_base: int = 10,
     suppress_zero: bool = False,
-    primary_on_rounded: bool = False,
     secondary: bool = True,
     audit: bool = True,
     max_rounds: int = 1000,
 ) -> pd.DataFrame:
     """Apply primary and secondary suppression and rounding; return the table with two new columns.
 
-    ``number_published`` (str): the count, its rounded value, or a symbol (``c`` suppressed, ``low``
-    rounds to zero, ``x`` missing). ``suppression``: "primary", "secondary" or "none".
+    ``number_published`` (str): the count, its rounded value, or a symbol (``c`` suppressed, ``x`` missing).
+    ``suppression``: "primary", "secondary" or "none".
 
     Parameters (threshold and rounding_base come from :class:`rap.core.params.SuppressionParams`):
 
@@ -377,8 +380,8 @@ def suppress(
     * ``totals``: dim -> label of its total row (e.g. ``{"ethnicity_minor": "Total"}``).
     * ``parents``: nested dims, child -> parent (e.g. ``{"ethnicity_minor": "ethnicity_major"}``).
     * ``round_rows``: boolean column name (or mask) of rows published rounded (national and regional).
-      Those rows are protected by rounding and are not primary-suppressed unless ``primary_on_rounded``.
-      Their equations are still treated as exact when choosing secondary suppressions (conservative).
+      Their counts of 1 to ``threshold`` (or rounding to 0) are primary-suppressed like any other; their
+      equations are still treated as exact when choosing secondary suppressions (conservative).
     * ``suppress_zero``: DfE shows zeros (a zero discloses nothing about a child), so False by default.
     * ``secondary`` / ``audit``: switch off only to demonstrate what goes wrong without them.
     """
@@ -387,10 +390,10 @@ def suppress(
     rounded = _round_mask(df, round_rows)
     v0 = np.nan_to_num(vals, nan=0.0)
 
-    small = (v0 >= 1) & (v0 <= threshold)
+    small = np.where(rounded, hidden_small(v0, threshold, rounding_base), hidden_small(v0, threshold))
     if suppress_zero:
         small |= (v0 == 0) & ~np.isnan(vals)
-    primary = small & (~rounded | primary_on_rounded)
+    primary = small
     suppressed = primary.copy()
     if secondary:
         _protect(v0, suppressed, primary, build_equations(df, dims, totals, parents), audit, max_rounds)
@@ -459,8 +462,8 @@ def _widen(
 
 
 def _published(vals: np.ndarray, rounded: np.ndarray, suppressed: np.ndarray, rounding_base: int) -> list[str]:
-    """Each cell as published: ``x`` missing, ``c`` suppressed, rounded (``low`` if a non-zero count rounds to
-    0) on rounded rows, else the count."""
+    """Each cell as published: ``x`` missing, ``c`` suppressed, rounded on rounded rows (a non-zero count that
+    rounds to 0 is suppressed before this), else the count."""
     published = []
     for v, r, s in zip(vals, rounded, suppressed, strict=True):
         if np.isnan(v):
@@ -468,8 +471,7 @@ def _published(vals: np.ndarray, rounded: np.ndarray, suppressed: np.ndarray, ro
         elif s:
             published.append(C)
         elif r:
-            rv = round_half_up(int(v), rounding_base)
-            published.append(LOW if v > 0 and rv == 0 else str(rv))
+            published.append(str(round_half_up(int(v), rounding_base)))
         else:
             published.append(str(int(v)))
     return published
@@ -479,12 +481,42 @@ def _published(vals: np.ndarray, rounded: np.ndarray, suppressed: np.ndarray, ro
 # simple cases: tables whose cells are not summed to any published total
 
 
-def national_counts(values: pd.Series, base: int = 10) -> pd.Series:
-    """National (or regional) counts as published: rounded half up to ``base``; ``low`` where a non-zero
-    count rounds to 0. Rounding alone protects them, as in DfE's national tables."""
-    rounded = round_half_up(values.fillna(0).astype("int64"), base)
+def hidden_small(values: object, threshold: int, base: int | None = None) -> np.ndarray:
+    """Which counts are published as ``c`` for being small: 1 to ``threshold``, and on rows published rounded to
+    ``base`` also any other non-zero count that would round to 0 (none with the defaults, 5 and 10). One rule for
+    every row, national and regional included, so 1 to ``threshold`` are indistinguishable wherever they appear
+    (a 5 rounded to 10 beside a suppressed percentage would give itself away)."""
+    v = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        small = (v >= 1) & (v <= threshold)
+        if base is not None:
+            small |= (v > 0) & (v < base / 2)
+    return small
+
+
+def largest_hidden(threshold: int, base: int) -> int:
+    """The largest count a rounded row shows as ``c``: ``threshold``, or one less than half the base when that is
+    more (a count that would round to 0). 5 with the defaults: what the notes under tables say ``c`` means."""
+    return max(threshold, -(-base // 2) - 1)
+
+
+def rounded_counts(values: object, base: int, threshold: int) -> np.ndarray:
+    """Counts as a rounded row publishes them, as numbers for the figures derived from them: rounded half up to
+    ``base``, NaN where the count is ``c`` (:func:`hidden_small`) or missing. A percentage, interval, rate or
+    ratio computed from these tells an outsider nothing the published counts do not."""
+    v = np.asarray(values, dtype=float)
+    out = np.asarray(round_half_up(v, base), dtype=float)
+    out[hidden_small(v, threshold, base)] = np.nan
+    return out
+
+
+def national_counts(values: pd.Series, base: int = 10, *, threshold: int) -> pd.Series:
+    """National (or regional) counts as published: rounded half up to ``base``; ``c`` for 1 to ``threshold``
+    (and any other non-zero count that rounds to 0), as on every other row; 0 stays 0."""
+    v = values.fillna(0).astype("int64")
+    rounded = round_half_up(v, base)
     out = pd.Series(rounded, index=values.index).astype(object)
-    out[(values > 0).to_numpy() & (np.asarray(rounded) == 0)] = LOW
+    out[hidden_small(v.to_numpy(), threshold, base)] = C
     return out
 
 

@@ -3,19 +3,22 @@
 From the tidy, unsuppressed output of ``rap.measures`` (or DfE's published figures) this builds, for national
 and regional rows over the series years:
 
-* ``number`` and ``denominator`` rounded half up to ``suppression.rounding_base`` (DfE's national practice;
-  ``low`` where a non-zero count rounds to 0);
-* ``percentage`` (whole number, half up, from the unrounded counts) with a 95% Wilson interval; suppressed
-  (``c``) with its interval when the numerator or denominator is 1 to ``suppression.threshold``, because a
-  percentage of a tiny group gives its count away;
+* ``number`` and ``denominator`` rounded half up to ``suppression.rounding_base`` (DfE's national practice),
+  ``c`` where they are 1 to ``suppression.threshold`` (as on every row of every table: 1 to the threshold look
+  alike), 0 shown as 0;
+* ``percentage`` (whole number, half up) with a 95% Wilson interval;
 * ``rate_per_10000`` children with a Byar/exact interval, where a population by ethnic group exists (the
   synthetic one, labelled so), else ``x`` (not available);
 * disproportionality ratios against White British and against all children, with intervals
   (log method for rates; statsmodels' ratio of proportions otherwise);
 * for Key Stage 4, the average Attainment 8 score.
 
-Indicators that do not apply are ``z``; nothing is left blank. This is the one place disclosure control is
-applied to these tables: everything published from them goes through :func:`publication_table`.
+Every figure derived from a count is computed from the counts as published (the rounded numerator and
+denominator, the published child population), and is ``c`` when a count it rests on is ``c``: so no interval,
+rate or ratio tells an outsider more about a count than the rounded count does (the project's disclosure
+notes, docs/disclosure.md, give the scheme and why). Indicators that do not apply are ``z``; nothing is left
+blank. This is the one place disclosure control is applied to these tables: everything published from them
+(tables, sentences, chart titles) goes through :func:`publication_table`.
 """
 
 from __future__ import annotations
@@ -29,7 +32,19 @@ import pandas as pd
 from rap.core.params import Params
 from rap.domain import ethnicity as eth
 from rap.domain import stats
-from rap.domain.disclosure import C, X, Z, national_counts, percent, percentages, published_numbers
+from rap.domain.disclosure import (
+    C,
+    X,
+    Z,
+    hidden_small,
+    largest_hidden,
+    national_counts,
+    percent,
+    percentages,
+    published_numbers,
+    round_half_up,
+    rounded_counts,
+)
 from rap.domain.ees import with_ees_columns, write_ees
 from rap.inputs.front import Inputs
 from rap.measures import catalogue, compute_all
@@ -116,34 +131,60 @@ _REFERENCES = (("White", WHITE_BRITISH, "ratio_to_white_british"), (TOTAL, TOTAL
 _POPULATION_KEYS = ["time_period", "region_name", "ethnicity_major", "ethnicity_minor"]
 
 
-def _percentage_columns(num: np.ndarray, den: np.ndarray, has_den: np.ndarray, small: np.ndarray) -> dict[str, list]:
-    """Percentages (whole numbers, half up, from the unrounded counts) with 95% Wilson intervals: ``c`` with
-    its interval where a count is small (the percentage would give it away), ``z`` without a denominator."""
-    pct = percentages(np.where(has_den, num, np.nan), np.where(has_den, den, np.nan), small, dp=0)
-    cols = {"percentage": [Z if not h else p for p, h in zip(pct, has_den)]}
-    ci = stats.wilson_ci(np.where(has_den, num, 0), np.where(has_den, den, 0))
+@dataclass(frozen=True)
+class _Counts:
+    """A table's counts as published, as numbers: rounded half up to the base, NaN where ``c`` (1 to the
+    threshold) or missing. Every figure of the table is computed from these, never from the exact counts, so
+    nothing published says more about a count than the count itself does (the project's disclosure notes)."""
+
+    num: np.ndarray  # published numerator
+    den: np.ndarray  # published denominator
+    has_den: np.ndarray  # the measure has a denominator
+    small: np.ndarray  # the numerator or the denominator is c: every figure resting on them is c
+
+
+def _published_counts(df: pd.DataFrame, threshold: int, base: int) -> _Counts:
+    num = df["number"].astype("float").to_numpy()
+    den = df["denominator"].astype("float").to_numpy()
+    small = hidden_small(num, threshold, base) | hidden_small(den, threshold, base)
+    return _Counts(rounded_counts(num, base, threshold), rounded_counts(den, base, threshold), np.isfinite(den), small)
+
+
+def _percentage_columns(k: _Counts) -> dict[str, list]:
+    """Percentages (whole numbers, half up) with 95% Wilson intervals, from the published counts: ``c`` with
+    its interval where a count is ``c``, ``z`` without a denominator."""
+    pct = percentages(np.where(k.has_den, k.num, np.nan), np.where(k.has_den, k.den, np.nan), k.small, dp=0)
+    cols = {"percentage": [Z if not h else p for p, h in zip(pct, k.has_den)]}
+    ok = k.has_den & ~k.small & np.isfinite(k.num) & (np.nan_to_num(k.den) > 0)
+    ci = stats.wilson_ci(np.where(ok, k.num, 0), np.where(ok, k.den, 0))
     for col, vals in (("percentage_lower_95", ci.lower), ("percentage_upper_95", ci.upper)):
         v = published_numbers(np.asarray(vals, dtype=float) * 100, 1)
-        cols[col] = [Z if not h else (C if s else x) for x, h, s in zip(v, has_den, small)]
+        cols[col] = [Z if not h else (C if s else x) for x, h, s in zip(v, k.has_den, k.small)]
     return cols
 
 
-def _proportion_ratio_columns(
-    df: pd.DataFrame, num: np.ndarray, den: np.ndarray, has_den: np.ndarray, small: np.ndarray
-) -> dict[str, list]:
+def _proportion_ratio_columns(df: pd.DataFrame, k: _Counts) -> dict[str, list]:
     """Ratios of proportions to White British and to all children (same measure, breakdown, year and area)
-    with intervals: ``x`` where either proportion is 0 or missing, so no ratio can be formed."""
+    with intervals, from the published counts of both groups: ``c`` where a count it rests on is ``c`` (the
+    reference group's only when a ratio could otherwise be formed), ``x`` where either proportion is 0 or
+    missing, so no ratio can be formed."""
     cols = {}
     for ref_major, ref_minor, name in _REFERENCES:
-        ref = _reference(df, ref_major, ref_minor, ["number", "denominator"]).astype(float).to_numpy()
-        ok = has_den & np.isfinite(ref[:, 1]) & (den > 0) & (ref[:, 1] > 0) & (num > 0) & (ref[:, 0] > 0)
+        ref = _reference(df, ref_major, ref_minor, [_NUM, _DEN, _SMALL])
+        rn, rd = ref[_NUM].astype(float).to_numpy(), ref[_DEN].astype(float).to_numpy()
+        num, den = np.nan_to_num(k.num), np.nan_to_num(k.den)
+        own = (
+            k.has_den & (den > 0) & (num > 0)
+        )  # a ratio of this row can be formed: only then can it rest on the reference
+        hidden = k.small | (own & ref[_SMALL].eq(True).to_numpy())
+        ok = own & ~hidden & (np.nan_to_num(rd) > 0) & (np.nan_to_num(rn) > 0)
         r = stats.proportion_ratio_ci(
-            np.where(ok, num, 1), np.where(ok, den, 2), np.where(ok, ref[:, 0], 1), np.where(ok, ref[:, 1], 2)
+            np.where(ok, num, 1), np.where(ok, den, 2), np.where(ok, rn, 1), np.where(ok, rd, 2)
         )
         for suffix, vals in (("", r.estimate), ("_lower_95", r.lower), ("_upper_95", r.upper)):
             v = published_numbers(np.asarray(vals, dtype=float), 2)
             cols[name + suffix] = [
-                (C if s else (x if o else X)) if h else Z for x, o, h, s in zip(v, ok, has_den, small)
+                (C if s else (x if o else X)) if h else Z for x, o, h, s in zip(v, ok, k.has_den, hidden)
             ]
     return cols
 
@@ -159,12 +200,12 @@ def _row_population(
     return rows.merge(pop, on=_POPULATION_KEYS, how="left")["population"].astype(float).to_numpy()
 
 
-def _rate_columns(
-    num: np.ndarray, p: np.ndarray, has_pop: np.ndarray, small: np.ndarray, is_rate: np.ndarray
-) -> dict[str, list]:
-    """Rates per 10,000 children with intervals where a population exists: ``x`` for a count of children
-    without one (not available), ``z`` for measures that are not counts of children."""
-    rc = stats.rate_ci(np.where(has_pop, num, 0), np.where(has_pop, p, 1))
+def _rate_columns(k: _Counts, p: np.ndarray, has_pop: np.ndarray, is_rate: np.ndarray) -> dict[str, list]:
+    """Rates per 10,000 children with intervals, from the published count and the published population, where
+    a population exists: ``c`` where the count is ``c``, ``x`` for a count of children without a population
+    (not available), ``z`` for measures that are not counts of children."""
+    ok = has_pop & ~k.small
+    rc = stats.rate_ci(np.where(ok, np.nan_to_num(k.num), 0), np.where(has_pop, p, 1))
     cols = {}
     for col, vals, dp in (
         ("rate_per_10000", rc.estimate, 0),
@@ -172,22 +213,32 @@ def _rate_columns(
         ("rate_upper_95", rc.upper, 1),
     ):
         v = published_numbers(np.asarray(vals, dtype=float), dp)
-        cols[col] = [(C if s else x) if hp else (X if r else Z) for x, hp, r, s in zip(v, has_pop, is_rate, small)]
+        cols[col] = [(C if s else x) if hp else (X if r else Z) for x, hp, r, s in zip(v, has_pop, is_rate, k.small)]
     return cols
 
 
 def _rate_ratio_columns(
-    df: pd.DataFrame, pop: pd.DataFrame, p: np.ndarray, has_pop: np.ndarray, small: np.ndarray, current: pd.DataFrame
+    df: pd.DataFrame,
+    pop: pd.DataFrame,
+    k: _Counts,
+    p: np.ndarray,
+    has_pop: np.ndarray,
+    current: pd.DataFrame,
+    base: int,
 ) -> dict[str, list]:
     """The ratio columns with rate ratios in place of the proportion ratios (``current``) for counts of
-    children: for those the population, not a denominator of their own, is what a group is compared on."""
-    num = df["number"].astype("float").to_numpy()
+    children: for those the population, not a denominator of their own, is what a group is compared on. From
+    the published counts and populations of both groups; ``c`` where either count is ``c``."""
+    num = np.nan_to_num(k.num)
     is_rate = df["measure"].isin(RATE_MEASURES).to_numpy()
     cols = {}
     for ref_major, ref_minor, name in _REFERENCES:
-        ref_num = _reference(df, ref_major, ref_minor, ["number"]).astype(float).to_numpy()[:, 0]
-        ref_pop = _row_population(df, pop, ref_major, ref_minor)
-        ok = has_pop & np.isfinite(ref_pop) & (ref_pop > 0) & (num > 0) & (ref_num > 0)
+        ref = _reference(df, ref_major, ref_minor, [_NUM, _SMALL])
+        ref_num = np.nan_to_num(ref[_NUM].astype(float).to_numpy())
+        own = has_pop & (num > 0)
+        hidden = k.small | (own & ref[_SMALL].eq(True).to_numpy())
+        ref_pop = _published_population(_row_population(df, pop, ref_major, ref_minor), base)
+        ok = own & ~hidden & np.isfinite(ref_pop) & (ref_pop > 0) & (ref_num > 0)
         rr = stats.rate_ratio_ci(
             np.where(ok, num, 1), np.where(ok, p, 1), np.where(ok, ref_num, 1), np.where(ok, ref_pop, 1)
         )
@@ -196,19 +247,32 @@ def _rate_ratio_columns(
             col = name + suffix
             cols[col] = [
                 (C if s else (x if o else X)) if r else cur
-                for x, o, r, s, cur in zip(v, ok, is_rate, small, current[col])
+                for x, o, r, s, cur in zip(v, ok, is_rate, hidden, current[col])
             ]
     return cols
 
 
-def _attainment8_column(df: pd.DataFrame, thr: int) -> list:
-    """Key Stage 4 average Attainment 8 score (points / pupils), ``c`` for 1 to ``thr`` pupils (an average
-    of so few gives a pupil's score away), ``z`` for other measures."""
+def _published_population(p: np.ndarray, base: int) -> np.ndarray:
+    """Child populations as the dashboard publishes them: rounded half up to ``base`` (NaN kept), so a rate
+    can be recomputed from published figures alone."""
+    return np.asarray(round_half_up(p, base), dtype=float)
+
+
+def _attainment8_columns(df: pd.DataFrame, thr: int, base: int) -> tuple[list, pd.Series]:
+    """Key Stage 4 average Attainment 8 score (points / pupils; a mean of scores, not a count) and the pupils
+    as published: ``c`` for both where the pupils are ``c`` (an average of so few gives a pupil's score
+    away), ``z`` for other measures."""
     pts = df["points_total"].astype(float).to_numpy()
     pupils = df["pupils"].astype(float).to_numpy()
     is_a8 = df["measure"].eq("ks4_attainment8").to_numpy()
     avg = published_numbers(np.where(pupils > 0, pts / np.where(pupils > 0, pupils, 1), np.nan), 1)
-    return [Z if not a else (C if 0 < n <= thr else v) for v, a, n in zip(avg, is_a8, pupils)]
+    small = hidden_small(pupils, thr, base)
+    shown = national_counts(df["pupils"].astype("Int64").fillna(0), base, threshold=thr)
+    return [Z if not a else (C if s else v) for v, a, s in zip(avg, is_a8, small)], shown
+
+
+#: Working columns of the publication table: a row's published counts as numbers (for other rows' ratios).
+_NUM, _DEN, _SMALL = "_published_number", "_published_denominator", "_small"
 
 
 def publication_table(measures: pd.DataFrame, params: Params, population: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -217,40 +281,39 @@ def publication_table(measures: pd.DataFrame, params: Params, population: pd.Dat
     base = params.suppression.rounding_base
     df = measures[measures["geographic_level"].isin(["National", "Regional"])].copy().reset_index(drop=True)
     df["region_name"] = df["region_name"].fillna("")
-    num = df["number"].astype("float").to_numpy()
-    den = df["denominator"].astype("float").to_numpy()
-    has_den = np.isfinite(den)
-    small = ((num >= 1) & (num <= thr)) | ((den >= 1) & (den <= thr))
+    k = _published_counts(df, thr, base)
+    df[_NUM], df[_DEN], df[_SMALL] = k.num, k.den, k.small
 
     out = df[_ROW_COLUMNS].copy()
-    out["number"] = national_counts(df["number"].astype("Int64").fillna(0), base).where(df["number"].notna(), Z)
-    out["denominator"] = national_counts(df["denominator"].astype("Int64").fillna(0), base).where(has_den, Z)
-    for col, vals in {
-        **_percentage_columns(num, den, has_den, small),
-        **_proportion_ratio_columns(df, num, den, has_den, small),
-    }.items():
+    out["number"] = national_counts(df["number"].astype("Int64").fillna(0), base, threshold=thr).where(
+        df["number"].notna(), Z
+    )
+    out["denominator"] = national_counts(df["denominator"].astype("Int64").fillna(0), base, threshold=thr).where(
+        k.has_den, Z
+    )
+    for col, vals in {**_percentage_columns(k), **_proportion_ratio_columns(df, k)}.items():
         out[col] = vals
 
     # rates per 10,000 for counts of children, where a population exists; rate ratios replace the
     # proportion ratios for them
     pop = population_by_group(population, sorted(df["time_period"].unique()))
-    p = _row_population(df, pop)
+    p = _published_population(_row_population(df, pop), base)
     is_rate = df["measure"].isin(RATE_MEASURES).to_numpy()
     has_pop = is_rate & np.isfinite(p) & (p > 0)
-    for col, vals in _rate_columns(num, p, has_pop, small, is_rate).items():
+    for col, vals in _rate_columns(k, p, has_pop, is_rate).items():
         out[col] = vals
-    for col, vals in _rate_ratio_columns(df, pop, p, has_pop, small, out).items():
+    for col, vals in _rate_ratio_columns(df, pop, k, p, has_pop, out, base).items():
         out[col] = vals
 
     # UASC are mostly older boys from a few countries, outside the resident child population: a ratio of their
     # rate for a group to White British children's says nothing useful, so it is not applicable
     no_ratio = df["measure"].isin(NO_RATIO_MEASURES).to_numpy()
     for col in [c for c in out.columns if c.startswith(("ratio_to_white_british", "ratio_to_all_children"))]:
-        out.loc[no_ratio, col] = Z
+        out[col] = out[col].astype(object).where(~no_ratio, Z)
 
-    out["average_attainment8"] = _attainment8_column(df, thr)
+    out["average_attainment8"], pupils = _attainment8_columns(df, thr, base)
     is_a8 = df["measure"].eq("ks4_attainment8").to_numpy()
-    out.loc[is_a8, "number"] = national_counts(df.loc[is_a8, "pupils"].astype("Int64").fillna(0), base)
+    out.loc[is_a8, "number"] = pupils[is_a8]
     return out
 
 
@@ -295,6 +358,29 @@ def chapter_table(params: Params, data: Inputs) -> pd.DataFrame:
     if data.published:
         return published_table(data.release, params.series_years)
     return publication_table(compute_all(data.record, params.series_years), params, data.record.population)
+
+
+def reading_note(params: Params, data: Inputs) -> str:
+    """How to read the chapter's tables: the disclosure rules as this run applies them (from the parameters)."""
+    s = params.suppression
+    tail = (
+        "Rates per 10,000 children use a population by ethnic group with an exact or Byar interval. The ratio to "
+        "White British compares each group with the White British figure. The text describes a difference only "
+        "when its 95% interval for the ratio excludes 1."
+    )
+    if data.published:
+        return (
+            "**How to read the tables.** Numbers are rounded to the nearest 10 (`[low]`: fewer than 5 but not none). "
+            "Percentages are whole numbers worked out from unrounded counts, with a 95% confidence interval (Wilson). "
+            f"{tail} Groups with very few children are suppressed (`[c]`)."
+        )
+    return (
+        f"**How to read the tables.** Numbers are rounded to the nearest {s.rounding_base}; numbers from 1 to "
+        f"{largest_hidden(s.threshold, s.rounding_base)} are suppressed (`[c]`), and so is every figure that rests "
+        "on one. Percentages (whole numbers, with a 95% Wilson confidence interval), rates and ratios are worked "
+        "out from the rounded numbers as published, so they tell no more than the numbers do. "
+        f"{tail}"
+    )
 
 
 def source_text(data: Inputs) -> str:

@@ -131,10 +131,14 @@ def publishable(values: pd.DataFrame, threshold: int, rounding_base: int) -> pd.
     small_den = (den >= 1) & (den <= threshold) & ~is_rate
     hide = small_num | small_den
     num_pub = np.array(
-        national_counts(pd.Series(np.nan_to_num(num)).astype("int64"), rounding_base).astype(str), dtype=object
+        national_counts(pd.Series(np.nan_to_num(num)).astype("int64"), rounding_base, threshold=threshold).astype(str),
+        dtype=object,
     )
     den_pub = np.array(
-        national_counts(pd.Series(np.nan_to_num(den)).round().astype("int64"), rounding_base).astype(str), dtype=object
+        national_counts(
+            pd.Series(np.nan_to_num(den)).round().astype("int64"), rounding_base, threshold=threshold
+        ).astype(str),
+        dtype=object,
     )
     if is_la.any():
         la = v[is_la]

@@ -1,8 +1,11 @@
 """The data quality section: computes every result once, then shapes publishable tables from them.
 
 ``rap.sections.data_quality.dimensions`` holds the measures; this module decides what the chapter shows, with disclosure control
-applied on the way out (national counts rounded half up to ``suppression.rounding_base``, LA counts of 1 to
-``suppression.threshold`` shown as ``c``, percentages from suppressed counts suppressed).
+applied on the way out: national counts rounded half up to ``suppression.rounding_base`` and ``c`` when 1 to
+``suppression.threshold``, LA counts of 1 to ``suppression.threshold`` shown as ``c``, percentages from suppressed
+counts suppressed. Every national share the chapter quotes (tables, EES files, sentences, chart, scorecard and its
+ratings) is the share of the published counts (:func:`published_shares`), so no percentage says more about a
+count than the rounded count does (the project's disclosure notes).
 """
 
 from __future__ import annotations
@@ -14,9 +17,18 @@ import numpy as np
 import pandas as pd
 
 from rap.core.params import Params
-from rap.domain.disclosure import C, national_counts, percent, round_places, suppress_counts
+from rap.domain.disclosure import (
+    C,
+    largest_hidden,
+    national_counts,
+    percent,
+    round_places,
+    rounded_counts,
+    suppress_counts,
+)
 from rap.domain.ees import with_ees_columns, write_ees
 from rap.domain.geography import local_authorities
+from rap.domain.stats import wilson_ci
 from rap.sections.common import write_summary
 from rap.sections.data_quality import dimensions as Q
 
@@ -35,6 +47,18 @@ def _pct(share: pd.Series, dp: int = 1) -> pd.Series:
     """Percentages for the tables, rounded half up (DfE practice) as :func:`rap.domain.disclosure.percent`
     rounds them for the text, so a sentence and its table quote the same figure."""
     return pd.Series(round_places(share.astype(float) * 100, dp), index=share.index)
+
+
+def _pct_c(share: pd.Series, dp: int = 1) -> np.ndarray:
+    """Percentages of published counts (:func:`published_shares`) for a table: ``c`` where the share is missing
+    because a count it rests on is ``c`` (a national table never has a denominator of 0)."""
+    return np.where(share.isna().to_numpy(), C, _pct(share, dp).astype(object).to_numpy())
+
+
+def _counts(values: pd.Series, params: Params) -> np.ndarray:
+    """National counts as published: rounded half up to the base, ``c`` for 1 to the threshold."""
+    s = params.suppression
+    return national_counts(values, s.rounding_base, threshold=s.threshold).to_numpy()
 
 
 @dataclass
@@ -84,16 +108,77 @@ def assess_record(params: Params, data, scan: pd.DataFrame | None = None) -> Rec
         denominators=Q.denominator_comparability(data.population),
         funnel=funnel,
     )
+    published_shares(res)
     res.recommendations = Q.recommendations(
-        {"scorecard": scorecard, "funnel": funnel, "across": across, "granularity": granularity},
+        {"scorecard": res.scorecard, "funnel": funnel, "across": across, "granularity": granularity},
         threshold=params.suppression.threshold,
     )
     if scan is not None:
-        res.needs = Q.user_needs(scan, scorecard, funnel=funnel, granularity=granularity)
+        res.needs = Q.user_needs(scan, res.scorecard, funnel=funnel, granularity=granularity)
     return res
 
 
+def _published_share(count: pd.Series, den: pd.Series, params: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The share of the published counts (the rounded count over the rounded denominator) and its Wilson limits:
+    NaN where either count is ``c`` (1 to the threshold) or the denominator is 0."""
+    thr, base = params.suppression.threshold, params.suppression.rounding_base
+    n = rounded_counts(count.to_numpy(float), base, thr)
+    d = rounded_counts(den.to_numpy(float), base, thr)
+    ok = np.isfinite(n) & np.isfinite(d) & (np.nan_to_num(d) > 0)
+    w = wilson_ci(np.where(ok, n, 0), np.where(ok, d, 0))
+    return tuple(np.where(ok, v, np.nan) for v in (w.estimate, w.lower, w.upper))
+
+
+def _share_of_published(df: pd.DataFrame, count: str, den: str, params: Params) -> None:
+    """``share``, ``lower`` and ``upper`` of ``df`` (in place) from the published counts of ``count`` / ``den``."""
+    df["share"], df["lower"], df["upper"] = _published_share(df[count], df[den], params)
+
+
+def published_shares(res: RecordQuality) -> None:
+    """Every national share of ``res`` recomputed from the published counts (in place), so each table, sentence,
+    chart and rating of the chapter quotes a figure an outsider could work out from the published counts and
+    nothing finer; the exact counts stay for the tables to round. LA-level results (the funnel) are left as
+    they are: they have their own control."""
+    p = res.params
+    for frame in (res.completeness_year, res.completeness_age, res.completeness_uasc):
+        _share_of_published(frame, "count", "denominator", p)
+    _share_of_published(res.over_time, "changed", "denominator", p)
+    res.over_time["share_same"] = 1 - res.over_time["share"]
+    lk = res.across.linkage
+    lk["share_unlinkable"] = _published_share(lk["upn_unknown"] + lk["upn_blank"], lk["children"], p)[0]
+    lk["share_linked"] = _published_share(lk["linked"], lk["children"], p)[0]
+    _share_of_published(lk, "school_age_linked", "school_age", p)
+    ag = res.across.agreement
+    ag["share_major_agree"] = _published_share(ag["major_agree"], ag["both_known"], p)[0]
+    for frame in (ag, res.across.by_minor):
+        _share_of_published(frame, "agree", "both_known", p)
+        frame["share_disagree"] = 1 - frame["share"]
+    total = pd.Series(res.changes["count"].sum(), index=res.changes.index)
+    res.changes["share_of_changes"] = _published_share(res.changes["count"], total, p)[0]
+    res.scorecard = _published_scorecard(res.scorecard, p)
+
+
+def _published_scorecard(sc: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """The scorecard with each value the share of its published (rounded) numerator and denominator, rated on
+    that value: a rating must not rest on a finer figure than the one shown beside it."""
+    out = sc.copy()
+    out["value"] = _published_share(out["numerator"], out["denominator"], params)[0]
+    out["rag"] = [
+        Q.rag(v, getattr(params.quality_rag, dim)) for v, dim in zip(out["value"], out["dimension"], strict=True)
+    ]
+    return out
+
+
 # ------------------------------------------------------------------------------------------ tables
+
+
+def rounding_note(params: Params) -> str:
+    """The note under a national table: the disclosure rules as this run applies them (from the parameters)."""
+    s = params.suppression
+    return (
+        f"Numbers rounded to the nearest {s.rounding_base}; [c]: 1 to {largest_hidden(s.threshold, s.rounding_base)}. "
+        "Percentages are worked out from the rounded numbers, and are [c] where one of them is."
+    )
 
 
 def scorecard_table(scorecard: pd.DataFrame) -> pd.DataFrame:
@@ -102,7 +187,7 @@ def scorecard_table(scorecard: pd.DataFrame) -> pd.DataFrame:
         {
             "Dimension": scorecard["dimension"].map(DIMENSIONS),
             "Collection": scorecard["collection"],
-            "Value (%)": _pct(scorecard["value"]),
+            "Value (%)": _pct_c(scorecard["value"]),
             "Rating": scorecard["rag"].str.capitalize(),
         }
     )
@@ -112,23 +197,21 @@ def completeness_table(res: RecordQuality) -> pd.DataFrame:
     """Known, blank, refused, not obtained and invalid shares of children in each year's return."""
     c = res.completeness_year.pivot(index="YEAR", columns="category", values="share")
     n = res.completeness_year.groupby("YEAR")["denominator"].first()
-    base = res.params.suppression.rounding_base
     return pd.DataFrame(
         {
             "Year": c.index.astype(int).astype(str),
-            "Children": national_counts(n, base).to_numpy(),
-            "Known (%)": _pct(c["known"]).to_numpy(),
-            "Blank (%)": _pct(c["blank"]).to_numpy(),
-            "Refused (%)": _pct(c["refused"]).to_numpy(),
-            "Not obtained (%)": _pct(c["not_obtained"]).to_numpy(),
-            "Invalid code (%)": _pct(c["invalid"]).to_numpy(),
+            "Children": _counts(n, res.params),
+            "Known (%)": _pct_c(c["known"]),
+            "Blank (%)": _pct_c(c["blank"]),
+            "Refused (%)": _pct_c(c["refused"]),
+            "Not obtained (%)": _pct_c(c["not_obtained"]),
+            "Invalid code (%)": _pct_c(c["invalid"]),
         }
     )
 
 
 def completeness_by_table(res: RecordQuality) -> pd.DataFrame:
     """Unknown share (blank, refused, not obtained) by age band and UASC status, latest year."""
-    base = res.params.suppression.rounding_base
     parts = []
     for col, title in (("age_band", "Age on 31 March"), ("uasc", "Unaccompanied asylum-seeking")):
         frame = res.completeness_age if col == "age_band" else res.completeness_uasc
@@ -138,8 +221,8 @@ def completeness_by_table(res: RecordQuality) -> pd.DataFrame:
                 {
                     "Breakdown": title,
                     "Group": u[col].astype(str).to_numpy(),
-                    "Children": national_counts(u["denominator"], base).to_numpy(),
-                    "Unknown (%)": _pct(u["share"]).to_numpy(),
+                    "Children": _counts(u["denominator"], res.params),
+                    "Unknown (%)": _pct_c(u["share"]),
                 }
             )
         )
@@ -147,82 +230,68 @@ def completeness_by_table(res: RecordQuality) -> pd.DataFrame:
 
 
 def over_time_table(res: RecordQuality) -> pd.DataFrame:
-    base = res.params.suppression.rounding_base
     t = res.over_time
     return pd.DataFrame(
         {
             "Year": t["YEAR"].astype(int).astype(str),
-            "Children in both returns": national_counts(t["denominator"], base).to_numpy(),
-            "Code changed": national_counts(t["changed"], base).to_numpy(),
-            "Changed (%)": _pct(t["share"]).to_numpy(),
+            "Children in both returns": _counts(t["denominator"], res.params),
+            "Code changed": _counts(t["changed"], res.params),
+            "Changed (%)": _pct_c(t["share"]),
         }
     )
 
 
 def changes_table(res: RecordQuality) -> pd.DataFrame:
-    base = res.params.suppression.rounding_base
     c = res.changes
     return pd.DataFrame(
         {
             "From": c["from_label"],
             "To": c["to_label"],
             "Same major group": c["same_major"].map({True: "Yes", False: "No"}),
-            "Children (all years)": national_counts(c["count"], base).to_numpy(),
+            "Children (all years)": _counts(c["count"], res.params),
         }
     )
 
 
 def linkage_table(res: RecordQuality) -> pd.DataFrame:
-    base = res.params.suppression.rounding_base
     lk = res.across.linkage
     return pd.DataFrame(
         {
             "Year": lk["YEAR"].astype(int).astype(str),
-            "Children": national_counts(lk["children"], base).to_numpy(),
-            "UPN unknown or blank (%)": _pct(lk["share_unlinkable"]).to_numpy(),
-            "School-age children linked (%)": _pct(lk["share"]).to_numpy(),
+            "Children": _counts(lk["children"], res.params),
+            "UPN unknown or blank (%)": _pct_c(lk["share_unlinkable"]),
+            "School-age children linked (%)": _pct_c(lk["share"]),
         }
     )
 
 
-def _small_share_suppressed(share: pd.Series, n: pd.Series, threshold: int) -> np.ndarray:
-    """Percentages beside rounded counts: ``c`` when the children agreeing or disagreeing number 1 to the
-    threshold, since the percentage and an approximate denominator would give the number back (8 of 11)."""
-    yes = (share * n).round()
-    small = yes.between(1, threshold) | (n - yes).between(1, threshold)
-    return np.where(small.to_numpy(), C, _pct(share).astype(object).to_numpy())
-
-
 def agreement_table(res: RecordQuality) -> pd.DataFrame:
     """Agreement between SSDA903 and school census codes by SSDA903 minor group, latest year."""
-    base = res.params.suppression.rounding_base
     m = res.across.by_minor
     return pd.DataFrame(
         {
             "Ethnic group (SSDA903)": m["label"],
             "Major group": m["major_label"],
-            "Linked, both known": national_counts(m["both_known"], base).to_numpy(),
-            "Same code (%)": _small_share_suppressed(m["share"], m["both_known"], res.params.suppression.threshold),
+            "Linked, both known": _counts(m["both_known"], res.params),
+            "Same code (%)": _pct_c(m["share"]),
         }
     )
 
 
 def confusion_table(res: RecordQuality) -> pd.DataFrame:
-    base = res.params.suppression.rounding_base
     cm = res.across.confusion.copy()
     for col in cm.columns[1:]:
-        cm[col] = national_counts(cm[col], base).to_numpy()
+        cm[col] = _counts(cm[col], res.params)
     return cm
 
 
 def granularity_table(res: RecordQuality) -> pd.DataFrame:
-    base = res.params.suppression.rounding_base
     g = res.granularity
     return pd.DataFrame(
         {
             "Ethnic group": g["label"],
             "Major group": g["major_label"],
-            "Children (England)": national_counts(g["national_count"], base).to_numpy(),
+            "Children (England)": _counts(g["national_count"], res.params),
             "Publishable nationally": g["national_publishable"].map({True: "Yes", False: "No"}),
             "LAs where publishable": g["las_publishable"].astype(int).astype(str)
             + " of "
@@ -286,14 +355,13 @@ _RECORDING = {
 def _completeness_ees(res: RecordQuality) -> pd.DataFrame:
     """National completeness by year and recording category for EES, counts rounded half up to
     ``suppression.rounding_base`` as every national count is published."""
-    base = res.params.suppression.rounding_base
     comp = res.completeness_year[res.completeness_year["category"].isin(list(_RECORDING))]
     return pd.DataFrame(
         {
             "YEAR": comp["YEAR"],
             "ethnicity_recording": comp["category"].map(_RECORDING),
-            "number": national_counts(comp["count"], base).to_numpy(),
-            "percentage": _pct(comp["share"]).to_numpy(),
+            "number": _counts(comp["count"], res.params),
+            "percentage": _pct_c(comp["share"]),
         }
     )
 
@@ -305,7 +373,7 @@ def _scorecard_ees(sc: pd.DataFrame) -> pd.DataFrame:
             "YEAR": sc["year"],
             "quality_dimension": sc["dimension"].map(DIMENSIONS),
             "collection": sc["collection"],
-            "percentage": _pct(sc["value"]).to_numpy(),
+            "percentage": _pct_c(sc["value"]),
             "rating": sc["rag"].str.capitalize(),
         }
     )
@@ -483,16 +551,27 @@ def scorecard_sentence(sc: pd.DataFrame) -> str:
     )
 
 
+def _share_text(share: float, params: Params, dp: int = 1) -> str:
+    """A share of published counts for a sentence: the percentage, or that it is not shown when a count it rests
+    on is ``c`` (the text must not say what the tables hide)."""
+    if pd.notna(share):
+        return percent(share, dp)
+    s = params.suppression
+    return f"a share not shown (1 to {largest_hidden(s.threshold, s.rounding_base)} children)"
+
+
 def completeness_sentence(res: RecordQuality) -> str:
     c = res.completeness_year
     latest = c[(c["YEAR"] == res.year)].set_index("category")
     first_year = int(c["YEAR"].min())
     first = c[(c["YEAR"] == first_year)].set_index("category")
+    p = res.params
     return (
         f"In {res.year}, ethnicity was recorded (not blank, refused or not obtained) for "
-        f"{percent(latest.at['complete', 'share'])} of children in the SSDA903 return "
-        f"({first_year}: {percent(first.at['complete', 'share'])}); {percent(latest.at['unknown', 'share'])} were blank, "
-        f"refused or not obtained and {percent(latest.at['invalid', 'share'], 2)} held a code outside the valid list."
+        f"{_share_text(latest.at['complete', 'share'], p)} of children in the SSDA903 return "
+        f"({first_year}: {_share_text(first.at['complete', 'share'], p)}); "
+        f"{_share_text(latest.at['unknown', 'share'], p)} were blank, refused or not obtained and "
+        f"{_share_text(latest.at['invalid', 'share'], p, 2)} held a code outside the valid list."
     )
 
 
@@ -529,7 +608,7 @@ def validity_sentence(res: RecordQuality) -> str:
     c = res.completeness_year
     inv = c[(c["YEAR"] == res.year) & (c["category"] == "invalid")].iloc[0]
     return (
-        f"{percent(inv['share'], 2)} of children in the {res.year} return had a code outside the valid list "
+        f"{_share_text(inv['share'], res.params, 2)} of children in the {res.year} return had a code outside the valid list "
         "(DfE rule 103; lower-case codes count as invalid)."
     )
 
@@ -540,7 +619,7 @@ def over_time_sentence(res: RecordQuality) -> str:
     most = f" The most common change was from {top['from_label']} to {top['to_label']}." if top is not None else ""
     return (
         f"Of children in both the {res.year - 1} and {res.year} returns of the same LA with a known code, "
-        f"{percent(t['share'])} had a different code in {res.year} (DfE rule 204).{most}"
+        f"{_share_text(t['share'], res.params)} had a different code in {res.year} (DfE rule 204).{most}"
     )
 
 
@@ -548,8 +627,9 @@ def linkage_sentence(res: RecordQuality) -> str:
     lk = res.across.linkage
     t = lk[lk["YEAR"] == res.year].iloc[0]
     return (
-        f"In {res.year}, {percent(t['share_unlinkable'])} of children had a UPN recorded as unknown (UN1 to UN5) "
-        f"or blank and cannot be linked; {percent(t['share'])} of children of compulsory school age were found in "
+        f"In {res.year}, {_share_text(t['share_unlinkable'], res.params)} of children had a UPN recorded as unknown "
+        f"(UN1 to UN5) or blank and cannot be linked; {_share_text(t['share'], res.params)} of children of compulsory "
+        "school age were found in "
         "the school census."
     )
 
@@ -558,22 +638,30 @@ def agreement_sentence(res: RecordQuality) -> str:
     a = res.across.agreement
     t = a[a["YEAR"] == res.year].iloc[0]
     m = res.across.by_minor
-    m = m[m["both_known"] >= 20].sort_values("share")
+    m = m[(m["both_known"] >= 20) & m["share"].notna()].sort_values("share")
     low = ", ".join(f"{r.label} ({percent(r.share, 0)})" for r in m.head(3).itertuples())
     return (
-        f"{percent(t['share'])} had the same code in both and {percent(t['share_major_agree'])} the same major group. "
+        f"{_share_text(t['share'], res.params)} had the same code in both and "
+        f"{_share_text(t['share_major_agree'], res.params)} the same major group. "
         f"Agreement is lowest for {low}."
     )
 
 
 def agreement_chart_data(res: RecordQuality) -> tuple:
-    m = res.across.by_minor.sort_values("share")
+    """Bars of agreement by minor group, from the published counts; groups whose share rests on a ``c`` count
+    are left out of the bars and named in the alt text, as the table shows them ``c``."""
+    every = res.across.by_minor
+    m = every[every["share"].notna()].sort_values("share")
     low = m["share"] < res.params.quality_rag.consistency_across_collections.amber
     worst = m.iloc[0]
     title = f"Codes agree least often for {worst['label']} children ({percent(worst['share'], 0)})"
+    hidden = every.loc[every["share"].isna(), "label"].tolist()
     alt = (
         "Horizontal bar chart of the share of linked children whose SSDA903 and school census codes agree, "
-        "by SSDA903 ethnic group: " + "; ".join(f"{r.label} {percent(r.share, 0)}" for r in m.itertuples()) + "."
+        "by SSDA903 ethnic group: "
+        + "; ".join(f"{r.label} {percent(r.share, 0)}" for r in m.itertuples())
+        + (f"; not shown (suppressed): {', '.join(hidden)}" if hidden else "")
+        + "."
     )
     return m["label"], m["share"], title, alt, "Same code in SSDA903 and the school census (%)", low
 

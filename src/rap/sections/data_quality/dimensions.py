@@ -887,7 +887,8 @@ def _list(items: Sequence[str]) -> str:
 
 def _count(n: float, threshold: int, base: int = 10) -> str:
     """A national count for the text as the tables show it: rounded half up to ``base``, and ``threshold`` or
-    fewer when it is 1 to ``threshold`` (percentages beside it stay from unrounded counts, as in the tables)."""
+    fewer when it is 1 to ``threshold`` (the chapter's percentages beside it are shares of the published counts,
+    as in the tables: ``rap.sections.data_quality.chapter.published_shares``)."""
     n = int(round(n))
     return f"{threshold} or fewer" if 1 <= n <= threshold else f"{int(round_half_up(n, base)):,}"
 
@@ -925,7 +926,8 @@ def _agreement_by_group_sentences(
 ) -> list[str]:
     """The groups whose SSDA903 and school census codes agree least: where recording most needs to improve.
     A group's count is left out when its disagreements would be 1 to ``threshold``."""
-    bm = across.by_minor[across.by_minor["both_known"] >= min_children].sort_values("share", kind="stable")
+    bm = across.by_minor[(across.by_minor["both_known"] >= min_children) & across.by_minor["share"].notna()]
+    bm = bm.sort_values("share", kind="stable")
     if not len(bm):
         return []
     parts = [
@@ -945,7 +947,7 @@ def _linkage_sentences(across: AcrossCollections, threshold: int) -> list[str]:
     could fill in: the two things an LA can act on from the linkage."""
     out = []
     lk = across.linkage[across.linkage["YEAR"] == across.year]
-    if len(lk):
+    if len(lk) and pd.notna(lk.iloc[0]["share_unlinkable"]) and pd.notna(lk.iloc[0]["share"]):
         r = lk.iloc[0]
         unl = int(r["upn_unknown"] + r["upn_blank"])
         out.append(
