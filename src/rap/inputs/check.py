@@ -15,7 +15,7 @@ import pandas as pd
 
 from rap.core.params import Params
 from rap.inputs.kinds import input_kind
-from rap.inputs.load import ensure_data, read_school_years
+from rap.inputs.load import ensure_data, read_school_years, refuse_writing_into_inputs
 from rap.inputs.readers import write_rejected
 from rap.inputs.readers.quarantine import redact_problems
 
@@ -48,6 +48,7 @@ def check_inputs(params: Params, qa_dir: Path | None = None) -> CheckReport:
     report = CheckReport()
     # Not outputs/<year>/ itself: that folder only ever changes by a whole run being swapped in.
     qa_dir = Path(qa_dir) if qa_dir else params.out_path.with_name(f"{params.year}.check") / "qa"
+    refuse_writing_into_inputs(params, {"--qa-dir": qa_dir}, qa_dir)
     kind = input_kind(params)
     if kind.published:
         from rap.inputs.published import read_release
