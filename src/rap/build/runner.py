@@ -6,8 +6,9 @@ rebuilds the one resolved :class:`~rap.core.params.Params` object with ``load_pa
 code cell. Sections run in parallel in separate processes, so they must not read each other's outputs.
 
 The runner plans (:func:`plan_sections`: every section's cache key, and whether it is executed or taken
-from the cache: a section is never left out, so ``--sections`` cannot make a build lack one), executes (:func:`execute_sections`, into ``<staging>/.work/<section>/``) and collects
-the results into the folder it is given (:func:`collect_outputs`). The staging folder, the manifest and the
+from the cache: a section is never left out, so ``--sections`` cannot make a build lack one), executes
+(:func:`execute_sections`, into ``<staging>/.work/<section>/``) and collects the results into the folder it
+is given (:func:`collect_outputs`). The staging folder, the manifest and the
 swap into ``outputs/<year>`` are the pipeline's (``rap.build.pipeline``). The cache::
 
     .cache/sections/<key>/                notebook.ipynb + outputs/ + key.json (what the key was made of)

@@ -185,7 +185,7 @@ def _resolve(root: Path, p: Path) -> Path:
     return p if p.is_absolute() else (root / p).resolve()
 
 
-_NEVER = "a run writes there and must never write into its inputs"
+_NEVER = "the pipeline writes there and must never write into its inputs"
 _HOW = {"same": "is the same place as", "inside": "is inside", "contains": "contains"}
 
 

@@ -242,6 +242,7 @@ def refuse_writing_into_inputs(
 ) -> None:
     """Raise :class:`ParamsError` (naming ``source``, the folder and the input) when a folder in ``written``
     (what names it -> path) is, is inside or contains an input root, or holds a file an input links to."""
+    written = {what: Path(path).absolute() for what, path in written.items()}
     clash = overlap_error(written, input_roots(params))
     if clash is not None:
         raise ParamsError(source, *clash)
