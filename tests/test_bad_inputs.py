@@ -190,7 +190,7 @@ def test_qa_dir_that_is_a_file_or_inside_the_inputs_is_refused(tmp_path):
     assert_clean_error(rap("check", "--params", params, "--qa-dir", afile), str(afile), "is a file")
     assert_clean_error(rap("check", "--params", params, "--qa-dir", afile / "qa"), "is a file")
     inside = tmp_path / "data" / "qa"
-    assert_clean_error(rap("check", "--params", params, "--qa-dir", inside), "inside an input folder", "data.path")
+    assert_clean_error(rap("check", "--params", params, "--qa-dir", inside), "--qa-dir", "is inside data.path")
     assert not inside.exists()
 
 

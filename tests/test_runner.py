@@ -357,16 +357,37 @@ def test_resolved_params_reach_the_notebooks_and_selection(project):
     pf = project / "params" / "2024.yaml"
     params = load_params(pf, suppression={"threshold": 7})  # an override that is not in the params file
     result = run(project, params=params, sections=["beta"])
-    # alpha was not selected and its key changed with the parameters: left out rather than stale
-    assert [s.state for s in result.sections] == ["skipped", "done"]
+    # alpha was not selected, but its key changed with the parameters: executed too rather than left out
+    assert [s.state for s in result.sections] == ["done", "done"]
     assert "{'chars': 6, 'threshold': 7}" in (project / "outputs/2024/notebooks/02_beta.ipynb").read_text()
-    assert not (project / "outputs/2024/tables").exists()
-    result = run(project, params=params)
-    assert result.executed == ["01_alpha"] and result.cache_hits == ["02_beta"]
     assert (project / "outputs/2024/tables/alpha.csv").exists()
+    result = run(project, params=params)
+    assert result.executed == [] and result.cache_hits == ["01_alpha", "02_beta"]
     # an unselected section whose key still matches comes from the cache
     result = run(project, params=params, sections=["01"])
     assert [s.state for s in result.sections] == ["cached", "cached"]
+
+
+def test_running_some_sections_never_publishes_a_build_missing_one(project, capsys):
+    """``rap run --sections 01`` once replaced a complete build by one without section 05: every section not
+    chosen comes from the cache, or, when the cache has no result for its key, is executed too."""
+    out = project / "outputs" / "2024"
+    make_notebook(project / "notebooks" / "02_beta.ipynb", "beta", BETA.replace("text.upper()", "text.title()"))
+    make_notebook(project / "notebooks" / "03_gamma.ipynb", "gamma", "(out / 'gamma.txt').write_text('g')\n")
+    capsys.readouterr()
+    result = run(project, sections=["01"])
+    assert [(s.name, s.state) for s in result.sections] == [
+        ("01_alpha", "cached"),  # chosen, unchanged
+        ("02_beta", "done"),  # not chosen, changed since it was cached
+        ("03_gamma", "done"),  # not chosen, never run
+    ]
+    assert "executed too (a build has every section): 02_beta, 03_gamma" in capsys.readouterr().out
+    assert (out / "beta.txt").read_text() == "Hello\n" and (out / "gamma.txt").read_text() == "g"
+    assert sorted(p.name for p in (out / "notebooks").iterdir()) == ["01_alpha.ipynb", "02_beta.ipynb",
+                                                                     "03_gamma.ipynb"]  # fmt: skip
+    assert (out / "tables" / "alpha.csv").is_file()
+    result = run(project, sections=["01"])  # now all in the cache: nothing else runs
+    assert result.executed == [] and [s.state for s in result.sections] == ["cached"] * 3
 
 
 def test_failing_notebook_keeps_previous_outputs(project):

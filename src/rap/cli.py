@@ -23,6 +23,7 @@ def _add_params(p: argparse.ArgumentParser) -> None:
 
 def _cmd_synth(args: argparse.Namespace) -> int:
     from rap.core.params import load_params
+    from rap.inputs.load import synthetic_target
     from rap.synth import generate
 
     overrides: dict = {}
@@ -30,7 +31,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         overrides["synth"] = {k: v for k, v in (("scale", args.scale), ("seed", args.seed)) if v is not None}
     params = load_params(args.params, **overrides)
     start = time.perf_counter()
-    out = generate(params, out_dir=args.out)
+    out = generate(params, out_dir=synthetic_target(params, args.out))
     print(
         f"Synthetic data for {params.series_years[0]}-{params.series_years[-1]} "
         f"({params.synth.scale} scale) written to {out} in {time.perf_counter() - start:.1f} s"

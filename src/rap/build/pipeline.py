@@ -41,6 +41,7 @@ from rap.build.runner import (
     Executed,
     RunOptions,
     RunResult,
+    SectionError,
     SectionFailed,
     SectionPlan,
     collect_outputs,
@@ -552,6 +553,9 @@ def _staged_result(options: RunOptions, plan: SectionPlan, staging: Path, starte
     executed = execute_sections(options, plan, staging)
     if executed.failures:
         raise _kept_failure(options, plan, executed, staging)
+    missing = [stem for stem in plan.stems if executed.results.get(stem) is None]
+    if missing:  # every section is planned to be executed or taken from the cache: this would be a bug
+        raise SectionError(f"not published: the build would lack {', '.join(missing)}; {options.out_dir} is unchanged")
     collect_outputs(options, plan, executed, staging, reserved=(MANIFEST_NAME,))
     return RunResult(
         out_dir=options.out_dir,
@@ -582,7 +586,8 @@ def run_sections(
     """Run the sections (all, or those named in ``sections`` / ``params.sections``) and swap in the result.
 
     ``out_dir`` defaults to ``params.out_path`` (``outputs/<year>``). Sections not selected are included from
-    the cache when their key still matches, and otherwise left out (state ``skipped``). Raises
+    the cache when their key still matches, and otherwise executed too: a build is never published without
+    one of its sections, so a run of a few sections cannot replace a complete build by a partial one. Raises
     :class:`SectionFailed` (after the other sections finished, so their results are cached) when a notebook
     raises; the previous ``out_dir`` is then untouched.
 
@@ -603,6 +608,8 @@ def run_sections(
         execution_timeout=execution_timeout,
     )
     plan = plan_sections(options, sections if sections is not None else params.sections)
+    if plan.added:
+        print(f"not chosen but not in the cache, so executed too (a build has every section): {', '.join(plan.added)}")
     out = options.out_dir
     out.parent.mkdir(parents=True, exist_ok=True)
     with _run_lock(out):

@@ -5,9 +5,10 @@ declares ``params_file``, ``out_dir`` and ``year``. Each section gets those thre
 rebuilds the one resolved :class:`~rap.core.params.Params` object with ``load_params(params_file)`` in its first
 code cell. Sections run in parallel in separate processes, so they must not read each other's outputs.
 
-The runner plans (:func:`plan_sections`: every section's cache key, and whether it is executed, taken from
-the cache or skipped), executes (:func:`execute_sections`, into ``<staging>/.work/<section>/``) and collects
-the results into the folder it is given (:func:`collect_outputs`). The staging folder, the manifest and the
+The runner plans (:func:`plan_sections`: every section's cache key, and whether it is executed or taken
+from the cache: a section is never left out, so ``--sections`` cannot make a build lack one), executes
+(:func:`execute_sections`, into ``<staging>/.work/<section>/``) and collects the results into the folder it
+is given (:func:`collect_outputs`). The staging folder, the manifest and the
 swap into ``outputs/<year>`` are the pipeline's (``rap.build.pipeline``). The cache::
 
     .cache/sections/<key>/                notebook.ipynb + outputs/ + key.json (what the key was made of)
@@ -120,7 +121,7 @@ class Section:
 @dataclass
 class SectionResult:
     name: str  # the section's stem, "01_data_availability"
-    state: str  # done | cached | failed | cancelled | skipped (not selected and not in the cache)
+    state: str  # done | cached | failed | cancelled | skipped (never in a plan: kept for old manifests)
     seconds: float
     cache_hit: bool
     notebook: Path | None  # executed notebook (final location, or outputs/<year>.failed/... on failure)
@@ -265,20 +266,6 @@ def params_for_key(params: Params) -> dict[str, Any]:
             node = node.get(p, {})
         node.pop(last, None)
     return d
-
-
-def input_files(params: Params) -> list[Path]:
-    """The files the data layer reads: every file under ``params.data_path`` (all data kinds), and the
-    optional inputs of :func:`extra_inputs`."""
-    from rap.core.hashing import list_files
-
-    return list_files(params.data_path) + [f for p in extra_inputs(params).values() for f in list_files(p)]
-
-
-def extra_inputs(params: Params) -> dict[str, Path]:
-    """Inputs outside ``data.path`` that sections read (published kind: LA file, population folder)."""
-    keys = ("la_ethnicity_file", "population_path")
-    return {k: p for k in keys if (p := params.input_path(k)) is not None}
 
 
 def _rap_source_dir() -> Path:
@@ -744,9 +731,11 @@ class SectionPlan:
     sections: list[Section]
     keys: dict[str, str]  # stem -> cache key
     parts: dict[str, dict[str, Any]]  # stem -> what the key is made of (kept in the entry's key.json)
-    states: dict[str, str]  # stem -> "execute" | "cached" | "skipped"
+    states: dict[str, str]  # stem -> "execute" | "cached"
     inputs: dict[str, str]  # input file (relative to the project root when inside it) -> sha256
     code: str  # sha256 of the rap package's source, as in the keys
+    #: sections not chosen (``--sections``) but executed because the cache has no result for their key
+    added: list[str] = field(default_factory=list)
 
     @property
     def stems(self) -> list[str]:
@@ -756,35 +745,46 @@ class SectionPlan:
         return next(s for s in self.sections if s.stem == stem)
 
 
-def _key_context(options: RunOptions) -> tuple[_KeyContext, dict[str, str]]:
+def _input_listing(options: RunOptions) -> dict[str, dict[str, Path]]:
+    """Every input file (``rap.inputs.load.input_listing``: the listing the readers' caches are keyed on
+    too). Refuses (``ParamsError``) a run whose output or cache folder overlaps an input or holds a file an
+    input links to: checked before anything is written."""
+    from rap.inputs.load import input_listing, refuse_writing_into_inputs
+
+    listing = input_listing(options.params)
+    written = {"output_dir": options.out_dir.parent, "cache": options.cache_root}
+    refuse_writing_into_inputs(options.params, written, options.params_file, listing)
+    return listing
+
+
+def _key_context(options: RunOptions, listing: dict[str, dict[str, Path]]) -> tuple[_KeyContext, dict[str, str]]:
     """What every section's key is made of, and the input files by path (as the manifest lists them).
-    Hashing the inputs is cheap when they are unchanged: see ``HashIndex``."""
+    Hashing the inputs (every file of ``listing``) is cheap when they are unchanged (see ``HashIndex``);
+    ``--no-cache`` reads every one again."""
+    from rap.inputs.load import input_hashes, input_roots
+
     params, project_root = options.params, options.project_root
-    with HashIndex(options.cache_root / "file-hashes.json") as idx:
-        data_hashes = idx.hash_tree(params.data_path)
-        extra_hashes = {key: (path, idx.hash_tree(path)) for key, path in extra_inputs(params).items()}
+    with HashIndex(options.cache_root / "file-hashes.json", trust=options.use_cache) as idx:
+        per_root = {key: input_hashes({key: files}, idx) for key, files in listing.items()}
         rap_tree = idx.hash_tree(_rap_source_dir())
-    for key, (_, tree) in extra_hashes.items():
-        data_hashes.update({f"<{key}>/{rel}": sha for rel, sha in tree.items()})
     context = _KeyContext(
         params=params_for_key(params),
-        inputs=data_hashes,
+        inputs={name: sha for hashes in per_root.values() for name, sha in hashes.items()},
         rap_source=sha256_json(rap_tree),
         rap_files=len(rap_tree),
         environment=environment_for_key(),
     )
-    data_root = params.data_path
-    prefix = _inside(data_root.parent if data_root.is_file() else data_root, project_root)  # once: many files
-    by_path = {f"{prefix}/{rel}": sha for rel, sha in data_hashes.items() if not rel.startswith("<")}
-    for path, tree in extra_hashes.values():
-        extra_prefix = _inside(path.parent if path.is_file() else path, project_root)
-        by_path.update({f"{extra_prefix}/{rel}": sha for rel, sha in tree.items()})
+    by_path: dict[str, str] = {}
+    for key, root in input_roots(params).items():
+        prefix = _inside(root.parent if root.is_file() else root, project_root)  # once: many files
+        by_path.update(zip((f"{prefix}/{rel}" for rel in listing[key]), per_root[key].values(), strict=True))
     return context, by_path
 
 
 def _state(options: RunOptions, key: str, chosen: bool) -> str:
-    """``execute``, ``cached`` or ``skipped``: a section not chosen is taken from the cache when its key still
-    matches, and otherwise left out. A cache hit is touched: pruning keeps the most recently used entries."""
+    """``execute`` or ``cached``: a section not chosen is taken from the cache when its key still matches,
+    and otherwise executed too, so that a build never lacks a section (a partial build must not replace a
+    complete one). A cache hit is touched: pruning keeps the most recently used entries."""
     entry = options.sections_cache / key
     hit = _cache_entry_ok(entry)
     if hit:
@@ -792,12 +792,13 @@ def _state(options: RunOptions, key: str, chosen: bool) -> str:
             os.utime(entry)
     if chosen:
         return "cached" if (options.use_cache and hit) else "execute"
-    return "cached" if hit else "skipped"
+    return "cached" if hit else "execute"
 
 
 def plan_sections(options: RunOptions, wanted: Iterable[str] | None) -> SectionPlan:
     """Every section's key and state, for the sections ``wanted`` (all when empty; see
     :func:`select_sections`). The parameters every notebook will get are validated before anything runs."""
+    listing = _input_listing(options)
     all_sections = discover_sections(options.notebooks_dir)
     if not all_sections:
         raise SectionError(f"{options.notebooks_dir}: no section notebooks (NN_<name>.ipynb)")
@@ -805,11 +806,12 @@ def plan_sections(options: RunOptions, wanted: Iterable[str] | None) -> SectionP
     validate_parameters(
         {"params_file": str(options.params_file), "out_dir": str(options.out_dir), "year": options.params.year}
     )
-    context, inputs = _key_context(options)
+    context, inputs = _key_context(options, listing)
     parts = {s.stem: context.parts(s, notebook_source_hash(s.path)) for s in all_sections}
     keys = {stem: section_key(p) for stem, p in parts.items()}
     states = {s.stem: _state(options, keys[s.stem], s.stem in chosen) for s in all_sections}
-    return SectionPlan(all_sections, keys, parts, states, inputs, context.rap_source)
+    added = [stem for stem, state in states.items() if stem not in chosen and state == "execute"]
+    return SectionPlan(all_sections, keys, parts, states, inputs, context.rap_source, added)
 
 
 # --------------------------------------------------------------------------------------------- executing
@@ -908,12 +910,9 @@ class _SectionRun:
 
     def record_not_executed(self, prog: _Progress) -> None:
         for stem in self.plan.stems:
-            state = self.plan.states[stem]
-            if state in ("skipped", "cached"):
-                self.executed.results[stem] = SectionResult(
-                    stem, state, 0.0, state == "cached", None, [], self.plan.keys[stem]
-                )
-                prog.finish(stem, state, 0.0)
+            if self.plan.states[stem] == "cached":
+                self.executed.results[stem] = SectionResult(stem, "cached", 0.0, True, None, [], self.plan.keys[stem])
+                prog.finish(stem, "cached", 0.0)
 
     def wait(self, futures: dict[Future[dict[str, Any]], Section], prog: _Progress) -> None:
         pending = set(futures)
@@ -1036,8 +1035,6 @@ def collect_outputs(
     nb_dir.mkdir()
     for stem in plan.stems:
         result = executed.results[stem]
-        if result.state == "skipped":
-            continue
         if result.state == "cached":
             entry = options.sections_cache / plan.keys[stem]
             notebook, out, rels = entry / "notebook.ipynb", entry / "outputs", _relative_files(entry / "outputs")

@@ -8,6 +8,8 @@ notebook running with another working directory sees the same files.
 from __future__ import annotations
 
 import csv
+import os
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -155,6 +157,31 @@ class Params(_Strict):
                 raise ValueError(f"data.{key}: {value} does not exist")
         return self
 
+    @model_validator(mode="after")
+    def _outputs_apart_from_inputs(self) -> Params:
+        clash = overlap_error(self.written_folders(), self.input_locations())
+        if clash is not None:
+            raise ValueError(f"{clash[0]}: {clash[1]}")
+        return self
+
+    def input_locations(self) -> dict[str, Path]:
+        """The inputs the parameters name (``data.path`` and the optional ``data`` inputs), resolved."""
+        found = {"data.path": self.data_path}
+        for key in ("la_ethnicity_file", "population_path"):
+            if (path := self.input_path(key)) is not None:
+                found[f"data.{key}"] = path
+        return found
+
+    def written_folders(self) -> dict[str, Path]:
+        """The folders a run writes into: ``output_dir`` (``<year>/``, its staging and failed folders beside
+        it) and the project's cache."""
+        return {"output_dir": _resolve(self.project_root, self.output_dir), "cache": self.cache_path}
+
+    @property
+    def cache_path(self) -> Path:
+        """``.cache`` in the project root: every cache a run keeps."""
+        return _resolve(self.project_root, Path(".cache"))
+
     @property
     def series_years(self) -> list[int]:
         """Collection years covered, oldest first, ending at ``year``."""
@@ -176,6 +203,53 @@ class Params(_Strict):
 
 def _resolve(root: Path, p: Path) -> Path:
     return p if p.is_absolute() else (root / p).resolve()
+
+
+_NEVER = "the pipeline writes there and must never write into its inputs"
+_HOW = {"same": "is the same place as", "inside": "is inside", "contains": "contains"}
+
+
+def _within(a: Path, b: Path) -> bool:
+    """``a`` is ``b`` or below it, symbolic links resolved; for folders that exist, by identity (device and
+    inode), so a bind mount or a case-insensitive file system does not hide it."""
+    a, b = Path(os.path.realpath(a)), Path(os.path.realpath(b))
+    if a == b or b in a.parents:
+        return True
+    try:
+        target = b.stat()
+    except OSError:
+        return False
+    for x in (a, *a.parents):
+        try:
+            if os.path.samestat(x.stat(), target):
+                return True
+        except OSError:
+            continue  # not made yet: its parents may be
+    return False
+
+
+def overlap(written: Path, read: Path) -> str | None:
+    """``same``, ``inside`` (``written`` is below ``read``), ``contains`` (``read`` is below ``written``),
+    or None when the two are apart."""
+    inside, contains = _within(written, read), _within(read, written)
+    if inside and contains:
+        return "same"
+    return "inside" if inside else "contains" if contains else None
+
+
+def overlap_error(written: Mapping[str, Path], inputs: Mapping[str, Path]) -> tuple[str, str] | None:
+    """The first folder a run writes into (``written``: name -> path) that is, is inside or contains an input
+    (``inputs``: parameter -> path), as (the key to name, a reason naming both paths); None when all are apart.
+    A run replaces and deletes folders where it writes: it must never do so among its inputs."""
+    for what, folder in written.items():
+        for key, path in inputs.items():
+            how = overlap(folder, path)
+            if how is None:
+                continue
+            if what == "cache":
+                return key, f"the cache folder {folder} {_HOW[how]} {key} {path}: {_NEVER}; move {key} apart from it"
+            return what, f"{folder} {_HOW[how]} {key} {path}: {_NEVER}; choose {what} apart from every input"
+    return None
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from rap.core.errors import InputError
 from rap.core.params import Params
 from rap.domain.input_files import input_file
 from rap.inputs.kinds import input_kind
-from rap.inputs.load import ensure_data, read_school_years
+from rap.inputs.load import ensure_data, read_school_years, refuse_writing_into_inputs
 from rap.inputs.readers import write_rejected
 from rap.inputs.readers.quarantine import ReadResult, redact_problems
 
@@ -53,6 +53,7 @@ def check_inputs(params: Params, qa_dir: Path | None = None) -> CheckReport:
     report = CheckReport()
     # Not outputs/<year>/ itself: that folder only ever changes by a whole run being swapped in.
     qa_dir = qa_folder(params, qa_dir)
+    refuse_writing_into_inputs(params, {"--qa-dir": qa_dir}, qa_dir)
     if input_kind(params).published:
         _check_published(params, report)
     else:
@@ -62,18 +63,11 @@ def check_inputs(params: Params, qa_dir: Path | None = None) -> CheckReport:
 
 def qa_folder(params: Params, qa_dir: Path | None) -> Path:
     """Where ``rap check`` writes rejected rows: ``--qa-dir`` or ``outputs/<year>.check/qa``. An InputError
-    when that is a file (or under one) or inside an input folder: a check never writes into its inputs."""
+    when that is a file (or under one); one inside an input is refused by ``refuse_writing_into_inputs``."""
     qa = Path(qa_dir) if qa_dir else params.out_path.with_name(f"{params.year}.check") / "qa"
     existing = next((p for p in (qa, *qa.parents) if p.exists()), None)
     if existing is not None and not existing.is_dir():
         raise InputError(qa, f"{existing} is a file, not a folder: give --qa-dir a folder for the rejected rows")
-    target = qa.resolve()
-    la_file = params.input_path("la_ethnicity_file")
-    inputs = [("data.path", params.data_path), ("data.population_path", params.input_path("population_path"))]
-    inputs.append(("data.la_ethnicity_file", la_file.parent if la_file is not None else None))
-    for key, folder in inputs:
-        if folder is not None and target.is_relative_to(folder.resolve()):
-            raise InputError(qa, f"is inside an input folder ({key}: {folder}): rap check never writes into its inputs")
     return qa
 
 

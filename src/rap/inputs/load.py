@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rap.core.cache import keep_newest, shared_pickles
-from rap.core.errors import InputError
-from rap.core.hashing import HashIndex, sha256_json
-from rap.core.params import Params
+from rap.core.errors import InputError, ParamsError
+from rap.core.hashing import HashIndex, input_files, sha256_json
+from rap.core.params import Params, overlap_error
 from rap.domain.input_files import input_file
 from rap.inputs.kinds import input_kind
 
@@ -47,15 +47,53 @@ def _synthetic_matches(params: Params) -> bool:
     )
 
 
+def made_by_synth(folder: Path) -> bool:
+    """``folder`` holds a data set ``rap synth`` wrote (its ``manifest.json`` says so), or nothing at all:
+    the only folders the generator may replace."""
+    if not folder.exists():
+        return True
+    if folder.is_dir() and not any(folder.iterdir()):
+        return True
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("generator") == "rap.synth"
+
+
+def synthetic_target(params: Params, out_dir: Path | None = None) -> Path:
+    """Where synthetic data for ``params`` may be written: ``out_dir``, else ``data.path`` when ``data.kind``
+    is synthetic. Raises :class:`InputError` for a folder the generator would replace but did not make (a
+    user's data of another kind), and for ``data.path`` of another kind."""
+    if out_dir is None and not input_kind(params).synthetic:
+        raise InputError(
+            params.data_path,
+            f"data.kind is {input_kind(params).name!r}: synthetic data are written only where data.kind is "
+            "synthetic (or to a folder given with --out), never over the inputs of another kind",
+        )
+    target = Path(out_dir).resolve() if out_dir is not None else params.data_path
+    clash = None if input_kind(params).synthetic else overlap_error({"--out": target}, params.input_locations())
+    if clash is not None:
+        raise InputError(target, clash[1])
+    if not made_by_synth(target):
+        raise InputError(
+            target,
+            "holds files rap synth did not make (no manifest.json from rap.synth); writing synthetic data "
+            "would replace them. Choose an empty folder or one rap synth made",
+        )
+    return target
+
+
 def ensure_data(params: Params) -> Path:
     """Return the data folder, generating synthetic data first if absent or out of date (other seed, scale,
-    years, defect rates or generator code)."""
+    years, defect rates or generator code). Only ``data.kind: synthetic`` is ever generated, and only into a
+    folder the generator made (:func:`synthetic_target`)."""
     path = params.data_path
     if input_kind(params).synthetic:
         if not _synthetic_matches(params):
             from rap.synth import generate
 
-            generate(params)
+            generate(params, out_dir=synthetic_target(params))
         return path
     if not path.exists():
         raise InputError(path, f"data.path for data.kind {input_kind(params).name!r} does not exist")
@@ -148,13 +186,86 @@ def reader_code_hash() -> str:
     return code_hash("rap.inputs.load")
 
 
-def _input_cache_dir(params: Params, root: Path) -> Path:
+# ------------------------------------------------------------------------------- what the readers read
+
+#: How each input root's files are named in cache keys and the manifest (data.path's files by their path in it).
+_KEY_PREFIX = {
+    "data.path": "",
+    "data.la_ethnicity_file": "<la_ethnicity_file>/",
+    "data.population_path": "<population_path>/",
+    "previous_release": "<previous_release>/",
+}
+
+
+def input_roots(params: Params) -> dict[str, Path]:
+    """Every folder or file the readers read from, by what names it: ``data.path`` (record-level returns,
+    school extracts, population; or the EES release), the published kind's ``data.la_ethnicity_file`` and
+    ``data.population_path``, and the previous year's release beside ``data.path`` (revisions)."""
+    roots = params.input_locations()
+    previous = previous_release_folder(params) if input_kind(params).published else None
+    if previous is not None:
+        roots["previous_release"] = previous
+    return roots
+
+
+def previous_release_folder(params: Params) -> Path | None:
+    """The previous year's release beside ``data.path`` (named like it with the year one lower), if present:
+    the published kind reads its revisions (``rap.inputs.published.read_releases``)."""
+    path = params.data_path
+    previous = path.with_name(path.name.replace(str(params.year), str(params.year - 1)))
+    return previous if previous != path and previous.is_dir() else None
+
+
+def input_listing(params: Params) -> dict[str, dict[str, Path]]:
+    """{root: {relative path: real path}} of every file under every input root
+    (:func:`rap.core.hashing.input_files`: hidden files included, symbolic links followed). A superset of
+    what any reader opens, since every reader reads only below these roots: what the cache keys hash."""
+    return {key: input_files(root) for key, root in input_roots(params).items()}
+
+
+def input_hashes(listing: dict[str, dict[str, Path]], idx: HashIndex) -> dict[str, str]:
+    """{file as cache keys name it: sha256} for a :func:`input_listing`. A file that cannot be read is an
+    :class:`InputError` naming it."""
+    out: dict[str, str] = {}
+    for key, files in listing.items():
+        prefix = _KEY_PREFIX[key]
+        for rel, real in files.items():
+            try:
+                out[prefix + rel] = idx.hash(real, resolved=True)
+            except OSError as exc:
+                raise InputError(real, f"input file cannot be read ({exc.strerror or exc})") from None
+    return out
+
+
+def refuse_writing_into_inputs(
+    params: Params, written: dict[str, Path], source: str | Path, listing: dict[str, dict[str, Path]] | None = None
+) -> None:
+    """Raise :class:`ParamsError` (naming ``source``, the folder and the input) when a folder in ``written``
+    (what names it -> path) is, is inside or contains an input root, or holds a file an input links to."""
+    written = {what: Path(path).absolute() for what, path in written.items()}
+    clash = overlap_error(written, input_roots(params))
+    if clash is not None:
+        raise ParamsError(source, *clash)
+    folders = {what: os.path.realpath(path) + os.sep for what, path in written.items()}
+    for key, files in (listing if listing is not None else input_listing(params)).items():
+        for rel, real in files.items():
+            for what, folder in folders.items():
+                if str(real).startswith(folder):
+                    raise ParamsError(
+                        source,
+                        what,
+                        f"{rel} in {key} is a link to {real}, inside {folder.rstrip(os.sep)}, where a "
+                        "run writes: a run must never write into its inputs; copy the file into the inputs instead",
+                    )
+
+
+def _input_cache_dir(params: Params) -> Path:
     cache = Path(params.project_root).resolve() / ".cache"
     try:
         with HashIndex(cache / "file-hashes.json") as idx:
-            files = idx.hash_tree(root)
+            files = input_hashes(input_listing(params), idx)
     except (PermissionError, FileNotFoundError) as exc:  # an unreadable input, a broken link: bad input
-        raise InputError(exc.filename or root, f"cannot be read ({exc.strerror or exc})") from None
+        raise InputError(exc.filename or params.data_path, f"cannot be read ({exc.strerror or exc})") from None
     key = sha256_json(
         {
             "files": files,
@@ -183,7 +294,8 @@ def record_data_key(params: Params) -> str:
     """The key the validated record-level inputs are cached under: their files' hashes, the years and the
     reading code. Things made from those inputs alone (e.g. the leak scan's identifiers) can be cached by it
     without reading the inputs."""
-    return _input_cache_dir(params, ensure_data(params)).name
+    ensure_data(params)
+    return _input_cache_dir(params).name
 
 
 def _read_part(part: str, params: Params, root: Path) -> Any:
@@ -227,7 +339,7 @@ def load_record_data(params: Params, *, use_cache: bool = True) -> RecordData:
     if input_kind(params).published:
         raise InputError(params.data_path, "record-level data asked for, but data.kind is 'published'")
     root = ensure_data(params)
-    folder = _input_cache_dir(params, root) if use_cache else None
+    folder = _input_cache_dir(params) if use_cache else None
     if folder is not None:
         try:
             folder.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from rap.core.errors import InputError
 from rap.core.params import Params
 from rap.domain.input_files import input_file
-from rap.inputs.load import ensure_data
+from rap.inputs.load import ensure_data, previous_release_folder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,13 +40,6 @@ def read_release(params: Params) -> dict[str, pd.DataFrame]:
     if tables and not any((df["time_period"] == params.year).any() for df in tables.values()):
         raise InputError(folder, f"no table of the release holds a row of {params.year}, the report's year")
     return tables
-
-
-def previous_release_folder(params: Params) -> Path | None:
-    """The previous year's release beside ``data.path`` (named like it with the year one lower), if present."""
-    path = params.data_path
-    previous = path.with_name(path.name.replace(str(params.year), str(params.year - 1)))
-    return previous if previous != path and previous.is_dir() else None
 
 
 def read_releases(params: Params, latest: dict[str, pd.DataFrame]) -> dict[int, dict[str, pd.DataFrame]]:
