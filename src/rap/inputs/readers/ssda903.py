@@ -155,14 +155,10 @@ def _validate(
     problems = []
     rows_read = {}
     src = checks.Source(files, context_col)
-    for table, cols in table_columns().items():
-        df = raw.get(table)
-        if df is None:
-            df = _empty_table(cols)
-        rules = rules_for(table, years)
-        df = checks.strip_identifiers(df, [r.column for r in rules if _is_identifier(r)], table, notes)
-        raw[table] = df
+    raw = _prepared(raw, years, notes)
+    for table, df in raw.items():
         rows_read[table] = len(df)
+        rules = rules_for(table, years)
         clean, prob = check_frame(df, rules, table=table, files=files, year_col="YEAR", context_col=context_col)
         problems.append(prob)
         clean, p = checks.dates_in_range(clean, table, src)
@@ -178,8 +174,22 @@ def _validate(
     tables, p = _across_tables(tables, raw["Header"], src)
     problems += p
     tables["Header"] = tables["Header"].assign(ethnic_quality=ethnic_quality(tables["Header"]["ETHNIC"]))
-    tables = {t: df.reset_index(drop=True) for t, df in tables.items()}
+    tables = {t: df.drop(columns=checks.CHILD_KEY).reset_index(drop=True) for t, df in tables.items()}
     return ReadResult(tables=tables, problems=concat_problems(problems), rows_read=rows_read, files=files, notes=notes)
+
+
+def _prepared(raw: dict[str, pd.DataFrame], years: list[int], notes: list[str]) -> dict[str, pd.DataFrame]:
+    """Every table of the spec (empty where absent), ids without surrounding spaces, and each row's child as
+    one number (:data:`ssda903_checks.CHILD_KEY`, comparable across tables) for the checks across tables."""
+    out = {}
+    for table, cols in table_columns().items():
+        df = raw.get(table)
+        if df is None:
+            df = _empty_table(cols)
+        identifiers = [r.column for r in rules_for(table, years) if _is_identifier(r)]
+        out[table] = checks.strip_identifiers(df, identifiers, table, notes)
+    keys = checks.child_keys(list(out.values()))
+    return {t: df.assign(**{checks.CHILD_KEY: k}) for (t, df), k in zip(out.items(), keys)}
 
 
 def _empty_table(cols: list[str]) -> pd.DataFrame:

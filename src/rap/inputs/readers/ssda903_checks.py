@@ -40,6 +40,8 @@ PERIODS = {
     "SWEpisodes": ("SW_DECOM", "SW_DEC"),
     "PlacedAdoption": ("DATE_PLACED", "DATE_PLACED_CEASED"),
 }
+#: The column holding each row's child (YEAR, LA, CHILD) as one int64, set by the reader before these checks.
+CHILD_KEY = "_child"
 #: What :func:`periods_in_order` says of an episode that ends before it starts (kept from earlier releases).
 _ENDS_BEFORE = {"Episodes": "episode ends before it starts"}
 
@@ -93,8 +95,8 @@ def strip_identifiers(df: pd.DataFrame, columns: list[str], table: str, notes: l
 
 def _year_ends(year: np.ndarray, back: int = 0) -> np.ndarray:
     """31 March of each row's collection year (less ``back`` years), as datetime64[ns]."""
-    years, inverse = np.unique(year, return_inverse=True)
-    return np.array([np.datetime64(f"{int(y) - back:04d}-03-31", "ns") for y in years])[inverse.reshape(-1)]
+    inverse, years = pd.factorize(year)  # (numpy's unique is slow on a million rows)
+    return np.array([np.datetime64(f"{int(y) - back:04d}-03-31", "ns") for y in years])[inverse]
 
 
 def dates_in_range(df: pd.DataFrame, table: str, src: Source) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -124,7 +126,7 @@ def dates_in_range(df: pd.DataFrame, table: str, src: Source) -> tuple[pd.DataFr
         reasons = [f"{col} '{v}' is {w}" for v, w in zip(values, when)]
         problems.append(_rejected(table, rows, src, col, values, reasons))
         bad_any |= bad
-    return df.loc[~bad_any], concat_problems(problems)
+    return (df.loc[~bad_any] if bad_any.any() else df), concat_problems(problems)
 
 
 def periods_in_order(df: pd.DataFrame, table: str, src: Source) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -147,9 +149,8 @@ def overlapping_episodes(ep: pd.DataFrame, src: Source) -> tuple[pd.DataFrame, p
     the child would be in two placements at once and counted twice."""
     if not len(ep):
         return ep, concat_problems([])
-    keys = record_key()
-    order = ep.sort_values([*keys, "DECOM", FILE_COL, LINE_COL], kind="stable")
-    grouped = order.groupby(keys, sort=False, dropna=False)
+    order = ep.sort_values([CHILD_KEY, "DECOM", FILE_COL, LINE_COL], kind="stable")
+    grouped = order.groupby(CHILD_KEY, sort=False)
     prev_dec, prev_decom = grouped["DEC"].shift(), grouped["DECOM"].shift()
     prev_file, prev_line = grouped[FILE_COL].shift(), grouped[LINE_COL].shift()
     has_prev = prev_decom.notna().to_numpy()
@@ -168,9 +169,16 @@ def overlapping_episodes(ep: pd.DataFrame, src: Source) -> tuple[pd.DataFrame, p
     return ep.drop(index=b.index), _rejected("Episodes", b, src, "DECOM", starts, reasons)
 
 
-def _open_on_31_march(episodes: pd.DataFrame) -> pd.DataFrame:
-    """The children (record key) with an episode still open at the end of the collection year."""
-    return episodes.loc[episodes["DEC"].isna(), record_key()].drop_duplicates()
+def _same_child_elsewhere(header: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:
+    """Header rows of a known UPN and DOB found in more than one LA in a year, sorted, with ``_open`` (an
+    episode still open at the end of the collection year: looked after on 31 March)."""
+    same = ["YEAR", "UPN", "DOB"]
+    known = ~header["UPN"].isin(code_group("upn_unknown")).to_numpy()
+    known &= header.duplicated(["YEAR", "UPN"], keep=False).to_numpy()  # few rows from here on
+    h = header.loc[known].drop_duplicates([CHILD_KEY, "UPN", "DOB"])
+    h = h[h.groupby(same, dropna=False)["LA"].transform("nunique").to_numpy() > 1]
+    h = h.assign(_open=h[CHILD_KEY].isin(episodes.loc[episodes["DEC"].isna(), CHILD_KEY]).to_numpy())
+    return h.sort_values([*same, FILE_COL, LINE_COL], kind="stable")
 
 
 def children_in_two_las(header: pd.DataFrame, episodes: pd.DataFrame, src: Source) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -179,15 +187,10 @@ def children_in_two_las(header: pd.DataFrame, episodes: pd.DataFrame, src: Sourc
     at a time; counted once). Otherwise reported: a child who moved LA during the year is in both returns."""
     if not len(header) or header["LA"].isna().all():
         return header, concat_problems([])
-    known = ~header["UPN"].isin(code_group("upn_unknown")).to_numpy()
-    h = header.loc[known].drop_duplicates([*record_key(), "UPN", "DOB"])
     same = ["YEAR", "UPN", "DOB"]
-    h = h[h.groupby(same, dropna=False)["LA"].transform("nunique").to_numpy() > 1]
+    h = _same_child_elsewhere(header, episodes)
     if not len(h):
         return header, concat_problems([])
-    h = h.merge(_open_on_31_march(episodes).assign(_open=True), on=record_key(), how="left")
-    h["_open"] = h["_open"].fillna(False).astype(bool)
-    h = h.sort_values([*same, FILE_COL, LINE_COL], kind="stable")
     first_open = h.loc[h["_open"]].groupby(same, dropna=False)[[FILE_COL, LINE_COL]].first()
     h = h.join(first_open, on=same, rsuffix="_kept")
     g = h.groupby(same, dropna=False)
@@ -216,17 +219,15 @@ def children_in_two_las(header: pd.DataFrame, episodes: pd.DataFrame, src: Sourc
     return header.loc[~rows.isin(drop)], concat_problems(problems)
 
 
-def _child_keys(frames: list[pd.DataFrame]) -> list[np.ndarray]:
+def child_keys(frames: list[pd.DataFrame]) -> list[np.ndarray]:
     """One int64 per row naming its child (the record key YEAR, LA, CHILD), comparable across ``frames``:
-    the key columns are factorised once over all of them, which is much faster than merging on strings."""
-    keys = record_key()
+    the key columns are factorised once over all of them, much faster than merging tables on strings."""
     sizes = [len(f) for f in frames]
     codes = np.zeros(sum(sizes), dtype=np.int64)
-    for col in keys:
-        values = pd.concat([f[col] for f in frames], ignore_index=True) if frames else pd.Series(dtype="str")
-        c, u = pd.factorize(values, use_na_sentinel=False)
+    for col in record_key():
+        c, u = pd.factorize(pd.concat([f[col] for f in frames], ignore_index=True), use_na_sentinel=False)
         codes = codes * (len(u) + 1) + c
-    return np.split(codes, np.cumsum(sizes)[:-1]) if frames else []
+    return np.split(codes, np.cumsum(sizes)[:-1])
 
 
 def rows_of_header_children(
@@ -234,24 +235,22 @@ def rows_of_header_children(
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Rows of every table but Header whose child has no Header row in the return, or whose Header row was
     rejected, rejected: without it the child's ethnicity, sex and age are unknown."""
-    others = [t for t, df in tables.items() if t != "Header" and len(df) and "CHILD" in df.columns]
-    read_key, kept_key, *keys = _child_keys([header_read, tables["Header"], *(tables[t] for t in others)])
-    first = pd.DataFrame(
-        {"key": read_key, "f": header_read[FILE_COL].to_numpy(), "n": header_read[LINE_COL].to_numpy()}
-    )
-    first = first.sort_values(["f", "n"]).drop_duplicates("key").set_index("key")
+    first = header_read[[CHILD_KEY, FILE_COL, LINE_COL]].sort_values([FILE_COL, LINE_COL])
+    first = first.drop_duplicates(CHILD_KEY).set_index(CHILD_KEY)
     out, problems = dict(tables), []
-    for table, key in zip(others, keys):
-        bad = ~np.isin(key, kept_key)
+    for table, df in tables.items():
+        if table == "Header" or not len(df):
+            continue
+        bad = ~df[CHILD_KEY].isin(tables["Header"][CHILD_KEY]).to_numpy()
         if not bad.any():
             continue
-        df = tables[table]
-        b, where = df.loc[bad], first.reindex(key[bad])
+        b = df.loc[bad]
+        where = first.reindex(b[CHILD_KEY].to_numpy())
         reasons = [
             "the child has no row in the Header of this return"
             if pd.isna(f)
             else f"the Header row of the child ({_place(src, f, n)}) was rejected: the other rows of the child go with it"
-            for f, n in zip(where["f"], where["n"])
+            for f, n in zip(where[FILE_COL], where[LINE_COL])
         ]
         problems.append(_rejected(table, b, src, "CHILD", b["CHILD"].to_numpy(), reasons))
         out[table] = df.loc[~bad]
@@ -260,14 +259,12 @@ def rows_of_header_children(
 
 def dates_after_birth(tables: dict[str, pd.DataFrame], src: Source) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Rows with a date before the child's DOB (the row's own DOB, or Header's for Episodes) rejected."""
-    header, episodes = tables["Header"], tables["Episodes"]
-    h_key, e_key = _child_keys([header, episodes])
-    born = pd.Series(header["DOB"].to_numpy(), index=h_key).groupby(level=0).first()
+    born = tables["Header"].sort_values([FILE_COL, LINE_COL]).groupby(CHILD_KEY)["DOB"].first()
     out, problems = dict(tables), []
     for table, df in tables.items():
         if not len(df):
             continue
-        dob = df["DOB"] if "DOB" in df.columns else pd.Series(born.reindex(e_key).to_numpy(), index=df.index)
+        dob = df["DOB"] if "DOB" in df.columns else pd.Series(born.reindex(df[CHILD_KEY]).to_numpy(), index=df.index)
         bad_any = np.zeros(len(df), dtype=bool)
         for col in spec()["tables"][table].get("dates", []):
             if col == "DOB":
@@ -279,5 +276,6 @@ def dates_after_birth(tables: dict[str, pd.DataFrame], src: Source) -> tuple[dic
                 reasons = [f"{col} '{v}' is before the DOB of the child, '{d}'" for v, d in zip(values, dobs)]
                 problems.append(_rejected(table, b, src, col, values, reasons))
                 bad_any |= bad
-        out[table] = df.loc[~bad_any]
+        if bad_any.any():
+            out[table] = df.loc[~bad_any]
     return out, concat_problems(problems)
