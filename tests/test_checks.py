@@ -4,6 +4,7 @@ check a build writes to ``qa/checks.csv`` and the QA annex."""
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,6 +15,8 @@ from rap.build import checks as C
 from rap.build.leaks import Finding, ScanReport
 from rap.core.params import Params, load_params
 from rap.domain.ees import write_ees
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -64,6 +67,7 @@ def test_parameters_pass_when_they_validate_again(tmp_path, params):
 
 def test_parameters_fail_when_an_input_file_went_missing(tmp_path):
     (tmp_path / "params").mkdir()
+    shutil.copy(ROOT / "params" / "defaults.yaml", tmp_path / "params" / "defaults.yaml")
     la_file = tmp_path / "la.csv"
     la_file.write_text("x\n")
     (tmp_path / "params" / "p.yaml").write_text("year: 2024\ndata:\n  la_ethnicity_file: la.csv\n")

@@ -473,6 +473,18 @@ def test_every_package_folder_says_what_lives_there():
     )
 
 
+def test_every_module_is_named_in_its_folder_readme():
+    """A folder README lists its modules: a module added without a line there is invisible to the next analyst."""
+    unnamed = []
+    for path in sorted(modules().values()):
+        readme = path.parent / "README.md"
+        if path.name == "__init__.py" or not readme.is_file():
+            continue
+        if f"`{path.name}`" not in readme.read_text(encoding="utf-8"):
+            unnamed.append(rel(path))
+    assert not unnamed, "modules their folder's README.md does not name (add a line for each):\n" + "\n".join(unnamed)
+
+
 def test_readme_layout_lists_every_package_folder():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     layout = readme.split("## Layout", 1)[-1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -450,19 +451,39 @@ def test_population_file(data):
     assert tot.loc[(2024, "805")] == round(mye["805"][2024])
 
 
-def test_committed_targets_match_published_files():
-    """synth_targets.yaml is what targets.py extracts from the published files (run where ../shared exists)."""
+def test_committed_targets_match_published_files(request):
+    """synth_targets.yaml is what targets.py extracts from the published files (``RAP_REFERENCE_DATA``, else
+    the shared reference folder beside the clone; skipped where neither exists)."""
     import yaml
 
-    from rap.synth.targets import build_targets, load_targets
+    from rap.synth.targets import REFERENCE_ENV, build_targets, load_targets
 
-    ref = ROOT.parent / "shared" / "reference-data"
-    if not ref.exists():
-        pytest.skip(f"{ref} not available (the shared reference data sit beside the clone)")
+    if os.environ.get(REFERENCE_ENV):
+        ref = Path(os.environ[REFERENCE_ENV])
+    else:
+        ref = request.getfixturevalue("shared_dir") / "reference-data"
     built = yaml.safe_load(yaml.safe_dump(build_targets(ref), sort_keys=False, allow_unicode=True))
     assert built == load_targets()
     assert load_targets()["on_31_march"]["total"]["value"] == 83630
     assert load_targets()["on_31_march"]["total"]["source"].endswith("national_cla_on_31_march_by_characteristics.csv")
+
+
+def test_targets_rebuild_needs_a_reference_folder(tmp_path, monkeypatch, capsys):
+    """Rebuilding the targets without a reference-data folder, or from one without the published files, says so
+    in one line (exit 2) and writes nothing."""
+    from rap.synth.targets import REFERENCE_ENV, main
+
+    monkeypatch.delenv(REFERENCE_ENV, raising=False)
+    out = tmp_path / "targets.yaml"
+    assert main(["--out", str(out)]) == 2
+    assert REFERENCE_ENV in capsys.readouterr().err
+    assert main([str(tmp_path / "absent"), "--out", str(out)]) == 2
+    assert "reference-data folder not found" in capsys.readouterr().err
+    monkeypatch.setenv(REFERENCE_ENV, str(tmp_path))
+    assert main(["--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "national_cla_on_31_march_by_characteristics.csv" in err and "not found" in err
+    assert not out.exists()
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Calibration of the synthetic data against DfE's published 2024 figures (tests/fixtures/published_2024/).
 
-Each measure is computed from the generated files with plain pandas, using DfE's definitions
-(../shared/reference/ssda903.md), and compared with the published figure.
+Each measure is computed from the generated files with plain pandas, using DfE's definitions (the methodology
+of "Children looked after in England including adoptions"), and compared with the published figure.
 
 Tolerances. The data are generated at ``small`` scale (1/20: about 4,200 children looked after on 31 March), so
 every synthetic share carries sampling error. A share passes when

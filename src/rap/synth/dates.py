@@ -11,6 +11,7 @@ _EPOCH = dt.date(1970, 1, 1)
 
 
 def day(y: int, m: int, d: int) -> int:
+    """The day number of a calendar date."""
     return (dt.date(y, m, d) - _EPOCH).days
 
 
@@ -25,6 +26,7 @@ def year_end(year: int) -> int:
 
 
 def ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month and day of each day number."""
     d64 = np.asarray(days, dtype="int64").astype("datetime64[D]")
     y = d64.astype("datetime64[Y]").astype(np.int64) + 1970
     m = d64.astype("datetime64[M]").astype(np.int64) % 12 + 1
@@ -50,13 +52,15 @@ def age_on(dob: np.ndarray, t: int | np.ndarray) -> np.ndarray:
 class DateFormatter:
     """Formats day numbers as ``dd/mm/YYYY`` through a lookup table (fast for millions of values)."""
 
-    def __init__(self, lo: int, hi: int):
+    def __init__(self, lo: int, hi: int) -> None:
+        """A formatter for the days ``lo`` to ``hi``."""
         self.lo = lo
         days = np.arange(lo, hi + 1).astype("datetime64[D]")
         self.table = np.array([d.strftime("%d/%m/%Y") for d in days.astype(dt.date)] + [""], dtype=object)
         self.blank = len(self.table) - 1
 
     def __call__(self, days: np.ndarray) -> np.ndarray:
+        """Each day as ``dd/mm/YYYY`` (blank for ``NA_DAY``); an error for a day outside the range."""
         days = np.asarray(days, dtype=np.int64)
         idx = days - self.lo
         bad = (days == NA_DAY) | (idx < 0) | (idx >= self.blank)

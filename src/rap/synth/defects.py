@@ -57,8 +57,24 @@ def alternative_code(rng: np.random.Generator, codes: np.ndarray) -> np.ndarray:
     return out
 
 
+def _header_rows(p: pd.DataFrame, y: int, sel: Any, defect: str, detail: Any) -> pd.DataFrame:
+    """Ground-truth rows of one Header defect for the children ``sel`` (period ids) of year ``y``."""
+    return pd.DataFrame(
+        {
+            "year": y,
+            "la": p.loc[sel, "la_code"].to_numpy(),
+            "child": p.loc[sel, "child"].to_numpy(),
+            "table": "Header",
+            "defect": defect,
+            "detail": detail,
+        }
+    )
+
+
 @dataclass
 class ChildDefects:
+    """The defects injected per child and per year, kept to write the ground truth (``truth/``) beside the data."""
+
     status: np.ndarray
     base_code: np.ndarray
     recorded: dict[int, pd.Series]
@@ -74,68 +90,26 @@ class ChildDefects:
     in_year: dict[int, np.ndarray] = field(default_factory=dict)
 
     def defect_rows(self, p: pd.DataFrame, y: int) -> pd.DataFrame:
+        """Year ``y``'s Header defects, one row per child and defect (``truth/defects.csv``)."""
         ids = self.in_year[y]
         st = self.status[ids]
         rows = []
         for s in STATUSES[1:]:
             sel = ids[st == s]
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "year": y,
-                        "la": p.loc[sel, "la_code"].to_numpy(),
-                        "child": p.loc[sel, "child"].to_numpy(),
-                        "table": "Header",
-                        "defect": f"ethnic_{s}",
-                        "detail": self.recorded[y].loc[sel].to_numpy(),
-                    }
-                )
-            )
+            rows.append(_header_rows(p, y, sel, f"ethnic_{s}", self.recorded[y].loc[sel].to_numpy()))
         sel = ids[self.upn_unknown[ids]]
-        rows.append(
-            pd.DataFrame(
-                {
-                    "year": y,
-                    "la": p.loc[sel, "la_code"].to_numpy(),
-                    "child": p.loc[sel, "child"].to_numpy(),
-                    "table": "Header",
-                    "defect": "unknown_upn",
-                    "detail": self.upn.loc[sel].to_numpy(),
-                }
-            )
-        )
+        rows.append(_header_rows(p, y, sel, "unknown_upn", self.upn.loc[sel].to_numpy()))
         sel = self.duplicate.get(y, np.array([], dtype=np.int64))
-        rows.append(
-            pd.DataFrame(
-                {
-                    "year": y,
-                    "la": p.loc[sel, "la_code"].to_numpy(),
-                    "child": p.loc[sel, "child"].to_numpy(),
-                    "table": "Header",
-                    "defect": "duplicate_child",
-                    "detail": "Header row repeated",
-                }
-            )
-        )
+        rows.append(_header_rows(p, y, sel, "duplicate_child", "Header row repeated"))
         c = self.changed.get(y)
         if c is not None and len(c):
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "year": y,
-                        "la": p.loc[c["pid"], "la_code"].to_numpy(),
-                        "child": p.loc[c["pid"], "child"].to_numpy(),
-                        "table": "Header",
-                        "defect": "ethnic_changed",
-                        "detail": (c["old"] + "->" + c["new"]).to_numpy(),
-                    }
-                )
-            )
+            rows.append(_header_rows(p, y, c["pid"], "ethnic_changed", (c["old"] + "->" + c["new"]).to_numpy()))
         return pd.concat(rows, ignore_index=True)
 
     def summary(
         self, p: pd.DataFrame, years: list[int], school_truth: list[dict], rates: DefectRates
     ) -> dict[str, Any]:
+        """Counts, denominators and rates of every defect by year and LA (``truth/summary.json``)."""
         out: dict[str, Any] = {
             "about": "Ground truth of injected defects. rate = count / denominator. Children are unique Header "
             "children of the year (before duplication).",
@@ -193,24 +167,19 @@ class ChildDefects:
         return out
 
 
-def inject_child_defects(
-    rng: np.random.Generator,
-    p: pd.DataFrame,
-    in_year: dict[int, np.ndarray],
-    years: list[int],
-    rates: DefectRates,
-    la_codes: list[str],
-) -> ChildDefects:
-    n = len(p)
-    la = p["la"].to_numpy()
-    true = p["true_code"].to_numpy()
-    # LA factors for blank/REFU/NOBT: poor LAs x multiplier, normalised to a national mean of 1 over children.
-    poor = sorted(rng.choice(len(la_codes), size=min(rates.poor_recording_las, len(la_codes)), replace=False).tolist())
-    raw = np.ones(len(la_codes))
+def la_factors(rng: np.random.Generator, la: np.ndarray, rates: DefectRates, n_la: int) -> tuple[list[int], np.ndarray]:
+    """The poor-recording LAs (positions) and every LA's factor on the blank/REFU/NOBT rates: the poor LAs x the
+    multiplier, normalised to a national mean of 1 over children (``la``: each child's LA position)."""
+    poor = sorted(rng.choice(n_la, size=min(rates.poor_recording_las, n_la), replace=False).tolist())
+    raw = np.ones(n_la)
     raw[poor] = rates.poor_recording_multiplier
-    share = np.bincount(la, minlength=len(la_codes)) / n
-    fac = raw / (share * raw).sum()
-    f = fac[la]
+    share = np.bincount(la, minlength=n_la) / len(la)
+    return poor, raw / (share * raw).sum()
+
+
+def ethnic_status(rng: np.random.Generator, f: np.ndarray, rates: DefectRates) -> np.ndarray:
+    """Each child's recording status (``STATUSES``), with ``f`` the factor of the child's LA."""
+    n = len(f)
     u = rng.random(n)
     cuts = np.cumsum(
         np.stack(
@@ -224,18 +193,36 @@ def inject_child_defects(
         axis=0,
     )
     status_idx = (u[None, :] >= cuts).sum(0)  # 0 blank .. 3 invalid, 4 ok
-    status = np.array(["blank", "refused", "not_obtained", "invalid", "ok"], dtype=object)[status_idx]
+    return np.array(["blank", "refused", "not_obtained", "invalid", "ok"], dtype=object)[status_idx]
+
+
+def recorded_base_codes(rng: np.random.Generator, status: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """The code each child's returns record before any year-to-year change: blank, REFU, NOBT, an invalid code
+    (the true code in lower case, or a made-up one) or the true code."""
+    n = len(true)
     inv = np.where(
         rng.random(n) < 0.5,
         np.char.lower(true.astype(str)).astype(object),
         INVALID_CODES[rng.integers(0, len(INVALID_CODES), n)],
     )
-    base = np.select(
+    return np.select(
         [status == "blank", status == "refused", status == "not_obtained", status == "invalid"],
         ["", "REFU", "NOBT", inv],
         true,
     ).astype(object)
-    # Year-to-year changes.
+
+
+def yearly_codes(
+    rng: np.random.Generator,
+    p: pd.DataFrame,
+    base: np.ndarray,
+    status: np.ndarray,
+    in_year: dict[int, np.ndarray],
+    years: list[int],
+    rate: float,
+) -> tuple[dict[int, pd.Series], dict[int, pd.DataFrame], dict[int, int]]:
+    """The code recorded each year (changed for ``rate`` of the children in two consecutive returns with a valid
+    code), the changes by year (pid, old, new) and the children eligible for a change by year."""
     cur = base.copy()
     recorded: dict[int, pd.Series] = {}
     changed: dict[int, pd.DataFrame] = {}
@@ -247,27 +234,54 @@ def inject_child_defects(
             both = np.intersect1d(prev, ids)
             ok = both[status[both] == "ok"]
             eligible[y] = len(ok)
-            ch = ok[rng.random(len(ok)) < rates.ethnic_changed]
+            ch = ok[rng.random(len(ok)) < rate]
             new = alternative_code(rng, cur[ch])
             changed[y] = pd.DataFrame({"pid": p.index.to_numpy()[ch], "old": cur[ch], "new": new})
             cur[ch] = new
         recorded[y] = pd.Series(cur.copy(), index=p.index)
         prev = ids
-    # UPN unknown.
-    unk = rng.random(n) < rates.unknown_upn
-    dob = p["dob"].to_numpy()
+    return recorded, changed, eligible
+
+
+def recorded_upns(
+    rng: np.random.Generator, p: pd.DataFrame, years: list[int], rate: float
+) -> tuple[pd.Series, np.ndarray]:
+    """The UPN each child's returns record, and which children have an unknown-UPN code instead of their UPN."""
+    n = len(p)
+    unk = rng.random(n) < rate
     first_year_end = np.array([year_end(y) for y in years])
-    age_first = age_on(dob, np.clip(p["start"].to_numpy(), first_year_end[0], first_year_end[-1]))
+    age_first = age_on(p["dob"].to_numpy(), np.clip(p["start"].to_numpy(), first_year_end[0], first_year_end[-1]))
     # UN1 is for children not yet of school age (rule 209 rejects it from 4 by 31 August): a child's UPN is kept
     # across years, so UN1 is not used; under-6s get UN2, UASC UN3, others UN4 (pending) or UN5.
     un = np.where(
         age_first < 6, "UN2", np.where(p["uasc"].to_numpy(), "UN3", np.where(rng.random(n) < 0.6, "UN4", "UN5"))
     )
-    upn = pd.Series(np.where(unk, un, p["upn_valid"].to_numpy()), index=p.index)
-    # Mothers: 3% of girls have a child between 14 and 18.
+    return pd.Series(np.where(unk, un, p["upn_valid"].to_numpy()), index=p.index), unk
+
+
+def mother_days(rng: np.random.Generator, p: pd.DataFrame) -> pd.Series:
+    """The day each girl who becomes a mother has her child (3% of girls, between 14 and 18), else ``NA_DAY``."""
+    n = len(p)
     girls = ~p["male"].to_numpy() & (rng.random(n) < 0.03)
-    b14 = birthday(dob, 14)
-    mday = np.where(girls, b14 + (rng.random(n) * 4 * 365).astype(np.int64), NA_DAY)
+    b14 = birthday(p["dob"].to_numpy(), 14)
+    return pd.Series(np.where(girls, b14 + (rng.random(n) * 4 * 365).astype(np.int64), NA_DAY), index=p.index)
+
+
+def inject_child_defects(
+    rng: np.random.Generator,
+    p: pd.DataFrame,
+    in_year: dict[int, np.ndarray],
+    years: list[int],
+    rates: DefectRates,
+    la_codes: list[str],
+) -> ChildDefects:
+    """The defects that belong to children (recorded codes, UPNs, duplicated Header rows) and their truth."""
+    poor, fac = la_factors(rng, p["la"].to_numpy(), rates, len(la_codes))
+    status = ethnic_status(rng, fac[p["la"].to_numpy()], rates)
+    base = recorded_base_codes(rng, status, p["true_code"].to_numpy())
+    recorded, changed, eligible = yearly_codes(rng, p, base, status, in_year, years, rates.ethnic_changed)
+    upn, unk = recorded_upns(rng, p, years, rates.unknown_upn)
+    mday = mother_days(rng, p)
     # Duplicated Header rows.
     dup = {y: np.sort(in_year[y][rng.random(len(in_year[y])) < rates.duplicate_child]) for y in years}
     return ChildDefects(
@@ -276,7 +290,7 @@ def inject_child_defects(
         recorded=recorded,
         upn=upn,
         upn_unknown=unk,
-        mother_day=pd.Series(mday, index=p.index),
+        mother_day=mday,
         duplicate=dup,
         changed=changed,
         eligible_change=eligible,

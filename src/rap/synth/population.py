@@ -19,6 +19,7 @@ from rap.synth.targets import load_targets
 
 
 def population_table(w: dict[str, Any], years: list[int]) -> pd.DataFrame:
+    """The synthetic population file: children by LA, year and ONS 2021 group (see the module notes)."""
     t = load_targets()
     las = w["las"]
     pops = t["la_population_0_17"]["by_la"]

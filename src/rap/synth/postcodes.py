@@ -35,6 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rap.domain.ssda903 import code_group
+
 EXTRACT = Path(__file__).with_name("postcodes.csv")
 POSTCODES_PER_LA = 40
 # LTLA codes that changed after 2021 (the authorities lookup's vintage) -> the project's upper-tier LA code.
@@ -82,7 +84,7 @@ def neighbours(la_codes: list[str], k: int) -> np.ndarray:
     return np.argsort(d, axis=1, kind="stable")[:, :k]
 
 
-FOSTER_OR_ADOPTION = ["A3", "A4", "A5", "A6", "U1", "U2", "U3", "U4", "U5", "U6"]
+FOSTER_OR_ADOPTION = [*code_group("adoption_placements"), *code_group("foster_placements")]
 NEAREST = 8  # out-of-area placements go to one of the 8 LAs with the nearest centroid
 
 
@@ -135,6 +137,7 @@ def assign(
 
 
 def build_extract(out: Path = EXTRACT) -> pd.DataFrame:  # pragma: no cover - run in the validator's venv
+    """Rebuild ``postcodes.csv`` from the validator's reference packages (see the module notes)."""
     import json
 
     import qlacref_authorities

@@ -1,20 +1,27 @@
 """Calibration targets for the synthetic data, extracted from published files.
 
-The generator never reads ``../shared`` at run time: it reads the committed
-``rap/data/synth_targets.yaml``. This module rebuilds that YAML from the reference files
-(``python -m rap.synth.targets [shared_reference_data_dir]``) and records, for every figure, the file
-it came from and the filter that selects its row, so each number can be traced back.
+The generator reads only the committed ``rap/data/synth_targets.yaml``. This module rebuilds that YAML from a
+folder of the published files (the reference data) and records, for every figure, the file it came from and
+the filter that selects its row, so each number can be traced back::
+
+    python -m rap.synth.targets REFERENCE_DATA_FOLDER [--out FILE]
+
+(or set ``RAP_REFERENCE_DATA`` to the folder). The folder holds the files as published, one subfolder per
+release; each figure's ``source`` in the YAML names the file, relative to the folder.
 
 Sources (all Open Government Licence v3.0):
-- DfE, Children looked after in England including adoptions, 2024 release (``ees-cla-2024-release/``)
-- DfE dashboard-derived LA counts by major ethnic group 2021-2025 (``ees-cla-2025-release/DERIVED_...``)
-- DfE, Outcomes for children in need including children looked after (``ees-outcomes-cin-cla/``)
-- DfE, school stability 2022 (``ees-cla-school-moves-2022/``)
-- ONS mid-year estimates of children 0-17 and Census 2021 ethnic group (``population/``)
+- DfE, Children looked after in England including adoptions, 2024 release (explore education statistics)
+- DfE, LA counts on 31 March by major ethnic group, 2021-2025, rebuilt from the data of DfE's Children's Social
+  Care Dashboard (not a raw EES file; the suppressed cells kept as suppressed)
+- DfE, Outcomes for children in need, including children looked after by local authorities in England
+- DfE, Children looked after in England: school stability, 2022
+- ONS, mid-year population estimates of children aged 0-17, and Census 2021 ethnic group by region
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 from functools import cache
 from importlib import resources
@@ -24,6 +31,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from rap.core.errors import InputError, RapError
 from rap.domain.ethnicity import map_ees_labels
 
 REL_2024 = "ees-cla-2024-release"
@@ -67,18 +75,22 @@ def _num(v: Any) -> float | None:
 
 
 def _read(path: Path) -> pd.DataFrame:
+    """A published CSV as text, column names and cells stripped."""
+    if not path.is_file():
+        raise InputError(path, "not found: the reference-data folder should hold this published file")
     df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     df.columns = [c.strip() for c in df.columns]
     return df.apply(lambda s: s.str.strip())
 
 
 def _pick(df: pd.DataFrame, file: str, col: str = "number", **filters: str) -> dict[str, Any]:
+    """The one row matching ``filters``: its value in ``col``, with the file and filter it came from."""
     mask = pd.Series(True, index=df.index)
     for k, v in filters.items():
         mask &= df[k] == v
     rows = df[mask]
     if len(rows) != 1:
-        raise ValueError(f"{file}: {filters} matched {len(rows)} rows")
+        raise InputError(file, f"{filters} matched {len(rows)} rows, not 1")
     return {"value": _num(rows[col].iloc[0]), "source": file, "row": ", ".join(f"{k}={v}" for k, v in filters.items())}
 
 
@@ -111,30 +123,32 @@ def _by_ethnicity(df: pd.DataFrame, file: str, char_col: str, col: str = "number
     return out
 
 
-def build_targets(ref: Path) -> dict[str, Any]:
-    """All calibration targets, read from the reference-data folder ``ref``."""
-    t: dict[str, Any] = {
-        "about": "Calibration targets for rap.synth, extracted by rap/synth/targets.py from published DfE and ONS "
-        "files (Open Government Licence v3.0). Each figure names its source file and row.",
-        "release": "DfE, Children looked after in England including adoptions, 2024 release",
-        "year": 2024,
-    }
-    f = f"{REL_2024}/national_cla_on_31_march_by_characteristics.csv"
+AGE_BANDS = ["Under 1 year", "1 to 4 years", "5 to 9 years", "10 to 15 years", "16 years and over"]
+
+
+def _release_year(ref: Path, f: str, year: str = "2024") -> pd.DataFrame:
+    """The rows of one year of a release file."""
     d = _read(ref / f)
-    d = d[d.time_period == "2024"]
-    t["on_31_march"] = {
+    return d[d.time_period == year]
+
+
+def on_31_march(ref: Path) -> dict[str, Any]:
+    """Children looked after on 31 March 2024: total, ethnicity, boys, age bands."""
+    f = f"{REL_2024}/national_cla_on_31_march_by_characteristics.csv"
+    d = _release_year(ref, f)
+    return {
         "total": _pick(d, f, cla_group="Age group", characteristic="Total children"),
         "ethnicity": _by_ethnicity(d, f, "characteristic", cla_group="Ethnicity"),
         "male": _pick(d, f, cla_group="Gender", characteristic="Male"),
-        "age": {
-            c: _pick(d, f, cla_group="Age group", characteristic=c)["value"]
-            for c in ["Under 1 year", "1 to 4 years", "5 to 9 years", "10 to 15 years", "16 years and over"]
-        },
+        "age": {c: _pick(d, f, cla_group="Age group", characteristic=c)["value"] for c in AGE_BANDS},
     }
+
+
+def started(ref: Path) -> dict[str, Any]:
+    """Children who started to be looked after in 2023/24: total, ethnicity, boys, UASC, age, category of need."""
     f = f"{REL_2024}/national_cla_started_to_be_looked_after.csv"
-    d = _read(ref / f)
-    d = d[d.time_period == "2024"]
-    t["started"] = {
+    d = _release_year(ref, f)
+    return {
         "total": _pick(d, f, cla_group="Age on starting", characteristic="Total children"),
         "ethnicity": _by_ethnicity(d, f, "characteristic", cla_group="Ethnicity"),
         "male": _pick(d, f, cla_group="Gender", characteristic="Male"),
@@ -144,41 +158,50 @@ def build_targets(ref: Path) -> dict[str, Any]:
             cla_group="Unaccompanied asylum-seeking children",
             characteristic="Unaccompanied asylum-seeking children",
         ),
-        "age": {
-            c: _pick(d, f, cla_group="Age on starting", characteristic=c)["value"]
-            for c in ["Under 1 year", "1 to 4 years", "5 to 9 years", "10 to 15 years", "16 years and over"]
-        },
+        "age": {c: _pick(d, f, cla_group="Age on starting", characteristic=c)["value"] for c in AGE_BANDS},
         "category_of_need": {
             c.split(".")[0]: _pick(d, f, cla_group="Category of need", characteristic=c)["value"]
             for c in d[d.cla_group == "Category of need"].characteristic
             if c.startswith("N")
         },
     }
+
+
+def uasc_on_31_march(ref: Path) -> dict[str, Any]:
+    """UASC looked after on 31 March 2024: total, ethnicity, boys, aged 16 and over."""
     f = f"{REL_2024}/national_cla_on_31_march_who_were_unaccompanied_asylum_seeking_children.csv"
-    d = _read(ref / f)
-    d = d[d.time_period == "2024"]
-    t["uasc_on_31_march"] = {
+    d = _release_year(ref, f)
+    return {
         "total": _pick(d, f, cla_group="Age group", characteristic="Total"),
         "ethnicity": _by_ethnicity(d, f, "characteristic", cla_group="Ethnicity"),
         "male": _pick(d, f, cla_group="Gender", characteristic="Male"),
         "age_16_plus": _pick(d, f, cla_group="Age group", characteristic="16 years and over"),
     }
+
+
+def during_year_and_12_months(ref: Path) -> dict[str, Any]:
+    """``during_year`` (looked after at some time in 2023/24: total, ethnicity) and ``cla_12_months`` (looked
+    after for at least 12 months on 31 March: total), from the same file."""
     f = f"{REL_2024}/national_cla_during_the_year_and_on_31_march_for_at_least_12_mths_by_characteristics.csv"
-    d = _read(ref / f)
-    d = d[d.time_period == "2024"]
+    d = _release_year(ref, f)
     dy = "All children looked after during the year ending 31 March"
-    t["during_year"] = {
-        "total": _pick(d, f, "Number", CLA_group=dy, population_group="Age group", characteristic="Total children"),
-        "ethnicity": _by_ethnicity(d, f, "characteristic", "Number", CLA_group=dy, population_group="Ethnicity"),
-    }
     t12 = "Children looked after on 31 March who’ve been looked after for at least 12 months"
-    t["cla_12_months"] = {
-        "total": _pick(d, f, "Number", CLA_group=t12, population_group="Age group", characteristic="Total children")
+    return {
+        "during_year": {
+            "total": _pick(d, f, "Number", CLA_group=dy, population_group="Age group", characteristic="Total children"),
+            "ethnicity": _by_ethnicity(d, f, "characteristic", "Number", CLA_group=dy, population_group="Ethnicity"),
+        },
+        "cla_12_months": {
+            "total": _pick(d, f, "Number", CLA_group=t12, population_group="Age group", characteristic="Total children")
+        },
     }
+
+
+def missing(ref: Path) -> dict[str, Any]:
+    """Children missing from placement in 2023/24: children, incidents, children by ethnicity."""
     f = f"{REL_2024}/official_statistics_cla_who_were_missing.csv"
-    d = _read(ref / f)
-    d = d[d.time_period == "2024"]
-    t["missing"] = {
+    d = _release_year(ref, f)
+    return {
         "children": _pick(
             d,
             f,
@@ -196,46 +219,52 @@ def build_targets(ref: Path) -> dict[str, Any]:
         ),
         "denominator_note": "DfE: % of children looked after during the year (during_year) who were missing",
     }
+
+
+def away(ref: Path) -> dict[str, Any]:
+    """Children away from placement without authorisation in 2023/24."""
     f = f"{REL_2024}/official_statistics_cla_who_were_away_without_authorisation.csv"
-    d = _read(ref / f)
-    d = d[d.time_period == "2024"]
-    away = d[d.characteristic.str.casefold().str.contains("total children who were away")]
-    t["away"] = {
+    d = _release_year(ref, f)
+    rows = d[d.characteristic.str.casefold().str.contains("total children who were away")]
+    return {
         "children": {
-            "value": _num(away.iloc[0]["number"]) if len(away) else None,
+            "value": _num(rows.iloc[0]["number"]) if len(rows) else None,
             "source": f,
             "row": "characteristic=Total children who were away ...",
         }
     }
+
+
+def placements_3plus(ref: Path) -> dict[str, Any]:
+    """Children looked after on 31 March 2024 with 3 or more placements in the year, by ethnicity and in all."""
     f = f"{REL_2024}/national_cla_pl_count_by_characteristics.csv"
-    d = _read(ref / f)
-    d = d[d.time_period == "2024"]
-    t["placements_3plus"] = {
+    d = _release_year(ref, f)
+    on = {"cla_group": "CLA on 31 March"}
+    return {
         "with_3plus": _by_ethnicity(
             d,
             f,
             "characteristic",
-            cla_group="CLA on 31 March",
+            **on,
             population_group="Ethnicity",
             placement_stability="With 3 or more placements during the year",
         ),
         "denominator": _by_ethnicity(
-            d,
-            f,
-            "characteristic",
-            cla_group="CLA on 31 March",
-            population_group="Ethnicity",
-            placement_stability="Total children",
+            d, f, "characteristic", **on, population_group="Ethnicity", placement_stability="Total children"
         ),
         "total_with_3plus": _pick(
             d,
             f,
-            cla_group="CLA on 31 March",
+            **on,
             population_group="Age group",
             characteristic="Total children",
             placement_stability="With 3 or more placements during the year",
         ),
     }
+
+
+def care_leavers_activity(ref: Path) -> dict[str, Any]:
+    """Care leavers' activity in 2023/24 by age and major ethnic group (numbers by activity group and total)."""
     f = f"{REL_2024}/national_activity_of_care_leaver_by_placement_ethnicity.csv"
     d = _read(ref / f)
     d = d[(d.time_period == "2024") & (d.cla_group == "Ethnicity")]
@@ -250,68 +279,64 @@ def build_targets(ref: Path) -> dict[str, Any]:
             row = {a: _num(sub[sub.activity_type == r]["number"].iloc[0]) for a, r in ACTIVITY_ROWS.items()}
             row["total"] = _num(sub[sub.activity_type == "Total care leavers"]["number"].iloc[0])
             leav[age][key] = row
-    t["care_leavers_activity"] = leav
-    # Outcomes (academic year 2019/20 -> collection year 2020).
-    outc: dict[str, Any] = {}
-    f = "ees-outcomes-cin-cla/ks2_la.csv"
+    return leav
+
+
+def _national_cla_12_months(ref: Path, f: str) -> pd.DataFrame:
+    """National rows of an outcomes file for children looked after 12 months at 31 March."""
     d = _read(ref / f)
-    d = d[(d.geographic_level == "National") & (d.social_care_group == "CLA 12 months at 31 March")]
-    outc["ks2"] = {
-        "source": f,
-        "row": "geographic_level=National, social_care_group=CLA 12 months at 31 March, time_period=<academic year>",
-        "by_year": {
-            int(r.time_period[:4]) + 1: {
-                "read": _num(r.pt_read_met_expected_standard),
-                "writ": _num(r.pt_writta_met_expected_standard),
-                "mat": _num(r.pt_mat_met_expected_standard),
-                "rwm": _num(r.pt_rwm_met_expected_standard),
-                "pupils": _num(r.t_read_eligible_pupils),
-            }
-            for r in d.itertuples()
-        },
+    return d[(d.geographic_level == "National") & (d.social_care_group == "CLA 12 months at 31 March")]
+
+
+def outcomes(ref: Path) -> dict[str, Any]:
+    """KS2 and KS4 results of children looked after 12 months, by collection year (academic year 2019/20 ->
+    collection year 2020)."""
+    row = "geographic_level=National, social_care_group=CLA 12 months at 31 March, time_period=<academic year>"
+    f2, f4 = "ees-outcomes-cin-cla/ks2_la.csv", "ees-outcomes-cin-cla/ks4_la.csv"
+    ks2 = {
+        int(r.time_period[:4]) + 1: {
+            "read": _num(r.pt_read_met_expected_standard),
+            "writ": _num(r.pt_writta_met_expected_standard),
+            "mat": _num(r.pt_mat_met_expected_standard),
+            "rwm": _num(r.pt_rwm_met_expected_standard),
+            "pupils": _num(r.t_read_eligible_pupils),
+        }
+        for r in _national_cla_12_months(ref, f2).itertuples()
     }
-    f = "ees-outcomes-cin-cla/ks4_la.csv"
-    d = _read(ref / f)
-    d = d[(d.geographic_level == "National") & (d.social_care_group == "CLA 12 months at 31 March")]
-    outc["ks4"] = {
-        "source": f,
-        "row": "geographic_level=National, social_care_group=CLA 12 months at 31 March, time_period=<academic year>",
-        "by_year": {
-            int(r.time_period[:4]) + 1: {
-                "att8": _num(r.avg_att8),
-                "em94": _num(r.pt_l2basics_94),
-                "pupils": _num(r.t_pupils),
-            }
-            for r in d.itertuples()
-        },
+    ks4 = {
+        int(r.time_period[:4]) + 1: {
+            "att8": _num(r.avg_att8),
+            "em94": _num(r.pt_l2basics_94),
+            "pupils": _num(r.t_pupils),
+        }
+        for r in _national_cla_12_months(ref, f4).itertuples()
     }
-    outc["ks1_note"] = (
-        "No KS1 file is stored; the generator uses KS2 reading, writing and maths combined (rwm) "
-        "for CLA 12 months as a stand-in for KS1 RWM at the expected standard."
-    )
-    t["outcomes"] = outc
+    return {
+        "ks2": {"source": f2, "row": row, "by_year": ks2},
+        "ks4": {"source": f4, "row": row, "by_year": ks4},
+        "ks1_note": (
+            "No KS1 file is stored; the generator uses KS2 reading, writing and maths combined (rwm) "
+            "for CLA 12 months as a stand-in for KS1 RWM at the expected standard."
+        ),
+    }
+
+
+def school_moves(ref: Path) -> dict[str, Any]:
+    """Shares of children looked after on 31 March 2022 with a school move, and with a mid-year move."""
     f = "ees-cla-school-moves-2022/official_statistics_la_cla_school_moves.csv"
     d = _read(ref / f)
     d = d[(d.geographic_level == "National") & (d.time_period == "2022")]
-    t["school_moves"] = {
-        "any": _pick(
-            d,
-            f,
-            "percentage",
-            cla_group="CLA on 31 March",
-            move_measure="Any moves",
-            school_stability="At least one move",
-        ),
+    on = {"cla_group": "CLA on 31 March"}
+    return {
+        "any": _pick(d, f, "percentage", **on, move_measure="Any moves", school_stability="At least one move"),
         "midyear": _pick(
-            d,
-            f,
-            "percentage",
-            cla_group="CLA on 31 March",
-            move_measure="Mid-year moves",
-            school_stability="At least one mid-year move",
+            d, f, "percentage", **on, move_measure="Mid-year moves", school_stability="At least one mid-year move"
         ),
     }
-    # LA sizes and major-group mixes.
+
+
+def la_on_31_march_by_major(ref: Path) -> dict[str, Any]:
+    """LA sizes and major-group mixes on 31 March 2021-2025 (null = suppressed)."""
     f = "ees-cla-2025-release/DERIVED_cla_31_march_by_ethnicity_major_la_2021_2025.csv"
     d = _read(ref / f)
     d = d[d.geographic_level == "Local authority"]
@@ -319,25 +344,29 @@ def build_targets(ref: Path) -> dict[str, Any]:
     for r in d.itertuples():
         key = DERIVED_MAJOR.get(r.characteristic)
         if key is None:
-            raise ValueError(f"{f}: unexpected characteristic {r.characteristic!r}")
+            raise InputError(f, "unexpected characteristic", column="characteristic", value=r.characteristic)
         las.setdefault(str(r.old_la_code), {}).setdefault(int(r.time_period), {})[key] = _num(r.number)
-    t["la_on_31_march_by_major"] = {
+    return {
         "source": f,
         "row": "geographic_level=Local authority, old_la_code=<la>, "
         "time_period=<year>, characteristic=<major> (null = suppressed c)",
         "by_la": las,
     }
+
+
+def la_population_0_17(ref: Path) -> dict[str, Any]:
+    """ONS mid-year estimates of children aged 0-17 by LA and year."""
     f = "population/ons_mid-year_population_estimates_2012_to_2024.csv"
     d = _read(ref / f)
     d = d[d.geographic_level == "Local authority"]
     pop: dict[str, dict[int, float]] = {}
     for r in d.itertuples():
         pop.setdefault(str(r.old_la_code), {})[int(r.time_period)] = _num(r.population_estimate)
-    t["la_population_0_17"] = {
-        "source": f,
-        "row": "geographic_level=Local authority, old_la_code=<la>, time_period=<year>",
-        "by_la": pop,
-    }
+    return {"source": f, "row": "geographic_level=Local authority, old_la_code=<la>, time_period=<year>", "by_la": pop}
+
+
+def census2021_region_all_ages(ref: Path) -> dict[str, Any]:
+    """Census 2021 population of all ages by region and the 19 ONS ethnic groups."""
     f = "population/ons-ethnic-population-reg.csv"
     d = _read(ref / f)
     reg: dict[str, dict[int, float]] = {}
@@ -347,7 +376,7 @@ def build_targets(ref: Path) -> dict[str, Any]:
         if code > 0 and str(r[1]).startswith("E12"):
             reg.setdefault(str(r[1]), {})[code] = _num(r[5])
             labels[code] = str(r[4])
-    t["census2021_region_all_ages"] = {
+    return {
         "source": f,
         "row": "Regions Code=<region>, Ethnic group (20 categories) Code=<1-19>",
         "note": "ALL AGES, not children: used only to split synthetic LA child totals by ONS group; "
@@ -355,10 +384,33 @@ def build_targets(ref: Path) -> dict[str, Any]:
         "labels": labels,
         "by_region": reg,
     }
-    return t
+
+
+def build_targets(ref: Path) -> dict[str, Any]:
+    """All calibration targets, read from the reference-data folder ``ref``."""
+    return {
+        "about": "Calibration targets for rap.synth, extracted by rap/synth/targets.py from published DfE and ONS "
+        "files (Open Government Licence v3.0). Each figure names its source file and row.",
+        "release": "DfE, Children looked after in England including adoptions, 2024 release",
+        "year": 2024,
+        "on_31_march": on_31_march(ref),
+        "started": started(ref),
+        "uasc_on_31_march": uasc_on_31_march(ref),
+        **during_year_and_12_months(ref),
+        "missing": missing(ref),
+        "away": away(ref),
+        "placements_3plus": placements_3plus(ref),
+        "care_leavers_activity": care_leavers_activity(ref),
+        "outcomes": outcomes(ref),
+        "school_moves": school_moves(ref),
+        "la_on_31_march_by_major": la_on_31_march_by_major(ref),
+        "la_population_0_17": la_population_0_17(ref),
+        "census2021_region_all_ages": census2021_region_all_ages(ref),
+    }
 
 
 def write_targets(ref: Path, out: Path | None = None) -> Path:
+    """Write the targets built from ``ref`` to ``out`` (default: the package's ``synth_targets.yaml``)."""
     out = out or Path(str(resources.files("rap.data").joinpath(TARGETS_FILE)))
     t = build_targets(ref)
     out.write_text(
@@ -376,6 +428,37 @@ def load_targets() -> dict[str, Any]:
         return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 (safe loader)
 
 
+#: The environment variable naming the reference-data folder when no folder is given on the command line.
+REFERENCE_ENV = "RAP_REFERENCE_DATA"
+
+
+def reference_folder(arg: str | None) -> Path:
+    """The reference-data folder: the command-line argument, else ``$RAP_REFERENCE_DATA``; an error if neither
+    names an existing folder."""
+    value = arg or os.environ.get(REFERENCE_ENV)
+    if not value:
+        raise RapError(
+            f"name the folder of published reference data: python -m rap.synth.targets FOLDER (or set {REFERENCE_ENV})"
+        )
+    ref = Path(value)
+    if not ref.is_dir():
+        raise RapError(f"{ref}: reference-data folder not found")
+    return ref
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rebuild the targets YAML; bad input is reported as one line, not a traceback."""
+    ap = argparse.ArgumentParser(prog="python -m rap.synth.targets", description=__doc__.splitlines()[0])
+    ap.add_argument("reference", nargs="?", help=f"folder of the published files (default: ${REFERENCE_ENV})")
+    ap.add_argument("--out", type=Path, help="where to write the YAML (default: the package's synth_targets.yaml)")
+    args = ap.parse_args(argv)
+    try:
+        print(write_targets(reference_folder(args.reference), args.out))
+    except RapError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 if __name__ == "__main__":  # pragma: no cover
-    default = Path(__file__).resolve().parents[3].parent / "shared" / "reference-data"
-    print(write_targets(Path(sys.argv[1]) if len(sys.argv) > 1 else default))
+    sys.exit(main())

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from functools import cache
-from importlib import resources
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
+
+from rap.domain.ssda903 import spec
 
 #: File name of each SSDA903 table in the synthetic layout (see docs/data-contract.md).
 FILES = {
@@ -24,28 +24,27 @@ FILES = {
 }
 
 
-@cache
-def spec() -> dict:
-    with resources.files("rap.data.ssda903").joinpath("spec.yaml").open("r", encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
-
-
 def columns(table: str) -> list[str]:
+    """The columns of an SSDA903 table, in the spec's order."""
     return list(spec()["tables"][table]["columns"])
 
 
 def tables_for(year: int) -> list[str]:
+    """The tables of the synthetic layout that year ``year``'s return has (SWEpisodes from 2023/24)."""
     return [t for t in FILES if spec()["tables"][t].get("from_year", 0) <= year]
 
 
 def codelist(name: str, year: int) -> list[str]:
+    """Year ``year``'s codes of the spec's code list ``name``."""
     for v in spec()["codelists"][name]:
         if v["from"] <= year and year <= v.get("to", 9999):
             return [str(c) for c in v["codes"]]
     raise KeyError(f"no {name} code list for {year}")
 
 
-def write_split(df: pd.DataFrame, table: str, la_codes: list[str], folder_of, files: dict[str, str]) -> None:
+def write_split(
+    df: pd.DataFrame, table: str, la_codes: list[str], folder_of: Callable[[str], Path], files: dict[str, str]
+) -> None:
     """Write ``df`` (with an ``_la`` column of old LA codes) as one CSV per LA, header row always present."""
     cols = columns(table)
     head = ",".join(cols)
@@ -66,6 +65,7 @@ def write_split(df: pd.DataFrame, table: str, la_codes: list[str], folder_of, fi
 
 
 def write_csv(df: pd.DataFrame, path: Path, files: dict[str, str]) -> None:
+    """Write ``df`` as CSV (no index, LF line ends) and record its sha256 in ``files``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     data = df.to_csv(index=False, lineterminator="\n").encode("utf-8")
     path.write_bytes(data)
@@ -73,6 +73,7 @@ def write_csv(df: pd.DataFrame, path: Path, files: dict[str, str]) -> None:
 
 
 def write_bytes(data: bytes, path: Path, files: dict[str, str]) -> None:
+    """Write ``data`` and record its sha256 in ``files``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     files[str(path)] = hashlib.sha256(data).hexdigest()
