@@ -730,6 +730,21 @@ def test_a_failed_notebook_is_kept_redacted(tmp_path, needles):
     assert leaks.file_findings(tmp_path / "kept.ipynb", "kept.ipynb", needles, THRESHOLD, BASE)[0] == []
 
 
+def test_a_failed_notebook_is_masked_by_shape_when_the_inputs_cannot_be_read(tmp_path):
+    """No needles (the inputs may be why the section failed): every date and everything shaped like an id,
+    UPN or postcode is masked; words and short numbers stay, so the error can still be read."""
+    from rap.build.leaks.redact import mask_text, redact_notebook
+
+    text = f"KeyError: child {NUMERIC_CHILD} (UPN {UPN}) born 6 September 2010 at {POSTCODE}: 12 rows, year 2024"
+    assert mask_text(text, None) == (
+        "KeyError: child [identifier] (UPN [identifier]) born [date] at [postcode]: 12 rows, year 2024"
+    )
+    _notebook(tmp_path / "nb.ipynb", output_text=f"child {CHILD}")
+    clean, found = redact_notebook(json.loads((tmp_path / "nb.ipynb").read_text()), None)
+    assert found == [] and CHILD not in json.dumps(clean) and "image/png" not in json.dumps(clean)
+    assert "could not be read" in clean["cells"][0]["source"]
+
+
 def test_an_excerpt_never_cuts_a_date_it_would_show_part_of(tmp_path, needles):
     # the 40-character margin before the second date ends inside the first, after its day
     (tmp_path / "a.md").write_text(f"{'x' * 30} 06 September 2010 {'y' * 24} 2010-09-06", encoding="utf-8")

@@ -508,11 +508,16 @@ def _failed_dir(out_dir: Path) -> Path:
 
 def _failure_needles(options: RunOptions, plan: SectionPlan, staging: Path) -> Any:
     """The identifiers to mask in what a failed run keeps, or None if they cannot be read (the inputs
-    themselves may be why the section failed)."""
+    themselves may be why the section failed; synthetic data that would have to be generated first are not:
+    a failure must not write into the data folder)."""
+    from rap.inputs.load import _synthetic_matches  # whether loading would regenerate the synthetic data
+
+    params = options.params
+    if input_kind(params).synthetic and not _synthetic_matches(params):
+        return None
     try:
-        return BuildScan(staging, options.params, options.use_cache, plan.inputs).needles()
-    except Exception as exc:  # whatever stops the inputs loading: keep nothing rather than raise it here
-        print(f"warning: the failed notebooks are not kept: their identifiers could not be read ({exc})", flush=True)
+        return BuildScan(staging, params, options.use_cache, plan.inputs).needles()
+    except Exception:  # whatever stops the inputs loading: everything shaped like an identifier is masked
         return None
 
 
@@ -528,9 +533,6 @@ def _kept_failure(options: RunOptions, plan: SectionPlan, executed: Executed, st
     needles = _failure_needles(options, plan, staging)
     failures: dict[str, dict[str, Any]] = {}
     for stem, err in executed.failures.items():
-        if needles is None:
-            failures[stem] = {**err, "evalue": "(not shown: the inputs could not be read to mask it)", "traceback": ""}
-            continue
         failures[stem] = {**err, "evalue": mask_text(str(err["evalue"]), needles)}
         failures[stem]["traceback"] = mask_text(str(err["traceback"]), needles)
         if err["notebook"] is not None:
