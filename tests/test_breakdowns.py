@@ -74,13 +74,17 @@ def test_percentages_and_intervals_are_those_of_the_published_counts(built):
 _WHITE, _BLACK = "White", "Black, African, Caribbean or Black British"
 
 
-def _measures(black: int, black_den: int = 400, white: int = 600, white_den: int = 6004) -> pd.DataFrame:
-    """One year of national rows of a percentage measure (missing) and a rate measure (cla_on_31_march)."""
+def _measures(
+    black: int, black_den: int = 400, white: int = 600, white_den: int = 6004, total: tuple[int, int] | None = None
+) -> pd.DataFrame:
+    """One year of national rows of a percentage measure (missing) and a rate measure (cla_on_31_march); the
+    all-children row is ``total`` (number, denominator), by default the groups' sum and some more."""
+    total = total or (white + black + 37, white_den + black_den + 321)
     rows = []
     for measure, breakdown in (("missing", "Children who went missing"), ("cla_on_31_march", "Total")):
         rate = measure == "cla_on_31_march"
         for major, minor, n, d in (
-            ("Total", "Total", white + black + 37, white_den + black_den + 321),
+            ("Total", "Total", *total),
             (_WHITE, "Total", white, white_den),
             (_WHITE, "White British", white, white_den),
             (_BLACK, "Total", black, black_den),
@@ -294,3 +298,17 @@ def test_uasc_rates_have_no_ratios_to_white_british(built):
     assert uasc["rate_per_10000"].ne("z").any()  # the rates themselves are published
     cla = table[table["measure"] == "cla_on_31_march"]
     assert cla["ratio_to_white_british"].ne("z").any()
+
+
+def test_every_count_that_rounds_alike_publishes_the_same_row(params):
+    """The interval attack, done exhaustively on one row: every true numerator and denominator that round to the
+    published ones gives the same published figures, so nothing beside the counts narrows them."""
+    rows = set()
+    for black in (45, 49, 54):
+        for black_den in (395, 404):
+            m = _measures(black=black, black_den=black_den, total=(1003, 7002))
+            t = B.publication_table(m, params, _population(black=123_455))
+            r = _row(t, "missing", _BLACK).drop(labels=B._ROW_COLUMNS)
+            rate = _row(t, "cla_on_31_march", _BLACK).drop(labels=B._ROW_COLUMNS)
+            rows.add((tuple(r.astype(str)), tuple(rate.astype(str))))
+    assert len(rows) == 1
