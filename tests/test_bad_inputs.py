@@ -129,7 +129,7 @@ def test_an_unreadable_input_stops_rap_run_with_one_message(tmp_path):
         "rap.core.hashing.open = guarded\n"
     )
     proc = rap("run", "--params", params, "--no-render", "--notebooks", REPO / "notebooks", patch=patch)
-    assert_clean_error(proc, str(la_folder(params) / "episodes.csv"), "permission denied")
+    assert_clean_error(proc, str(la_folder(params) / "episodes.csv"), "cannot be read (Permission denied)")
 
 
 def test_a_full_disk_is_one_message(tmp_path):

@@ -45,7 +45,7 @@ def test_figure_markdown_embeds_png_with_alt():
 
 def test_table_and_figure_emit_markdown_display_data(monkeypatch):
     shown = []
-    monkeypatch.setattr(display, "_display_markdown", lambda md, plain: shown.append((md, plain)))
+    monkeypatch.setattr(display, "_display_markdown", lambda md, plain, metadata=None: shown.append((md, plain)))
     import matplotlib
 
     matplotlib.use("Agg")
