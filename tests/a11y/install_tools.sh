@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What tests/test_accessibility.py needs, installed when missing (`make a11y-tools`, run by `make test`):
+# What tests/test_accessibility.py (and the PDF text check of test_report_render.py) needs, installed when missing (`make a11y-tools`, run by `make test`):
 #   * Chromium: the Debian package `chromium` (apt-get, only as root);
 #   * Node.js and npm: Debian packages `nodejs npm` (same condition), when npm is missing;
 #   * axe-core and playwright-core, pinned, with npm into .cache/node (git-ignored). playwright-core only
@@ -37,6 +37,12 @@ if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/
     say "Chromium is not installed and installing it needs root and apt-get (Debian: apt-get install" \
         "chromium): the accessibility test will be skipped"
   fi
+fi
+
+# pdftotext (poppler-utils) lets tests/test_report_render.py read the PDF's text; it skips that part without it.
+if ! command -v pdftotext >/dev/null 2>&1 && can_apt; then
+  say "installing poppler-utils (apt-get install poppler-utils; log in $LOG)"
+  apt_install poppler-utils || say "apt-get could not install poppler-utils (see $LOG): the PDF text check will be skipped"
 fi
 
 if ! command -v npm >/dev/null 2>&1; then
