@@ -107,14 +107,23 @@ def test_rates_use_population_and_la_comparators():
     assert np.isnan(nat.loc[UNK, "value"])  # no population for unknown ethnicity
     nb = pd.DataFrame({"new_la_code": [LA1[0], LA2[0]], "rank": 1, "neighbour_code": [LA2[0], LA1[0]]})
     comp = D.la_comparators(vals, nb, 2024, 5)
-    c = comp[(comp["indicator"] == "cla_rate") & (comp["new_la_code"] == LA1[0])].set_index("ethnicity_major")
-    assert c.loc[BLACK, "neighbours_value"] == pytest.approx(12 / 2000 * 10_000)
-    assert c.loc[BLACK, "england_value"] == pytest.approx(15 / 3000 * 10_000)
     pub = D.publishable(vals, 5, 10)
-    pc = D.publishable_comparators(comp, pub, 5)
-    row = pc[(pc["indicator"] == "cla_rate") & (pc["new_la_code"] == LA1[0])].set_index("ethnicity_major")
-    assert row.loc[BLACK, "la_value"] == "c"  # 3 children in LA1
-    assert row.loc[BLACK, "neighbours_value"] == "60.0"
+    pc = D.publishable_comparators(comp, pub, 5, nb)
+    rate = pc[pc["indicator"] == "cla_rate"].set_index(["new_la_code", "ethnicity_major"])
+    assert rate.loc[(LA1[0], BLACK), "la_value"] == "c"  # 3 children in LA1
+    # England's value is its published one, made from rounded counts and the population to the nearest 10
+    nat_pub = pub[(pub["indicator"] == "cla_rate") & (pub["geographic_level"] == "National")]
+    assert rate.loc[(LA1[0], BLACK), "england_value"] == nat_pub.set_index("ethnicity_major").loc[BLACK, "value"]
+    assert nat_pub.set_index("ethnicity_major").loc[BLACK, "value"] == "66.7"  # 20 / 3,000, not 15 / 3,000
+    # neighbours: the mean of the neighbours' published values, those hidden left out
+    la2 = rate.loc[(LA2[0], BLACK), "la_value"]
+    if la2 == "c":
+        assert rate.loc[(LA1[0], BLACK), "neighbours_value"] == "x"
+        assert rate.loc[(LA1[0], BLACK), "neighbours_used"] == "0"
+    else:
+        assert rate.loc[(LA1[0], BLACK), "neighbours_value"] == la2
+        assert rate.loc[(LA1[0], BLACK), "neighbours_used"] == "1"
+    assert rate.loc[(LA2[0], BLACK), "neighbours_value"] == "x"  # LA1's only value is hidden
 
 
 def test_tables_written_as_ees(tmp_path):
