@@ -24,7 +24,6 @@ from rap.domain.disclosure import (
     percent,
     round_places,
     rounded_counts,
-    suppress_counts,
 )
 from rap.domain.ees import with_ees_columns, write_ees
 from rap.domain.geography import local_authorities
