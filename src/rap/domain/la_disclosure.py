@@ -115,7 +115,7 @@ def _year(cells: pd.DataFrame, relations: Sequence[Relation], threshold: int, ba
     """Dense arrays of one year's cells, their regions' rounding slack and the relations between quantities."""
     names = _topological(sorted(cells["quantity"].unique()), relations)
     las = np.sort(cells["new_la_code"].unique())
-    groups = list(dict.fromkeys(cells["group"]))
+    groups = sorted(cells["group"].astype(str).unique())  # the pattern must not depend on the rows' order
     f = pd.Index(names).get_indexer(cells["quantity"])
     a = pd.Index(las).get_indexer(cells["new_la_code"])
     g = pd.Index(groups).get_indexer(cells["group"])
