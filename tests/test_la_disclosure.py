@@ -84,14 +84,12 @@ def _attack(out: pd.DataFrame, relations: list[Relation]) -> list[int]:
                 up, down = np.zeros(1), np.zeros(1)  # England's all-groups count: taken as known exactly
             a_ub += [r, -r]
             b_ub += [total + up[0] - k, -(total - down[0] - k)]
-    for rel in relations:  # each part within its whole
-        for p in rel.parts:
-            for _, g in out[out["quantity"].isin([rel.whole, p])].groupby(["new_la_code", "group"]):
-                coefs = np.where(g["quantity"].eq(p), 1.0, -1.0)
-                r, k = row(g.index, coefs)
-                if r.any():
-                    a_ub.append(r)
-                    b_ub.append(-k)
+    for rel in relations:  # the parts together within their whole
+        for _, g in out[out["quantity"].isin([rel.whole, *rel.parts])].groupby(["new_la_code", "group"]):
+            r, k = row(g.index, np.where(g["quantity"].eq(rel.whole), -1.0, 1.0))
+            if r.any():
+                a_ub.append(r)
+                b_ub.append(-k)
     pinned = []
     for i in hid:
         c = np.zeros(len(hid))

@@ -763,8 +763,8 @@ def minor_table(pub: pd.DataFrame) -> pd.DataFrame:
 
 def completeness_table(pub_ratios: pd.DataFrame) -> pd.DataFrame:
     """LAs whose ethnicity recording is not green, beside their standardised ratio: where local figures are
-    least reliable."""
-    t = pub_ratios[~pub_ratios["ethnicity_known_rag"].isin(["Green"])]
+    least reliable. LAs whose rating is hidden (it rests on a hidden count) are not listed."""
+    t = pub_ratios[~pub_ratios["ethnicity_known_rag"].isin(["Green", C])]  # a hidden rating says nothing
     order = {"Red": 0, "Amber": 1, "Unclear": 2, "Not known": 3}
     t = t.sort_values(
         ["ethnicity_known_rag", "la_name"], key=lambda s: s.map(order) if s.name == "ethnicity_known_rag" else s
