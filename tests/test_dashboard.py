@@ -151,3 +151,31 @@ def test_published_percentages_are_the_value_when_the_measures_carry_them():
     assert own.set_index(["indicator", "ethnicity_major"]).loc[("placements_3plus", WHITE), "value"] == pytest.approx(
         70 / 600 * 100
     )
+
+
+def test_the_builds_one_la_pattern_decides_what_the_dashboard_hides():
+    """A count hidden in the build's LA pattern (e.g. because another table needs it hidden) is hidden here too, and
+    a pattern that holds a count with another value is refused (it would publish one count two ways)."""
+    from rap.domain.la_disclosure import la_quantities, protect_la_counts
+
+    vals = D.indicator_values(_measures(), None)
+    v = vals[vals["indicator"] == "placements_3plus"]
+    pattern = protect_la_counts(D.la_cells_from_values(v), la_quantities()[1], 5, 10)
+    # hide one more count, LA2's White children in the denominator, as another table might need
+    extra = (pattern["new_la_code"] == LA2[0]) & (pattern["group"] == WHITE)
+    extra &= pattern["quantity"] == "children_looked_after"
+    assert extra.sum() == 1 and (pattern.loc[extra, "suppression"] == "none").all()
+    pattern.loc[extra, "suppression"] = "secondary"
+    pub = D.publishable(v, 5, 10, pattern)
+    la2 = pub[pub["new_la_code"] == LA2[0]].set_index("ethnicity_major")
+    assert la2.loc[WHITE, "denominator"] == "c" and la2.loc[WHITE, "value"] == "c"
+    hidden = pattern[pattern["suppression"] != "none"]
+    la = pub[pub["geographic_level"] == "Local authority"]
+    for r in hidden.itertuples():
+        row = la[(la["new_la_code"] == r.new_la_code) & (la["ethnicity_major"] == r.group)].iloc[0]
+        col = "numerator" if r.quantity == "three_or_more_placements" else "denominator"
+        assert row[col] == "c", (r.quantity, r.new_la_code, r.group)
+    wrong = pattern.copy()
+    wrong.loc[extra, "value"] += 1
+    with pytest.raises(ValueError, match="not in the LA suppression pattern"):
+        D.publishable(v, 5, 10, wrong)

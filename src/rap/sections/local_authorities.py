@@ -434,7 +434,9 @@ def la_suppression(data: Inputs, threshold: int, rounding_base: int, year: int |
     return la_pattern(m if year is None else m[m["time_period"] == year], threshold, rounding_base)
 
 
-def _hidden_counts(rates: pd.DataFrame, threshold: int, pattern: pd.DataFrame | None) -> np.ndarray:
+def _hidden_counts(
+    rates: pd.DataFrame, threshold: int, pattern: pd.DataFrame | None, rounding_base: int | None
+) -> np.ndarray:
     """Which rows' children looked after are hidden: as ``pattern`` says (a count it lacks, or holds with
     another value, is an error), or without one by the pattern of these counts alone."""
     cells = pd.DataFrame(
@@ -448,7 +450,9 @@ def _hidden_counts(rates: pd.DataFrame, threshold: int, pattern: pd.DataFrame | 
         }
     )
     if pattern is None:
-        pattern = protect_la_counts(cells, (), threshold, 10)
+        if rounding_base is None:
+            raise ValueError("LA rates of record-level inputs need the build's LA pattern or the rounding base")
+        pattern = protect_la_counts(cells, (), threshold, rounding_base)
     keys = ["quantity", "time_period", "new_la_code", "group"]
     found = pattern.set_index(keys).reindex(pd.MultiIndex.from_frame(cells[keys]))
     bad = cells["value"].notna().to_numpy() & (found["value"].to_numpy(float) != cells["value"].to_numpy(float))
@@ -465,9 +469,11 @@ def publishable_rates(
     published_input: bool,
     pattern: pd.DataFrame | None = None,
     neighbours: pd.DataFrame | None = None,
+    rounding_base: int | None = None,
 ) -> pd.DataFrame:
     """The LA rates table as published: counts hidden as the build's one LA pattern says (``pattern``,
-    :func:`la_suppression`; record-level input), or DfE's own suppression kept (published input); a hidden count
+    :func:`la_suppression`; record-level input; without it, the pattern of these counts alone, for which
+    ``rounding_base`` is needed), or DfE's own suppression kept (published input); a hidden count
     hides its rate, interval and verdicts, and a hidden all-children count the verdicts that allow for the LA's
     level (they rest on it). Rates to 1 dp, populations to the nearest 10. The statistical neighbours' rate is
     the mean of their published rates (:func:`neighbours_mean`)."""
@@ -477,7 +483,7 @@ def publishable_rates(
         at_source = t["symbol"].fillna("").to_numpy()
         hidden = (at_source == C) & t["number"].isna().to_numpy()
     else:
-        hidden = _hidden_counts(t, threshold, pattern)
+        hidden = _hidden_counts(t, threshold, pattern, rounding_base)
     shown = [C if h else (X if pd.isna(v) else str(int(v))) for v, h in zip(t["number"], hidden)]
     out = t[
         ["time_period", "region_code", "region_name", "old_la_code", "new_la_code", "la_name", "ethnicity_major"]
