@@ -18,19 +18,9 @@ from rap.domain.disclosure import round_places
 
 GEO = {
     "National": {"country_code": "E92000001", "country_name": "England", "region_code": "", "region_name": ""},
-    "Regional": {
-        "country_code": "E92000001",
-        "country_name": "England",
-        "region_code": "E12000001",
-        "region_name": "North East",
-    },
+    "Regional": {"country_code": "E92000001", "country_name": "England", "region_code": "E12000001", "region_name": "North East"},
 }
-LA_GEO = {
-    "country_code": "E92000001",
-    "country_name": "England",
-    "region_code": "E12000001",
-    "region_name": "North East",
-}
+LA_GEO = {"country_code": "E92000001", "country_name": "England", "region_code": "E12000001", "region_name": "North East"}
 
 
 def write_table(folder: Path, name: str, rows: list[dict], filters: list[str], indicators: dict[str, int]) -> None:
@@ -119,13 +109,7 @@ def test_intervals_use_an_unpublished_population_behind_a_rate(tmp_path: Path) -
         breakdown="Total", ethnicity_major="White", ethnicity_minor="Total", number="20",
         rate_per_10000=str(int(rnd(est, 0))), rate_lower_95=str(rnd(lo_, 1)), rate_upper_95=str(rnd(hi_, 1)),
     )  # fmt: skip
-    write_table(
-        tmp_path,
-        "t_by_ethnicity",
-        [row],
-        FILTERS,
-        {"number": 0, "rate_per_10000": 0, "rate_lower_95": 1, "rate_upper_95": 1},
-    )
+    write_table(tmp_path, "t_by_ethnicity", [row], FILTERS, {"number": 0, "rate_per_10000": 0, "rate_lower_95": 1, "rate_upper_95": 1})
     report = audit_folder(tmp_path)
     got = only(report, "intervals", None, "t_by_ethnicity", "number")
     assert got, "the rate's interval narrows the count"
@@ -200,9 +184,7 @@ def test_hierarchy_pins_a_rounded_region_from_its_las_and_recovers_by_combining_
 
 
 def dashboard(code: str, numerator: str, denominator: str, value: str, indicator: str = "cla_rate") -> dict:
-    return la(
-        code, indicator=indicator, ethnicity_major="White", numerator=numerator, denominator=denominator, value=value
-    )
+    return la(code, indicator=indicator, ethnicity_major="White", numerator=numerator, denominator=denominator, value=value)
 
 
 def test_cross_table_a_cell_hidden_in_one_table_is_shown_in_another(tmp_path: Path) -> None:
@@ -243,13 +225,7 @@ def neighbours_case(tmp_path: Path, hidden: list[str]) -> None:
     rate = sum(counts.values()) / sum(pops.values()) * 10_000
     rows = [la("E06000001", ethnicity_major="White", number="50", population="9000", neighbours_rate=f"{rate:.1f}")]
     rows += [
-        la(
-            c,
-            ethnicity_major="White",
-            number="c" if c in hidden else str(n),
-            population=str(pops[c]),
-            neighbours_rate="x",
-        )
+        la(c, ethnicity_major="White", number="c" if c in hidden else str(n), population=str(pops[c]), neighbours_rate="x")
         for c, n in counts.items()
     ]
     write_table(tmp_path, "la_cla_rates_by_ethnicity", rows, ["ethnicity_major"],
@@ -296,18 +272,14 @@ def test_pooled_regional_count_from_its_value_and_published_population(tmp_path:
     n, pop = 347, 991_013  # rate 3.5 per 10,000 at 1 d.p. pins nothing alone; 35 per 100,000 children does
     rows = [{**national("Regional"), "indicator": "cla_rate", "ethnicity_major": "White", "numerator": "350",
              "denominator": "991010", "value": f"{n / pop * 10_000:.1f}"}]  # fmt: skip
-    write_table(
-        tmp_path, "dash", rows, ["indicator", "ethnicity_major"], {"numerator": 0, "denominator": 0, "value": 1}
-    )
+    write_table(tmp_path, "dash", rows, ["indicator", "ethnicity_major"], {"numerator": 0, "denominator": 0, "value": 1})
     report = audit_folder(tmp_path)
     lo, hi = report.combined.bounds
     assert lo[0] <= n <= hi[0]  # sound
     n2, pop2 = 12, 20_004  # a small group: 6.0 per 10,000 to 1 d.p. leaves one count
     rows = [{**national("Regional"), "indicator": "cla_rate", "ethnicity_major": "White", "numerator": "10",
              "denominator": "20000", "value": f"{n2 / pop2 * 10_000:.1f}"}]  # fmt: skip
-    write_table(
-        tmp_path, "dash", rows, ["indicator", "ethnicity_major"], {"numerator": 0, "denominator": 0, "value": 1}
-    )
+    write_table(tmp_path, "dash", rows, ["indicator", "ethnicity_major"], {"numerator": 0, "denominator": 0, "value": 1})
     report = audit_folder(tmp_path)
     assert [f.value for f in only(report, "pooled", "pinned", "dash", "numerator")] == [12]
 
@@ -317,13 +289,8 @@ def test_pooled_regional_count_from_its_value_and_published_population(tmp_path:
 
 
 def test_complement_six_of_seven(tmp_path: Path) -> None:
-    rows = [
-        dashboard("E06000001", "6", "7", "86", "foster_care"),
-        dashboard("E06000002", "6", "20", "30", "foster_care"),
-    ]
-    write_table(
-        tmp_path, "dash", rows, ["indicator", "ethnicity_major"], {"numerator": 0, "denominator": 0, "value": 0}
-    )
+    rows = [dashboard("E06000001", "6", "7", "86", "foster_care"), dashboard("E06000002", "6", "20", "30", "foster_care")]
+    write_table(tmp_path, "dash", rows, ["indicator", "ethnicity_major"], {"numerator": 0, "denominator": 0, "value": 0})
     report = audit_folder(tmp_path)
     got = findings(report, "complements", "disclosed")
     assert [(f.line, f.value) for f in got] == [(2, 1)]
@@ -332,9 +299,7 @@ def test_complement_six_of_seven(tmp_path: Path) -> None:
 
 def test_complement_of_a_rate_is_not_a_count(tmp_path: Path) -> None:
     rows = [dashboard("E06000001", "6", "10", "6000.0", "cla_rate")]  # a population, not a whole of children
-    write_table(
-        tmp_path, "dash", rows, ["indicator", "ethnicity_major"], {"numerator": 0, "denominator": 0, "value": 1}
-    )
+    write_table(tmp_path, "dash", rows, ["indicator", "ethnicity_major"], {"numerator": 0, "denominator": 0, "value": 1})
     assert findings(audit_folder(tmp_path), "complements") == []
 
 

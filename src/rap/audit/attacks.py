@@ -77,6 +77,7 @@ def audit_folder(
     return report
 
 
+
 def _solved(ev: Evidence, k: Knowledge) -> tuple[np.ndarray, np.ndarray]:
     """The knowledge's bounds, after the solver when it has linear rows."""
     if not k.solve or k.system.size == 0:

@@ -165,27 +165,16 @@ def _pooled_rows(
         sys.add(g, c, k, lo_, hi_, name)
     small = hidden[f]
     if small.any():
-        sys.add(
-            f[small], n_ids[small], np.ones(int(small.sum())), 1.0, float(ev.threshold), name + ": hidden, so small"
-        )
+        sys.add(f[small], n_ids[small], np.ones(int(small.sum())), 1.0, float(ev.threshold), name + ": hidden, so small")
     pos = np.isfinite(v[f]) & (v[f] > 0) & bool(p.hidden_when_small) & any_sup
     if pos.any():
-        sys.add(
-            f[pos], n_ids[pos], np.ones(int(pos.sum())), float(ev.threshold + 1), np.inf, name + ": shown, so not small"
-        )
+        sys.add(f[pos], n_ids[pos], np.ones(int(pos.sum())), float(ev.threshold + 1), np.inf, name + ": shown, so not small")
     figs_sup = np.unique(f[any_sup & ~hidden[f]])
     return int(explained[figs_sup].sum())
 
 
 def _shown_alone_fits(
-    cells,
-    f: np.ndarray,
-    n_ids: np.ndarray,
-    d_ids: np.ndarray,
-    sup: np.ndarray,
-    v: np.ndarray,
-    h: np.ndarray,
-    scale: float,
+    cells, f: np.ndarray, n_ids: np.ndarray, d_ids: np.ndarray, sup: np.ndarray, v: np.ndarray, h: np.ndarray, scale: float
 ) -> np.ndarray:
     """Per figure row: could the pool's shown cells alone give the figure? Then the hidden cells may be outside
     the pool (DfE's published pools leave them out) and the figure is not used."""

@@ -122,9 +122,7 @@ def classify(ev: Evidence, attack_id: str, title: str, k: Knowledge, lo: np.ndar
             findings.append(Finding(name, line, str(cells.column[i]), str(cells.text[i]), status[i], float(lo[i])))
     for d in k.disclosed:
         tables.setdefault(d.table, Figures()).disclosed += 1
-        findings.append(
-            Finding(d.table, ev.tables[d.table].line(d.row), " - ".join(d.columns[::-1]), "", "disclosed", d.value)
-        )
+        findings.append(Finding(d.table, ev.tables[d.table].line(d.row), " - ".join(d.columns[::-1]), "", "disclosed", d.value))
     return AttackResult(attack_id, title, tables, findings, list(k.notes), dict(k.stats), bounds=(lo, hi))
 
 

@@ -116,9 +116,7 @@ def _activity(e: _Entries, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, 
     return at_min, at_max, inf_min, inf_max, fin_min, fin_max, n_min, n_max
 
 
-def _consistent_rows(
-    a: sparse.csr_matrix, rlo: np.ndarray, rhi: np.ndarray, lo: np.ndarray, hi: np.ndarray
-) -> np.ndarray:
+def _consistent_rows(a: sparse.csr_matrix, rlo: np.ndarray, rhi: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Rows the starting bounds can satisfy on their own."""
     *_, fin_min, fin_max, n_min, n_max = _activity(_Entries.of(a), lo, hi)
     smallest = np.where(n_min > 0, -np.inf, fin_min)
@@ -240,9 +238,7 @@ def lp_bounds(
         c_rows = row_order[lo_r:hi_r]
         if len(c_rows) == 0 or len(c_cols) == 0:
             continue
-        sub = _Component(
-            a[c_rows][:, c_cols], rlo[c_rows] - fixed[c_rows], rhi[c_rows] - fixed[c_rows], lo[c_cols], hi[c_cols]
-        )
+        sub = _Component(a[c_rows][:, c_cols], rlo[c_rows] - fixed[c_rows], rhi[c_rows] - fixed[c_rows], lo[c_cols], hi[c_cols])
         seen, n = sub.probe(todo[c_cols])
         solves += n
         if seen is None:
