@@ -107,14 +107,23 @@ def test_rates_use_population_and_la_comparators():
     assert np.isnan(nat.loc[UNK, "value"])  # no population for unknown ethnicity
     nb = pd.DataFrame({"new_la_code": [LA1[0], LA2[0]], "rank": 1, "neighbour_code": [LA2[0], LA1[0]]})
     comp = D.la_comparators(vals, nb, 2024, 5)
-    c = comp[(comp["indicator"] == "cla_rate") & (comp["new_la_code"] == LA1[0])].set_index("ethnicity_major")
-    assert c.loc[BLACK, "neighbours_value"] == pytest.approx(12 / 2000 * 10_000)
-    assert c.loc[BLACK, "england_value"] == pytest.approx(15 / 3000 * 10_000)
     pub = D.publishable(vals, 5, 10)
-    pc = D.publishable_comparators(comp, pub, 5)
-    row = pc[(pc["indicator"] == "cla_rate") & (pc["new_la_code"] == LA1[0])].set_index("ethnicity_major")
-    assert row.loc[BLACK, "la_value"] == "c"  # 3 children in LA1
-    assert row.loc[BLACK, "neighbours_value"] == "60.0"
+    pc = D.publishable_comparators(comp, pub, 5, nb)
+    rate = pc[pc["indicator"] == "cla_rate"].set_index(["new_la_code", "ethnicity_major"])
+    assert rate.loc[(LA1[0], BLACK), "la_value"] == "c"  # 3 children in LA1
+    # England's value is its published one, made from rounded counts and the population to the nearest 10
+    nat_pub = pub[(pub["indicator"] == "cla_rate") & (pub["geographic_level"] == "National")]
+    assert rate.loc[(LA1[0], BLACK), "england_value"] == nat_pub.set_index("ethnicity_major").loc[BLACK, "value"]
+    assert nat_pub.set_index("ethnicity_major").loc[BLACK, "value"] == "66.7"  # 20 / 3,000, not 15 / 3,000
+    # neighbours: the mean of the neighbours' published values, those hidden left out
+    la2 = rate.loc[(LA2[0], BLACK), "la_value"]
+    if la2 == "c":
+        assert rate.loc[(LA1[0], BLACK), "neighbours_value"] == "x"
+        assert rate.loc[(LA1[0], BLACK), "neighbours_used"] == "0"
+    else:
+        assert rate.loc[(LA1[0], BLACK), "neighbours_value"] == la2
+        assert rate.loc[(LA1[0], BLACK), "neighbours_used"] == "1"
+    assert rate.loc[(LA2[0], BLACK), "neighbours_value"] == "x"  # LA1's only value is hidden
 
 
 def test_tables_written_as_ees(tmp_path):
@@ -142,3 +151,31 @@ def test_published_percentages_are_the_value_when_the_measures_carry_them():
     assert own.set_index(["indicator", "ethnicity_major"]).loc[("placements_3plus", WHITE), "value"] == pytest.approx(
         70 / 600 * 100
     )
+
+
+def test_the_builds_one_la_pattern_decides_what_the_dashboard_hides():
+    """A count hidden in the build's LA pattern (e.g. because another table needs it hidden) is hidden here too, and
+    a pattern that holds a count with another value is refused (it would publish one count two ways)."""
+    from rap.domain.la_disclosure import la_quantities, protect_la_counts
+
+    vals = D.indicator_values(_measures(), None)
+    v = vals[vals["indicator"] == "placements_3plus"]
+    pattern = protect_la_counts(D.la_cells_from_values(v), la_quantities()[1], 5, 10)
+    # hide one more count, LA2's White children in the denominator, as another table might need
+    extra = (pattern["new_la_code"] == LA2[0]) & (pattern["group"] == WHITE)
+    extra &= pattern["quantity"] == "children_looked_after"
+    assert extra.sum() == 1 and (pattern.loc[extra, "suppression"] == "none").all()
+    pattern.loc[extra, "suppression"] = "secondary"
+    pub = D.publishable(v, 5, 10, pattern)
+    la2 = pub[pub["new_la_code"] == LA2[0]].set_index("ethnicity_major")
+    assert la2.loc[WHITE, "denominator"] == "c" and la2.loc[WHITE, "value"] == "c"
+    hidden = pattern[pattern["suppression"] != "none"]
+    la = pub[pub["geographic_level"] == "Local authority"]
+    for r in hidden.itertuples():
+        row = la[(la["new_la_code"] == r.new_la_code) & (la["ethnicity_major"] == r.group)].iloc[0]
+        col = "numerator" if r.quantity == "three_or_more_placements" else "denominator"
+        assert row[col] == "c", (r.quantity, r.new_la_code, r.group)
+    wrong = pattern.copy()
+    wrong.loc[extra, "value"] += 1
+    with pytest.raises(ValueError, match="not in the LA suppression pattern"):
+        D.publishable(v, 5, 10, wrong)

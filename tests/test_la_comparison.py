@@ -142,7 +142,7 @@ def test_publishable_rates_suppress_small_counts_with_secondary():
         }
     )
     inp = _inputs(counts, POP)
-    pub = L.publishable_rates(L.la_group_rates(inp, 2024), 5, published_input=False)
+    pub = L.publishable_rates(L.la_group_rates(inp, 2024), 5, published_input=False, rounding_base=10)
     la1 = pub[pub["new_la_code"] == LA1].set_index("ethnicity_major")
     assert la1.loc["Asian or Asian British", "number"] == "c"
     assert la1.loc["Asian or Asian British", "rate_per_10000"] == "c"
@@ -268,8 +268,8 @@ def test_real_la_file_ratios_recomputed_independently(real):
 
 
 def test_real_file_publishable_outputs_leak_no_small_counts(real):
-    rates = L.la_group_rates(real, 2024, statistical_neighbours(real.population, 2024))
-    pub = L.publishable_rates(rates, 5, published_input=True)
+    rates = L.la_group_rates(real, 2024)
+    pub = L.publishable_rates(rates, 5, published_input=True, neighbours=statistical_neighbours(real.population, 2024))
     nums = pd.to_numeric(pub["number"], errors="coerce")
     assert not nums.between(1, 5).any()
     assert (pub.loc[pub["number"] == "c", "rate_per_10000"] == "c").all()
@@ -285,3 +285,37 @@ def test_la_group_rates_use_the_ratios_they_are_given(real):
     known = (rates["verdict_own_level"] != L.NOT_ASSESSED).to_numpy()
     assert known.any()
     assert (rates.loc[known, "verdict_own_level"] == rates.loc[known, "verdict"]).all()
+
+
+def test_comparators_rest_on_published_figures_only():
+    """England's and the region's rates from their rounded counts and populations to the nearest 10; the
+    neighbours' rate the mean of the neighbours' published rates (a hidden one left out); the verdict allowing for
+    the LA's level hidden where the LA's all-children count is."""
+    counts = _full(
+        {
+            LA1: {"white": 61, "mixed": 22, "asian": 3, "black": 14, "other": 7},
+            LA2: {"white": 33, "mixed": 44, "asian": 8, "black": 27, "other": 9},
+            LA3: {"white": 2, "mixed": 1},
+        }
+    )
+    pop = POP | {LA3: {"white": 900, "mixed": 100, "asian": 10, "black": 10, "other": 10}}
+    inp = _inputs(counts, pop)
+    rounding = L.Rounding(10, 5)
+    rates = L.la_group_rates(inp, 2024, rounding=rounding).set_index(["new_la_code", "major"])
+    # England's White rate: 96 children rounds to 100, population 15,900
+    assert rates.loc[(LA1, "white"), "england_rate"] == pytest.approx(100 / 15_900 * 10_000)
+    assert L.national_rates(inp, 2024)["white"] == pytest.approx(96 / 15_900)  # unrounded without ``rounding``
+    nb = pd.DataFrame({"new_la_code": [LA3, LA3], "rank": [1, 2], "neighbour_code": [LA1, LA2]})
+    pub = L.publishable_rates(
+        L.la_group_rates(inp, 2024, rounding=rounding), 5, published_input=False, neighbours=nb, rounding_base=10
+    )
+    p = pub.set_index(["new_la_code", "ethnicity_major"])
+    black = L.major_label("black")
+    shown = [p.loc[(la, black), "rate_per_10000"] for la in (LA1, LA2)]
+    nums = [float(s) for s in shown if s != "c"]
+    assert nums, "at least one neighbour's Black rate is shown"
+    assert float(p.loc[(LA3, black), "neighbours_rate"]) == pytest.approx(sum(nums) / len(nums), abs=0.05)
+    assert p.loc[(LA3, black), "neighbours_used"] == str(len(nums))
+    # LA3's 3 children: its all-children count is hidden, so are its verdicts allowing for its level
+    assert p.loc[(LA3, "Total"), "number"] == "c"
+    assert (pub.loc[pub["new_la_code"].eq(LA3), "compared_allowing_la_level"] == "c").all()

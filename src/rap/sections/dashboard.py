@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from rap.domain.disclosure import C, X, Z, national_counts, published_strings, round_places, suppress_slices
+from rap.domain.disclosure import LOW, C, X, Z, national_counts, published_strings, round_places
 from rap.domain.ethnicity import major_groups
+from rap.domain.la_disclosure import QUANTITY_COLUMNS, la_quantities, protect_la_counts, quantity_of
 from rap.inputs.front import Inputs
 
 TOTAL = "Total"
@@ -99,6 +100,7 @@ def indicator_values(measures: pd.DataFrame, population: pd.DataFrame | None, ca
             value = np.where(den > 0, num / np.where(den > 0, den, 1) * 100, np.nan)
             if "percentage_published" in m.columns:  # published tables: DfE's own percentage (from unrounded
                 value = pd.to_numeric(m["percentage_published"], errors="coerce").to_numpy(float)  # counts)
+                f["dfe_value"] = True
         else:  # average Attainment 8
             num = m["points_total"].astype(float).to_numpy()
             den = m["pupils"].astype(float).to_numpy()
@@ -111,58 +113,45 @@ def indicator_values(measures: pd.DataFrame, population: pd.DataFrame | None, ca
         frames.append(f.drop(columns="area"))
     if not frames:
         return pd.DataFrame(columns=["indicator", *GEO, "ethnicity_major", "kind", "numerator", "denominator", "value"])
-    return pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True)
+    if "dfe_value" in out.columns:
+        out["dfe_value"] = out["dfe_value"].fillna(False).astype(bool)
+    return out
 
 
-def publishable(values: pd.DataFrame, threshold: int, rounding_base: int) -> pd.DataFrame:
-    """The indicators as they may be published (strings with EES symbols).
+def publishable(
+    values: pd.DataFrame, threshold: int, rounding_base: int, pattern: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The indicators as they may be published (strings with EES symbols), by the project's disclosure scheme.
 
-    National and regional rows: counts rounded to ``rounding_base``; values from unrounded counts, ``c`` when the
-    numerator or denominator is 1 to ``threshold``. LA rows: numerators (children or pupils) suppressed with
-    :func:`rap.domain.disclosure.suppress` across the LA's groups and all children, and denominators likewise, so a
-    suppressed cell cannot be recovered from the total; the value is ``c`` when either is suppressed.
-    Populations (rate denominators) are published rounded to the nearest 10; Attainment 8 shows pupils only.
+    LA rows: counts shown exactly or ``c`` as the build's one pattern of LA suppression says (``pattern``, from
+    :func:`rap.domain.la_disclosure.la_pattern`; without it, the pattern of these values' own LA counts), so a
+    count hidden here is hidden in every table that shows it; the value is ``c`` when its numerator or
+    denominator is. National and regional rows: counts rounded to ``rounding_base``, the value worked out from
+    the rounded counts (the rounded population for rates) and ``c`` when one of them is not shown; DfE's own
+    percentages where the input is DfE's tables. Populations (rate denominators) are published to the nearest
+    10; Attainment 8 shows pupils only.
     """
     v = values.reset_index(drop=True).copy()
     is_la = v["geographic_level"].eq("Local authority").to_numpy()
     is_rate = v["kind"].eq("rate").to_numpy()
     num, den = v["numerator"].to_numpy(float), v["denominator"].to_numpy(float)
-    small_num = (num >= 1) & (num <= threshold)
-    small_den = (den >= 1) & (den <= threshold) & ~is_rate
-    hide = small_num | small_den
-    num_pub = np.array(
-        national_counts(pd.Series(np.nan_to_num(num)).astype("int64"), rounding_base, threshold=threshold).astype(str),
-        dtype=object,
-    )
-    den_pub = np.array(
-        national_counts(
-            pd.Series(np.nan_to_num(den)).round().astype("int64"), rounding_base, threshold=threshold
-        ).astype(str),
-        dtype=object,
-    )
+    num_pub = np.array(_rounded_counts(num, rounding_base, threshold), dtype=object)
+    den_pub = np.array(_rounded_counts(den, rounding_base, threshold), dtype=object)
+    pop_r = np.array(published_strings(round_places(den / 10, 0) * 10, 0), dtype=object)  # half up, as every rounding
+    den_pub = np.where(is_rate, pop_r, den_pub)
+    value = _rounded_row_values(v, num_pub, den_pub)
     if is_la.any():
         la = v[is_la]
-        by = ["indicator", "time_period", "new_la_code"]
-        total = la["ethnicity_major"].eq(TOTAL).to_numpy()
-        s_num = suppress_slices(la.assign(n=la["numerator"]), by, total, threshold, value="n")
-        d = la.assign(n=np.where(la["kind"].eq("rate"), 0, la["denominator"]))
-        s_den = suppress_slices(d, by, total, threshold, value="n")
-        num_pub[is_la] = s_num["number_published"].to_numpy()
-        la_den = np.where(
-            la["kind"].eq("rate"),
-            published_strings(round_places(la["denominator"].to_numpy(float) / 10, 0) * 10, 0),
-            s_den["number_published"].to_numpy(),
-        )
-        den_pub[is_la] = la_den
-        hide[is_la] = (s_num["number_published"].to_numpy() == C) | (s_den["number_published"].to_numpy() == C)
-    # rate denominators nationally and regionally: populations rounded to 10
-    pop_r = published_strings(round_places(den / 10, 0) * 10, 0)  # half up, as every rounding here
-    den_pub = np.where(is_rate & ~is_la, pop_r, den_pub)
+        hidden_num, hidden_den = _la_hidden(la, threshold, rounding_base, pattern)
+        num_pub[is_la] = np.where(hidden_num, C, np.nan_to_num(la["numerator"].to_numpy(float)).astype(int).astype(str))
+        la_den = np.nan_to_num(la["denominator"].to_numpy(float)).round().astype(int).astype(str)
+        den_pub[is_la] = np.where(la["kind"].eq("rate"), pop_r[is_la], np.where(hidden_den, C, la_den))
+        dp = la["kind"].map(DP).to_numpy()
+        shown = np.array(published_strings(la["value"].to_numpy(float), dp), dtype=object)
+        value[is_la] = np.where(hidden_num | hidden_den, C, shown)
     den_pub = np.where(np.isnan(den), X, den_pub)
     num_pub = np.where(np.isnan(num), X, num_pub)
-    dp = v["kind"].map(DP).to_numpy()
-    value = np.array(published_strings(v["value"].to_numpy(float), dp), dtype=object)
-    value = np.where(hide, C, value)
     out = v[["indicator", *GEO, "ethnicity_major"]].copy()
     out["numerator"] = num_pub
     out["denominator"] = den_pub
@@ -171,65 +160,159 @@ def publishable(values: pd.DataFrame, threshold: int, rounding_base: int) -> pd.
     return out
 
 
+def _rounded_counts(values: np.ndarray, base: int, threshold: int) -> list[str]:
+    """Counts as a national or regional row publishes them (:func:`rap.domain.disclosure.national_counts`)."""
+    return (
+        national_counts(pd.Series(np.nan_to_num(values)).round().astype("int64"), base, threshold=threshold)
+        .astype(str)
+        .tolist()
+    )
+
+
+def _rounded_row_values(v: pd.DataFrame, num_pub: np.ndarray, den_pub: np.ndarray) -> np.ndarray:
+    """Values of national and regional rows from their published counts: scale x rounded numerator / rounded
+    denominator (the population to the nearest 10 for rates), ``c`` where either count is ``c`` (or ``low``),
+    ``x`` where there is no denominator; DfE's own value where the row carries one (``c`` where DfE's is
+    missing). Attainment 8's average (points per pupil; points are not published) is from its counts, ``c``
+    where its pupils are not shown."""
+    n = pd.to_numeric(pd.Series(num_pub), errors="coerce").to_numpy(float)
+    d = pd.to_numeric(pd.Series(den_pub), errors="coerce").to_numpy(float)
+    kind = v["kind"].to_numpy()
+    scale = v["kind"].map({"rate": 10_000, "percentage": 100, "average": 1}).to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own = np.where(d > 0, scale * n / np.where(d > 0, d, 1), np.nan)
+    own = np.where(kind == "average", v["value"].to_numpy(float), own)
+    dfe = v["dfe_value"].to_numpy(bool) if "dfe_value" in v.columns else np.zeros(len(v), dtype=bool)
+    out = np.array(published_strings(np.where(dfe, v["value"].to_numpy(float), own), v["kind"].map(DP)), dtype=object)
+    hidden = np.isin(np.asarray(den_pub, dtype=object), [C, LOW])
+    hidden |= (kind != "average") & np.isin(np.asarray(num_pub, dtype=object), [C, LOW])
+    return np.where((hidden & ~dfe) | (dfe & np.isnan(v["value"].to_numpy(float))), C, out)
+
+
+def _quantities(values: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The LA quantity (``rap/data/la_disclosure.yaml``) of each row's numerator and denominator ("" where the
+    count is not a published count of children: a rate's population, Attainment 8's points)."""
+    cat = catalogue()
+    num_q, den_q = {}, {}
+    for ind, spec in available().items():
+        kind = spec["kind"]
+        num_q[ind] = quantity_of(spec["measure"], spec["breakdown"], "number") if kind != "average" else ""
+        den_col = {"percentage": "denominator", "average": "pupils"}.get(kind)
+        den_q[ind] = quantity_of(spec["measure"], spec["breakdown"], den_col) if den_col else ""
+        for q, role in ((num_q[ind], "numerator"), (den_q[ind], "denominator")):
+            if q is None:
+                raise ValueError(
+                    f"dashboard indicator {ind!r} ({cat[ind]['measure']}): its LA {role} is not one of the LA "
+                    "quantities of rap/data/la_disclosure.yaml, so it could not be given the build's suppression"
+                )
+    ind = values["indicator"]
+    return ind.map(num_q).fillna("").to_numpy(str), ind.map(den_q).fillna("").to_numpy(str)
+
+
+def la_cells_from_values(values: pd.DataFrame) -> pd.DataFrame:
+    """The dashboard's own LA counts as LA cells (:data:`rap.domain.la_disclosure.QUANTITY_COLUMNS`), one per
+    quantity, year, LA and group (a count shown by two indicators, e.g. children looked after as the rate's
+    numerator and the placement percentages' denominator, is one cell)."""
+    la = values[values["geographic_level"].eq("Local authority")]
+    num_q, den_q = _quantities(la)
+    frames = [
+        la.assign(quantity=q, value=la[col].astype(float))[q != ""]
+        for q, col in ((num_q, "numerator"), (den_q, "denominator"))
+    ]
+    cells = pd.concat(frames, ignore_index=True).rename(columns={"ethnicity_major": "group"})
+    cells = cells.drop_duplicates(["quantity", "time_period", "new_la_code", "group"])
+    return cells[QUANTITY_COLUMNS].reset_index(drop=True)
+
+
+def _la_hidden(
+    la: pd.DataFrame, threshold: int, rounding_base: int, pattern: pd.DataFrame | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each LA row's numerator and denominator are hidden in ``pattern`` (made from these rows when
+    None). A count the pattern lacks, or holds with another value, is an error: it would be published unprotected
+    or two ways."""
+    if pattern is None:
+        pattern = protect_la_counts(la_cells_from_values(la), la_quantities()[1], threshold, rounding_base)
+    keys = ["quantity", "time_period", "new_la_code", "group"]
+    pat = pattern.set_index(keys)
+    num_q, den_q = _quantities(la)
+    out = []
+    for q, col in ((num_q, "numerator"), (den_q, "denominator")):
+        idx = pd.MultiIndex.from_arrays(
+            [q, la["time_period"].to_numpy(), la["new_la_code"].to_numpy(), la["ethnicity_major"].to_numpy()],
+            names=keys,
+        )
+        have = q != ""
+        found = pat.reindex(idx)
+        values = la[col].to_numpy(float)
+        bad = have & (found["value"].isna().to_numpy() | (found["value"].to_numpy(float) != values))
+        bad &= ~np.isnan(values)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"dashboard LA count {idx[i]} is not in the LA suppression pattern as {values[i]}")
+        out.append(have & found["suppression"].isin(["primary", "secondary"]).to_numpy())
+    return out[0], out[1]
+
+
 def la_comparators(values: pd.DataFrame, neighbours: pd.DataFrame, year: int, threshold: int) -> pd.DataFrame:
-    """For each LA, indicator and group in ``year``: the LA's value, its region's, England's and its statistical
-    neighbours' (pooled: their numerators over their denominators). Unsuppressed values; :func:`publishable_comparators`
-    hides those resting on small counts."""
-    v = values[values["time_period"] == year]
-    la = v[v["geographic_level"] == "Local authority"]
-    reg = v[v["geographic_level"] == "Regional"][["indicator", "region_code", "ethnicity_major", "value"]]
-    eng = v[v["geographic_level"] == "National"][["indicator", "ethnicity_major", "value"]]
-    out = la[["indicator", *GEO, "ethnicity_major", "kind", "numerator", "denominator", "value"]].rename(
+    """For each LA, indicator and group in ``year``: the LA's row of the indicators (numerator, denominator,
+    value). The comparators themselves come from published figures only (:func:`publishable_comparators`)."""
+    v = values[(values["time_period"] == year) & (values["geographic_level"] == "Local authority")]
+    return v[["indicator", *GEO, "ethnicity_major", "kind", "numerator", "denominator", "value"]].rename(
         columns={"value": "la_value"}
     )
-    out = out.merge(
-        reg.rename(columns={"value": "region_value"}), on=["indicator", "region_code", "ethnicity_major"], how="left"
-    )
-    out = out.merge(eng.rename(columns={"value": "england_value"}), on=["indicator", "ethnicity_major"], how="left")
-    if neighbours is not None and not neighbours.empty:
-        pairs = neighbours[["new_la_code", "neighbour_code"]].merge(
-            la[["indicator", "new_la_code", "ethnicity_major", "kind", "numerator", "denominator"]].rename(
-                columns={"new_la_code": "neighbour_code"}
-            ),
-            on="neighbour_code",
-        )
-        g = pairs.groupby(["indicator", "new_la_code", "ethnicity_major", "kind"], as_index=False)[
-            ["numerator", "denominator"]
-        ].sum(min_count=1)
-        scale = g["kind"].map({"rate": 10_000, "percentage": 100, "average": 1}).to_numpy(float)
-        g["neighbours_value"] = np.where(
-            g["denominator"] > 0, g["numerator"] / g["denominator"].where(g["denominator"] > 0) * scale, np.nan
-        )
-        g["neighbours_numerator"] = g["numerator"]
-        out = out.merge(
-            g[["indicator", "new_la_code", "ethnicity_major", "neighbours_value", "neighbours_numerator"]],
-            on=["indicator", "new_la_code", "ethnicity_major"],
-            how="left",
-        )
-    else:
-        out["neighbours_value"] = np.nan
-        out["neighbours_numerator"] = np.nan
-    return out
 
 
-def publishable_comparators(comp: pd.DataFrame, pub_values: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    """The comparator table as published: the LA's value exactly as in the published indicators (so its
-    suppression carries over); region and England values to the indicator's decimal places; the neighbours'
-    value suppressed when their pooled numerator is 1 to ``threshold``."""
+def publishable_comparators(
+    comp: pd.DataFrame, pub_values: pd.DataFrame, threshold: int, neighbours: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The comparator table, every figure read from the published indicators: the LA's value as published (its
+    suppression carries over), its region's and England's published values (from rounded counts), and its
+    statistical neighbours' value as the mean of their published values, leaving out neighbours whose value is
+    not shown (``neighbours_used`` says how many are in it), as DfE's LA Interactive Tool averages statistical
+    neighbours. A mean of published values gives back nothing they do not; ``x`` where no neighbour's value is
+    shown."""
     keys = ["indicator", "time_period", "new_la_code", "ethnicity_major"]
-    la_pub = pub_values[pub_values["geographic_level"] == "Local authority"][keys + ["value"]]
-    out = (
-        comp[["indicator", *GEO, "ethnicity_major"]]
-        .merge(la_pub, on=keys, how="left")
-        .rename(columns={"value": "la_value"})
+    pv = pub_values[pub_values["time_period"].isin(comp["time_period"].unique())]
+    la_pub = pv[pv["geographic_level"] == "Local authority"][keys + ["value"]]
+    out = comp[["indicator", *GEO, "ethnicity_major"]].merge(la_pub, on=keys, how="left")
+    out = out.rename(columns={"value": "la_value"})
+    reg = pv[pv["geographic_level"] == "Regional"][
+        ["indicator", "time_period", "region_code", "ethnicity_major", "value"]
+    ]
+    out = out.merge(
+        reg.rename(columns={"value": "region_value"}),
+        on=["indicator", "time_period", "region_code", "ethnicity_major"],
+        how="left",
     )
-    dp = comp["kind"].map(DP).to_numpy()
-    out["region_value"] = published_strings(comp["region_value"].to_numpy(float), dp)
-    out["england_value"] = published_strings(comp["england_value"].to_numpy(float), dp)
-    nb = np.array(published_strings(comp["neighbours_value"].to_numpy(float), dp), dtype=object)
-    small = comp["neighbours_numerator"].between(1, threshold).to_numpy()
-    out["neighbours_value"] = np.where(small, C, nb)
-    return out
+    eng = pv[pv["geographic_level"] == "National"][["indicator", "time_period", "ethnicity_major", "value"]]
+    out = out.merge(
+        eng.rename(columns={"value": "england_value"}), on=["indicator", "time_period", "ethnicity_major"], how="left"
+    )
+    mean, used = _neighbours_mean(out, la_pub, neighbours, comp["kind"].map(DP).to_numpy())
+    out["neighbours_value"] = mean
+    out["neighbours_used"] = used
+    return out.fillna({"region_value": X, "england_value": X, "la_value": X})
+
+
+def _neighbours_mean(
+    out: pd.DataFrame, la_pub: pd.DataFrame, neighbours: pd.DataFrame | None, dp: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``out``: the mean of its LA's neighbours' published values (those shown as numbers) to ``dp``
+    places, and how many neighbours that is, as text."""
+    n = len(out)
+    if neighbours is None or neighbours.empty:
+        return np.full(n, X, dtype=object), np.full(n, "0", dtype=object)
+    keys = ["indicator", "time_period", "ethnicity_major"]
+    shown = la_pub.assign(v=pd.to_numeric(la_pub["value"], errors="coerce")).dropna(subset=["v"])
+    pairs = neighbours[["new_la_code", "neighbour_code"]].merge(
+        shown.rename(columns={"new_la_code": "neighbour_code"})[["neighbour_code", *keys, "v"]], on="neighbour_code"
+    )
+    g = pairs.groupby(["new_la_code", *keys])["v"].agg(["mean", "size"])
+    idx = pd.MultiIndex.from_frame(out[["new_la_code", *keys]])
+    got = g.reindex(idx)
+    mean = np.array(published_strings(got["mean"].to_numpy(float), dp), dtype=object)
+    used = got["size"].fillna(0).astype(int).astype(str).to_numpy(dtype=object)
+    return mean, used
 
 
 def time_series_table(pub: pd.DataFrame, indicator: str) -> pd.DataFrame:
@@ -309,7 +392,8 @@ def write_tables(out: Path, pub: pd.DataFrame, comparators: pd.DataFrame, cat: d
                 "la_value": ("Local authority", "", 1),
                 "region_value": ("Region", "", 1),
                 "england_value": ("England", "", 1),
-                "neighbours_value": ("Statistical neighbours (proxy, pooled)", "", 1),
+                "neighbours_value": ("Statistical neighbours (proxy): mean of their published values", "", 1),
+                "neighbours_used": ("Statistical neighbours in that mean", "", 0),
             },
         )
     return paths
@@ -348,6 +432,19 @@ def load_values(data: Inputs) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
     m = M.compute(data.record, data.years, need)
     source = "SSDA903 returns and school census extracts" + (" (synthetic)" if data.synthetic else "")
     return indicator_values(m, data.record.population), data.record.population, source
+
+
+def la_suppression(data: Inputs, threshold: int, rounding_base: int) -> pd.DataFrame | None:
+    """The build's one pattern of LA suppression (:func:`rap.domain.la_disclosure.la_pattern`) from the measures
+    of every LA quantity, as the LA chapter makes it; None for published inputs (no LA rows)."""
+    if data.published:
+        return None
+    from rap import measures as M
+    from rap.domain.la_disclosure import la_pattern
+
+    cat = M.catalogue()
+    need = sorted({cat[c["measure"]]["function"] for cells in la_quantities()[0].values() for c in cells})
+    return la_pattern(M.compute(data.record, data.years, need), threshold, rounding_base)
 
 
 def neighbours(data: Inputs, year: int) -> pd.DataFrame | None:

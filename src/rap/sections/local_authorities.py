@@ -21,17 +21,31 @@ Everything is computed from unsuppressed counts; :func:`publishable_rates` and
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
 from rap.domain import stats
-from rap.domain.disclosure import C, X, Z, percent, published_numbers, round_places, suppress, suppress_counts
+from rap.domain.disclosure import C, X, Z, percent, published_numbers, round_places, rounded_counts
 from rap.domain.ethnicity import major_groups
 from rap.domain.geography import local_authorities
+from rap.domain.la_disclosure import la_pattern, la_quantities, protect_la_counts
 from rap.inputs.front import Inputs
 from rap.inputs.la_inputs import KNOWN, TOTAL, UNKNOWN, LaInputs, child_population_by_la
 
 PER = 10_000
+
+
+class Rounding(NamedTuple):
+    """How national and regional counts are published (``suppression.rounding_base`` and ``.threshold``)."""
+
+    base: int
+    threshold: int
+
+
+CLA = "children_looked_after"  #: the LA quantity (rap/data/la_disclosure.yaml) of this chapter's counts
 #: Verdicts on an LA group's rate against England's (95% interval of the count).
 HIGHER, LOWER, CONSISTENT = "Higher than England", "Lower than England", "Consistent with England"
 NOT_ASSESSED = "Not assessed (suppressed or no population)"
@@ -94,43 +108,68 @@ def _wide(inp: LaInputs, year: int) -> pd.DataFrame:
     return out
 
 
-def national_rates(inp: LaInputs, year: int) -> pd.Series:
+def published_count(values: pd.Series | np.ndarray, rounding: Rounding) -> np.ndarray:
+    """National or regional counts as their published figure gives them, as numbers: rounded half up to
+    ``rounding.base``, NaN where the count is ``c`` (1 to ``rounding.threshold``) and so not shown as a number
+    (:func:`rap.domain.disclosure.rounded_counts`). A rate worked out from these (and populations to the
+    nearest 10) tells nothing the published counts do not."""
+    v = np.nan_to_num(np.asarray(values, dtype=float)).round()
+    return rounded_counts(v, rounding.base, rounding.threshold)
+
+
+def published_population(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Child populations as published: to the nearest 10, half up."""
+    return round_places(np.asarray(values, dtype=float) / 10, 0) * 10
+
+
+def _pooled(num: pd.Series, pop: pd.Series, rounding: Rounding | None) -> pd.Series:
+    """Count / population, from the published (rounded) sums when ``rounding`` is given."""
+    if rounding is None:
+        return num / pop
+    return pd.Series(published_count(num, rounding) / published_population(pop), index=num.index)
+
+
+def national_rates(inp: LaInputs, year: int, rounding: Rounding | None = None) -> pd.Series:
     """England's children looked after per child for each known major group, from LAs whose count and
-    population are both known (all LAs for record data). Indexed by group key."""
+    population are both known (all LAs for record data). With ``rounding`` (record-level inputs), from
+    England's counts as published, rounded, and its populations to the nearest 10, so every figure built on
+    these rates comes from published figures. Indexed by group key."""
     w = _wide(inp, year)
     w = w[w["major"].isin(KNOWN) & w["number"].notna() & w["population"].notna()]
     g = w.groupby("major")[["number", "population"]].sum()
-    return (g["number"] / g["population"]).reindex(KNOWN)
+    return _pooled(g["number"], g["population"], rounding).reindex(KNOWN)
 
 
-def _area_rates(w: pd.DataFrame, by: str) -> pd.DataFrame:
-    """Pooled rates (sum of counts / sum of population) per ``by`` and group, from cells known in both."""
+def _area_rates(w: pd.DataFrame, by: str, rounding: Rounding | None = None) -> pd.DataFrame:
+    """Pooled rates (sum of counts / sum of population) per ``by`` and group, from cells known in both; from
+    the published (rounded) sums with ``rounding``."""
     k = w[w["number"].notna() & w["population"].notna()]
     g = k.groupby([by, "major"], as_index=False)[["number", "population"]].sum()
-    g["rate"] = g["number"] / g["population"] * PER
+    g["rate"] = _pooled(g["number"], g["population"], rounding) * PER
     return g
 
 
 def la_group_rates(
     inp: LaInputs,
     year: int,
-    neighbours: pd.DataFrame | None = None,
     level: float = 0.95,
     ratios: pd.DataFrame | None = None,
+    rounding: Rounding | None = None,
 ) -> pd.DataFrame:
-    """Each LA's rate per 10,000 by known major group (and all groups) with a Byar/exact interval, England's,
-    the region's and the statistical neighbours' pooled rates, and a verdict: the LA's count against the
-    count England's rate would give (``HIGHER``/``LOWER``/``CONSISTENT`` at ``level``), unassessed where
-    the count is suppressed at source or there is no population. ``verdict_own_level`` asks the same after
-    allowing for the LA's overall level (its standardised ratio, from ``ratios`` when the caller already has
-    :func:`standardised_ratios` for this year): does the *pattern* between groups hold?
-    Unsuppressed: use :func:`publishable_rates` before publishing."""
+    """Each LA's rate per 10,000 by known major group (and all groups) with a Byar/exact interval, England's
+    and the region's pooled rates (from their published, rounded, counts with ``rounding``), and a verdict:
+    the LA's count against the count England's rate would give (``HIGHER``/``LOWER``/``CONSISTENT`` at
+    ``level``), unassessed where the count is suppressed at source or there is no population.
+    ``verdict_own_level`` asks the same after allowing for the LA's overall level (its standardised ratio, from
+    ``ratios`` when the caller already has :func:`standardised_ratios` for this year): does the *pattern*
+    between groups hold? Unsuppressed: use :func:`publishable_rates` before publishing (it adds the statistical
+    neighbours' rate, from the published rates)."""
     las = local_authorities().reset_index()[["new_la_code", "old_la_code", "la_name", "region_code", "region_name"]]
     w = _wide(inp, year).merge(las, on="new_la_code", how="left")
     pop_total = w[w["major"].isin(KNOWN)].groupby("new_la_code")["population"].sum(min_count=1)
     w.loc[w["major"] == TOTAL, "population"] = w.loc[w["major"] == TOTAL, "new_la_code"].map(pop_total)
-    nat = national_rates(inp, year)
-    nat_total = _england_total_rate(inp, year)
+    nat = national_rates(inp, year, rounding)
+    nat_total = _england_total_rate(inp, year, rounding)
     known = w["number"].notna() & w["population"].gt(0)
     o = w["number"].fillna(0).to_numpy(float)
     p = w["population"].fillna(1).to_numpy(float)
@@ -139,17 +178,8 @@ def la_group_rates(
     w["rate_lower"] = np.where(known, rc.lower, np.nan)
     w["rate_upper"] = np.where(known, rc.upper, np.nan)
     w["england_rate"] = w["major"].map((nat * PER).to_dict() | {TOTAL: nat_total * PER})
-    reg = _area_rates(w, "region_code").rename(columns={"rate": "region_rate"})
+    reg = _area_rates(w, "region_code", rounding).rename(columns={"rate": "region_rate"})
     w = w.merge(reg[["region_code", "major", "region_rate"]], on=["region_code", "major"], how="left")
-    if neighbours is not None and not neighbours.empty:
-        pairs = neighbours[["new_la_code", "neighbour_code"]].merge(
-            w[["new_la_code", "major", "number", "population"]].rename(columns={"new_la_code": "neighbour_code"}),
-            on="neighbour_code",
-        )
-        nb = _area_rates(pairs, "new_la_code").rename(columns={"rate": "neighbours_rate"})
-        w = w.merge(nb[["new_la_code", "major", "neighbours_rate"]], on=["new_la_code", "major"], how="left")
-    else:
-        w["neighbours_rate"] = np.nan
     # verdicts: the LA's count against England's rate applied to its population
     exp = w["england_rate"].to_numpy(float) / PER * p
     lo, hi = stats.poisson_count_ci(o, level)
@@ -157,7 +187,7 @@ def la_group_rates(
     w["expected_at_england_rate"] = np.where(assess, exp, np.nan)
     w["verdict"] = np.select([~assess, lo > exp, hi < exp], [NOT_ASSESSED, HIGHER, LOWER], CONSISTENT)
     if ratios is None:
-        ratios = standardised_ratios(inp, year, level=level)
+        ratios = standardised_ratios(inp, year, level=level, rounding=rounding)
     sr = ratios.set_index("new_la_code")["ratio"]
     exp_own = exp * w["new_la_code"].map(sr).to_numpy(float)
     ok_own = assess & np.isfinite(exp_own) & (exp_own > 0) & w["major"].isin(KNOWN).to_numpy()
@@ -169,58 +199,92 @@ def la_group_rates(
     ).reset_index(drop=True)
 
 
-def _england_total_rate(inp: LaInputs, year: int) -> float:
-    """All children looked after per child in England (LAs with a known total and population)."""
+def _england_total_rate(inp: LaInputs, year: int, rounding: Rounding | None = None) -> float:
+    """All children looked after per child in England (LAs with a known total and population); from the
+    published (rounded) sums with ``rounding``."""
     w = _wide(inp, year)
     tot = w[w["major"] == TOTAL].set_index("new_la_code")["number"]
     pop = w[w["major"].isin(KNOWN)].groupby("new_la_code")["population"].sum(min_count=1)
     both = tot.notna() & pop.reindex(tot.index).notna()
-    return float(tot[both].sum() / pop.reindex(tot.index)[both].sum()) if both.any() else float("nan")
+    if not both.any():
+        return float("nan")
+    n, d = pd.Series([tot[both].sum()]), pd.Series([pop.reindex(tot.index)[both].sum()])
+    return float(_pooled(n, d, rounding).iloc[0])
 
 
 # --------------------------------------------------------------------------------------------------
 # indirect standardisation and funnel limits
 
 
-def standardised_ratios(inp: LaInputs, year: int, level: float = 0.95, funnel_level: float = 0.998) -> pd.DataFrame:
+def standardised_ratios(
+    inp: LaInputs,
+    year: int,
+    level: float = 0.95,
+    funnel_level: float = 0.998,
+    rounding: Rounding | None = None,
+    hidden: Collection[str] = (),
+) -> pd.DataFrame:
     """Observed / expected children looked after for each LA (indirect standardisation by major group).
 
     E_a = f x sum_e r_e P_ae, with r_e England's rate for group e (:func:`national_rates`) and P_ae the LA's
     children in e; f = England's children in all groups / children of known group spreads the children whose
     ethnicity is not known over the groups, so E sums to England's total. O_a = all the LA's children
-    looked after (any ethnicity). Interval: exact (O < 10) or Byar limits on O, divided by E.
+    looked after (any ethnicity). Interval: exact (O < 10) or Byar limits on O, divided by E. With
+    ``rounding`` (record-level inputs) England's rates and f come from its published, rounded, counts.
 
     Funnel: exact Poisson limits at 95% and ``funnel_level``, and limits widened for overdispersion with an
     additive between-LA variance tau^2 of ln(O/E), estimated from 10%-winsorised z-scores (Spiegelhalter
     2005); ``phi`` (multiplicative) is reported too. ``flag`` uses the widened limits at ``funnel_level``.
+    tau^2 and phi are estimated from the LAs whose observed count is published (not those in ``hidden``),
+    so the published limits rest on published counts only.
     """
     w = _wide(inp, year)
-    rates = national_rates(inp, year)
+    rates = national_rates(inp, year, rounding)
     obs = w[w["major"] == TOTAL][["new_la_code", "number"]].dropna()
     pop = w[w["major"].isin(KNOWN) & w["population"].notna()][["new_la_code", "major", "population"]]
     pop = pop[pop["new_la_code"].isin(obs["new_la_code"])]
-    known_total = w[w["major"].isin(KNOWN) & w["new_la_code"].isin(pop["new_la_code"])]
-    all_total = obs[obs["new_la_code"].isin(pop["new_la_code"])]["number"].sum()
-    f = all_total / known_total["number"].sum() if known_total["number"].notna().all() else _scale_from_totals(w)
     res = stats.indirect_standardisation(
         obs.rename(columns={"new_la_code": "area", "number": "observed"}),
         pop.rename(columns={"new_la_code": "area", "major": "group"}),
-        rates * f,
+        rates * _unknown_scaling(w, obs, pop, rounding),
         level=level,
     )
     res = res.rename(columns={"area": "new_la_code"})
     res = res[res["expected"] > 0].reset_index(drop=True)
-    # overdispersion on the log scale, where between-LA variation in a ratio is symmetric: null z-scores
-    # ln(O/E) / s with s = 1/sqrt(E); tau^2 from the 10%-winsorised z-scores; limits exp(+/- z sqrt(s^2 + tau^2))
+    res = _funnel(res, funnel_level, ~res["new_la_code"].isin(list(hidden)).to_numpy())
+    las = local_authorities().reset_index()[["new_la_code", "old_la_code", "la_name", "region_code", "region_name"]]
+    res = las.merge(res, on="new_la_code", how="right")
+    res.insert(0, "time_period", year)
+    res["unknown_scaling"] = _unknown_scaling(w, obs, pop, rounding)
+    return res
+
+
+def _unknown_scaling(w: pd.DataFrame, obs: pd.DataFrame, pop: pd.DataFrame, rounding: Rounding | None) -> float:
+    """England's children in all groups / children of known group (from the published, rounded, counts with
+    ``rounding``): spreads the children of unknown ethnicity over the groups."""
+    known = w[w["major"].isin(KNOWN) & w["new_la_code"].isin(pop["new_la_code"])]
+    if not known["number"].notna().all():
+        return _scale_from_totals(w)
+    all_total = obs[obs["new_la_code"].isin(pop["new_la_code"])]["number"].sum()
+    if rounding is None:
+        return all_total / known["number"].sum()
+    by_group = known.groupby("major")["number"].sum()
+    return float(published_count([all_total], rounding)[0] / np.nansum(published_count(by_group, rounding)))
+
+
+def _funnel(res: pd.DataFrame, funnel_level: float, shown: np.ndarray) -> pd.DataFrame:
+    """Null z-scores, tau^2 and phi (from the ``shown`` LAs), the exact and widened funnel limits and each LA's
+    place in the funnel. Overdispersion on the log scale, where between-LA variation in a ratio is symmetric:
+    z = ln(O/E) / s with s = 1/sqrt(E); limits exp(+/- z sqrt(s^2 + tau^2))."""
     e = res["expected"].to_numpy(float)
     o = res["observed"].to_numpy(float)
     se = 1 / np.sqrt(e)
     with np.errstate(divide="ignore"):
         z = np.log(np.where(o > 0, o, 0.5) / e) / se
-    tau2 = stats.additive_tau2(z, se)
+    tau2 = stats.additive_tau2(z[shown], se[shown]) if shown.any() else 0.0
     res["z"] = z
     res["tau2"] = tau2
-    res["phi"] = stats.overdispersion_phi(z)
+    res["phi"] = stats.overdispersion_phi(z[shown]) if shown.any() else np.nan
     exact = stats.funnel_limits_ratio(e, (0.95, funnel_level))
     wide = stats.overdispersed_limits(0.0, se, (0.95, funnel_level), tau2=tau2)
     lab = _label(funnel_level)
@@ -234,10 +298,6 @@ def standardised_ratios(inp: LaInputs, year: int, level: float = 0.95, funnel_le
         [f"Above the {_pct(funnel_level)} limit", f"Below the {_pct(funnel_level)} limit"],
         "Within the limits",
     )
-    las = local_authorities().reset_index()[["new_la_code", "old_la_code", "la_name", "region_code", "region_name"]]
-    res = las.merge(res, on="new_la_code", how="right")
-    res.insert(0, "time_period", year)
-    res["unknown_scaling"] = f
     return res
 
 
@@ -360,57 +420,156 @@ def completeness_rag(comp: pd.DataFrame, green: float, amber: float) -> pd.Serie
 # disclosure control: what may leave the pipeline
 
 
-def publishable_rates(rates: pd.DataFrame, threshold: int, *, published_input: bool) -> pd.DataFrame:
-    """The LA rates table as published: counts 1 to ``threshold`` suppressed with secondary suppression
-    across each LA's groups (record-level input), or DfE's own suppression kept (published input); a
-    suppressed count suppresses its rate, interval and verdict. Rates to 1 dp, populations to the nearest 10."""
+def la_suppression(data: Inputs, threshold: int, rounding_base: int, year: int | None = None) -> pd.DataFrame | None:
+    """The build's one pattern of LA suppression for ``year`` (every year: None), (:func:`rap.domain.la_disclosure.la_pattern`), made
+    from the measures of every LA quantity exactly as the dashboard makes it, so a count hidden there is hidden
+    here; None for published inputs (DfE's own suppression is kept)."""
+    if data.published:
+        return None
+    from rap import measures as M
+
+    cat = M.catalogue()
+    need = sorted({cat[c["measure"]]["function"] for cells in la_quantities()[0].values() for c in cells})
+    m = M.compute(data.record, data.years, need)
+    return la_pattern(m if year is None else m[m["time_period"] == year], threshold, rounding_base)
+
+
+def _hidden_counts(
+    rates: pd.DataFrame, threshold: int, pattern: pd.DataFrame | None, rounding_base: int | None
+) -> np.ndarray:
+    """Which rows' children looked after are hidden: as ``pattern`` says (a count it lacks, or holds with
+    another value, is an error), or without one by the pattern of these counts alone."""
+    cells = pd.DataFrame(
+        {
+            "quantity": CLA,
+            "time_period": rates["time_period"].to_numpy(),
+            "new_la_code": rates["new_la_code"].to_numpy(),
+            "region_code": rates["region_code"].to_numpy(),
+            "group": rates["ethnicity_major"].to_numpy(),
+            "value": rates["number"].to_numpy(float),
+        }
+    )
+    if pattern is None:
+        if rounding_base is None:
+            raise ValueError("LA rates of record-level inputs need the build's LA pattern or the rounding base")
+        pattern = protect_la_counts(cells, (), threshold, rounding_base)
+    keys = ["quantity", "time_period", "new_la_code", "group"]
+    found = pattern.set_index(keys).reindex(pd.MultiIndex.from_frame(cells[keys]))
+    bad = cells["value"].notna().to_numpy() & (found["value"].to_numpy(float) != cells["value"].to_numpy(float))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"LA count {tuple(cells[keys].iloc[i])} is not in the LA suppression pattern as published")
+    return found["suppression"].isin(["primary", "secondary"]).to_numpy()
+
+
+def publishable_rates(
+    rates: pd.DataFrame,
+    threshold: int,
+    *,
+    published_input: bool,
+    pattern: pd.DataFrame | None = None,
+    neighbours: pd.DataFrame | None = None,
+    rounding_base: int | None = None,
+) -> pd.DataFrame:
+    """The LA rates table as published: counts hidden as the build's one LA pattern says (``pattern``,
+    :func:`la_suppression`; record-level input; without it, the pattern of these counts alone, for which
+    ``rounding_base`` is needed), or DfE's own suppression kept (published input); a hidden count
+    hides its rate, interval and verdicts, and a hidden all-children count the verdicts that allow for the LA's
+    level (they rest on it). Rates to 1 dp, populations to the nearest 10. The statistical neighbours' rate is
+    the mean of their published rates (:func:`neighbours_mean`)."""
     t = rates.copy()
     t["number"] = t["number"].astype(float)
     if published_input:
         at_source = t["symbol"].fillna("").to_numpy()
-        shown = pd.Series(
-            [(C if s == C else X) if pd.isna(v) else str(int(v)) for v, s in zip(t["number"], at_source)], index=t.index
-        )
-        status = np.where(shown == C, "primary", "none")
+        hidden = (at_source == C) & t["number"].isna().to_numpy()
     else:
-        s = suppress(
-            t.assign(n=t["number"]),
-            dims=["new_la_code", "major"],
-            totals={"major": TOTAL},
-            threshold=threshold,
-            value="n",
-        )
-        shown, status = s["number_published"], s["suppression"].to_numpy()
-    hidden = (shown == C).to_numpy()
+        hidden = _hidden_counts(t, threshold, pattern, rounding_base)
+    shown = [C if h else (X if pd.isna(v) else str(int(v))) for v, h in zip(t["number"], hidden)]
     out = t[
         ["time_period", "region_code", "region_name", "old_la_code", "new_la_code", "la_name", "ethnicity_major"]
     ].copy()
     out["geographic_level"] = "Local authority"
-    out["number"] = shown.to_numpy()
-    out["population"] = _fmt(round_places(t["population"].to_numpy(float) / 10, 0) * 10, 0, "x")  # half up
+    out["number"] = shown
+    out["population"] = _fmt(published_population(t["population"].to_numpy(float)), 0, "x")
     for col, name in (("rate", "rate_per_10000"), ("rate_lower", "rate_lower_95"), ("rate_upper", "rate_upper_95")):
         out[name] = np.where(hidden, C, _fmt(t[col].to_numpy(float), 1, X))
-    for col in ("england_rate", "region_rate", "neighbours_rate"):
+    for col in ("england_rate", "region_rate"):
         out[col] = _fmt(t[col].to_numpy(float), 1, X)
+    out["neighbours_rate"], out["neighbours_used"] = neighbours_mean(out, "rate_per_10000", neighbours, 1)
+    is_total = t["major"].eq(TOTAL).to_numpy()
+    total_hidden = t["new_la_code"].isin(t.loc[is_total & hidden, "new_la_code"]).to_numpy() & ~is_total
     out["compared_with_england"] = np.where(hidden, C, t["verdict"].to_numpy())
-    out["compared_allowing_la_level"] = np.where(
-        hidden, C, np.where(t["major"].eq(TOTAL), Z, t["verdict_own_level"].to_numpy())
-    )
-    out["suppression"] = status
+    own = np.where(t["major"].eq(TOTAL), Z, t["verdict_own_level"].to_numpy())
+    out["compared_allowing_la_level"] = np.where(hidden | total_hidden, C, own)
+    out["suppression"] = np.where(hidden, "suppressed", "none")
     return out
 
 
+def neighbours_mean(
+    table: pd.DataFrame, column: str, neighbours: pd.DataFrame | None, dp: int, by: Sequence[str] = ("ethnicity_major",)
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``table`` (a published table with ``new_la_code``): the mean of its LA's statistical neighbours'
+    published ``column`` in the same ``by`` (neighbours whose figure is not shown as a number are left out), to
+    ``dp`` places, and how many neighbours that mean is of. As DfE's LA Interactive Tool averages statistical
+    neighbours; a mean of published figures gives back nothing they do not. ``x`` where none is shown."""
+    n = len(table)
+    if neighbours is None or neighbours.empty:
+        return np.full(n, X, dtype=object), np.full(n, "0", dtype=object)
+    keys = list(by)
+    shown = table.assign(_v=pd.to_numeric(table[column], errors="coerce")).dropna(subset=["_v"])
+    pairs = neighbours[["new_la_code", "neighbour_code"]].merge(
+        shown.rename(columns={"new_la_code": "neighbour_code"})[["neighbour_code", *keys, "_v"]], on="neighbour_code"
+    )
+    g = pairs.groupby(["new_la_code", *keys])["_v"].agg(["mean", "size"])
+    got = g.reindex(pd.MultiIndex.from_frame(table[["new_la_code", *keys]]))
+    mean = np.asarray(_fmt(got["mean"].to_numpy(float), dp, X), dtype=object)
+    return mean, got["size"].fillna(0).astype(int).astype(str).to_numpy(dtype=object)
+
+
+def published_verdicts(rates: pd.DataFrame, rates_pub: pd.DataFrame) -> pd.DataFrame:
+    """``rates`` with every verdict the published table hides counted as not assessed, so the summary of how far
+    England's rates hold (:func:`pattern_summary`) rests on published verdicts only."""
+    out = rates.copy()
+    out.loc[rates_pub["compared_with_england"].eq(C).to_numpy(), "verdict"] = NOT_ASSESSED
+    out.loc[rates_pub["compared_allowing_la_level"].eq(C).to_numpy(), "verdict_own_level"] = NOT_ASSESSED
+    return out
+
+
+def hidden_totals(pattern: pd.DataFrame | None) -> list[str]:
+    """LAs whose count of all children looked after the pattern hides."""
+    if pattern is None:
+        return []
+    p = pattern[(pattern["quantity"] == CLA) & (pattern["group"] == "Total")]
+    return p.loc[p["suppression"].isin(["primary", "secondary"]), "new_la_code"].tolist()
+
+
 def publishable_ratios(
-    sr: pd.DataFrame, comp: pd.DataFrame, rag: pd.Series, threshold: int, funnel_level: float
+    sr: pd.DataFrame,
+    comp: pd.DataFrame,
+    rag: pd.Series,
+    threshold: int,
+    funnel_level: float,
+    pattern: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The standardised-ratio table as published: observed counts 1 to ``threshold`` suppressed (with their
-    ratio); completeness shown as a percentage only when the unknown count itself is publishable."""
+    """The standardised-ratio table as published: the observed count hidden as in the rates table (``pattern``;
+    without it, counts of 1 to ``threshold``) with its ratio; completeness (a percentage and a rating, both from
+    the unknown and all-children counts) shown only where both counts are."""
     lab = _label(funnel_level)
     t = sr.merge(comp.assign(rag=rag.to_numpy()), on="new_la_code", how="left")
-    small = t["observed"].between(1, threshold).to_numpy()
+    if pattern is None:
+        small = t["observed"].between(1, threshold).to_numpy()
+        unk = t["unknown"].to_numpy(float)
+        unknown_hidden = ~(np.isfinite(unk) & ((unk == 0) | (unk > threshold)))
+    else:
+        cla = pattern[pattern["quantity"] == CLA]
+        hid = cla["suppression"].isin(["primary", "secondary"])
+        small = t["new_la_code"].isin(cla.loc[hid & cla["group"].eq("Total"), "new_la_code"]).to_numpy().copy()
+        unk_label = major_label(UNKNOWN)
+        unknown_hidden = t["new_la_code"].isin(cla.loc[hid & cla["group"].eq(unk_label), "new_la_code"]).to_numpy()
+        unknown_hidden = unknown_hidden | small | ~np.isfinite(t["unknown"].to_numpy(float))
     out = t[["time_period", "region_code", "region_name", "old_la_code", "new_la_code", "la_name"]].copy()
     out["geographic_level"] = "Local authority"
-    out["observed"] = suppress_counts(t["observed"].astype("Int64"), threshold).astype(str).to_numpy()
+    out["observed"] = np.where(small, C, _fmt(t["observed"].to_numpy(float), 0, X))
     out["expected"] = _fmt(t["expected"].to_numpy(float), 1, X)
     for col in ("ratio", "lower", "upper", f"adj_lower_{lab}", f"adj_upper_{lab}"):
         out[col] = np.where(small, C, _fmt(t[col].to_numpy(float), 2, X))
@@ -423,13 +582,12 @@ def publishable_ratios(
         }
     )
     out["funnel"] = np.where(small, C, t["flag"].to_numpy())
-    unk = t["unknown"].to_numpy(float)
-    can_show = np.isfinite(unk) & ((unk == 0) | (unk > threshold))
     kids = t["children"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        known = np.where(kids > 0, (1 - unk / kids) * 100, np.nan)
-    out["ethnicity_known_pct"] = np.where(can_show, _fmt(known, 1, X), C)
-    out["ethnicity_known_rag"] = t["rag"].fillna("Not known").to_numpy()
+        known = np.where(kids > 0, (1 - t["unknown"].to_numpy(float) / kids) * 100, np.nan)
+    out["ethnicity_known_pct"] = np.where(unknown_hidden, C, _fmt(known, 1, X))
+    rating = t["rag"].fillna("Not known").to_numpy()
+    out["ethnicity_known_rag"] = rating if pattern is None else np.where(unknown_hidden, C, rating)
     return out
 
 
@@ -455,11 +613,14 @@ def la_inputs(data: Inputs) -> LaInputs:
     )
 
 
-def funnel_chart_data(sr: pd.DataFrame, threshold: int, funnel_level: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Points (LAs whose observed count is publishable) and a smooth grid of the widened limits for
-    :func:`rap.present.charts.ratio_funnel_plot`."""
+def funnel_chart_data(
+    sr: pd.DataFrame, threshold: int, funnel_level: float, hidden: Collection[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Points (LAs whose observed count is published: not in ``hidden``, or without it above ``threshold``) and a
+    smooth grid of the widened limits for :func:`rap.present.charts.ratio_funnel_plot`."""
     lab = _label(funnel_level)
-    pts = sr[~sr["observed"].between(1, threshold)].copy()
+    shown = ~sr["observed"].between(1, threshold) if hidden is None else ~sr["new_la_code"].isin(list(hidden))
+    pts = sr[shown].copy()
     pts["flagged"] = pts["flag"] != "Within the limits"
     tau2 = float(sr["tau2"].iloc[0]) if len(sr) else 0.0
     lo_e = max(float(sr["expected"].min()) * 0.8, 1.0) if len(sr) else 1.0
@@ -608,8 +769,8 @@ def minor_table(pub: pd.DataFrame) -> pd.DataFrame:
 
 def completeness_table(pub_ratios: pd.DataFrame) -> pd.DataFrame:
     """LAs whose ethnicity recording is not green, beside their standardised ratio: where local figures are
-    least reliable."""
-    t = pub_ratios[~pub_ratios["ethnicity_known_rag"].isin(["Green"])]
+    least reliable. LAs whose rating is hidden (it rests on a hidden count) are not listed."""
+    t = pub_ratios[~pub_ratios["ethnicity_known_rag"].isin(["Green", C])]  # a hidden rating says nothing
     order = {"Red": 0, "Amber": 1, "Unclear": 2, "Not known": 3}
     t = t.sort_values(
         ["ethnicity_known_rag", "la_name"], key=lambda s: s.map(order) if s.name == "ethnicity_known_rag" else s
@@ -635,7 +796,8 @@ _RATE_INDICATORS = {
     "rate_upper_95": ("Rate, upper 95% limit", "", 1),
     "england_rate": ("England's rate per 10,000", "", 1),
     "region_rate": ("Region's rate per 10,000", "", 1),
-    "neighbours_rate": ("Statistical neighbours' rate per 10,000 (proxy)", "", 1),
+    "neighbours_rate": ("Statistical neighbours' rate per 10,000 (proxy): mean of their published rates", "", 1),
+    "neighbours_used": ("Statistical neighbours in that mean", "", 0),
     "compared_with_england": ("Compared with England's rate (95%)", "", 0),
     "compared_allowing_la_level": ("Compared with England, allowing for the LA's level", "", 0),
 }

@@ -24,7 +24,6 @@ from rap.domain.disclosure import (
     percent,
     round_places,
     rounded_counts,
-    suppress_counts,
 )
 from rap.domain.ees import with_ees_columns, write_ees
 from rap.domain.geography import local_authorities
@@ -314,23 +313,22 @@ def denominators_table(res: RecordQuality) -> pd.DataFrame:
 
 
 def weakest_table(res: RecordQuality, n: int = 10) -> pd.DataFrame:
-    """LAs with the lowest known-ethnicity share: unknown counts of 1 to the threshold suppressed."""
+    """LAs with the lowest known-ethnicity share, their counts hidden exactly as in the LA completeness table
+    (:func:`la_completeness_hidden`), with the percentage and funnel verdict that rest on them."""
     w = Q.weakest_las(res.funnel, n)
-    thr = res.params.suppression.threshold
-    unknown = suppress_counts(w["unknown"], thr)
-    children = suppress_counts(w["children"].astype(int), thr)
-    known = _pct(w["known_share"], 0).astype(object)
-    known[(unknown == C) | (children == C)] = C
-    unknown[children == C] = C
+    hide_children, hide_unknown = la_completeness_hidden(res)
+    pos = pd.Index(res.funnel["LA"]).get_indexer(w["LA"])
+    hc, hu = hide_children[pos], hide_unknown[pos]
+    known = _pct(w["known_share"], 0).astype(object).to_numpy()
     return pd.DataFrame(
         {
             "Rank": w["rank"].astype(int),
             "Local authority": w["la_name"],
             "Region": w["region_name"],
-            "Children": children.to_numpy(),
-            "Ethnicity unknown": unknown.to_numpy(),
-            "Known (%)": known.to_numpy(),
-            "Outside the funnel limit": w["flagged"].map({True: "Yes", False: "No"}),
+            "Children": np.where(hc, C, w["children"].astype(int).astype(str).to_numpy(dtype=object)),
+            "Ethnicity unknown": np.where(hu, C, w["unknown"].astype(int).astype(str).to_numpy(dtype=object)),
+            "Known (%)": np.where(hc | hu, C, known),
+            "Outside the funnel limit": np.where(hc | hu, C, w["flagged"].map({True: "Yes", False: "No"}).to_numpy()),
         }
     )
 
@@ -379,17 +377,47 @@ def _scorecard_ees(sc: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def la_completeness_hidden(res: RecordQuality) -> tuple[np.ndarray, np.ndarray]:
+    """Which LAs' children in the return and children of unknown ethnicity are hidden (one row per row of
+    ``res.funnel``): primary suppression of 1 to ``suppression.threshold``, and secondary suppression by moves
+    that keep every published figure (:func:`rap.domain.la_disclosure.protect_la_counts`: England's count taken
+    as exact, regions' within their rounding, the unknown within the children, a small known count by
+    subtraction hidden too), so neither the table nor the report's list of the weakest LAs gives one back."""
+    from rap.domain.la_disclosure import Relation, protect_la_counts
+
+    f = res.funnel
+    s = res.params.suppression
+    las = local_authorities()
+    base = pd.DataFrame(
+        {
+            "time_period": f["year"].to_numpy(),
+            "new_la_code": f["LA"].astype(str).to_numpy(),
+            "region_code": f["LA"].map(las["region_code"]).fillna("").to_numpy(),
+            "group": "Total",
+        }
+    )
+    cells = pd.concat(
+        [
+            base.assign(quantity="children_in_return", value=f["children"].to_numpy(float)),
+            base.assign(quantity="ethnicity_unknown", value=(f["children"] - f["known"]).to_numpy(float)),
+        ],
+        ignore_index=True,
+    )
+    rel = [Relation("children_in_return", ("ethnicity_unknown",))]
+    hidden = protect_la_counts(cells, rel, s.threshold, s.rounding_base)["suppression"].ne("none").to_numpy()
+    return hidden[: len(f)], hidden[len(f) :]
+
+
 def _la_completeness_ees(res: RecordQuality) -> pd.DataFrame:
-    """Each LA's completeness against the funnel limit, with LA counts of 1 to ``suppression.threshold``
-    (and any percentage that would reveal one) shown as ``c``."""
+    """Each LA's completeness against the funnel limit, its counts hidden as :func:`la_completeness_hidden`
+    says, and its percentage and place against the funnel limit (both rest on the counts) hidden with them."""
     f = res.funnel
     las = local_authorities()
-    thr = res.params.suppression.threshold
-    unknown = suppress_counts(f["children"] - f["known"], thr)
-    children = suppress_counts(f["children"].astype(int), thr)  # an LA with 1 to 5 children in the return
-    known_pct = _pct(f["known_share"], 1).astype(object)
-    known_pct[(unknown == C) | (children == C)] = C
-    unknown[children == C] = C
+    hide_children, hide_unknown = la_completeness_hidden(res)
+    either = hide_children | hide_unknown
+    unknown = (f["children"] - f["known"]).astype(int).astype(str).to_numpy(dtype=object)
+    known_pct = _pct(f["known_share"], 1).astype(object).to_numpy()
+    flag = f["flagged"].map({True: "Yes", False: "No"}).to_numpy(dtype=object)
     return pd.DataFrame(
         {
             "year": f["year"].to_numpy(),
@@ -398,10 +426,10 @@ def _la_completeness_ees(res: RecordQuality) -> pd.DataFrame:
             "old_la_code": f["LA"].to_numpy(),
             "new_la_code": f["LA"].map(las["new_la_code"]).to_numpy(),
             "la_name": f["la_name"].to_numpy(),
-            "children": children.to_numpy(),
-            "ethnicity_unknown": unknown.to_numpy(),
-            "known_percentage": known_pct.to_numpy(),
-            "outside_funnel_limit": f["flagged"].map({True: "Yes", False: "No"}).to_numpy(),
+            "children": np.where(hide_children, C, f["children"].astype(int).astype(str).to_numpy(dtype=object)),
+            "ethnicity_unknown": np.where(hide_unknown, C, unknown),
+            "known_percentage": np.where(either, C, known_pct),
+            "outside_funnel_limit": np.where(either, C, flag),
         }
     )
 
