@@ -231,7 +231,12 @@ def publication_frame(years: list[int], base: int = 10) -> pd.DataFrame:
     out["population"] = round_half_up(out["population"].to_numpy(float), base)
     names = mid_year_0_17().drop_duplicates("old_la_code").set_index("old_la_code")["la_name"]
     out["la_name"] = out["old_la_code"].map(names).fillna("")
-    return out
+    level = out["geographic_level"].map({"National": 0, "Regional": 1, "Local authority": 2})
+    order = {**dict(zip(majors, major_groups()["order"])), "Total": 0}
+    minor = {**dict(zip(codes()["label"], codes()["order"])), "Total": 0}
+    sort = pd.DataFrame({"y": out["time_period"], "l": level, "r": out["region_code"], "a": out["new_la_code"]})
+    sort = sort.assign(m=out["ethnicity_major"].map(order), n=out["ethnicity_minor"].map(minor))
+    return out.loc[sort.sort_values(list(sort.columns), kind="stable").index].reset_index(drop=True)
 
 
 def major_shares(pop: pd.DataFrame) -> pd.Series:
