@@ -426,6 +426,8 @@ def test_school_extract(data):
 
 
 def test_population_file(data):
+    """The synthetic children are drawn from the package's estimate: one row per LA and DfE group, LA totals
+    the ONS estimate for mid-(Y-1), shares the LA's school census mix."""
     pop = pd.read_csv(data / "population" / "children_by_la_ethnicity.csv", dtype={"old_la_code": str})
     assert list(pop.columns) == [
         "time_period",
@@ -435,6 +437,7 @@ def test_population_file(data):
         "la_name",
         "region_code",
         "region_name",
+        "ethnic_code",
         "ons2021_code",
         "ons2021_label",
         "major",
@@ -443,12 +446,16 @@ def test_population_file(data):
     ]
     assert (pop["source"] == "SYNTHETIC: not real data").all()
     assert sorted(pop["time_period"].unique()) == years_of(_params())
-    assert len(pop) == len(years_of(_params())) * 153 * 19
-    from rap.synth.targets import load_targets
+    assert len(pop) == len(years_of(_params())) * 153 * 18
+    from rap.domain.child_population import child_population
 
     tot = pop.groupby(["time_period", "old_la_code"])["population"].sum()
-    mye = load_targets()["la_population_0_17"]["by_la"]
-    assert tot.loc[(2024, "805")] == round(mye["805"][2024])
+    est = child_population([2024])
+    assert tot.loc[(2024, "805")] == round(est.loc[est["old_la_code"] == "805", "population"].sum())
+    assert est.loc[est["old_la_code"] == "805", "population_year"].iloc[0] == 2023
+    y = pop[pop["time_period"] == 2024]
+    mixed = y.loc[y["major"] == "mixed", "population"].sum() / y["population"].sum()
+    assert mixed > 0.06  # children's mix, not the all-ages 3%
 
 
 def test_committed_targets_match_published_files(request):

@@ -345,6 +345,28 @@ def _rag_section(params: Params) -> list[str]:
     ]
 
 
+CHILD_POPULATION_METHOD = [
+    "## Children by ethnic group (the denominator of rates)",
+    "",
+    "No source counts children under 18 by ethnic group for each LA, so rates per 10,000 by ethnic group use an "
+    "estimate, published as `tables/child_population_by_ethnicity.csv` (every LA, region and England, each "
+    "year of the series, the 18 DfE groups and the five major groups, to the nearest 10):",
+    "",
+    "- each LA's children for reporting year Y are ONS's mid-year estimate of children aged 0-17 for mid-(Y-1), "
+    "the year DfE's own rates use (so LA total rates equal DfE's);",
+    "- they are split in the shares of the LA's pupils by the school census's 18 ethnic groups (DfE, "
+    '"Schools, pupils and their characteristics", January census of the school year ending in Y-1), '
+    "unclassified pupils spread in proportion; years after the last census year held (2021/22) carry it "
+    "forward and are flagged `carried_forward`;",
+    "- each major group's share is scaled by its share of under-18s over its share of school-age children in "
+    "Census 2021 (England and Wales), then rescaled so the LA's total is unchanged (the factors lie between "
+    "0.99 and 1.02);",
+    "- regions and England are sums of their LAs. Gypsy / Roma and Traveller of Irish heritage are kept "
+    'apart; Arab children are within "Any other ethnic group".',
+    "",
+]
+
+
 STATISTICAL_METHODS = [
     "## Statistical methods",
     "",
@@ -356,6 +378,7 @@ STATISTICAL_METHODS = [
     "z-scores and allowed for with an additive between-LA variance (stated in each chapter).",
     "- Applying national results to LAs: indirect standardisation by major ethnic group (observed / expected).",
     "",
+    *CHILD_POPULATION_METHOD,
 ]
 
 

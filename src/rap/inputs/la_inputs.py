@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from rap.domain.ethnicity import ons2021_major
-from rap.domain.geography import local_authorities
+from rap.domain.child_population import child_population, years_carried_forward
 
 #: Major group keys: the known groups, the unknown group and all children.
 KNOWN = ["white", "mixed", "asian", "black", "other"]
@@ -57,58 +56,41 @@ def _published_counts(la_file: pd.DataFrame) -> pd.DataFrame:
     return counts
 
 
-def _region_shares(census_region: pd.DataFrame) -> pd.Series:
-    """Each region's all-ages share in each major group (Census 2021)."""
-    cen = census_region.copy()
-    cen["major"] = cen["ons2021_code"].astype(int).map(ons2021_major())
-    shares = cen.groupby(["geography_code", "major"])["population"].sum()
-    return shares / shares.groupby(level=0).transform("sum")
+def estimated_population(years: list[int], mid_year: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Children 0-17 by year, LA and major group (:func:`rap.domain.child_population.child_population`:
+    mid-(Y-1) ONS totals split by the LA's school census shares). With ``mid_year`` (the ONS file of the
+    inputs), each LA's total is that file's mid-(Y-1) figure where it has one, the split unchanged."""
+    est = child_population(years)
+    pop = est.groupby(["time_period", "population_year", "new_la_code", "major"], as_index=False)["population"].sum()
+    if mid_year is not None and not mid_year.empty:
+        tot = mid_year.set_index(["time_period", "new_la_code"])["population"].astype(float)
+        tot = tot[~tot.index.duplicated()]
+        own = pop.groupby(["population_year", "new_la_code"])["population"].transform("sum")
+        key = pd.MultiIndex.from_arrays([pop["population_year"], pop["new_la_code"]])
+        given = pd.Series(tot.reindex(key).to_numpy(), index=pop.index)
+        pop["population"] = (pop["population"] / own * given).fillna(pop["population"])
+    return pop[POPULATION_COLUMNS]
 
 
-def _split_by_region(counts: pd.DataFrame, my: pd.DataFrame, shares: pd.Series) -> pd.DataFrame:
-    """Each LA's children (the year itself, else the nearest year published) split by its region's shares
-    (London's for Inner and Outer London)."""
-    las = local_authorities()
-    region_of = dict(zip(las["new_la_code"], las["region_code"]))
-    rows = []
-    for y in sorted(counts["time_period"].unique()):
-        avail = sorted(my["time_period"].unique())
-        use = min(avail, key=lambda a: (abs(a - y), -a))
-        tot = my[my["time_period"] == use].set_index("new_la_code")["population"]
-        for code in counts.loc[counts["time_period"] == y, "new_la_code"].unique():
-            if code not in tot.index:
-                continue
-            reg = region_of.get(code, "")
-            reg = "E12000007" if reg.startswith("E13") else reg
-            if reg not in shares.index.get_level_values(0):
-                continue
-            for major in KNOWN:
-                rows.append((y, code, major, float(tot[code]) * float(shares[(reg, major)])))
-    return pd.DataFrame(rows, columns=POPULATION_COLUMNS)
-
-
-def la_inputs_from_published(la_file: pd.DataFrame, mid_year: pd.DataFrame, census_region: pd.DataFrame) -> LaInputs:
-    """From DfE's LA file of children looked after on 31 March by major group (``read_ees_la_ethnicity``),
-    ONS mid-year estimates of children 0-17 by LA, and Census 2021 all-ages ethnic shares by region.
-
-    No published source gives children by ethnic group for each LA, so each LA's children are split by its
-    region's all-ages shares (London's for Inner and Outer London). That understates Mixed children (young
-    populations are more often Mixed) and hides differences between LAs of a region: stated wherever
-    results use it. A suppressed LA cell (``c``) stays missing, never 0.
-    """
+def la_inputs_from_published(la_file: pd.DataFrame, mid_year: pd.DataFrame) -> LaInputs:
+    """From DfE's LA file of children looked after on 31 March by major group (``read_ees_la_ethnicity``) and
+    ONS mid-year estimates of children 0-17 by LA: year Y's rates use mid-(Y-1), as DfE's do, split by ethnic
+    group with the estimate of :mod:`rap.domain.child_population` (school census shares). A suppressed LA
+    cell (``c``) stays missing, never 0."""
     counts = _published_counts(la_file)
     my = mid_year[(mid_year["geographic_level"] == "Local authority") & mid_year["population"].notna()]
     my = my[["time_period", "new_la_code", "population"]].astype({"population": float})
-    pop = _split_by_region(counts, my, _region_shares(census_region))
+    pop = estimated_population(sorted(int(y) for y in counts["time_period"].unique()), my)
+    pop = pop[pop["new_la_code"].isin(set(counts["new_la_code"]))].reset_index(drop=True)
     note = (
-        "children 0-17 by LA from ONS mid-year estimates, split by ethnic group using the region's Census 2021 "
-        "shares for ALL AGES (no published source gives children by ethnic group for each LA): an approximation "
-        "that understates Mixed children and ignores differences between LAs in a region"
+        "children 0-17 by LA: ONS mid-year estimates for mid-(Y-1), as DfE's rates use, split by ethnic group "
+        "in the shares of the LA's pupils in the school census (age-adjusted with Census 2021; see the methods "
+        "annex)"
     )
     notes = []
-    missing_years = sorted(set(counts["time_period"]) - set(my["time_period"]))
-    if missing_years:
-        notes.append(f"no mid-year estimate for {missing_years}: the nearest year's is used")
+    carried = sorted(set(years_carried_forward(pop["time_period"].unique())))
+    if carried:
+        notes.append(f"school census shares for {carried} are carried forward from the latest census year held")
     return LaInputs(
         counts=counts,
         population=pop,

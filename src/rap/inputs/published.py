@@ -20,9 +20,9 @@ if TYPE_CHECKING:
 
     from rap.inputs.la_inputs import LaInputs
 
-#: The ONS files the LA chapter reads from ``data.population_path``.
+#: The ONS file the LA chapter reads from ``data.population_path`` (the split by ethnic group is the package's
+#: estimate, :mod:`rap.domain.child_population`).
 MID_YEAR_FILE = input_file("ons_mid_year_estimates")
-CENSUS_REGION_FILE = input_file("census_ethnicity_regions")
 
 
 def read_release(params: Params) -> dict[str, pd.DataFrame]:
@@ -68,9 +68,8 @@ def _population_dir(params: Params, la_file: Path) -> Path:
     pop_dir = params.input_path("population_path")
     if pop_dir is None:
         raise InputError(la_file, "data.population_path is not set: rates need ONS child population files")
-    for name in (MID_YEAR_FILE, CENSUS_REGION_FILE):
-        if not (pop_dir / name).is_file():
-            raise InputError(pop_dir / name, "population file not found in data.population_path")
+    if not (pop_dir / MID_YEAR_FILE).is_file():
+        raise InputError(pop_dir / MID_YEAR_FILE, "population file not found in data.population_path")
     return pop_dir
 
 
@@ -79,7 +78,7 @@ def read_la_inputs(params: Params) -> LaInputs:
     children 0-17 by LA and group made from the ONS files."""
     from rap.inputs.la_inputs import la_inputs_from_published
     from rap.inputs.readers.ees import read_ees_la_ethnicity
-    from rap.inputs.readers.population import read_census_ethnicity, read_mid_year_estimates
+    from rap.inputs.readers.population import read_mid_year_estimates
 
     la_file = _la_file(params)
     la = read_ees_la_ethnicity(la_file)
@@ -92,6 +91,4 @@ def read_la_inputs(params: Params) -> LaInputs:
         )
     la = la[la["time_period"].astype(int).isin(params.series_years)]
     pop_dir = _population_dir(params, la_file)
-    return la_inputs_from_published(
-        la, read_mid_year_estimates(pop_dir / MID_YEAR_FILE), read_census_ethnicity(pop_dir / CENSUS_REGION_FILE)
-    )
+    return la_inputs_from_published(la, read_mid_year_estimates(pop_dir / MID_YEAR_FILE))

@@ -78,16 +78,20 @@ INDICATORS = {
 
 
 def population_by_group(population: pd.DataFrame | None, years: list[int]) -> pd.DataFrame:
-    """Children 0-17 by year, region and ethnic group (major labels, and minor labels where the ONS 2021
-    group matches one DfE code), with national and regional totals. Empty when there is no population."""
+    """Children 0-17 by year, region and ethnic group (major labels, and minor labels: the DfE code where the
+    file gives one, else where the ONS 2021 group matches one DfE code), with national and regional totals.
+    Empty when there is no population."""
     if population is None or population.empty:
         return pd.DataFrame(columns=["time_period", "region_name", "ethnicity_major", "ethnicity_minor", "population"])
     pop = population[population["time_period"].isin(years)].copy()
     majors = eth.major_groups()["label_cla"]
     pop["ethnicity_major"] = pop["major"].map(majors)
-    ons = eth.ons2021_lookup().reset_index()  # code -> ons2021_code (one-to-one only)
-    minor = dict(zip(ons["ons2021_code"], ons["code"].map(eth.codes()["label"])))
-    pop["ethnicity_minor"] = pop["ons2021_code"].map(minor)
+    if "ethnic_code" in pop.columns:  # the DfE group itself
+        pop["ethnicity_minor"] = pop["ethnic_code"].map(eth.codes()["label"])
+    else:
+        ons = eth.ons2021_lookup().reset_index()  # code -> ons2021_code (one-to-one only)
+        minor = dict(zip(ons["ons2021_code"], ons["code"].map(eth.codes()["label"])))
+        pop["ethnicity_minor"] = pop["ons2021_code"].map(minor)
     frames = []
     for region in (False, True):
         keys = ["time_period"] + (["region_name"] if region else [])
@@ -319,7 +323,9 @@ def publication_table(measures: pd.DataFrame, params: Params, population: pd.Dat
 
 def published_table(tables: dict, years: list[int]) -> pd.DataFrame:
     """The same shape from DfE's published release: numbers and percentages as published, symbols kept,
-    nothing re-suppressed; what the aggregates cannot give (intervals, rates, ratios) is ``x``."""
+    nothing re-suppressed; rates per 10,000 and rate ratios for counts of children from the published numbers
+    and the estimated child population (mid-(Y-1), :func:`estimated_population`); what the aggregates cannot
+    give (percentage intervals, proportion ratios) is ``x``."""
     from rap.measures import from_published
 
     frames = [from_published(tables, y) for y in years]
@@ -349,7 +355,43 @@ def published_table(tables: dict, years: list[int]) -> pd.DataFrame:
     for col in INDICATORS:
         if col not in out.columns:
             out[col] = X if col != "average_attainment8" else Z
-    return out
+    return _with_published_rates(out, estimated_population(years))
+
+
+def estimated_population(years: list[int]) -> pd.DataFrame:
+    """The package's estimate of children 0-17 by LA and DfE group (:mod:`rap.domain.child_population`:
+    mid-(Y-1) ONS totals, school census shares) in the layout :func:`population_by_group` reads."""
+    from rap.domain.child_population import child_population, with_areas
+
+    la = with_areas(child_population(years))
+    la = la[la["geographic_level"] == "Local authority"]
+    return la.rename(columns={"code": "ethnic_code"})[
+        ["time_period", "region_name", "major", "ethnic_code", "population"]
+    ]
+
+
+def _with_published_rates(out: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
+    """Rates per 10,000 children and rate ratios for DfE's counts of children, from the numbers as published
+    (already rounded; a symbol hides the count) and the estimated population rounded to 10: they say no more
+    about a count than the published number does."""
+    df = out.copy()
+    num = pd.to_numeric(df["number"].where(df["number"].map(lambda v: not isinstance(v, str)), np.nan))
+    df[_NUM] = num.astype(float)
+    df[_SMALL] = df["number"].map(lambda v: isinstance(v, str) and v not in (X, Z))
+    k = _Counts(df[_NUM].to_numpy(float), np.full(len(df), np.nan), np.zeros(len(df), bool), df[_SMALL].to_numpy())
+    pop = population_by_group(population, sorted(df["time_period"].unique()))
+    p = _published_population(_row_population(df, pop), 10)
+    is_rate = df["measure"].isin(RATE_MEASURES).to_numpy()
+    has_pop = is_rate & np.isfinite(p) & (p > 0) & (np.isfinite(k.num) | k.small)
+    res = out.copy()
+    for col, vals in _rate_columns(k, p, has_pop, is_rate).items():
+        res[col] = [v if r else cur for v, r, cur in zip(vals, is_rate, out[col])]
+    for col, vals in _rate_ratio_columns(df, pop, k, p, has_pop, out, 10).items():
+        res[col] = vals
+    no_ratio = df["measure"].isin(NO_RATIO_MEASURES).to_numpy()
+    for col in [c for c in res.columns if c.startswith(("ratio_to_white_british", "ratio_to_all_children"))]:
+        res[col] = res[col].astype(object).where(~no_ratio, out[col])
+    return res
 
 
 def chapter_table(params: Params, data: Inputs) -> pd.DataFrame:
@@ -659,6 +701,6 @@ def rate_note(table: pd.DataFrame, measure: str, year: int, population_source: s
         return f"Rates per 10,000 children use the {population_source} population."
     return (
         f"Rates per 10,000 children use the {population_source} population; [x] where no population group "
-        f"matches: {', '.join(missing)} (the Census 2021 classification has no one-to-one group, or the "
-        "ethnicity is unknown)."
+        f"matches: {', '.join(missing)} (the ethnicity is unknown, or the population has no group that matches "
+        "it one to one)."
     )

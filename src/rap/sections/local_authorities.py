@@ -87,8 +87,8 @@ def la_inputs_from_measures(measures: pd.DataFrame, population: pd.DataFrame | N
         note = "no child population by ethnic group was supplied, so no rates or standardisation"
     else:
         note = (
-            "children 0-17 by LA and ethnic group from the synthetic population file (made up: LA totals are "
-            "ONS mid-year estimates, split by region's Census 2021 all-ages shares with random LA variation)"
+            "children 0-17 by LA and ethnic group from the synthetic population file (one random draw from the "
+            "package's estimate: ONS mid-(Y-1) estimates split by the LA's school census shares)"
             if synthetic
             else "children 0-17 by LA and ethnic group from the population file supplied"
         )
@@ -872,10 +872,13 @@ def write_tables(
     minor: pd.DataFrame,
     neighbours: pd.DataFrame,
     year: int,
+    population_years: list[int] | None = None,
 ) -> list:
-    """The section's EES tidy CSVs (with ``.meta.csv``) under ``out/tables``."""
+    """The section's EES tidy CSVs (with ``.meta.csv``) under ``out/tables``, with the estimated child
+    population by ethnic group for ``population_years`` (default: ``year``)."""
     from pathlib import Path
 
+    from rap.domain import child_population as cp
     from rap.domain.ees import with_ees_columns, write_ees
 
     tables = Path(out) / "tables"
@@ -911,5 +914,11 @@ def write_tables(
         tables / "la_statistical_neighbours_proxy.csv",
         filters={"rank": "Neighbour rank"},
         indicators={"neighbour_code": ("Neighbour (LA code)", "", 0), "neighbour_name": ("Neighbour (LA name)", "", 0)},
+    )
+    paths += write_ees(
+        with_ees_columns(cp.publication_frame(population_years or [year]), year="time_period"),
+        tables / "child_population_by_ethnicity.csv",
+        filters=cp.FILTERS,
+        indicators=cp.INDICATORS,
     )
     return paths

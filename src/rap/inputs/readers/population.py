@@ -6,8 +6,9 @@
 * :func:`read_census_ethnicity`: Census 2021 usual residents of ALL AGES by the 20-category ethnic group,
   England or regions (``census_ethnicity_regions``; ONS's national table reads too). Flagged ``all_ages = True``:
   it is NOT a denominator for children (it understates Mixed children badly).
-* :func:`read_children_by_la_ethnicity`: the synthetic children 0-17 by LA and ONS 2021 group
-  (``children_by_la_ethnicity``, docs/data-contract.md), flagged by its ``source`` column.
+* :func:`read_children_by_la_ethnicity`: the synthetic children 0-17 by LA and ethnic group (the DfE code where
+  an ``ethnic_code`` column is given, and the ONS 2021 group; ``children_by_la_ethnicity``,
+  docs/data-contract.md), flagged by its ``source`` column.
 """
 
 from __future__ import annotations
@@ -187,9 +188,12 @@ def read_children_by_la_ethnicity(path: str | Path) -> pd.DataFrame:
         "source",
     ]
     df, path = _read(path, cols)
+    if "ethnic_code" in df.columns:  # the DfE group (optional; keeps groups ONS 2021 merges apart)
+        cols = [*cols[:7], "ethnic_code", *cols[7:]]
     out = df[cols].copy()
     for c in cols:
         out[c] = out[c].str.strip()
+    _check_ethnic_codes(df, out, path)
     out["time_period"] = _year_column(df, "time_period", path)
     code = pd.to_numeric(out["ons2021_code"], errors="coerce")
     bad = code.isna() | ~code.between(1, 19)
@@ -216,5 +220,26 @@ def read_children_by_la_ethnicity(path: str | Path) -> pd.DataFrame:
         )
     out["all_ages"] = False
     out["line"] = df[LINE_COL].astype("int64")
-    _no_repeats(out, ["time_period", "new_la_code", "ons2021_code"], path)
+    group = "ethnic_code" if "ethnic_code" in out.columns else "ons2021_code"
+    _no_repeats(out, ["time_period", "new_la_code", group], path)
     return out
+
+
+def _check_ethnic_codes(df: pd.DataFrame, out: pd.DataFrame, path: Path) -> None:
+    """An InputError naming the first ``ethnic_code`` that is not a known DfE code (refused and not obtained
+    have no population)."""
+    if "ethnic_code" not in out.columns:
+        return
+    from rap.domain.ethnicity import codes
+
+    known = set(codes().index[codes()["known"]])
+    bad = ~out["ethnic_code"].isin(known).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            path,
+            "ethnic_code must be one of the 18 known DfE codes (rap/data/ethnicity/codes.csv)",
+            line=int(df[LINE_COL].iloc[i]),
+            column="ethnic_code",
+            value=df["ethnic_code"].iloc[i],
+        )

@@ -629,21 +629,34 @@ def denominator_comparability(population: pd.DataFrame | None) -> pd.DataFrame:
         ],
         "",
     )
+    out["base"] = "ONS Census 2021 classification (19 groups); Census 2021 base, ageing each year"
+    return _with_population(out, population, known)
+
+
+def _with_population(out: pd.DataFrame, population: pd.DataFrame | None, known: pd.Series) -> pd.DataFrame:
+    """The population behind each code in the latest year: by DfE code where the file gives one (then every
+    known code has its own group), else by the matched ONS 2021 group."""
     if population is None or population.empty:
         out["population"] = np.nan
         out["population_years"] = "none"
         out["source"] = "none: no population by ethnicity in the inputs"
+        return out
+    latest = int(population["time_period"].max())
+    cur = population[population["time_period"] == latest]
+    if "ethnic_code" in population.columns:
+        out["population"] = out["ethnic_code"].map(cur.groupby("ethnic_code")["population"].sum()).astype("Float64")
+        out.loc[known, "match"] = "one-to-one"
+        out.loc[known, "reason"] = "the population is estimated for each DfE group (school census shares)"
+        out["base"] = "DfE groups: ONS mid-year estimates of children 0-17 split by the LA's school census shares"
     else:
-        latest = int(population["time_period"].max())
-        pop = population[population["time_period"] == latest].groupby("ons2021_code")["population"].sum()
+        pop = cur.groupby("ons2021_code")["population"].sum()
         out["population"] = out["ons2021_code"].map(pop).astype("Float64")
-        yrs = sorted(population["time_period"].unique())
-        out["population_years"] = f"{yrs[0]} to {yrs[-1]}" if len(yrs) > 1 else str(yrs[0])
-        from rap.inputs.readers.population import SYNTHETIC_SOURCE
+    yrs = sorted(population["time_period"].unique())
+    out["population_years"] = f"{yrs[0]} to {yrs[-1]}" if len(yrs) > 1 else str(yrs[0])
+    from rap.inputs.readers.population import SYNTHETIC_SOURCE
 
-        src = population["source"].iloc[0] if "source" in population.columns else ""
-        out["source"] = "synthetic" if src == SYNTHETIC_SOURCE else src
-    out["base"] = "ONS Census 2021 classification (19 groups); Census 2021 base, ageing each year"
+    src = population["source"].iloc[0] if "source" in population.columns else ""
+    out["source"] = "synthetic" if src == SYNTHETIC_SOURCE else src
     return out
 
 
