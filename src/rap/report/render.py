@@ -29,6 +29,7 @@ Two backends:
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import os
 import re
@@ -113,6 +114,8 @@ def render_quarto(report_dir: Path) -> dict[str, Path]:
     book = config["book"]
     name = book.get("output-file", "report")
     out_dir = report_dir / config.get("project", {}).get("output-dir", "_book")
+    for page in sorted(out_dir.glob("*.html")):
+        page.write_text(polish_quarto_page(page.read_text(encoding="utf-8")), encoding="utf-8")
     results: dict[str, Path] = {}
     for fmt in config.get("format", {}):
         ext = _EXT[fmt]
@@ -129,6 +132,51 @@ def render_quarto(report_dir: Path) -> dict[str, Path]:
     return results
 
 
+_QUARTO_TABLE_RE = re.compile(
+    r'<figcaption class="quarto-float-caption-top[^"]*quarto-float-tbl"[^>]*>(?P<cap>.*?)</figcaption>\s*'
+    r'<div aria-describedby="(?P<id>[^"]+)">\s*<table(?P<attrs>[^>]*)>',
+    re.S,
+)
+
+
+def _wrap_quarto_tables(html: str) -> str:
+    """Give each of Quarto's captioned tables what the pandoc route gives it: a focusable, labelled scroll
+    region (WCAG 1.4.10 reflow, 2.1.1 keyboard) and a ``<caption>`` (visually hidden: Quarto shows the
+    caption as the float's figcaption above it) so the table itself is named."""
+
+    def repl(m: re.Match) -> str:
+        cap_html = m.group("cap").strip()
+        label = html_lib.escape(html_lib.unescape(re.sub(r"<[^>]+>", "", cap_html)).replace("\xa0", " "), quote=True)
+        return (
+            m.group(0).split("<div aria-describedby", 1)[0]
+            + f'<div class="table-wrap" role="region" tabindex="0" aria-label="{label}"'
+            + f' aria-describedby="{m.group("id")}">\n<table{m.group("attrs")}>'
+            + f'<caption class="visually-hidden">{cap_html}</caption>'
+        )
+
+    return _QUARTO_TABLE_RE.sub(repl, html)
+
+
+def _add_quarto_skip_link(html: str) -> str:
+    """A "Skip to main content" link first in the body (WCAG 2.4.1), to Quarto's ``<main>``."""
+    body = re.search(r"<body[^>]*>", html)
+    if body is None or 'class="skip-link"' in html or 'id="quarto-document-content"' not in html:
+        return html
+    link = '<a class="skip-link" href="#quarto-document-content">Skip to main content</a>'
+    return html[: body.end()] + "\n" + link + html[body.end() :]
+
+
+_TOC_TITLE_RE = re.compile(r'<h2 id="toc-title">(.*?)</h2>', re.S)
+
+
+def polish_quarto_page(html: str) -> str:
+    """The pandoc route's accessibility fixes, applied to one page of Quarto's HTML book. The margin
+    contents' title stops being a heading: it comes before the page's ``<h1>`` in the document, so the
+    headings would start at level 2 (the ``<nav>`` landmark still names it)."""
+    html = _TOC_TITLE_RE.sub(r'<p id="toc-title">\1</p>', html)
+    return _add_quarto_skip_link(_wrap_quarto_tables(_add_th_scope(html)))
+
+
 # --------------------------------------------------------------------------- pandoc
 def _index_notebook(report_dir: Path, dest: Path) -> None:
     """index.qmd -> one-markdown-cell notebook, so pandoc can read it with the chapters."""
@@ -138,7 +186,8 @@ def _index_notebook(report_dir: Path, dest: Path) -> None:
     if m:
         front = yaml.safe_load(m.group(1)) or {}
         text = text[m.end() :]
-    heading = f"# {front['title']}\n\n" if front.get("title") else ""
+    # unnumbered, as a Quarto book's index page: the chapters after it are numbered from 1
+    heading = f"# {front['title']} {{.unnumbered}}\n\n" if front.get("title") else ""
     nb = {
         "cells": [{"cell_type": "markdown", "id": "index", "metadata": {}, "source": heading + text}],
         "metadata": {},
@@ -181,6 +230,7 @@ IPYNB_READER = "ipynb" + "".join(
         "implicit_figures",
         "fenced_divs",
         "bracketed_spans",
+        "smart",
     )
 )
 
