@@ -180,10 +180,11 @@ def quarto_config(
         "project": {"type": "book", "output-dir": "_book"},
         "book": {
             "title": title,
-            "subtitle": subtitle,
+            # the reporting year goes in the subtitle, not in `date`: Quarto reads any `date` as a date
+            # ("Reporting year 2024 ..." became 1 January 2024) and the leak scan rightly refuses it
+            "subtitle": f"{subtitle}. Reporting year {year} (collection year {year - 1} to {str(year)[2:]})",
             # Quarto's Typst book template (orange-book) fails with "expected content, found array" without one
             "author": author,
-            "date": f"Reporting year {year} (collection year {year - 1} to {str(year)[2:]})",
             "output-file": name,
             "chapters": ["index.qmd", *chapters],
         },
@@ -201,7 +202,16 @@ def quarto_config(
 def _index_qmd(title: str, summary_md: str, chapter_titles: Sequence[str]) -> tuple[dict, str]:
     # a heading, not a front-matter title, so it can be unnumbered: Quarto then numbers the chapters from 1
     front: dict = {}
-    body = ["# Summary of main findings {.unnumbered}", "", summary_md.strip(), "", "## About this report", "", "The report has these chapters:", ""]
+    body = [
+        "# Summary of main findings {.unnumbered}",
+        "",
+        summary_md.strip(),
+        "",
+        "## About this report",
+        "",
+        "The report has these chapters:",
+        "",
+    ]
     body += [f"{i}. {t}" for i, t in enumerate(chapter_titles, start=1)]
     return front, "\n".join(body) + "\n"
 
