@@ -42,7 +42,8 @@ def small_run(small_project) -> Path:
     from rap.cli import main
 
     params = small_project / "params" / "2024.yaml"
-    code = main(["run", "--params", str(params), "--workers", "2"])
+    # the pandoc route, whether or not Quarto is on PATH: tests/test_quarto_route.py renders the Quarto route
+    code = main(["run", "--params", str(params), "--workers", "2", "--renderer", "pandoc"])
     if code != 0:
         pytest.fail(f"rap run on small synthetic data exited {code}")
     return small_project / "outputs" / "2024"

@@ -109,35 +109,34 @@ def _listing(found: list[dict], viewport: str) -> list[str]:
     return lines
 
 
-def test_no_wcag_violations(checked):
-    """axe-core, WCAG 2.0/2.1/2.2 A and AA rules, at both widths."""
+def violation_problems(result: dict) -> list[str]:
+    """axe-core, WCAG 2.0/2.1/2.2 A and AA rules, at every width checked (best practice only warned)."""
     problems: list[str] = []
-    for name, vp in checked["by_name"].items():
-        problems += _listing(vp["violations"], name)
+    for vp in result["viewports"]:
+        problems += _listing(vp["violations"], vp["name"])
         for v in vp["bestPractice"]:  # reported, one warning per rule, not failed
             targets = ", ".join(n["target"] for n in v["nodes"][:3])
             warnings.warn(
-                f"axe best practice [{name}] {v['id']} ({v['impact']}): {v['help']}: "
+                f"axe best practice [{vp['name']}] {v['id']} ({v['impact']}): {v['help']}: "
                 f"{len(v['nodes'])} elements, e.g. {targets}",
                 stacklevel=1,
             )
-    assert not problems, f"{len(problems)} WCAG 2.2 AA violations:\n" + "\n".join(problems)
+    return problems
 
 
-def test_reflow_at_320_px(checked):
+def reflow_problems(facts: dict) -> list[str]:
     """WCAG 1.4.10: at 320 CSS px nothing scrolls the page sideways; a wide table scrolls in its own region."""
-    facts = checked["by_name"]["narrow-320"]["facts"]
-    assert facts["innerWidth"] == 320
-    assert facts["scrollWidth"] <= facts["innerWidth"] + 1, (
-        f"the page scrolls horizontally at 320 px (scrollWidth {facts['scrollWidth']}); sticking out: "
-        + "; ".join(facts["overflowing"])
-    )
-    assert not facts["overflowing"], "elements wider than the screen: " + "; ".join(facts["overflowing"])
+    problems = []
+    if facts["innerWidth"] != 320:
+        problems.append(f"viewport is {facts['innerWidth']} px, not 320")
+    if facts["scrollWidth"] > facts["innerWidth"] + 1:
+        problems.append(f"the page scrolls horizontally at 320 px (scrollWidth {facts['scrollWidth']})")
+    problems += [f"wider than the screen: {o}" for o in facts["overflowing"]]
+    return problems
 
 
-def test_tables_have_captions_scoped_headers_and_a_scroll_region(checked):
-    facts = checked["by_name"]["desktop"]["facts"]
-    assert facts["tables"], "no tables found in the report"
+def table_problems(facts: dict) -> list[str]:
+    """Every table captioned, with scoped header cells, inside a focusable scroll region named by its caption."""
     bad = []
     for i, t in enumerate(facts["tables"], start=1):
         name = t["id"] or f"table {i} (no id)"
@@ -157,30 +156,77 @@ def test_tables_have_captions_scoped_headers_and_a_scroll_region(checked):
             bad.append(f"{name}: not inside a focusable, labelled scroll region ({w})")
         elif t["caption"] and w["label"] != t["caption"]:
             bad.append(f"{name}: region label {w['label']!r} is not the caption {t['caption']!r}")
+    return bad
+
+
+def image_problems(facts: dict) -> list[str]:
+    missing = [img["src"][:80] for img in facts["images"] if not (img["alt"] or "").strip()]
+    return [f"{len(missing)} images without alt text: {missing}"] if missing else []
+
+
+def language_problems(facts: dict) -> list[str]:
+    problems = [] if (facts["lang"] or "").lower().startswith("en") else [f"lang is {facts['lang']!r}"]
+    return problems + ([] if facts["title"].strip() else ["empty <title>"])
+
+
+def heading_problems(facts: dict) -> list[str]:
+    """The first heading is h1, none skips a level, one <main>, at least one <nav>."""
+    levels = [h["level"] for h in facts["headings"]]
+    problems = [] if levels and levels[0] == 1 else [f"the first heading is not h1: {facts['headings'][:1]}"]
+    problems += [
+        f"headings skip a level: h{a} -> h{b} ({h['text']!r})"
+        for a, b, h in zip(levels, levels[1:], facts["headings"][1:])
+        if b > a + 1
+    ]
+    if facts["landmarks"]["main"] != 1 or facts["landmarks"]["nav"] < 1:
+        problems.append(f"landmarks: {facts['landmarks']}")
+    return problems
+
+
+def page_problems(result: dict) -> list[str]:
+    """Every check above, for one page's result from check_page.js (also used for Quarto's book pages)."""
+    by_name = {vp["name"]: vp for vp in result["viewports"]}
+    desktop = by_name["desktop"]["facts"]
+    return (
+        violation_problems(result)
+        + reflow_problems(by_name["narrow-320"]["facts"])
+        + table_problems(desktop)
+        + image_problems(desktop)
+        + language_problems(desktop)
+        + heading_problems(desktop)
+    )
+
+
+def test_no_wcag_violations(checked):
+    problems = violation_problems(checked)
+    assert not problems, f"{len(problems)} WCAG 2.2 AA violations:\n" + "\n".join(problems)
+
+
+def test_reflow_at_320_px(checked):
+    problems = reflow_problems(checked["by_name"]["narrow-320"]["facts"])
+    assert not problems, "\n".join(problems)
+
+
+def test_tables_have_captions_scoped_headers_and_a_scroll_region(checked):
+    facts = checked["by_name"]["desktop"]["facts"]
+    assert facts["tables"], "no tables found in the report"
+    bad = table_problems(facts)
     assert not bad, "\n".join(bad)
 
 
 def test_every_image_has_alt_text(checked):
-    images = checked["by_name"]["desktop"]["facts"]["images"]
-    assert images, "no charts found in the report"
-    missing = [img["src"] for img in images if not (img["alt"] or "").strip()]
-    assert not missing, f"{len(missing)} images without alt text: {missing}"
+    facts = checked["by_name"]["desktop"]["facts"]
+    assert facts["images"], "no charts found in the report"
+    assert not image_problems(facts)
 
 
 def test_language_and_title(checked):
-    facts = checked["by_name"]["desktop"]["facts"]
-    assert (facts["lang"] or "").lower().startswith("en"), facts["lang"]
-    assert facts["title"].strip(), "empty <title>"
+    assert not language_problems(checked["by_name"]["desktop"]["facts"])
 
 
 def test_headings_in_order_and_landmarks(checked):
-    facts = checked["by_name"]["desktop"]["facts"]
-    levels = [h["level"] for h in facts["headings"]]
-    assert levels and levels[0] == 1, f"the first heading is not h1: {facts['headings'][:1]}"
-    skips = [f"h{a} -> h{b} ({h['text']!r})" for a, b, h in zip(levels, levels[1:], facts["headings"][1:]) if b > a + 1]
-    assert not skips, "headings skip a level: " + "; ".join(skips)
-    assert facts["landmarks"]["main"] == 1, facts["landmarks"]
-    assert facts["landmarks"]["nav"] >= 1, facts["landmarks"]
+    problems = heading_problems(checked["by_name"]["desktop"]["facts"])
+    assert not problems, "\n".join(problems)
 
 
 def _png_size(path: Path) -> tuple[int, int]:

@@ -81,20 +81,20 @@ def test_html_table_and_figure(built):
     html = _html(built[2])
     table = re.search(r'<table id="tbl-demo">.*?</table>', html, re.S)
     assert table, "no real table with the tbl-demo id"
-    assert re.search(r"<caption>Table 1: Children looked after by ethnic group", table.group(0))
+    assert re.search(r"<caption>Table 1\.1: Children looked after by ethnic group", table.group(0))
     assert '<th scope="col"' in table.group(0) and '<th scope="row"' in table.group(0)
     assert "59,340" in table.group(0) and "[c]" in table.group(0)
     assert "row_id_should_not_show" not in html
     fig = re.search(r'<figure id="fig-demo">.*?</figure>', html, re.S)
     assert fig and f'alt="{FIGURE_ALT}"' in fig.group(0)
-    assert f"Figure 1: {FIGURE_CAPTION}" in fig.group(0)
+    assert re.search(r"Figure 1\.1:\s+" + r"\s+".join(map(re.escape, FIGURE_CAPTION.split())), fig.group(0))
 
 
 def test_html_cross_references_resolved(built):
     html = _html(built[2])
     assert "@tbl-demo" not in html and "@fig-demo" not in html
-    assert re.search(r'White \(<a href="#tbl-demo">Table\s+1</a>\)', html)
-    assert re.search(r'<a href="#fig-demo">Figure\s+1</a>', html)
+    assert re.search(r'White \(<a href="#tbl-demo">Table\s+1\.1</a>\)', html)
+    assert re.search(r'<a href="#fig-demo">Figure\s+1\.1</a>', html)
 
 
 def test_no_code_no_parameters_no_paths(built):
@@ -120,7 +120,7 @@ def test_docx_contains_caption(built):
     with zipfile.ZipFile(built[2]["docx"]) as z:
         xml = z.read("word/document.xml").decode("utf-8")
     text = re.sub(r"<[^>]+>", "", xml)
-    assert TABLE_CAPTION in text and "59,340" in text and "Table 1" in text
+    assert TABLE_CAPTION in text and "59,340" in text and "Table 1.1" in text
     assert SECRET not in xml and PARAM_NAMES[0] not in xml
 
 
@@ -131,7 +131,7 @@ def test_pdf(built):
         pytest.skip("pdftotext not installed (apt-get install poppler-utils): text not checked")
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     flat = " ".join(text.split())
-    assert TABLE_CAPTION in flat and "Table 1" in flat and "Figure 1" in flat
+    assert TABLE_CAPTION in flat and "Table 1.1" in flat and "Figure 1.1" in flat
     assert SECRET not in flat and PARAM_NAMES[0] not in flat
 
 

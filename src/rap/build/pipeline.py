@@ -248,7 +248,7 @@ def publish(
     code = result.code if result else None
     if workers <= 1:
         timed("spreadsheet", build_spreadsheet, staging, params, use_cache, code)
-        info = timed("report", build_report, staging, params, renderer, use_cache, result)
+        info = timed("report", build_report, staging, params, renderer, use_cache, result, 1)
         timed("leak scan", scan.scan, scan.files())
     else:
         from concurrent.futures import ProcessPoolExecutor
@@ -257,13 +257,15 @@ def publish(
 
         with ProcessPoolExecutor(1, mp_context=mp_context(), initializer=die_with_parent) as pool:
             writing = pool.submit(_spreadsheet_seconds, staging, params, use_cache, code)
-            info = timed("report", build_report, staging, params, renderer, use_cache, result)
+            info = timed("report", build_report, staging, params, renderer, use_cache, result, workers)
             # The spreadsheet (and its temporary file) may still be being written beside the other files.
             timed("leak scan", scan.scan, [rel for rel in scan.files() if sheet not in rel])
             done("spreadsheet", writing.result())  # re-raises a failure in the spreadsheet
         timed("leak scan", scan.scan, [sheet])
     scan.finish()
     print(f"{'leak scan':<32} {'done':<9} {steps['leak scan']:7.1f}s", flush=True)
+    if info:
+        print(f"report rendered by {info['name']} ({info['version']})", flush=True)
     return info
 
 
@@ -411,7 +413,12 @@ def scan_build(staging: Path, params: Params, result: RunResult | None = None, u
 
 
 def build_report(
-    staging: Path, params: Params, renderer: str = "auto", use_cache: bool = True, result: RunResult | None = None
+    staging: Path,
+    params: Params,
+    renderer: str = "auto",
+    use_cache: bool = True,
+    result: RunResult | None = None,
+    workers: int | None = None,
 ) -> dict[str, Any]:
     """Build the Quarto project from the executed notebooks in ``staging`` (and the annexes made from the
     build's tables, parameters and checks) and render it there.
@@ -443,7 +450,7 @@ def build_report(
             summary_md=summary,
             year=params.year,
         )
-    render(report_dir, renderer=used)
+    render(report_dir, renderer=used, workers=workers)
     tmp = cached.with_name(cached.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(report_dir, tmp)

@@ -31,6 +31,8 @@ __all__ = ["build_project", "sanitise_notebook", "quarto_config", "DROP_TAGS", "
 
 DROP_TAGS = frozenset({"parameters", "injected-parameters", "remove-cell"})
 CSS_NAME = "report.css"
+#: Who the report is by, on its title page (Quarto's book templates need one).
+AUTHOR = "Ethnicity of looked-after children: reproducible analytical pipeline"
 #: Typst settings (fonts, table rules, no justified text), copied into the project beside the CSS.
 TYPST_HEADER, TYPST_BODY = "typst-header.typ", "typst-body.typ"
 _FORMAT_KEYS = {"html": "html", "docx": "docx", "pdf": "typst", "typst": "typst"}
@@ -69,38 +71,61 @@ def _cell_label(src: str) -> str | None:
     return None
 
 
+def _lines(text: str) -> list[str]:
+    """nbformat's list form of a source or output text. Quarto 1.11 drops the newlines of a markdown cell
+    whose ``source`` is one string (valid nbformat), which runs headings and paragraphs together."""
+    return text.splitlines(keepends=True)
+
+
+def _asis_source(src: str) -> str:
+    """A code cell's source with its float options removed and ``output: asis`` set: its outputs already
+    declare the table or figure, and Quarto must not see the float twice."""
+    lines = src.splitlines()
+    head, rest = [], []
+    for i, line in enumerate(lines):
+        m = _OPTION_RE.match(line)
+        if not m:
+            rest = lines[i:]
+            break
+        if m.group(1) not in _FLOAT_OPTIONS and m.group(1) != "output":
+            head.append(line)
+    head.append("#| output: asis")
+    return "\n".join(head + rest)
+
+
+def _separate_markdown_outputs(cell: dict) -> None:
+    """End every Markdown output with a blank line. Quarto joins the outputs of an ``output: asis`` cell
+    with a single newline, so a table caption ``: ... {#tbl-x}`` after another output would be read as
+    text of the paragraph before it and ``@tbl-x`` would not resolve; pandoc is unaffected."""
+    for out in cell.get("outputs", []):
+        data = out.get("data", {})
+        md = data.get("text/markdown")
+        if md is None:
+            continue
+        text = "".join(md) if isinstance(md, list) else md
+        data["text/markdown"] = _lines(text.rstrip("\n") + "\n\n")
+
+
 def sanitise_notebook(nb: dict) -> dict:
-    """Return a copy of an executed notebook fit to be a report chapter."""
+    """Return a copy of an executed notebook fit to be a report chapter (for either renderer)."""
     nb = copy.deepcopy(nb)
     cells = []
     for cell in nb.get("cells", []):
-        tags = set(cell.get("metadata", {}).get("tags", []))
-        if tags & DROP_TAGS:
-            continue
         meta = cell.get("metadata", {})
+        if set(meta.get("tags", [])) & DROP_TAGS:
+            continue
         meta.pop("papermill", None)
         meta.pop("execution", None)
+        src = _cell_source(cell)
         if cell.get("cell_type") == "code":
-            src = _cell_source(cell)
             label = _cell_label(src)
             if label and label in _declared_ids(cell):
-                lines = src.splitlines()
-                head, rest = [], []
-                for i, line in enumerate(lines):
-                    m = _OPTION_RE.match(line)
-                    if not m:
-                        rest = lines[i:]
-                        break
-                    if m.group(1) not in _FLOAT_OPTIONS and m.group(1) != "output":
-                        head.append(line)
-                else:
-                    rest = []
-                head.append("#| output: asis")
-                cell["source"] = "\n".join(head + rest)
+                src = _asis_source(src)
+            _separate_markdown_outputs(cell)
+        cell["source"] = _lines(src)
         cells.append(cell)
     nb["cells"] = cells
-    meta = nb.setdefault("metadata", {})
-    meta.pop("papermill", None)
+    nb.setdefault("metadata", {}).pop("papermill", None)
     return nb
 
 
@@ -115,7 +140,14 @@ def _chapter_title(nb: dict, fallback: str) -> str:
 
 
 def quarto_config(
-    *, title: str, subtitle: str, year: int, chapters: Sequence[str], formats: Iterable[str], name: str
+    *,
+    title: str,
+    subtitle: str,
+    year: int,
+    chapters: Sequence[str],
+    formats: Iterable[str],
+    name: str,
+    author: str = AUTHOR,
 ) -> dict:
     """The ``_quarto.yml`` mapping for the report book."""
     fmt: dict[str, dict] = {}
@@ -124,8 +156,10 @@ def quarto_config(
         if key is None:
             raise ValueError(f"unsupported format {f!r}; use html, docx, pdf or typst")
         if key == "html":
+            # A book's HTML is a site, one page per chapter, with its libraries in _book/site_libs. Not
+            # embed-resources: on a book each page would embed its neighbours through <link rel="prev">
+            # (about 150 MB for nine pages). Figures are data URIs in the outputs, so pages stand alone.
             fmt["html"] = {
-                "embed-resources": True,
                 "toc": True,
                 "css": [CSS_NAME],
                 "lang": "en-GB",
@@ -146,21 +180,38 @@ def quarto_config(
         "project": {"type": "book", "output-dir": "_book"},
         "book": {
             "title": title,
-            "subtitle": subtitle,
-            "date": f"Reporting year {year} (collection year {year - 1} to {str(year)[2:]})",
+            # the reporting year goes in the subtitle, not in `date`: Quarto reads any `date` as a date
+            # ("Reporting year 2024 ..." became 1 January 2024) and the leak scan rightly refuses it
+            "subtitle": f"{subtitle}. Reporting year {year} (collection year {year - 1} to {str(year)[2:]})",
+            # Quarto's Typst book template (orange-book) fails with "expected content, found array" without one
+            "author": author,
             "output-file": name,
             "chapters": ["index.qmd", *chapters],
         },
         "lang": "en-GB",
         "toc": True,
+        # Headings unnumbered; tables and figures numbered within their chapter ("Table 2.3"), as both routes
+        # do: a Quarto book restarts its counters at every chapter, so it cannot number through the report.
+        "number-sections": False,
+        "crossref": {"chapters": True},
         "execute": {"enabled": False, "echo": False, "warning": False, "error": False},
         "format": fmt,
     }
 
 
 def _index_qmd(title: str, summary_md: str, chapter_titles: Sequence[str]) -> tuple[dict, str]:
-    front = {"title": "Summary of main findings"}
-    body = [summary_md.strip(), "", "## About this report", "", "The report has these chapters:", ""]
+    # a heading, not a front-matter title, so it can be unnumbered: Quarto then numbers the chapters from 1
+    front: dict = {}
+    body = [
+        "# Summary of main findings {.unnumbered}",
+        "",
+        summary_md.strip(),
+        "",
+        "## About this report",
+        "",
+        "The report has these chapters:",
+        "",
+    ]
     body += [f"{i}. {t}" for i, t in enumerate(chapter_titles, start=1)]
     return front, "\n".join(body) + "\n"
 
@@ -214,10 +265,8 @@ def build_project(
     header = "# Generated by rap.report.project.build_project: do not edit by hand.\n"
     cfg_path = report_dir / "_quarto.yml"
     cfg_path.write_text(header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    (report_dir / "index.qmd").write_text(
-        "---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True) + "---\n\n" + body,
-        encoding="utf-8",
-    )
+    matter = "---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True) + "---\n\n" if front else ""
+    (report_dir / "index.qmd").write_text(matter + body, encoding="utf-8")
     (report_dir / CSS_NAME).write_text(_css_text(), encoding="utf-8")
     if "typst" in config["format"]:
         for name in (TYPST_HEADER, TYPST_BODY):

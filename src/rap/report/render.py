@@ -3,12 +3,13 @@
 Two backends:
 
 ``quarto``
-    ``quarto render <dir> --no-execute`` (``check=True``; a failure raises
-    :class:`ReportRenderError` carrying Quarto's stderr). Used by ``renderer="auto"``
-    whenever ``quarto`` is on PATH. Quarto writes the book into ``<dir>/_book``; the
-    single-file formats (DOCX, PDF) are copied up to ``<dir>/<name>.docx|.pdf`` and
-    the HTML entry point is ``<dir>/_book/index.html`` (a book's HTML is one page per
-    chapter).
+    ``quarto render <copy> --no-execute --to F`` for each format at once, each in its own copy of the
+    project (a failure raises :class:`ReportRenderError` naming the format, the chapter Quarto was on and
+    its error lines; its warnings come back as :class:`QuartoWarning`). Used by ``renderer="auto"``
+    whenever ``quarto`` is on PATH. The HTML is Quarto's book site, one page per chapter, in
+    ``<dir>/_book`` (entry page ``index.html``), with the pandoc route's accessibility fixes added to each
+    page (scoped header cells, labelled scroll regions with a caption for every table, a skip link);
+    DOCX and PDF are moved up to ``<dir>/<name>.docx|.pdf``.
 
 ``pandoc``
     pandoc (from ``pypandoc-binary``) reads the notebooks with ``-f ipynb
@@ -29,24 +30,27 @@ Two backends:
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import warnings
 from importlib import resources
 from pathlib import Path
 
 import yaml
 
-from rap.core.errors import InputError
+from rap.core.errors import InputError, RapError
 
 __all__ = ["render", "render_quarto", "render_pandoc", "ReportRenderError", "pandoc_path", "filter_path"]
 
 
-class ReportRenderError(RuntimeError):
-    """A renderer failed; the message carries its stderr."""
+class ReportRenderError(RapError):
+    """A renderer failed; the message says where and carries the renderer's error lines (the CLI prints it
+    as one message, never a traceback)."""
 
 
 _EXT = {"html": "html", "docx": "docx", "typst": "pdf", "pdf": "pdf"}
@@ -83,50 +87,144 @@ def _load_config(report_dir: Path) -> dict:
     return yaml.safe_load(cfg.read_text(encoding="utf-8"))
 
 
-def render(report_dir: Path, renderer: str = "auto") -> dict[str, Path]:
-    """Render every format in ``_quarto.yml``; returns ``{"html"|"docx"|"pdf": path}``."""
+def render(report_dir: Path, renderer: str = "auto", workers: int | None = None) -> dict[str, Path]:
+    """Render every format in ``_quarto.yml``; returns ``{"html"|"docx"|"pdf": path}``. ``workers`` caps
+    the formats Quarto renders at once (default: the cores)."""
     report_dir = Path(report_dir)
     _load_config(report_dir)  # a missing folder is an InputError before any renderer starts
     if renderer not in ("auto", "quarto", "pandoc"):
         raise ValueError(f"renderer must be auto, quarto or pandoc, not {renderer!r}")
     if renderer == "quarto" or (renderer == "auto" and shutil.which("quarto")):
-        return render_quarto(report_dir)
+        return render_quarto(report_dir, workers)
     return render_pandoc(report_dir)
 
 
 # --------------------------------------------------------------------------- quarto
-def render_quarto(report_dir: Path) -> dict[str, Path]:
+#: Quarto warnings that say nothing about the report: the shared offline bundle has no typst-gather, so Quarto
+#: stages every Typst package it has (the PDF is unaffected).
+TOLERATED_QUARTO_WARNINGS = ("typst-gather analyze failed", "Run ./configure.sh to build and install it")
+_ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
+_QUARTO_FILE_RE = re.compile(r"\[\s*\d+/\d+\]\s+(\S+)")
+
+
+class QuartoWarning(UserWarning):
+    """A warning Quarto printed while rendering the report (an unresolved cross-reference, say)."""
+
+
+def quarto_warnings(stderr: str) -> list[str]:
+    """Quarto's WARN/WARNING lines, without colour codes and the tolerated ones."""
+    lines = [_ANSI_RE.sub("", line).strip() for line in stderr.splitlines()]
+    found = [line for line in lines if line.startswith(("WARN", "WARNING"))]
+    return [line for line in found if not any(t in line for t in TOLERATED_QUARTO_WARNINGS)]
+
+
+def _quarto_failure(fmt: str, stderr: str) -> str:
+    """Where Quarto stopped (the last chapter it named) and its error lines, not its whole log."""
+    lines = [_ANSI_RE.sub("", line).rstrip() for line in stderr.splitlines()]
+    chapters = [m.group(1) for line in lines if (m := _QUARTO_FILE_RE.search(line))]
+    errors = [line for line in lines if line.lstrip().startswith(("ERROR", "error"))] or lines[-8:]
+    where = f" in chapter {chapters[-1]}" if chapters else ""
+    return f"quarto could not render the {fmt} report{where}:\n" + "\n".join(errors[:20])
+
+
+def _quarto_one(exe: str, project: Path, fmt: str) -> tuple[str, Path, str]:
+    """Render one format in its own copy of the project (Quarto cannot render one project twice at once)."""
+    proc = subprocess.run(
+        [exe, "render", str(project), "--no-execute", "--to", fmt], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise ReportRenderError(_quarto_failure(fmt, proc.stderr))
+    return fmt, project, proc.stderr
+
+
+def render_quarto(report_dir: Path, workers: int | None = None) -> dict[str, Path]:
+    """``quarto render --to F`` for each format at once (each in a copy of the project), then the HTML book's
+    pages are given the pandoc route's accessibility fixes. Quarto's warnings are re-issued as
+    :class:`QuartoWarning`."""
     report_dir = Path(report_dir)
     config = _load_config(report_dir)
     exe = shutil.which("quarto")
     if exe is None:
         raise ReportRenderError("quarto is not on PATH; use renderer='pandoc'")
-    try:
-        subprocess.run(
-            [exe, "render", str(report_dir), "--no-execute"],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-    except subprocess.CalledProcessError as err:
-        raise ReportRenderError(f"quarto render failed (exit {err.returncode}):\n{err.stderr}") from err
-    book = config["book"]
-    name = book.get("output-file", "report")
+    formats = list(config.get("format", {}))
+    out_name = config.get("project", {}).get("output-dir", "_book")
+    workers = max(1, min(len(formats), workers or os.cpu_count() or 1))
+    with tempfile.TemporaryDirectory(prefix="rap-quarto-") as tmp_s:
+        copies = {f: Path(tmp_s) / f for f in formats}
+        for copy in copies.values():
+            shutil.copytree(report_dir, copy, ignore=shutil.ignore_patterns(out_name, ".quarto"))
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            done = list(pool.map(lambda f: _quarto_one(exe, copies[f], f), formats))
+        for fmt, copy, stderr in done:
+            for line in quarto_warnings(stderr):
+                warnings.warn(QuartoWarning(f"quarto ({fmt}): {line}"), stacklevel=2)
+            shutil.copytree(copy / out_name, report_dir / out_name, dirs_exist_ok=True)
+    return _quarto_results(report_dir, config, formats)
+
+
+def _quarto_results(report_dir: Path, config: dict, formats: list[str]) -> dict[str, Path]:
+    """The rendered files: the HTML book's entry page (its pages polished), DOCX and PDF copied up."""
+    name = config["book"].get("output-file", "report")
     out_dir = report_dir / config.get("project", {}).get("output-dir", "_book")
+    for page in sorted(out_dir.glob("*.html")):
+        page.write_text(polish_quarto_page(page.read_text(encoding="utf-8")), encoding="utf-8")
     results: dict[str, Path] = {}
-    for fmt in config.get("format", {}):
+    for fmt in formats:
         ext = _EXT[fmt]
-        if ext == "html":
-            path = out_dir / "index.html"
-        else:
-            path = out_dir / f"{name}.{ext}"
-            if path.exists():
-                shutil.copy2(path, report_dir / path.name)
-                path = report_dir / path.name
+        path = out_dir / ("index.html" if ext == "html" else f"{name}.{ext}")
         if not path.exists():
             raise ReportRenderError(f"quarto finished but {path} is missing")
+        if ext != "html":
+            path = Path(shutil.move(path, report_dir / path.name))
         results[ext] = path
     return results
+
+
+_QUARTO_TABLE_RE = re.compile(
+    r'<figcaption class="quarto-float-caption-top[^"]*quarto-float-tbl"[^>]*>(?P<cap>.*?)</figcaption>\s*'
+    r'<div aria-describedby="(?P<id>[^"]+)">\s*<table(?P<attrs>[^>]*)>',
+    re.S,
+)
+
+
+def _wrap_quarto_tables(html: str) -> str:
+    """Give each of Quarto's captioned tables what the pandoc route gives it: a focusable, labelled scroll
+    region (WCAG 1.4.10 reflow, 2.1.1 keyboard) and a ``<caption>`` (visually hidden: Quarto shows the
+    caption as the float's figcaption above it) so the table itself is named."""
+
+    def repl(m: re.Match) -> str:
+        cap_html = m.group("cap").strip()
+        label = html_lib.escape(html_lib.unescape(re.sub(r"<[^>]+>", "", cap_html)).replace("\xa0", " "), quote=True)
+        return (
+            m.group(0).split("<div aria-describedby", 1)[0]
+            + f'<div class="table-wrap" role="region" tabindex="0" aria-label="{label}"'
+            + f' aria-describedby="{m.group("id")}">\n<table{m.group("attrs")}>'
+            + f'<caption class="visually-hidden">{cap_html}</caption>'
+        )
+
+    return _QUARTO_TABLE_RE.sub(repl, html)
+
+
+def _add_quarto_skip_link(html: str) -> str:
+    """A "Skip to main content" link first in the body (WCAG 2.4.1), to Quarto's ``<main>``."""
+    body = re.search(r"<body[^>]*>", html)
+    if body is None or 'class="skip-link"' in html or 'id="quarto-document-content"' not in html:
+        return html
+    link = '<a class="skip-link" href="#quarto-document-content">Skip to main content</a>'
+    return html[: body.end()] + "\n" + link + html[body.end() :]
+
+
+_TOC_TITLE_RE = re.compile(r'<h2 id="toc-title">(.*?)</h2>', re.S)
+
+
+def polish_quarto_page(html: str) -> str:
+    """The pandoc route's accessibility fixes, applied to one page of Quarto's HTML book. The margin
+    contents' title stops being a heading: it comes before the page's ``<h1>`` in the document, so the
+    headings would start at level 2 (the ``<nav>`` landmark still names it)."""
+    html = _TOC_TITLE_RE.sub(r'<p id="toc-title">\1</p>', html)
+    return _add_quarto_skip_link(_wrap_quarto_tables(_add_th_scope(html)))
 
 
 # --------------------------------------------------------------------------- pandoc
@@ -138,7 +236,8 @@ def _index_notebook(report_dir: Path, dest: Path) -> None:
     if m:
         front = yaml.safe_load(m.group(1)) or {}
         text = text[m.end() :]
-    heading = f"# {front['title']}\n\n" if front.get("title") else ""
+    # unnumbered, as a Quarto book's index page: the chapters after it are numbered from 1
+    heading = f"# {front['title']} {{.unnumbered}}\n\n" if front.get("title") else ""
     nb = {
         "cells": [{"cell_type": "markdown", "id": "index", "metadata": {}, "source": heading + text}],
         "metadata": {},
@@ -163,8 +262,6 @@ def _run_pandoc(args: list[str], cwd: Path) -> None:
     # the filter reports unresolved references and missing outputs on stderr
     for line in proc.stderr.splitlines():
         if line.startswith("[rap-ipynb]"):
-            import warnings
-
             warnings.warn(line, stacklevel=3)
 
 
@@ -181,6 +278,7 @@ IPYNB_READER = "ipynb" + "".join(
         "implicit_figures",
         "fenced_divs",
         "bracketed_spans",
+        "smart",
     )
 )
 

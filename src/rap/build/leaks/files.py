@@ -109,6 +109,11 @@ def _notebook_contents(path: Path) -> Contents:
     return out
 
 
+#: Quarto's HTML book copies its own JavaScript and CSS here: searched for identifiers, not for dates (a
+#: library's release date, e.g. "AnchorJS - v5.0.0 - 2023-01-18", is no child's).
+VENDORED = "report/_book/site_libs/"
+
+
 def _read(path: Path, rel: str, root_manifest: bool) -> Contents:
     suffix, derived = path.suffix.lower(), rel.startswith("report/")
     if suffix == ".ipynb":
@@ -122,7 +127,7 @@ def _read(path: Path, rel: str, root_manifest: bool) -> Contents:
         return xlsx_contents(path, derived)
     if suffix in TEXT_SUFFIXES:
         segs = _text_segments(path)
-        return Contents([], segs) if root_manifest else Contents(segs)
+        return Contents([], segs) if root_manifest or rel.startswith(VENDORED) else Contents(segs)
     return bytes_contents(path.read_bytes(), "", derived)
 
 

@@ -16,10 +16,12 @@ For every code cell (a top-level Div with classes `cell code`):
     text/plain; stderr and error outputs are dropped;
   * a `tbl-` label / `tbl-cap` goes on the first table, a `fig-` label /
     `fig-cap` / `fig-alt` on the first image.
-Then tables and figures with `tbl-` / `fig-` identifiers are numbered in
-document order and `@tbl-x` / `@fig-x` in the text become "Table N" /
-"Figure N" links (for Typst: native `@tbl-x` references, Typst numbers its own
-figures). Unresolved references are shown as `?@label` (as Quarto does) and
+Then tables and figures with `tbl-` / `fig-` identifiers are numbered within
+their chapter, as a Quarto book numbers them ("Table 2.3": the 3rd table after
+the 2nd level-1 heading not marked `.unnumbered`), and `@tbl-x` / `@fig-x` in the
+text become "Table 2.3" / "Figure 2.1" links (for Typst: native `@tbl-x`
+references; a raw block before each numbered chapter steps the `rap-chapter`
+counter that the Typst header's figure numbering reads). Unresolved references are shown as `?@label` (as Quarto does) and
 reported on stderr.
 For HTML, every table is wrapped in a scroll container (`div.table-wrap`,
 `role="region"`, `tabindex="0"`, `aria-label` = its caption): at 320 CSS px a
@@ -263,14 +265,23 @@ local function prefix_caption(caption, prefix)
 end
 
 -- Pass 2: number labelled tables and figures in document order.
+local TYPST_NEW_CHAPTER = "#counter(\"rap-chapter\").step()\n"
+  .. "#counter(figure.where(kind: table)).update(0)\n#counter(figure.where(kind: image)).update(0)"
+
 local function number_floats(blocks)
-  local refs, nt, nf = {}, 0, 0
+  local refs, chapter, nt, nf = {}, 0, 0, 0
   local function seen(id, kind, n)
     if refs[id] then warn("duplicate label " .. id) end
-    refs[id] = { kind = kind, n = n }
+    refs[id] = { kind = kind, n = chapter .. "." .. n }
   end
   blocks = blocks:walk({
     traverse = "topdown",
+    Header = function(h)
+      if h.level ~= 1 or h.classes:includes("unnumbered") then return h end
+      chapter, nt, nf = chapter + 1, 0, 0
+      if is_typst then return { pandoc.RawBlock("typst", TYPST_NEW_CHAPTER), h } end
+      return h
+    end,
     Table = function(tbl)
       if tbl.identifier:match("^tbl%-") then
         nt = nt + 1
@@ -279,7 +290,7 @@ local function number_floats(blocks)
         for _, body in ipairs(tbl.bodies) do
           if body.row_head_columns == 0 and #tbl.colspecs > 1 then body.row_head_columns = 1 end
         end
-        if not is_typst then tbl.caption = prefix_caption(tbl.caption, "Table " .. nt .. ":") end
+        if not is_typst then tbl.caption = prefix_caption(tbl.caption, "Table " .. refs[tbl.identifier].n .. ":") end
       end
       return tbl
     end,
@@ -287,12 +298,12 @@ local function number_floats(blocks)
       if fig.identifier:match("^fig%-") then
         nf = nf + 1
         seen(fig.identifier, "Figure", nf)
-        if not is_typst then fig.caption = prefix_caption(fig.caption, "Figure " .. nf .. ":") end
+        if not is_typst then fig.caption = prefix_caption(fig.caption, "Figure " .. refs[fig.identifier].n .. ":") end
       elseif fig.identifier:match("^tbl%-") then
         -- a table wrapped in a figure by some writers/readers
         nt = nt + 1
         seen(fig.identifier, "Table", nt)
-        if not is_typst then fig.caption = prefix_caption(fig.caption, "Table " .. nt .. ":") end
+        if not is_typst then fig.caption = prefix_caption(fig.caption, "Table " .. refs[fig.identifier].n .. ":") end
       end
       return fig
     end,
