@@ -42,6 +42,6 @@ def test_kernel_outputs_render(tmp_path):
     nbformat.write(nb, str(path))
     build_project([path], tmp_path / "r", title="T", subtitle="S", summary_md="x", year=2024, formats=("html",))
     html = render(tmp_path / "r", renderer="pandoc")["html"].read_text()
-    assert "<caption>Table 1: Kernel table</caption>" in html and "1,234" in html and "[c]" in html
-    assert 'alt="Two bars, B twice A"' in html and "Figure 1: Kernel figure" in html
+    assert "<caption>Table 1.1: Kernel table</caption>" in html and "1,234" in html and "[c]" in html
+    assert 'alt="Two bars, B twice A"' in html and "Figure 1.1: Kernel figure" in html
     assert "display.table" not in html
