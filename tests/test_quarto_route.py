@@ -256,6 +256,7 @@ def test_sanitised_markdown_outputs_stand_apart_and_sources_keep_their_newlines(
     outs = ["".join(o["data"]["text/markdown"]) for o in code["outputs"]]
     assert all(o.endswith("\n\n") for o in outs)
     assert "".join(code["source"]).startswith("#| output: asis")
+    assert [c["id"] for c in clean["cells"]] == ["chapter-cell-1", "chapter-cell-2"]  # Quarto writes them into the HTML
 
 
 def test_quarto_pages_get_the_pandoc_routes_accessibility_fixes():

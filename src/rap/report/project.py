@@ -106,8 +106,9 @@ def _separate_markdown_outputs(cell: dict) -> None:
         data["text/markdown"] = _lines(text.rstrip("\n") + "\n\n")
 
 
-def sanitise_notebook(nb: dict) -> dict:
-    """Return a copy of an executed notebook fit to be a report chapter (for either renderer)."""
+def sanitise_notebook(nb: dict, name: str = "chapter") -> dict:
+    """Return a copy of an executed notebook fit to be a report chapter (for either renderer); ``name``
+    (the chapter's file stem) makes its cell ids unique in the book."""
     nb = copy.deepcopy(nb)
     cells = []
     for cell in nb.get("cells", []):
@@ -123,6 +124,9 @@ def sanitise_notebook(nb: dict) -> dict:
                 src = _asis_source(src)
             _separate_markdown_outputs(cell)
         cell["source"] = _lines(src)
+        # Quarto writes cell ids into the HTML (<div id=...>): random ids can hold digits that are a child's
+        # id (the leak scan stops the build), so each chapter's cells are numbered instead
+        cell["id"] = f"{name}-cell-{len(cells) + 1}"
         cells.append(cell)
     nb["cells"] = cells
     nb.setdefault("metadata", {}).pop("papermill", None)
@@ -241,7 +245,7 @@ def build_project(
     for src in executed_notebooks:
         src = Path(src)
         nb = json.loads(src.read_text(encoding="utf-8"))
-        clean = sanitise_notebook(nb)
+        clean = sanitise_notebook(nb, src.stem)
         dest = report_dir / src.name
         if dest.resolve() == src.resolve():
             raise ValueError(f"{src} is already inside the report folder; pass the staging copy")
