@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from rap.domain.disclosure import LOW, C, K, Z, percentages, round_half_up, suppress
+from rap.domain.disclosure import LOW, C, K, Z, percentages, round_half_up, round_places, suppress
 
 DIMS = ["la", "ethnicity_major", "ethnicity_minor"]
 TOTALS = {"la": "Total", "ethnicity_major": "Total", "ethnicity_minor": "Total"}
@@ -214,6 +214,14 @@ def test_audit_catches_what_single_equations_miss():
 )
 def test_round_half_up(x, base, expected):
     assert round_half_up(x, base) == expected
+
+
+def test_round_half_up_agrees_with_round_places_on_percentages_of_counts():
+    """29 of 200 is 14.5%, stored as 14.499999999999998: both roundings must give 15 (issue 15), and they
+    agree on every percentage of a count up to 300 of a denominator up to 300."""
+    assert round_half_up(29 / 200 * 100) == 15
+    values = np.array([n / d * 100 for d in range(1, 301) for n in range(d + 1)])
+    assert (np.asarray(round_half_up(values), dtype=float) == round_places(values, 0)).all()
 
 
 def test_python_round_would_be_wrong():

@@ -96,7 +96,9 @@ Equation = tuple[int, np.ndarray]
 def _round_one(x: object, base: Decimal) -> Decimal | None:
     if x is None or (isinstance(x, float) and np.isnan(x)) or x is pd.NA:
         return None
-    d = Decimal(str(x))
+    # A float is first taken to 9 decimal places, as round_places absorbs binary error: 29 / 200 * 100 is
+    # stored as 14.499999999999998 and must round to 15, the half-up rounding of the true 14.5.
+    d = Decimal(str(round(x, 9))) if isinstance(x, float | np.floating) else Decimal(str(x))
     return (d / base).quantize(Decimal(1), rounding=ROUND_HALF_UP) * base
 
 
