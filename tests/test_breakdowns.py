@@ -65,7 +65,7 @@ def test_percentages_and_intervals_are_those_of_the_published_counts(built):
     assert np.allclose(rows["percentage_lower_95"].astype(float), np.floor(ci.lower * 1000 + 0.5 + 1e-9) / 10)
     assert np.allclose(rows["percentage_upper_95"].astype(float), np.floor(ci.upper * 1000 + 0.5 + 1e-9) / 10)
     total = rows[(rows["ethnicity_major"] == "Total") & (rows["measure"] != "ks4_attainment8")]
-    assert (total["ratio_to_all_children"] == 1.0).all()
+    assert (total["ratio_to_all_children"] == "z").all()  # all children compared with themselves
 
 
 # --------------------------------------------------------------------------------------------- the scheme
@@ -313,3 +313,18 @@ def test_every_count_that_rounds_alike_publishes_the_same_row(params):
             rate = _row(t, "cla_on_31_march", _BLACK).drop(labels=B._ROW_COLUMNS)
             rows.add((tuple(r.astype(str)), tuple(rate.astype(str))))
     assert len(rows) == 1
+
+
+def test_a_group_compared_with_itself_has_no_ratio(built):
+    """White British against White British and all children against all children are z, not 1.00 with an
+    interval (issue 15); every other group keeps its ratios."""
+    TOTAL, WHITE_BRITISH = B.TOTAL, B.WHITE_BRITISH
+    _, _, table = built
+    cols = [c for c in table.columns if c.startswith(("ratio_to_white_british", "ratio_to_all_children"))]
+    wb = table["ethnicity_major"].eq("White") & table["ethnicity_minor"].eq(WHITE_BRITISH)
+    total = table["ethnicity_major"].eq(TOTAL) & table["ethnicity_minor"].eq(TOTAL)
+    assert wb.any() and total.any()
+    assert table.loc[wb, [c for c in cols if c.startswith("ratio_to_white_british")]].eq("z").all().all()
+    assert table.loc[total, [c for c in cols if c.startswith("ratio_to_all_children")]].eq("z").all().all()
+    others = ~(wb | total)
+    assert table.loc[others, "ratio_to_white_british"].map(lambda v: isinstance(v, float)).any()

@@ -314,6 +314,7 @@ def publication_table(measures: pd.DataFrame, params: Params, population: pd.Dat
     no_ratio = df["measure"].isin(NO_RATIO_MEASURES).to_numpy()
     for col in [c for c in out.columns if c.startswith(("ratio_to_white_british", "ratio_to_all_children"))]:
         out[col] = out[col].astype(object).where(~no_ratio, Z)
+    _self_comparisons_not_applicable(df, out)
 
     out["average_attainment8"], pupils = _attainment8_columns(df, thr, base)
     is_a8 = df["measure"].eq("ks4_attainment8").to_numpy()
@@ -391,7 +392,17 @@ def _with_published_rates(out: pd.DataFrame, population: pd.DataFrame) -> pd.Dat
     no_ratio = df["measure"].isin(NO_RATIO_MEASURES).to_numpy()
     for col in [c for c in res.columns if c.startswith(("ratio_to_white_british", "ratio_to_all_children"))]:
         res[col] = res[col].astype(object).where(~no_ratio, out[col])
+    _self_comparisons_not_applicable(df, res)
     return res
+
+
+def _self_comparisons_not_applicable(df: pd.DataFrame, out: pd.DataFrame) -> None:
+    """A group compared with itself (White British with White British, all children with all children) has
+    no ratio to publish: ``z``, not 1.00 with an interval around it."""
+    for ref_major, ref_minor, name in _REFERENCES:
+        own = (df["ethnicity_major"].eq(ref_major) & df["ethnicity_minor"].eq(ref_minor)).to_numpy()
+        for col in [c for c in out.columns if c.startswith(name)]:
+            out[col] = out[col].astype(object).where(~own, Z)
 
 
 def chapter_table(params: Params, data: Inputs) -> pd.DataFrame:
