@@ -1,0 +1,350 @@
+"""What linear knowledge pins down: the smallest and largest value each cell can take.
+
+Two steps, both sound (a bound is only ever tightened to one every solution respects):
+
+1. bound propagation over every row at once (vectorised): each row bounds each of its cells given the others'
+   bounds; whole-number cells round their bounds inwards; repeated until nothing moves. Most recoveries (a
+   total less its shown parts) come out here, in milliseconds.
+2. linear programming (scipy's HiGHS) per connected component of the cells still unknown: random objectives
+   first show most cells can vary (two solutions 2 or more apart mean the cell is not pinned); each remaining
+   cell then gets its own minimum and maximum. The LP relaxation's bounds contain the whole-number ones, so
+   rounding them inwards stays sound.
+
+A row that the published bounds contradict (a relation that does not hold in these tables) is dropped and
+counted; a component whose rows contradict each other is left at its published bounds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import linprog
+from scipy.sparse.csgraph import connected_components
+
+from rap.audit.system import System
+
+EPS = 1e-6  # feasibility slack of propagated bounds
+LP_EPS = 1e-4  # slack on LP optima before rounding inwards (HiGHS works to about 1e-7)
+PROBES = 6  # at most this many random objective pairs per component before cell-by-cell optimisation
+
+
+@dataclass
+class Solution:
+    """Bounds every cell respects in every solution of the knowledge given, and what the solver set aside."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    dropped: dict[str, int] = field(default_factory=dict)  # rows contradicted by the published bounds, by relation
+    inconsistent: int = 0  # components whose rows contradict each other (left at their starting bounds)
+    lp_solves: int = 0
+
+
+def solve(
+    system: System,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    integer: np.ndarray,
+    targets: np.ndarray,
+    *,
+    use_lp: bool = True,
+    dirty: np.ndarray | None = None,
+) -> Solution:
+    """Tightest bounds propagation and LP give for every cell; ``targets`` are the cells worth an LP and, when
+    ``dirty`` is given, only components holding a dirty cell (one whose bounds moved) are solved again."""
+    a, rlo, rhi, src = system.matrix(len(lo))
+    lo, hi = lo.astype(float).copy(), hi.astype(float).copy()
+    sol = Solution(lo, hi)
+    if a.shape[0] == 0:
+        return sol
+    keep = _consistent_rows(a, rlo, rhi, lo, hi)
+    for i in np.flatnonzero(~keep):
+        name = system.names[int(src[i])]
+        sol.dropped[name] = sol.dropped.get(name, 0) + 1
+    a, rlo, rhi = a[keep], rlo[keep], rhi[keep]
+    start_lo, start_hi = lo.copy(), hi.copy()
+    for _ in range(3):
+        plo, phi, bad = propagate(a, rlo, rhi, lo, hi, integer)
+        if not bad.any():
+            lo, hi = plo, phi
+            break
+        rows = _rows_of_components(a, bad)
+        sol.inconsistent += int(_count_components(a, bad))
+        a, rlo, rhi = a[~rows], rlo[~rows], rhi[~rows]
+        lo, hi = start_lo.copy(), start_hi.copy()
+    else:
+        return Solution(start_lo, start_hi, sol.dropped, sol.inconsistent)
+    if use_lp:
+        if dirty is not None:  # cells the caller moved, and those propagation moved in turn
+            dirty = dirty | (lo > start_lo + 1e-9) | (hi < start_hi - 1e-9)
+        lo, hi, n = lp_bounds(a, rlo, rhi, lo, hi, integer, targets, dirty)
+        sol.lp_solves = n
+        plo, phi, bad = propagate(a, rlo, rhi, lo, hi, integer)
+        if not bad.any():
+            lo, hi = plo, phi
+    sol.lo, sol.hi = lo, hi
+    return sol
+
+
+@dataclass
+class _Entries:
+    """A constraint matrix in coordinate form, converted once for the many propagation passes."""
+
+    r: np.ndarray
+    c: np.ndarray
+    v: np.ndarray
+    m: int
+
+    @classmethod
+    def of(cls, a: sparse.csr_matrix) -> _Entries:
+        coo = a.tocoo()
+        return cls(coo.row, coo.col, coo.data, a.shape[0])
+
+
+def _activity(e: _Entries, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per entry and per row: the finite parts of the smallest and largest row activity, and how many
+    infinite contributions each has (cells are >= 0, so only upper bounds are infinite)."""
+    pos = e.v > 0
+    at_min = np.where(pos, lo[e.c], hi[e.c]) * e.v
+    at_max = np.where(pos, hi[e.c], lo[e.c]) * e.v
+    inf_min, inf_max = np.isinf(at_min), np.isinf(at_max)
+    fin_min = np.bincount(e.r, weights=np.where(inf_min, 0.0, at_min), minlength=e.m)
+    fin_max = np.bincount(e.r, weights=np.where(inf_max, 0.0, at_max), minlength=e.m)
+    n_min = np.bincount(e.r, weights=inf_min, minlength=e.m)
+    n_max = np.bincount(e.r, weights=inf_max, minlength=e.m)
+    return at_min, at_max, inf_min, inf_max, fin_min, fin_max, n_min, n_max
+
+
+def _consistent_rows(a: sparse.csr_matrix, rlo: np.ndarray, rhi: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Rows the starting bounds can satisfy on their own."""
+    *_, fin_min, fin_max, n_min, n_max = _activity(_Entries.of(a), lo, hi)
+    smallest = np.where(n_min > 0, -np.inf, fin_min)
+    largest = np.where(n_max > 0, np.inf, fin_max)
+    tol = EPS * (1 + np.abs(rlo).clip(max=1e12) + np.abs(rhi).clip(max=1e12))
+    return (smallest <= rhi + tol) & (largest >= rlo - tol)
+
+
+def propagate(
+    a: sparse.csr_matrix,
+    rlo: np.ndarray,
+    rhi: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    integer: np.ndarray,
+    max_rounds: int = 200,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bounds after repeated row-by-row tightening; the third array marks cells left with no value (lo > hi)."""
+    lo, hi = lo.copy(), hi.copy()
+    e = _Entries.of(a)
+    for _ in range(max_rounds):
+        nlo, nhi = _tighten_once(e, rlo, rhi, lo, hi)
+        nlo = np.where(integer, np.ceil(nlo - EPS), nlo)
+        nhi = np.where(integer, np.floor(nhi + EPS), nhi)
+        nlo, nhi = np.maximum(lo, nlo), np.minimum(hi, nhi)
+        bad = nlo > nhi + EPS * (1 + np.abs(nlo))
+        if bad.any():
+            return nlo, nhi, bad
+        with np.errstate(invalid="ignore"):
+            up = nlo - lo
+            down = np.where(np.isinf(hi) & np.isinf(nhi), 0.0, hi - nhi)
+        moved = (up > 1e-9 * (1 + np.abs(lo))) | (down > 1e-9 * (1 + np.abs(nhi)))
+        big = integer | (up > 1e-3) | (down > 1e-3)
+        lo, hi = nlo, np.maximum(nhi, nlo)
+        if not (moved & big).any():
+            break
+    return lo, hi, np.zeros(len(lo), dtype=bool)
+
+
+def _tighten_once(
+    e: _Entries, rlo: np.ndarray, rhi: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """One pass: every (row, cell) entry bounds its cell by the row's bounds less the others' extremes."""
+    at_min, at_max, inf_min, inf_max, fin_min, fin_max, n_min, n_max = _activity(e, lo, hi)
+    r, c, v = e.r, e.c, e.v
+    rest_min = fin_min[r] - np.where(inf_min, 0.0, at_min)
+    rest_max = fin_max[r] - np.where(inf_max, 0.0, at_max)
+    ok_min = (n_min[r] - inf_min) == 0  # every other cell has a finite extreme
+    ok_max = (n_max[r] - inf_max) == 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        from_hi = np.where(ok_min & np.isfinite(rhi[r]), (rhi[r] - rest_min) / v, np.nan)  # v x <= rhi - rest_min
+        from_lo = np.where(ok_max & np.isfinite(rlo[r]), (rlo[r] - rest_max) / v, np.nan)  # v x >= rlo - rest_max
+    pos = v > 0
+    upper = np.where(pos, from_hi, from_lo)
+    lower = np.where(pos, from_lo, from_hi)
+    nlo, nhi = lo.copy(), hi.copy()
+    good = np.isfinite(lower)
+    np.maximum.at(nlo, c[good], lower[good])
+    good = np.isfinite(upper)
+    np.minimum.at(nhi, c[good], upper[good])
+    return nlo, nhi
+
+
+def _graph(a: sparse.csr_matrix, cells: np.ndarray | None = None) -> tuple[int, np.ndarray]:
+    """Connected components of cells and rows (bipartite graph); with ``cells``, only those cells link rows."""
+    m, n = a.shape
+    b = a if cells is None else a[:, :] @ sparse.diags(cells.astype(float))
+    b = (b != 0).astype(np.int8)
+    g = sparse.bmat([[None, b], [b.T, None]], format="csr")
+    return connected_components(g, directed=False)
+
+
+def _rows_of_components(a: sparse.csr_matrix, bad: np.ndarray) -> np.ndarray:
+    """Rows in the components that hold any ``bad`` cell."""
+    _, lab = _graph(a)
+    m = a.shape[0]
+    hit = np.unique(lab[m:][bad])
+    return np.isin(lab[:m], hit)
+
+
+def _count_components(a: sparse.csr_matrix, bad: np.ndarray) -> int:
+    _, lab = _graph(a)
+    return len(np.unique(lab[a.shape[0] :][bad]))
+
+
+def lp_bounds(
+    a: sparse.csr_matrix,
+    rlo: np.ndarray,
+    rhi: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    integer: np.ndarray,
+    targets: np.ndarray,
+    dirty: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """LP bounds for the target cells still unknown, component by component of the unknown cells: probes
+    first, then each cell the probes leave open gets its own minimum and maximum. A component whose cells and
+    rows form a tree is skipped: propagation already gives its exact bounds (each subtree is independent)."""
+    lo, hi = lo.copy(), hi.copy()
+    free = hi - lo > EPS
+    todo = targets & free & (np.asarray(abs(a).sum(axis=0)).ravel() > 0)
+    if not todo.any():
+        return lo, hi, 0
+    _, lab = _graph(a, free)
+    m = a.shape[0]
+    cell_lab, row_lab = lab[m:], lab[:m]
+    todo &= _cyclic(a, free, cell_lab, row_lab)[cell_lab]
+    if dirty is not None:
+        todo &= np.isin(cell_lab, np.unique(cell_lab[dirty & free]))
+    fixed = a @ np.where(free, 0.0, lo)
+    order = np.argsort(cell_lab, kind="stable")
+    starts = np.searchsorted(cell_lab[order], np.unique(cell_lab[todo]))
+    row_order = np.argsort(row_lab, kind="stable")
+    solves = 0
+    for comp, st in zip(np.unique(cell_lab[todo]), starts):
+        c_all = order[st : st + int(np.searchsorted(cell_lab[order][st:], comp, side="right"))]
+        c_cols = c_all[free[c_all]]
+        lo_r, hi_r = np.searchsorted(row_lab[row_order], [comp, comp + 1])
+        c_rows = row_order[lo_r:hi_r]
+        if len(c_rows) == 0 or len(c_cols) == 0:
+            continue
+        sub = _Component(a[c_rows][:, c_cols], rlo[c_rows] - fixed[c_rows], rhi[c_rows] - fixed[c_rows], lo[c_cols], hi[c_cols])
+        seen, n = sub.probe(todo[c_cols])
+        solves += n
+        if seen is None:
+            continue  # infeasible: claim nothing here
+        clo, chi, n = sub.exact(todo[c_cols], *seen)
+        solves += n
+        ints = integer[c_cols]
+        clo = np.where(ints, np.ceil(clo - LP_EPS * (1 + np.abs(clo))), clo - LP_EPS)
+        chi = np.where(ints, np.floor(chi + LP_EPS * (1 + np.abs(chi))), chi + LP_EPS)
+        lo[c_cols] = np.maximum(lo[c_cols], clo)
+        hi[c_cols] = np.maximum(np.minimum(hi[c_cols], chi), lo[c_cols])
+    return lo, hi, solves
+
+
+def _cyclic(a: sparse.csr_matrix, free: np.ndarray, cell_lab: np.ndarray, row_lab: np.ndarray) -> np.ndarray:
+    """Per component label: whether its free cells and rows contain a cycle (entries > cells + rows - 1)."""
+    k = int(max(cell_lab.max(initial=0), row_lab.max(initial=0))) + 1
+    coo = a.tocoo()
+    keep = free[coo.col]
+    entries = np.bincount(row_lab[coo.row[keep]], minlength=k)
+    rows_used = np.zeros(a.shape[0], dtype=bool)
+    rows_used[coo.row[keep]] = True
+    n_rows = np.bincount(row_lab[rows_used], minlength=k)
+    n_cells = np.bincount(cell_lab[free], minlength=k)
+    return entries > n_cells + n_rows - 1
+
+
+def _settled(seen_lo: np.ndarray, seen_hi: np.ndarray) -> np.ndarray:
+    """Cells two seen solutions put on different whole numbers (after rounding inwards): never pinned."""
+    return np.ceil(seen_lo - LP_EPS) < np.floor(seen_hi + LP_EPS)
+
+
+class _Component:
+    """Cells and rows as one LP: probes with random objectives, then each open cell's minimum and maximum."""
+
+    def __init__(self, a: sparse.csr_matrix, rlo: np.ndarray, rhi: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+        eq = np.isclose(rlo, rhi, rtol=0, atol=1e-12)
+        ub_hi = ~eq & np.isfinite(rhi)
+        ub_lo = ~eq & np.isfinite(rlo)
+        self.a_eq = a[eq] if eq.any() else None
+        self.b_eq = rlo[eq] if eq.any() else None
+        self.a_ub = sparse.vstack([a[ub_hi], -a[ub_lo]]).tocsr() if (ub_hi.any() or ub_lo.any()) else None
+        self.b_ub = np.concatenate([rhi[ub_hi], -rlo[ub_lo]]) if self.a_ub is not None else None
+        finite = hi[np.isfinite(hi)]
+        scale = np.abs(np.concatenate([rlo[np.isfinite(rlo)], rhi[np.isfinite(rhi)], finite, [0.0]]))
+        cap = 2 * float(scale.max()) + 1e4
+        self.bounds_ = np.column_stack([lo, np.where(np.isfinite(hi), hi, np.inf)])
+        self.capped_ = np.column_stack([lo, np.where(np.isfinite(hi), hi, cap)])
+        self.n = a.shape[1]
+        self.lo, self.hi = lo, hi
+
+    def _solve(self, c: np.ndarray, capped: bool = False) -> tuple[int, np.ndarray | None]:
+        """One LP; ``capped`` bounds unbounded cells by a large number, so a probe always has an optimum (any
+        point it finds is still a solution of the uncapped problem, which is all a probe needs)."""
+        bounds = self.capped_ if capped else self.bounds_
+        res = linprog(c, A_ub=self.a_ub, b_ub=self.b_ub, A_eq=self.a_eq, b_eq=self.b_eq, bounds=bounds, method="highs")
+        return res.status, (res.x if res.status == 0 else None)
+
+    def probe(self, targets: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray] | None, int]:
+        """Smallest and largest value each cell took over a few LPs (None: infeasible). The first pair uses random
+        signed objectives; later ones push every cell still open away from the one value seen for it."""
+        seen_lo, seen_hi = np.full(self.n, np.inf), np.full(self.n, -np.inf)
+        rng = np.random.default_rng(0)
+        solves, left = 0, int(targets.sum())
+        w = rng.uniform(0.5, 1.5, self.n) * rng.choice([-1.0, 1.0], self.n) * targets
+        objectives = [w, -w]
+        for _ in range(PROBES):
+            for c in objectives:
+                status, x = self._solve(c, capped=True)
+                solves += 1
+                if x is None:
+                    return None, solves
+                np.minimum(seen_lo, x, out=seen_lo)
+                np.maximum(seen_hi, x, out=seen_hi)
+            todo = targets & ~_settled(seen_lo, seen_hi)
+            now = int(todo.sum())
+            if now == 0 or now > 0.8 * left:
+                break
+            left = now
+            room_up = np.minimum(self.hi, seen_hi + 1e6) - seen_hi
+            objectives = [np.where(todo, np.where(room_up >= seen_lo - self.lo, -1.0, 1.0), 0.0)]
+        return (seen_lo, seen_hi), solves
+
+    def exact(
+        self, targets: np.ndarray, seen_lo: np.ndarray, seen_hi: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """LP minimum and maximum of each target the probes left open; the LPs solved."""
+        lo, hi = self.lo.copy(), self.hi.copy()
+        seen_lo, seen_hi = seen_lo.copy(), seen_hi.copy()
+        solves = 0
+        for j in np.flatnonzero(targets & ~_settled(seen_lo, seen_hi)):
+            for sign in (1, -1):
+                if _settled(seen_lo[j : j + 1], seen_hi[j : j + 1])[0]:
+                    break
+                c = np.zeros(self.n)
+                c[j] = sign
+                status, x = self._solve(c)
+                solves += 1
+                if status == 3 and sign == -1:  # unbounded above
+                    seen_hi[j] = np.inf
+                if x is None:
+                    continue
+                np.minimum(seen_lo, x, out=seen_lo)
+                np.maximum(seen_hi, x, out=seen_hi)
+                if sign == 1:
+                    lo[j] = max(lo[j], x[j])
+                else:
+                    hi[j] = min(hi[j], x[j])
+        return lo, hi, solves
