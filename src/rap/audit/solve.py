@@ -241,7 +241,10 @@ def lp_bounds(
     starts = np.searchsorted(cell_lab[order], np.unique(cell_lab[todo]))
     row_order = np.argsort(row_lab, kind="stable")
     solves = 0
-    for comp, st in zip(np.unique(cell_lab[todo]), starts):
+    comps = np.unique(cell_lab[todo])
+    size = np.bincount(row_lab, minlength=int(comps.max(initial=0)) + 1)[comps]
+    by_size = np.argsort(size, kind="stable")  # small components first: most are decided before any time runs out
+    for comp, st in zip(comps[by_size], starts[by_size]):
         c_all = order[st : st + int(np.searchsorted(cell_lab[order][st:], comp, side="right"))]
         c_cols = c_all[free[c_all]]
         lo_r, hi_r = np.searchsorted(row_lab[row_order], [comp, comp + 1])
