@@ -220,10 +220,9 @@ def lp_bounds(
     dirty: np.ndarray | None = None,
     deadline: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
-    """LP bounds for the target cells still unknown, component by component of the unknown cells: probes
-    first, then each cell the probes leave open gets its own minimum and maximum. A component whose cells and
-    rows form a tree is skipped: propagation already gives its exact bounds (each subtree is independent).
-    Also returns the targets left open when ``deadline`` passed."""
+    """LP bounds for the target cells still unknown, component by component of the unknown cells: probes first,
+    then each cell the probes leave open gets its own minimum and maximum. A tree of cells and rows is skipped
+    (propagation gives its exact bounds). Also returns the targets left open when ``deadline`` passed."""
     lo, hi = lo.copy(), hi.copy()
     undecided = np.zeros(len(lo), dtype=bool)
     free = hi - lo > EPS
