@@ -4,7 +4,6 @@ nothing where nothing can be recovered; then one run on the small synthetic buil
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -13,14 +12,25 @@ import pytest
 
 from rap.audit import ATTACKS, audit_folder
 from rap.audit.__main__ import main as audit_main
+from rap.cli import main as rap_main
 from rap.domain import stats
 from rap.domain.disclosure import round_places
 
 GEO = {
     "National": {"country_code": "E92000001", "country_name": "England", "region_code": "", "region_name": ""},
-    "Regional": {"country_code": "E92000001", "country_name": "England", "region_code": "E12000001", "region_name": "North East"},
+    "Regional": {
+        "country_code": "E92000001",
+        "country_name": "England",
+        "region_code": "E12000001",
+        "region_name": "North East",
+    },
 }
-LA_GEO = {"country_code": "E92000001", "country_name": "England", "region_code": "E12000001", "region_name": "North East"}
+LA_GEO = {
+    "country_code": "E92000001",
+    "country_name": "England",
+    "region_code": "E12000001",
+    "region_name": "North East",
+}
 
 
 def write_table(folder: Path, name: str, rows: list[dict], filters: list[str], indicators: dict[str, int]) -> None:
@@ -109,7 +119,13 @@ def test_intervals_use_an_unpublished_population_behind_a_rate(tmp_path: Path) -
         breakdown="Total", ethnicity_major="White", ethnicity_minor="Total", number="20",
         rate_per_10000=str(int(rnd(est, 0))), rate_lower_95=str(rnd(lo_, 1)), rate_upper_95=str(rnd(hi_, 1)),
     )  # fmt: skip
-    write_table(tmp_path, "t_by_ethnicity", [row], FILTERS, {"number": 0, "rate_per_10000": 0, "rate_lower_95": 1, "rate_upper_95": 1})
+    write_table(
+        tmp_path,
+        "t_by_ethnicity",
+        [row],
+        FILTERS,
+        {"number": 0, "rate_per_10000": 0, "rate_lower_95": 1, "rate_upper_95": 1},
+    )
     report = audit_folder(tmp_path)
     got = only(report, "intervals", None, "t_by_ethnicity", "number")
     assert got, "the rate's interval narrows the count"
@@ -184,7 +200,9 @@ def test_hierarchy_pins_a_rounded_region_from_its_las_and_recovers_by_combining_
 
 
 def dashboard(code: str, numerator: str, denominator: str, value: str, indicator: str = "cla_rate") -> dict:
-    return la(code, indicator=indicator, ethnicity_major="White", numerator=numerator, denominator=denominator, value=value)
+    return la(
+        code, indicator=indicator, ethnicity_major="White", numerator=numerator, denominator=denominator, value=value
+    )
 
 
 def test_cross_table_a_cell_hidden_in_one_table_is_shown_in_another(tmp_path: Path) -> None:
@@ -225,7 +243,13 @@ def neighbours_case(tmp_path: Path, hidden: list[str]) -> None:
     rate = sum(counts.values()) / sum(pops.values()) * 10_000
     rows = [la("E06000001", ethnicity_major="White", number="50", population="9000", neighbours_rate=f"{rate:.1f}")]
     rows += [
-        la(c, ethnicity_major="White", number="c" if c in hidden else str(n), population=str(pops[c]), neighbours_rate="x")
+        la(
+            c,
+            ethnicity_major="White",
+            number="c" if c in hidden else str(n),
+            population=str(pops[c]),
+            neighbours_rate="x",
+        )
         for c, n in counts.items()
     ]
     write_table(tmp_path, "la_cla_rates_by_ethnicity", rows, ["ethnicity_major"],
@@ -272,16 +296,93 @@ def test_pooled_regional_count_from_its_value_and_published_population(tmp_path:
     n, pop = 347, 991_013  # rate 3.5 per 10,000 at 1 d.p. pins nothing alone; 35 per 100,000 children does
     rows = [{**national("Regional"), "indicator": "cla_rate", "ethnicity_major": "White", "numerator": "350",
              "denominator": "991010", "value": f"{n / pop * 10_000:.1f}"}]  # fmt: skip
-    write_table(tmp_path, "dash", rows, ["indicator", "ethnicity_major"], {"numerator": 0, "denominator": 0, "value": 1})
+    write_table(
+        tmp_path, "dash", rows, ["indicator", "ethnicity_major"], {"numerator": 0, "denominator": 0, "value": 1}
+    )
     report = audit_folder(tmp_path)
     lo, hi = report.combined.bounds
     assert lo[0] <= n <= hi[0]  # sound
     n2, pop2 = 12, 20_004  # a small group: 6.0 per 10,000 to 1 d.p. leaves one count
     rows = [{**national("Regional"), "indicator": "cla_rate", "ethnicity_major": "White", "numerator": "10",
              "denominator": "20000", "value": f"{n2 / pop2 * 10_000:.1f}"}]  # fmt: skip
-    write_table(tmp_path, "dash", rows, ["indicator", "ethnicity_major"], {"numerator": 0, "denominator": 0, "value": 1})
+    write_table(
+        tmp_path, "dash", rows, ["indicator", "ethnicity_major"], {"numerator": 0, "denominator": 0, "value": 1}
+    )
     report = audit_folder(tmp_path)
     assert [f.value for f in only(report, "pooled", "pinned", "dash", "numerator")] == [12]
+
+
+def test_intervals_claim_nothing_when_the_figures_come_from_the_published_counts(tmp_path: Path) -> None:
+    """The scheme of docs/disclosure.md: figures from the rounded counts. 37 of 98 published as 40 of 100 with
+    the percentage and limits of 40 / 100: the published counts reproduce them, so they pin nothing."""
+    ci = stats.wilson_ci(np.array([40]), np.array([100]))
+    row = national(breakdown="Total", ethnicity_major="White", ethnicity_minor="Total", number="40", denominator="100",
+                   percentage="40", percentage_lower_95=str(rnd(100 * np.asarray(ci.lower), 1)),
+                   percentage_upper_95=str(rnd(100 * np.asarray(ci.upper), 1)))  # fmt: skip
+    write_table(tmp_path, "t_by_ethnicity", [row], FILTERS, PCT)
+    report = audit_folder(tmp_path)
+    assert findings(report, "intervals") == [] and findings(report, "combined", "pinned") == []
+    lo, hi = report.combined.bounds
+    assert (lo[0], hi[0]) == (35, 44)  # the rounding interval, nothing narrower
+
+
+def test_values_from_published_counts_give_no_linear_rows(tmp_path: Path) -> None:
+    """A regional rate made from the rounded numerator and the published population pins nothing (the same row
+    made from the true count 12 does: test_pooled_regional_count_from_its_value_and_published_population)."""
+    rows = [{**national("Regional"), "indicator": "cla_rate", "ethnicity_major": "White", "numerator": "10",
+             "denominator": "20000", "value": f"{10 / 20000 * 10_000:.1f}"}]  # fmt: skip
+    write_table(
+        tmp_path, "dash", rows, ["indicator", "ethnicity_major"], {"numerator": 0, "denominator": 0, "value": 1}
+    )
+    report = audit_folder(tmp_path)
+    assert findings(report, "pooled") == [] and report.passed
+
+
+def regions_case(tmp_path: Path, regional: list[str], national_number: str = "c") -> None:
+    codes = [f"E120000{i:02d}" for i in range(1, len(regional) + 1)]
+    rows = [
+        national(breakdown="Total", ethnicity_major="White", ethnicity_minor="Gypsy / Roma", number=national_number)
+    ]
+    rows += [
+        {**national("Regional"), "region_code": code, "breakdown": "Total", "ethnicity_major": "White",
+         "ethnicity_minor": "Gypsy / Roma", "number": n}
+        for code, n in zip(codes, regional)
+    ]  # fmt: skip
+    write_table(tmp_path, "t_by_ethnicity", rows, FILTERS, {"number": 0})
+
+
+def test_hierarchy_five_regional_c_under_a_national_c_are_all_recovered(tmp_path: Path) -> None:
+    """Nationally and regionally `c` is 1 to 5; five regions at `c` add up to at least 5, so England's `c` is 5
+    and each region's is 1."""
+    regions_case(tmp_path, ["c", "c", "0", "c", "c", "0", "c", "0", "0"])
+    report = audit_folder(tmp_path)
+    rec = only(report, "totals", "recovered", "t_by_ethnicity", "number")
+    assert sorted((f.line, f.value) for f in rec) == [(2, 5), (3, 1), (4, 1), (6, 1), (7, 1), (9, 1)]
+
+
+def test_hierarchy_four_regional_c_under_a_national_c_give_nothing(tmp_path: Path) -> None:
+    regions_case(tmp_path, ["c", "c", "0", "c", "c", "0", "0", "0", "0"])
+    report = audit_folder(tmp_path)
+    assert findings(report, "combined", "recovered") == [] and report.passed
+
+
+def test_a_c_beside_a_c_percentage_is_not_taken_for_a_small_count(tmp_path: Path) -> None:
+    """Local `c` may be secondary suppression (any count): a suppressed percentage beside it says nothing. Were
+    both `c` read as 1 to 5, 20 - 10 = 10 would make each exactly 5 (the true counts are 8 and 2)."""
+    rows = [la("E06000001", breakdown="Total", ethnicity_major=g, ethnicity_minor="Total", number=n, denominator="100",
+               percentage=p, percentage_lower_95="x", percentage_upper_95="x")
+            for g, n, p in [("Total", "20", "20"), ("White", "10", "10"), ("Other", "c", "c"), ("Mixed", "c", "c")]]  # fmt: skip
+    write_table(tmp_path, "t_by_ethnicity", rows, FILTERS, PCT)
+    report = audit_folder(tmp_path)
+    assert findings(report, "combined", "recovered") == [] and report.passed
+
+
+def test_the_solver_out_of_time_decides_nothing_and_does_not_pass(tmp_path: Path) -> None:
+    test_lp_recovers_cells_no_single_relation_gives(tmp_path)  # the triangle: the LP stage recovers 3 cells
+    report = audit_folder(tmp_path, lp_seconds=0)
+    assert findings(report, "combined", "recovered") == []
+    assert report.combined.total.undecided == 3 and not report.passed
+    assert {f.status for f in findings(report, "combined")} == {"undecided"}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -289,8 +390,13 @@ def test_pooled_regional_count_from_its_value_and_published_population(tmp_path:
 
 
 def test_complement_six_of_seven(tmp_path: Path) -> None:
-    rows = [dashboard("E06000001", "6", "7", "86", "foster_care"), dashboard("E06000002", "6", "20", "30", "foster_care")]
-    write_table(tmp_path, "dash", rows, ["indicator", "ethnicity_major"], {"numerator": 0, "denominator": 0, "value": 0})
+    rows = [
+        dashboard("E06000001", "6", "7", "86", "foster_care"),
+        dashboard("E06000002", "6", "20", "30", "foster_care"),
+    ]
+    write_table(
+        tmp_path, "dash", rows, ["indicator", "ethnicity_major"], {"numerator": 0, "denominator": 0, "value": 0}
+    )
     report = audit_folder(tmp_path)
     got = findings(report, "complements", "disclosed")
     assert [(f.line, f.value) for f in got] == [(2, 1)]
@@ -299,7 +405,9 @@ def test_complement_six_of_seven(tmp_path: Path) -> None:
 
 def test_complement_of_a_rate_is_not_a_count(tmp_path: Path) -> None:
     rows = [dashboard("E06000001", "6", "10", "6000.0", "cla_rate")]  # a population, not a whole of children
-    write_table(tmp_path, "dash", rows, ["indicator", "ethnicity_major"], {"numerator": 0, "denominator": 0, "value": 1})
+    write_table(
+        tmp_path, "dash", rows, ["indicator", "ethnicity_major"], {"numerator": 0, "denominator": 0, "value": 1}
+    )
     assert findings(audit_folder(tmp_path), "complements") == []
 
 
@@ -331,31 +439,82 @@ def test_command_line_exit_codes_and_json(tmp_path: Path, capsys) -> None:
     assert "not a folder" in capsys.readouterr().err
 
 
-def test_a_table_without_metadata_is_reported_not_fatal(tmp_path: Path) -> None:
+def test_a_table_without_metadata_is_reported_and_bad_input_for_the_command(tmp_path: Path, capsys) -> None:
     (tmp_path / "orphan.csv").write_text("time_period,geographic_level,number\n2024,National,10\n")
     report = audit_folder(tmp_path)
     assert any("orphan.csv" in s and ".meta.csv" in s for s in report.skipped)
+    assert rap_main(["audit-disclosure", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "orphan.csv" in err and "orphan.meta.csv" in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_rap_audit_disclosure_exit_codes(tmp_path: Path, capsys) -> None:
+    safe, leaky = tmp_path / "safe", tmp_path / "leaky"
+    safe.mkdir(), leaky.mkdir()
+    write_table(safe, "la_rates", la_rates([("E06000001", "Total", "20"), ("E06000001", "White", "20")]),
+                ["ethnicity_major"], {"number": 0, "population": 0})  # fmt: skip
+    write_table(leaky, "la_rates", la_rates([("E06000001", "Total", "7"), ("E06000001", "White", "6"),
+                                             ("E06000001", "Other", "c")]), ["ethnicity_major"],
+                {"number": 0, "population": 0})  # fmt: skip
+    assert rap_main(["audit-disclosure", str(safe), "--threshold", "5", "--rounding-base", "10"]) == 0
+    out = tmp_path / "a.json"
+    assert rap_main(["audit-disclosure", str(leaky), "--json", str(out)]) == 1
+    assert json.loads(out.read_text())["combined"]["total"]["recovered"] == 1
+    assert "la_rates.csv line 4, number (published 'c'): recovered exactly" in capsys.readouterr().out
+    (tmp_path / "empty").mkdir()
+    for argv in ([str(tmp_path / "missing")], [str(tmp_path / "empty")], [str(safe), "--threshold", "0"]):
+        assert rap_main(["audit-disclosure", *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("rap audit-disclosure: ") and err.count("\n") == 1 and "Traceback" not in err
 
 
 # ---------------------------------------------------------------------------------------------------------
 # the small synthetic build
 
-SMALL = Path(__file__).resolve().parents[2] / "base" / "outputs" / "small" / "2024" / "tables"
-
 
 @pytest.mark.slow
-def test_small_build(capsys) -> None:
-    """The attacker on the small synthetic build's published tables: figures printed for the QA annex. Each
-    attack alone can only know less than all of them together."""
-    if not SMALL.is_dir():
-        pytest.skip(f"no small build at {SMALL}")
-    start = time.perf_counter()
-    report = audit_folder(SMALL)
+def test_small_build(small_run, capsys) -> None:
+    """The attacker on the small synthetic build's published tables, as the build's own QA check ran it
+    (``rap run`` once per session; ``qa/checks.csv``): nothing hidden comes back, whichever attack and all of
+    them together, and no cell is left undecided."""
+    import csv
+
+    with (small_run / "qa" / "checks.csv").open(encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["name"].startswith("Disclosure attack: ")]
     with capsys.disabled():
-        print(f"\n{time.perf_counter() - start:.0f} s")
-        print("\n".join(report.lines()))
-    assert sum(report.cells.values()) > 100_000
-    for a in report.attacks:
-        assert a.total.recovered <= report.combined.total.recovered + report.combined.total.disclosed
-        assert a.total.pinned <= report.combined.total.pinned
-    assert {c["result"] for c in report.checks()} <= {"passed", "failed"}
+        print("\n" + "\n".join(f"{r['name']}: {r['result']}: {r['detail']}" for r in rows))
+    assert len(rows) == len(ATTACKS) + 1
+    assert [r["name"] for r in rows if r["result"] != "passed"] == []
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the build's QA check and the annexes
+
+
+def test_the_qa_check_and_the_annexes_report_the_attack(tmp_path: Path, repo_root: Path) -> None:
+    from rap.build import annexes
+    from rap.build import checks as C
+    from rap.core.params import load_params
+
+    params = load_params(repo_root / "params" / "2024.yaml")
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    write_table(tables, "la_rates", la_rates([("E06000001", "Total", "20"), ("E06000001", "White", "20")]),
+                ["ethnicity_major"], {"number": 0, "population": 0})  # fmt: skip
+    passed = C.disclosure_attack(C.Build(tmp_path, params))
+    assert len(passed) == len(ATTACKS) + 1 and {c.result for c in passed} == {"passed"}
+    assert all(C.registered(c.name).check is C.disclosure_attack for c in passed)
+    write_table(tables, "la_rates", la_rates([("E06000001", "Total", "9"), ("E06000001", "White", "6"),
+                                              ("E06000001", "Other", "c")]), ["ethnicity_major"],
+                {"number": 0, "population": 0})  # fmt: skip
+    failed = C.disclosure_attack(C.Build(tmp_path, params))
+    combined = failed[-1]
+    assert combined.result == "failed" and combined.name == "Disclosure attack: all attacks together"
+    assert "1 suppressed cells recovered" in combined.detail and "la_rates.csv line 4, number" in combined.detail
+    assert "3" not in combined.detail.split("e.g.")[1]  # the cell is named, its value (3) is not
+    methods = annexes.methods_markdown(params, {}, failed)
+    assert "it got hidden counts back: 1 suppressed cells recovered" in methods
+    assert "cannot be recovered" not in methods and "tells no more" not in methods
+    qa = annexes.qa_markdown(failed)
+    assert "{#tbl-annex-attack}" in qa and "| All attacks together | Failed |" in qa
+    assert C.disclosure_attack(C.Build(tmp_path / "nothing", params)) == []

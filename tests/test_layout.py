@@ -34,7 +34,7 @@ SRC = REPO / "src"
 PACKAGE = SRC / "rap"
 
 #: The layers, lowest first: a module may import from its own layer or from layers to its left.
-LAYERS = ["core", "domain", "synth", "inputs", "measures", "present", "sections", "report", "build", "cli"]
+LAYERS = ["core", "domain", "audit", "synth", "inputs", "measures", "present", "sections", "report", "build", "cli"]
 #: Importable from any layer: the package root (its version) and the package data.
 ANYWHERE = {"rap", "rap.data"}
 MAX_FLAT_MODULES = 8

@@ -94,6 +94,12 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from rap.audit.command import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rap", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -135,6 +141,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("report_dir", type=Path)
     p.add_argument("--renderer", choices=["auto", "quarto", "pandoc"], default="auto")
     p.set_defaults(func=_cmd_render)
+
+    from rap.audit.command import add_arguments
+
+    p = sub.add_parser(
+        "audit-disclosure",
+        help="attack a folder of published tables as an outsider would; exit 1 if anything hidden comes back",
+    )
+    add_arguments(p)
+    p.set_defaults(func=_cmd_audit)
     return parser
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from rap.audit.relations import CountRule, Relations, matches
 from rap.audit.tables import LEVEL, PublishedTable
+from rap.domain.disclosure import largest_hidden
 
 EXACT, ROUNDED, LOW, SUPPRESSED = 0, 1, 2, 3
 KIND_NAMES = {EXACT: "exact", ROUNDED: "rounded", LOW: "low", SUPPRESSED: "suppressed"}
@@ -49,7 +50,7 @@ class Cells:
         return self.sensitive & (self.kind != EXACT)
 
 
-def build_cells(tables: dict[str, PublishedTable], rel: Relations, rounding_base: int) -> Cells:
+def build_cells(tables: dict[str, PublishedTable], rel: Relations, rounding_base: int, threshold: int = 5) -> Cells:
     """Parse every count column of every table into cells with their published bounds."""
     parts: list[dict[str, np.ndarray]] = []
     ids: dict[tuple[str, str], np.ndarray] = {}
@@ -60,7 +61,7 @@ def build_cells(tables: dict[str, PublishedTable], rel: Relations, rounding_base
             rules = [r for r in rel.counts if r.column == col]
             if not rules:
                 continue
-            p = _parse_column(t, col, rules, rel, rounding_base)
+            p = _parse_column(t, col, rules, rel, rounding_base, threshold)
             n = int(p["has"].sum())
             col_ids = np.full(len(t.frame), -1, dtype=np.int64)
             col_ids[p["has"]] = np.arange(start, start + n)
@@ -75,17 +76,21 @@ def build_cells(tables: dict[str, PublishedTable], rel: Relations, rounding_base
                 }
             )
             start += n
-    cat = {k: np.concatenate([p[k] for p in parts]) if parts else np.array([]) for k in _FIELDS}
+    cat = {k: np.concatenate([p[k] for p in parts]) if parts else np.array([], dtype=_EMPTY[k]) for k in _FIELDS}
     return Cells(tables=names, **cat, ids=ids)
 
 
 _FIELDS = ("table", "row", "column", "kind", "lo", "hi", "integer", "sensitive", "additive", "text")
+#: The dtype of each field when a folder has no count cell at all.
+_EMPTY = {"table": np.int64, "row": np.int64, "column": object, "kind": np.int8, "lo": float, "hi": float,
+          "integer": bool, "sensitive": bool, "additive": bool, "text": object}  # fmt: skip
 
 
 def _parse_column(
-    t: PublishedTable, col: str, rules: list[CountRule], rel: Relations, base: int
+    t: PublishedTable, col: str, rules: list[CountRule], rel: Relations, base: int, threshold: int
 ) -> dict[str, np.ndarray]:
-    """Bounds of one column's cells; each row takes the first rule whose ``where`` it matches."""
+    """Bounds of one column's cells; each row takes the first rule whose ``where`` it matches. A ``c`` at a level
+    where it is primary suppression only is 1 to the largest count hidden."""
     text = t.frame[col].astype(str).str.strip().to_numpy(dtype=object)
     n = len(text)
     out = {
@@ -101,12 +106,15 @@ def _parse_column(
     value = pd.to_numeric(pd.Series(text), errors="coerce").to_numpy(float)
     todo = np.ones(n, dtype=bool)
     rounded_level = t.frame[LEVEL].isin(list(rel.rounded_levels)).to_numpy()
+    primary = t.frame[LEVEL].isin(list(rel.primary_only_levels)).to_numpy()
     for rule in rules:
         rows = todo & (matches(t.frame, rule.where) if rule.where else True)
         todo &= ~rows
         b = rule.base or base
         rounded = rows & {"levels": rounded_level, "always": True, "none": False}[rule.rounding]
         _bounds(out, rows, rounded, value, text, rel, b, rule)
+        small = rows & primary & (out["kind"] == SUPPRESSED) & (rule.rounding == "levels")
+        out["lo"][small], out["hi"][small] = 1, largest_hidden(threshold, b)
     return out
 
 

@@ -83,7 +83,9 @@ def _geography(sys: System, t: PublishedTable, col: str, ids: np.ndarray, rel: R
         ch, tp = np.flatnonzero(child), np.flatnonzero(top)
         lab_child = labels(t.frame.iloc[ch], keys, t.frame[PARENT].to_numpy()[ch])
         lab_top = labels(t.frame.iloc[tp], keys, t.frame[GEO].to_numpy()[tp])
-        ch = ch[_complete(lab_child, t.frame[GEO].to_numpy(dtype=object)[ch], t.frame[PARENT].to_numpy(dtype=object)[ch])]
+        ch = ch[
+            _complete(lab_child, t.frame[GEO].to_numpy(dtype=object)[ch], t.frame[PARENT].to_numpy(dtype=object)[ch])
+        ]
         lab_child = labels(t.frame.iloc[ch], keys, t.frame[PARENT].to_numpy()[ch])
         g, c, v = sum_rows(ids[tp], ids[ch], lab_child, lab_top)
         sys.add(g, c, v, 0.0, 0.0, f"{level} rows within their {parent.lower()} row")

@@ -3,7 +3,11 @@
 For a rounded count (and its rounded denominator) the attacker tries every pair of true values that rounds to
 what is shown, recomputes each published figure the way the methods notes say it is made (percentage and
 Wilson interval, rate and Poisson interval, dashboard value), rounded half up to the published decimals, and
-keeps the pairs that reproduce every figure (attack 1, "intervals"). Attack 2 ("patterns") keeps the pairs
+keeps the pairs that reproduce every figure (attack 1, "intervals"). That is only sound where the figures were
+made from the true counts: a scheme that computes them from the published (rounded) counts makes the published
+counts themselves reproduce every figure, and a true count far from them might reproduce none. So a row's
+figures are used only when the published counts do NOT reproduce them (:func:`from_published`): then they were
+made from the true counts, the one other way the methods notes allow. Attack 2 ("patterns") keeps the pairs
 consistent with the suppression rule instead: a figure is ``c`` exactly when one of its counts is 1 to the
 threshold, so "number 10, percentage c" leaves only 5. A denominator that is not published (the child
 population behind a rate) is a positive number to be found too: a candidate count survives when some
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rap.audit.cells import SUPPRESSED
 from rap.audit.knowledge import Evidence, Knowledge
 from rap.audit.relations import Derived, matches
 from rap.audit.tables import PublishedTable
@@ -73,7 +78,7 @@ def _invert(ev: Evidence, lo: np.ndarray, hi: np.ndarray, *, use_values: bool, u
             if d.proportion:
                 keep &= np.isnan(dd) | (n <= dd)
             if use_values:
-                keep &= _values_fit(rs, d, pos, n, dd)
+                keep &= _values_fit(rs, d, pos, n, dd) | from_published(ev, d, t)[rs.rows][pos]
             if use_rule:
                 keep &= _rule_fits(ev, rs, d, pos, n, dd, k.lo, k.hi)
             b, a, c = _narrow(k, rs, pos, n, dd, keep)
@@ -115,6 +120,47 @@ def _rows(ev: Evidence, d: Derived, t: PublishedTable, lo: np.ndarray, hi: np.nd
     figures = {role: t.frame[col].astype(str).str.strip().to_numpy(dtype=object)[rows] for role, col in figs.items()}
     nr = num[rows]
     return _Rows(t, rows, nr, lo[nr], hi[nr], den[rows], dlo[rows], dhi[rows], figures, ev.rel.below_half)
+
+
+def from_published(ev: Evidence, d: Derived, t: PublishedTable) -> np.ndarray:
+    """Per row of ``t``: True where the figures of ``d`` may have been made from the counts as published (they
+    reproduce every published figure, or the row has no published count or figure to try), so the figures say
+    nothing about the true counts. Worked out once, from the published bounds."""
+    key = ("from_published", d.name, t.name)
+    if key not in ev.memo:
+        ev.memo[key] = _from_published(ev, d, t)
+    return ev.memo[key]
+
+
+def _from_published(ev: Evidence, d: Derived, t: PublishedTable) -> np.ndarray:
+    out = np.ones(len(t.frame), dtype=bool)
+    figs = {role: col for role, col in d.figures.items() if col in t.frame.columns}
+    if not figs or any(c not in t.frame.columns for _, c in d.numerator):
+        return out
+    num = sum(s * _published(t.frame[c].astype(str).str.strip().to_numpy(object)) for s, c in d.numerator)
+    den_ids = ev.cells.of(t.name, d.denominator)
+    rows = np.flatnonzero(np.isfinite(num) & (matches(t.frame, d.where) if d.where else True))
+    if den_ids is not None:
+        did = den_ids[rows]
+        rows, did = rows[did >= 0], did[did >= 0]
+        exact_den = ev.cells.integer[did]
+        dd = np.where(exact_den, _published(ev.cells.text[did]), np.nan)
+        dlo, dhi = ev.cells.lo[did], ev.cells.hi[did]  # a population: anywhere it can be
+        keep = ~exact_den | np.isfinite(dd)
+        rows, dd, dlo, dhi = rows[keep], dd[keep], dlo[keep], dhi[keep]
+    elif d.denominator in t.frame.columns:
+        v = pd.to_numeric(t.frame[d.denominator], errors="coerce").to_numpy(float)
+        h = 0.5 * 10.0 ** -t.decimals(d.denominator)
+        rows = rows[np.isfinite(v[rows])]
+        dd, dlo, dhi = np.full(len(rows), np.nan), (v - h)[rows], (v + h)[rows]
+    else:
+        dd, dlo, dhi = np.full(len(rows), np.nan), np.zeros(len(rows)), np.full(len(rows), np.inf)
+    figures = {role: t.frame[col].astype(str).str.strip().to_numpy(dtype=object)[rows] for role, col in figs.items()}
+    n = num[rows]
+    none = np.full(len(rows), -1)
+    rs = _Rows(t, rows, none, n, n, none, dlo, dhi, figures, ev.rel.below_half)
+    out[rows] = _values_fit(rs, d, np.arange(len(rows)), n, dd)
+    return out
 
 
 def _combos(rs: _Rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -211,7 +257,9 @@ def _fit_unknown_denominator(rs: _Rows, d: Derived, pos: np.ndarray, n: np.ndarr
 def _rule_fits(
     ev: Evidence, rs: _Rows, d: Derived, pos: np.ndarray, n: np.ndarray, dd: np.ndarray, lo: np.ndarray, hi: np.ndarray
 ) -> np.ndarray:
-    """Candidates consistent with the rule: the figure is hidden exactly when a listed count is 1 to threshold."""
+    """Candidates consistent with the rule: a figure is hidden when a listed count is 1 to the threshold. A shown
+    figure rules small counts out; a hidden one says a count is small only where none of its counts is itself
+    ``c`` (a suppressed count, perhaps suppressed for another's sake, hides the figure whatever it is)."""
     role = "value" if "value" in rs.figures else next(iter(rs.figures))
     text = rs.figures[role][pos]
     hidden = np.isin(text, ev.rel.suppressed)
@@ -219,22 +267,24 @@ def _rule_fits(
     thr = ev.threshold
     sure_small = np.zeros(len(pos), dtype=bool)
     sure_not = np.ones(len(pos), dtype=bool)
+    any_c = np.zeros(len(pos), dtype=bool)
     for col in d.hidden_when_small:
+        ids = ev.cells.of(rs.table.name, col)
+        cid = ids[rs.rows][pos] if ids is not None else np.full(len(pos), -1)
+        any_c |= (cid >= 0) & (ev.cells.kind[np.maximum(cid, 0)] == SUPPRESSED)
         if col == d.numerator[0][1]:
             clo, chi = n, n
         elif col == d.denominator and not np.isnan(dd).all():
             real = np.isnan(dd)
             clo, chi = np.where(real, rs.dlo[pos], dd), np.where(real, rs.dhi[pos], dd)
-        else:
-            ids = ev.cells.of(rs.table.name, col)
-            if ids is None:
-                continue
-            cid = ids[rs.rows][pos]
+        elif ids is not None:
             clo = np.where(cid >= 0, lo[np.maximum(cid, 0)], 0.0)  # no cell: not a count here, never small
             chi = np.where(cid >= 0, hi[np.maximum(cid, 0)], 0.0)
+        else:
+            continue
         sure_small |= (clo >= 1) & (chi <= thr)
         sure_not &= (chi < 1) | (clo > thr)
-    return np.where(hidden, ~sure_not, np.where(shown, ~sure_small, True))
+    return np.where(hidden, any_c | ~sure_not, np.where(shown, ~sure_small, True))
 
 
 def _narrow(

@@ -21,6 +21,7 @@ class Evidence:
     cells: Cells
     threshold: int
     rounding_base: int
+    memo: dict = field(default_factory=dict)  # results worked out once from the published bounds
 
 
 @dataclass

@@ -16,6 +16,7 @@ import pandas as pd
 
 from rap.audit.cells import SUPPRESSED
 from rap.audit.equations import mark_examined
+from rap.audit.inversion import from_published
 from rap.audit.knowledge import Evidence, Knowledge
 from rap.audit.relations import Derived, Pooled, bottom_level, matches
 from rap.audit.system import System
@@ -70,6 +71,7 @@ def _value_rows(sys: System, ev: Evidence, d: Derived, t: PublishedTable) -> Non
     kinds = [ev.cells.kind[ids[ok]] for _, ids in nums] + [ev.cells.kind[den[ok]]]
     hidden = np.any([kk != 0 for kk in kinds], axis=0) if kinds else np.zeros(0, dtype=bool)
     rows = np.flatnonzero(ok)[hidden]  # rows with every cell exact teach nothing
+    rows = rows[~from_published(ev, d, t)[rows]]  # figures made from the published counts say nothing more
     if len(rows) == 0:
         return
     h = _half(t, col)[rows]
@@ -163,18 +165,24 @@ def _pooled_rows(
         c = np.concatenate([n_ids[use], d_ids[use]])
         k = np.concatenate([np.full(int(use.sum()), p.scale), -bound[use]])
         sys.add(g, c, k, lo_, hi_, name)
-    small = hidden[f]
-    if small.any():
-        sys.add(f[small], n_ids[small], np.ones(int(small.sum())), 1.0, float(ev.threshold), name + ": hidden, so small")
     pos = np.isfinite(v[f]) & (v[f] > 0) & bool(p.hidden_when_small) & any_sup
     if pos.any():
-        sys.add(f[pos], n_ids[pos], np.ones(int(pos.sum())), float(ev.threshold + 1), np.inf, name + ": shown, so not small")
+        sys.add(
+            f[pos], n_ids[pos], np.ones(int(pos.sum())), float(ev.threshold + 1), np.inf, name + ": shown, so not small"
+        )
     figs_sup = np.unique(f[any_sup & ~hidden[f]])
     return int(explained[figs_sup].sum())
 
 
 def _shown_alone_fits(
-    cells, f: np.ndarray, n_ids: np.ndarray, d_ids: np.ndarray, sup: np.ndarray, v: np.ndarray, h: np.ndarray, scale: float
+    cells,
+    f: np.ndarray,
+    n_ids: np.ndarray,
+    d_ids: np.ndarray,
+    sup: np.ndarray,
+    v: np.ndarray,
+    h: np.ndarray,
+    scale: float,
 ) -> np.ndarray:
     """Per figure row: could the pool's shown cells alone give the figure? Then the hidden cells may be outside
     the pool (DfE's published pools leave them out) and the figure is not used."""

@@ -108,6 +108,7 @@ class Relations:
     below_half: tuple[str, ...]
     level_column: str
     rounded_levels: tuple[str, ...]
+    primary_only_levels: tuple[str, ...]
     levels: dict[str, dict[str, str]]
     period: tuple[str, ...]
     kind_column: str
@@ -161,6 +162,15 @@ def parse(doc: dict, source: str = "relations.yaml") -> Relations:
         raise InputError(source, f"the disclosure attack relations are malformed: {exc!r}") from exc
 
 
+def _pooled(p: dict) -> Pooled:
+    return Pooled(
+        **{k: v for k, v in p.items() if k not in ("where", "hidden_when_small", "scale")},
+        scale=float(p["scale"]),
+        hidden_when_small=tuple(p.get("hidden_when_small") or ()),
+        where=_where(p.get("where")),
+    )
+
+
 def _parse(doc: dict) -> Relations:
     sym, geo, kinds = doc["symbols"], doc["geography"], doc.get("indicator_kinds") or {}
     derived = tuple(
@@ -185,21 +195,14 @@ def _parse(doc: dict) -> Relations:
         )
         for s in doc.get("same_quantity") or []
     )
-    pooled = tuple(
-        Pooled(
-            **{k: v for k, v in p.items() if k not in ("where", "hidden_when_small", "scale")},
-            scale=float(p["scale"]),
-            hidden_when_small=tuple(p.get("hidden_when_small") or ()),
-            where=_where(p.get("where")),
-        )
-        for p in doc.get("pooled") or []
-    )
+    pooled = tuple(_pooled(p) for p in doc.get("pooled") or [])
     return Relations(
         suppressed=tuple(sym.get("suppressed") or ()),
         low=tuple(sym.get("low") or ()),
         below_half=tuple(sym.get("below_half") or ()),
         level_column=geo["level_column"],
         rounded_levels=tuple(geo.get("rounded_levels") or ()),
+        primary_only_levels=tuple(geo.get("primary_only_levels") or ()),
         levels={str(k): dict(v) for k, v in geo["levels"].items()},
         period=tuple(doc.get("period") or ()),
         kind_column=kinds.get("column", ""),

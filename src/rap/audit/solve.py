@@ -16,6 +16,7 @@ counted; a component whose rows contradict each other is left at its published b
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +40,8 @@ class Solution:
     dropped: dict[str, int] = field(default_factory=dict)  # rows contradicted by the published bounds, by relation
     inconsistent: int = 0  # components whose rows contradict each other (left at their starting bounds)
     lp_solves: int = 0
+    #: target cells the LP stage left open when its time ran out: neither pinned nor shown to vary
+    undecided: np.ndarray | None = None
 
 
 def solve(
@@ -50,9 +53,11 @@ def solve(
     *,
     use_lp: bool = True,
     dirty: np.ndarray | None = None,
+    deadline: float | None = None,
 ) -> Solution:
     """Tightest bounds propagation and LP give for every cell; ``targets`` are the cells worth an LP and, when
-    ``dirty`` is given, only components holding a dirty cell (one whose bounds moved) are solved again."""
+    ``dirty`` is given, only components holding a dirty cell (one whose bounds moved) are solved again. Past
+    ``deadline`` (a ``time.perf_counter()`` value) no LP is started: the cells left open are ``undecided``."""
     a, rlo, rhi, src = system.matrix(len(lo))
     lo, hi = lo.astype(float).copy(), hi.astype(float).copy()
     sol = Solution(lo, hi)
@@ -78,7 +83,7 @@ def solve(
     if use_lp:
         if dirty is not None:  # cells the caller moved, and those propagation moved in turn
             dirty = dirty | (lo > start_lo + 1e-9) | (hi < start_hi - 1e-9)
-        lo, hi, n = lp_bounds(a, rlo, rhi, lo, hi, integer, targets, dirty)
+        lo, hi, n, sol.undecided = lp_bounds(a, rlo, rhi, lo, hi, integer, targets, dirty, deadline)
         sol.lp_solves = n
         plo, phi, bad = propagate(a, rlo, rhi, lo, hi, integer)
         if not bad.any():
@@ -116,7 +121,9 @@ def _activity(e: _Entries, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, 
     return at_min, at_max, inf_min, inf_max, fin_min, fin_max, n_min, n_max
 
 
-def _consistent_rows(a: sparse.csr_matrix, rlo: np.ndarray, rhi: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def _consistent_rows(
+    a: sparse.csr_matrix, rlo: np.ndarray, rhi: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> np.ndarray:
     """Rows the starting bounds can satisfy on their own."""
     *_, fin_min, fin_max, n_min, n_max = _activity(_Entries.of(a), lo, hi)
     smallest = np.where(n_min > 0, -np.inf, fin_min)
@@ -211,15 +218,17 @@ def lp_bounds(
     integer: np.ndarray,
     targets: np.ndarray,
     dirty: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """LP bounds for the target cells still unknown, component by component of the unknown cells: probes
-    first, then each cell the probes leave open gets its own minimum and maximum. A component whose cells and
-    rows form a tree is skipped: propagation already gives its exact bounds (each subtree is independent)."""
+    deadline: float | None = None,
+) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+    """LP bounds for the target cells still unknown, component by component of the unknown cells: probes first,
+    then each cell the probes leave open gets its own minimum and maximum. A tree of cells and rows is skipped
+    (propagation gives its exact bounds). Also returns the targets left open when ``deadline`` passed."""
     lo, hi = lo.copy(), hi.copy()
+    undecided = np.zeros(len(lo), dtype=bool)
     free = hi - lo > EPS
     todo = targets & free & (np.asarray(abs(a).sum(axis=0)).ravel() > 0)
     if not todo.any():
-        return lo, hi, 0
+        return lo, hi, 0, undecided
     _, lab = _graph(a, free)
     m = a.shape[0]
     cell_lab, row_lab = lab[m:], lab[:m]
@@ -231,26 +240,35 @@ def lp_bounds(
     starts = np.searchsorted(cell_lab[order], np.unique(cell_lab[todo]))
     row_order = np.argsort(row_lab, kind="stable")
     solves = 0
-    for comp, st in zip(np.unique(cell_lab[todo]), starts):
+    comps = np.unique(cell_lab[todo])
+    size = np.bincount(row_lab, minlength=int(comps.max(initial=0)) + 1)[comps]
+    by_size = np.argsort(size, kind="stable")  # small components first: most are decided before any time runs out
+    for comp, st in zip(comps[by_size], starts[by_size]):
         c_all = order[st : st + int(np.searchsorted(cell_lab[order][st:], comp, side="right"))]
         c_cols = c_all[free[c_all]]
         lo_r, hi_r = np.searchsorted(row_lab[row_order], [comp, comp + 1])
         c_rows = row_order[lo_r:hi_r]
         if len(c_rows) == 0 or len(c_cols) == 0:
             continue
-        sub = _Component(a[c_rows][:, c_cols], rlo[c_rows] - fixed[c_rows], rhi[c_rows] - fixed[c_rows], lo[c_cols], hi[c_cols])
+        if deadline is not None and time.perf_counter() > deadline:
+            undecided[c_cols[todo[c_cols]]] = True
+            continue
+        sub = _Component(
+            a[c_rows][:, c_cols], rlo[c_rows] - fixed[c_rows], rhi[c_rows] - fixed[c_rows], lo[c_cols], hi[c_cols]
+        )
         seen, n = sub.probe(todo[c_cols])
         solves += n
         if seen is None:
             continue  # infeasible: claim nothing here
-        clo, chi, n = sub.exact(todo[c_cols], *seen)
+        clo, chi, n, left = sub.exact(todo[c_cols], *seen, deadline=deadline)
         solves += n
+        undecided[c_cols[left]] = True
         ints = integer[c_cols]
         clo = np.where(ints, np.ceil(clo - LP_EPS * (1 + np.abs(clo))), clo - LP_EPS)
         chi = np.where(ints, np.floor(chi + LP_EPS * (1 + np.abs(chi))), chi + LP_EPS)
         lo[c_cols] = np.maximum(lo[c_cols], clo)
         hi[c_cols] = np.maximum(np.minimum(hi[c_cols], chi), lo[c_cols])
-    return lo, hi, solves
+    return lo, hi, solves, undecided
 
 
 def _cyclic(a: sparse.csr_matrix, free: np.ndarray, cell_lab: np.ndarray, row_lab: np.ndarray) -> np.ndarray:
@@ -289,11 +307,14 @@ class _Component:
         self.capped_ = np.column_stack([lo, np.where(np.isfinite(hi), hi, cap)])
         self.n = a.shape[1]
         self.lo, self.hi = lo, hi
+        self.warm = _Warm.of(a, rlo, rhi)
 
     def _solve(self, c: np.ndarray, capped: bool = False) -> tuple[int, np.ndarray | None]:
         """One LP; ``capped`` bounds unbounded cells by a large number, so a probe always has an optimum (any
         point it finds is still a solution of the uncapped problem, which is all a probe needs)."""
         bounds = self.capped_ if capped else self.bounds_
+        if self.warm is not None:
+            return self.warm.solve(c, bounds)
         res = linprog(c, A_ub=self.a_ub, b_ub=self.b_ub, A_eq=self.a_eq, b_eq=self.b_eq, bounds=bounds, method="highs")
         return res.status, (res.x if res.status == 0 else None)
 
@@ -323,13 +344,18 @@ class _Component:
         return (seen_lo, seen_hi), solves
 
     def exact(
-        self, targets: np.ndarray, seen_lo: np.ndarray, seen_hi: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, int]:
-        """LP minimum and maximum of each target the probes left open; the LPs solved."""
+        self, targets: np.ndarray, seen_lo: np.ndarray, seen_hi: np.ndarray, deadline: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+        """LP minimum and maximum of each target the probes left open; the LPs solved; the targets not reached
+        before ``deadline``."""
         lo, hi = self.lo.copy(), self.hi.copy()
         seen_lo, seen_hi = seen_lo.copy(), seen_hi.copy()
         solves = 0
+        left = np.zeros(self.n, dtype=bool)
         for j in np.flatnonzero(targets & ~_settled(seen_lo, seen_hi)):
+            if deadline is not None and time.perf_counter() > deadline:
+                left[j] = not _settled(seen_lo[j : j + 1], seen_hi[j : j + 1])[0]
+                continue
             for sign in (1, -1):
                 if _settled(seen_lo[j : j + 1], seen_hi[j : j + 1])[0]:
                     break
@@ -347,4 +373,58 @@ class _Component:
                     lo[j] = max(lo[j], x[j])
                 else:
                     hi[j] = min(hi[j], x[j])
-        return lo, hi, solves
+        return lo, hi, solves, left
+
+
+class _Warm:
+    """One component's LP kept in HiGHS between solves, so each new objective starts from the last basis (the
+    cell-by-cell minima and maxima then take a few simplex steps each instead of a solve from scratch). HiGHS is
+    the solver ``linprog(method="highs")`` runs; its object is reached through scipy's bundled ``highspy``. Where
+    that is not there, ``_Component`` calls ``linprog`` instead (same answers, slower). Statuses follow
+    ``linprog``: 0 optimal, 2 infeasible, 3 unbounded."""
+
+    def __init__(self, core: object, h: object, n: int):
+        self.core, self.h, self.n = core, h, n
+        self.idx = np.arange(n, dtype=np.int32)
+        self.bounds: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, a: sparse.csr_matrix, rlo: np.ndarray, rhi: np.ndarray) -> _Warm | None:
+        try:
+            from scipy.optimize._highspy import _core as core
+        except ImportError:  # pragma: no cover - scipy without its bundled highspy
+            return None
+        h = core._Highs()
+        h.setOptionValue("output_flag", False)
+        inf = h.getInfinity()
+        m, n = a.shape
+        csc = a.tocsc()
+        lp = core.HighsLp()
+        lp.num_col_, lp.num_row_ = n, m
+        lp.col_cost_, lp.col_lower_, lp.col_upper_ = np.zeros(n), np.zeros(n), np.full(n, inf)
+        lp.row_lower_ = np.where(np.isfinite(rlo), rlo, -inf)
+        lp.row_upper_ = np.where(np.isfinite(rhi), rhi, inf)
+        mat = lp.a_matrix_
+        mat.format_ = core.MatrixFormat.kColwise
+        mat.start_, mat.index_, mat.value_ = csc.indptr, csc.indices, csc.data
+        mat.num_col_, mat.num_row_ = n, m
+        if h.passModel(lp) != core.HighsStatus.kOk:
+            return None
+        return cls(core, h, n)
+
+    def solve(self, c: np.ndarray, bounds: np.ndarray) -> tuple[int, np.ndarray | None]:
+        h, st = self.h, self.core.HighsModelStatus
+        if self.bounds is None or not np.array_equal(self.bounds, bounds):
+            inf = h.getInfinity()
+            h.changeColsBounds(self.n, self.idx, bounds[:, 0], np.where(np.isfinite(bounds[:, 1]), bounds[:, 1], inf))
+            self.bounds = bounds
+        h.changeColsCost(self.n, self.idx, np.asarray(c, dtype=float))
+        h.run()
+        status = h.getModelStatus()
+        if status == st.kOptimal:
+            return 0, np.asarray(h.getSolution().col_value, dtype=float)
+        if status == st.kInfeasible:
+            return 2, None
+        if status in (st.kUnbounded, st.kUnboundedOrInfeasible):
+            return 3, None
+        return 4, None  # anything else (time or iteration limit): no solution, nothing claimed

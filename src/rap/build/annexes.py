@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rap.build.checks import FAILED, Check
+from rap.build.checks import FAILED, PASSED, Check
 from rap.build.tables import filter_columns, keys_and_indicators, published_tables, read_table, table_meta
 from rap.core.params import Params
 from rap.domain.disclosure import SYMBOLS, largest_hidden
@@ -292,7 +292,26 @@ def _definitions_section() -> list[str]:
     return ["## Definitions", "", table_markdown(defs, "tbl-annex-definitions", caption), ""]
 
 
-def _disclosure_section(params: Params) -> list[str]:
+DISCLOSURE_PREFIX = "Disclosure attack: "
+
+
+def _attack_result(checks: Sequence[Check]) -> str:
+    """What the disclosure attacker found on this build (its own figures), or how it is tested when it did not
+    run (no published tables)."""
+    attacks = [c for c in checks if c.name.startswith(DISCLOSURE_PREFIX)]
+    if not attacks:
+        return (
+            "Whether anything suppressed or rounded can be recovered is tested, not asserted, by the attack in Annex B."
+        )
+    combined = attacks[-1]  # all attacks together come last
+    verdict = "nothing suppressed or rounded came back" if combined.result == PASSED else "it got hidden counts back"
+    return (
+        f"On this build's published tables {verdict}: {combined.detail.split('; e.g.')[0]} (all attacks together; "
+        "each attack's own figures are in Annex B)."
+    )
+
+
+def _disclosure_section(params: Params, checks: Sequence[Check] = ()) -> list[str]:
     s = params.suppression
     symbols = "; ".join(f"`{k}` {v}" for k, v in SYMBOLS.items() if k != "k")
     return [
@@ -304,12 +323,12 @@ def _disclosure_section(params: Params) -> list[str]:
         f"as 0. National and regional counts are rounded to the nearest {s.rounding_base} (half up); local counts are "
         "shown as they are, with secondary suppression where a published total would otherwise give a suppressed "
         "count back. Every figure derived from counts (percentages and their intervals, rates and their intervals, "
-        "ratios and their intervals, averages) is worked out from the counts as published, rounded where they are "
-        "rounded, and is `c` when a count it rests on is `c`: it tells no more than the published counts do. "
-        "Whether anything suppressed or rounded can still be recovered is not asserted but tested: an attacker "
-        "that reads only this build's published tables tries to recover it (from intervals, rounding patterns, "
-        "totals and their parts, local authorities against regions and England, the same figure in two tables, "
-        "pooled comparators and complements), and its result for this build is in Annex B. No record-level value "
+        "ratios and their intervals, averages) is meant to be worked out from the counts as published, rounded where "
+        "they are rounded, and to be `c` when a count it rests on is `c`. Whether anything suppressed or rounded can "
+        "still be recovered is not asserted but tested: an attacker that reads only this build's published tables "
+        "(`rap audit-disclosure`) tries to recover it from intervals, rounding patterns, totals and their parts, "
+        "local authorities against regions and England, the same figure in two tables, pooled comparators and "
+        f"complements, alone and all together. {_attack_result(checks)} No record-level value "
         "(child identifier, date of birth, UPN, postcode) may appear in any output: every build scans all its "
         "outputs for them and fails if one is found (Annex B).",
         "",
@@ -399,13 +418,14 @@ def _sources_section(params: Params, inputs: dict[str, str]) -> list[str]:
     ]
 
 
-def methods_markdown(params: Params, inputs: dict[str, str]) -> str:
-    """Definitions, disclosure control, RAG thresholds, statistical methods and data sources with hashes."""
+def methods_markdown(params: Params, inputs: dict[str, str], checks: Sequence[Check] = ()) -> str:
+    """Definitions, disclosure control (with the disclosure attack's result among ``checks``), RAG thresholds,
+    statistical methods and data sources with hashes."""
     out = [
         "# Annex A: Methods and quality",
         "",
         *_definitions_section(),
-        *_disclosure_section(params),
+        *_disclosure_section(params, checks),
         *_rag_section(params),
         *STATISTICAL_METHODS,
         *_sources_section(params, inputs),
@@ -430,8 +450,36 @@ def qa_markdown(checks: Sequence[Check]) -> str:
         "before anything is published; the list is also written to `qa/checks.csv`.",
         "",
         table_markdown(t, "tbl-annex-qa", "Automated checks of this build"),
+        *_attack_table(checks),
     ]
     return "\n".join(out) + "\n"
+
+
+def _attack_table(checks: Sequence[Check]) -> list[str]:
+    """The disclosure attacker's own figures, one row per attack: what it examined and what it got back."""
+    rows = [
+        {
+            "Attack": c.name.removeprefix(DISCLOSURE_PREFIX).capitalize(),
+            "Result": c.result.capitalize(),
+            "Figures": c.detail,
+        }
+        for c in checks
+        if c.name.startswith(DISCLOSURE_PREFIX)
+    ]
+    if not rows:
+        return []
+    return [
+        "",
+        "## Disclosure attack",
+        "",
+        "An attacker that reads only the published tables of this build (`rap.audit`) tried each attack alone and "
+        "all of them together. *Recovered*: a suppressed count whose exact value follows from the published "
+        "figures; *pinned*: a rounded count whose exact true value follows; *disclosed*: a small count that is the "
+        "difference of two exact cells; *narrowed*: shown to be 1 to the threshold, no more. Cells are named, "
+        "never their values.",
+        "",
+        table_markdown(pd.DataFrame(rows), "tbl-annex-attack", "The disclosure attack on this build's tables"),
+    ]
 
 
 def markdown_notebook(markdown: str, path: Path) -> Path:

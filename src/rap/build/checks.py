@@ -90,6 +90,9 @@ READER_SCHEMA = "Reader schema checks"
 READER_SCHEMA_TABLE = "Reader schema checks: {table}"
 TABLE_FORMAT = "Table {table}: EES format and symbols"
 LEAK_SCAN = "Leak scan of every output file (identifiers of the inputs, small counts)"
+DISCLOSURE_ATTACK = "Disclosure attack: {attack}"
+#: Seconds the attacker's linear programmes may take in a build (cells left open fail the check as undecided).
+AUDIT_LP_SECONDS = 120.0
 
 
 def _params_problem(params: Params) -> str | None:
@@ -201,6 +204,20 @@ def tables_format(build: Build) -> list[Check]:
     return [c for c in results if c is not None]
 
 
+def disclosure_attack(build: Build) -> list[Check]:
+    """The disclosure attacker (``rap.audit``) on the build's published tables, reading nothing else: one result
+    per attack and one for all of them together, each failing when it recovers, pins or discloses any hidden
+    count (or leaves cells undecided). The detail gives the attack's own figures and names cells, never values."""
+    from rap.audit import audit_folder
+
+    tables = build.staging / "tables"
+    if not tables.is_dir():
+        return []
+    s = build.params.suppression
+    report = audit_folder(tables, s.threshold, s.rounding_base, lp_seconds=AUDIT_LP_SECONDS)
+    return [Check(row["name"], row["result"], row["detail"]) for row in report.checks()]
+
+
 def leak_scan(build: Build) -> list[Check]:
     """The leak scan of every output file (``rap.build.leaks``): fails on any finding (the build stops)."""
     scan = build.scan
@@ -251,6 +268,7 @@ REGISTRY: tuple[Registered, ...] = (
     Registered((SECTION_RAN,), BEFORE_REPORT, sections_ran),
     Registered((READER_SCHEMA_TABLE, READER_SCHEMA), BEFORE_REPORT, reader_schema),
     Registered((TABLE_FORMAT,), BEFORE_REPORT, tables_format),
+    Registered((DISCLOSURE_ATTACK,), BEFORE_REPORT, disclosure_attack),
     Registered((LEAK_SCAN,), AFTER_SCAN, leak_scan),
 )
 

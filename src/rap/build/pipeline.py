@@ -153,7 +153,7 @@ def _annex_notebooks(
             changes_markdown(staging / "tables", previous if previous.is_dir() else None, params.year),
             folder / ANNEXES[0],
         ),
-        markdown_notebook(methods_markdown(params, result.inputs if result else {}), folder / ANNEXES[1]),
+        markdown_notebook(methods_markdown(params, result.inputs if result else {}, checks), folder / ANNEXES[1]),
         markdown_notebook(qa_markdown(checks), folder / ANNEXES[2]),
     ]
     tmp = cached.with_name(cached.name + ".tmp")
