@@ -379,7 +379,7 @@ def test_a_c_beside_a_c_percentage_is_not_taken_for_a_small_count(tmp_path: Path
 
 def test_the_solver_out_of_time_decides_nothing_and_does_not_pass(tmp_path: Path) -> None:
     test_lp_recovers_cells_no_single_relation_gives(tmp_path)  # the triangle: the LP stage recovers 3 cells
-    report = audit_folder(tmp_path, lp_seconds=0)
+    report = audit_folder(tmp_path, lp_solves=0)
     assert findings(report, "combined", "recovered") == []
     assert report.combined.total.undecided == 3 and not report.passed
     assert {f.status for f in findings(report, "combined")} == {"undecided"}

@@ -298,6 +298,8 @@ def test_a_quarto_failure_names_the_format_and_chapter_not_the_whole_log():
     msg = _quarto_failure("typst", stderr)
     assert "typst" in msg and "chapter 03_breakdowns.ipynb" in msg and "ERROR: bad thing" in msg
     assert "noise 5" not in msg
+    with_cell = _quarto_failure("html", stderr + '\n  <div id="03_breakdowns-cell-12"> unclosed')
+    assert "chapter 03_breakdowns, cell 12" in with_cell
 
 
 def test_quarto_vendored_libraries_are_searched_for_identifiers_not_dates(tmp_path):

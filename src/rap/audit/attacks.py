@@ -20,12 +20,14 @@ from rap.audit.cells import KIND_NAMES, build_cells
 from rap.audit.knowledge import Evidence, Knowledge
 from rap.audit.relations import Relations, load_relations
 from rap.audit.report import AttackResult, AuditReport, classify
-from rap.audit.solve import solve
+from rap.audit.solve import LPBudget, solve
 from rap.audit.system import System
 from rap.audit.tables import read_folder
 
 MAX_ROUNDS = 4  # row attacks and solver in turn, until nothing moves
-LP_SECONDS = 300.0  # time the combined attacker's linear programmes may take; cells left open are "undecided"
+#: Linear programmes the combined attacker may solve (a count, so a report never depends on the machine's
+#: speed); cells left open are "undecided" and the release does not pass.
+LP_SOLVES = 2000
 
 
 @dataclass(frozen=True)
@@ -53,10 +55,10 @@ def audit_folder(
     *,
     relations: Relations | str | Path | None = None,
     attacks: tuple[Attack, ...] = ATTACKS,
-    lp_seconds: float = LP_SECONDS,
+    lp_solves: int = LP_SOLVES,
 ) -> AuditReport:
     """Attack every table in ``path`` as an outsider with only these tables would; see :mod:`rap.audit`.
-    The combined attacker's linear programmes stop after ``lp_seconds``; what they leave open is reported as
+    The combined attacker solves at most ``lp_solves`` linear programmes; what they leave open is reported as
     undecided (and the release does not pass), never as safe."""
     start = time.perf_counter()
     rel = relations if isinstance(relations, Relations) else load_relations(relations)
@@ -73,7 +75,7 @@ def audit_folder(
         results.append(res)
         knowledge.append(k)
     t0 = time.perf_counter()
-    combined = _combined(ev, knowledge, time.perf_counter() + lp_seconds)
+    combined = _combined(ev, knowledge, LPBudget(lp_solves))
     combined.seconds = time.perf_counter() - t0
     kinds = {KIND_NAMES[k]: int((cells.kind == k).sum()) for k in KIND_NAMES}
     report = AuditReport(str(path), threshold, rounding_base, results, combined, skipped, kinds)
@@ -98,7 +100,7 @@ def _note_solution(k: Knowledge, sol) -> None:
     k.stats["lp_solves"] = k.stats.get("lp_solves", 0) + sol.lp_solves
 
 
-def _combined(ev: Evidence, parts: list[Knowledge], deadline: float) -> AttackResult:
+def _combined(ev: Evidence, parts: list[Knowledge], budget: LPBudget) -> AttackResult:
     """Every attack's knowledge at once, row attacks and solver in turn."""
     system = System()
     for k in parts:
@@ -116,7 +118,7 @@ def _combined(ev: Evidence, parts: list[Knowledge], deadline: float) -> AttackRe
         row = inversion.invert_all(ev, lo, hi)
         if rnd:
             dirty = (row.lo > lo + 1e-9) | (row.hi < hi - 1e-9)
-        sol = solve(system, row.lo, row.hi, ev.cells.integer, ev.cells.targets, dirty=dirty, deadline=deadline)
+        sol = solve(system, row.lo, row.hi, ev.cells.integer, ev.cells.targets, dirty=dirty, budget=budget)
         _note_solution(total, sol)
         if sol.undecided is not None:
             undecided |= sol.undecided
@@ -128,5 +130,7 @@ def _combined(ev: Evidence, parts: list[Knowledge], deadline: float) -> AttackRe
     total.notes = list(dict.fromkeys(total.notes))
     undecided &= hi - lo >= 0.5
     if undecided.any():
-        total.notes.append(f"the linear programmes ran out of time: {int(undecided.sum()):,} cells undecided")
+        total.notes.append(
+            f"the linear programmes used their budget of solves: {int(undecided.sum()):,} cells undecided"
+        )
     return classify(ev, *COMBINED, total, lo, hi, undecided)

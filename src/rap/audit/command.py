@@ -23,7 +23,7 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--rounding-base", type=int, default=10, help="national and regional rounding (default 10)")
     ap.add_argument("--relations", type=Path, help="a relations YAML to use instead of the package's own")
     ap.add_argument("--json", type=Path, help="write the figures (masked) to this JSON file")
-    ap.add_argument("--lp-seconds", type=float, help=argparse.SUPPRESS)  # default: rap.audit.attacks.LP_SECONDS
+    ap.add_argument("--lp-solves", type=int, help=argparse.SUPPRESS)  # default: rap.audit.attacks.LP_SOLVES
 
 
 def _bad(message: str) -> int:
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threshold < 1 or args.rounding_base < 1:
         return _bad("--threshold and --rounding-base must be whole numbers of at least 1")
     try:
-        limit = {} if args.lp_seconds is None else {"lp_seconds": args.lp_seconds}
+        limit = {} if args.lp_solves is None else {"lp_solves": args.lp_solves}
         report = audit_folder(args.folder, args.threshold, args.rounding_base, relations=args.relations, **limit)
     except RapError as exc:
         return _bad(str(exc))

@@ -114,7 +114,7 @@ def classify(
     undecided: np.ndarray | None = None,
 ) -> AttackResult:
     """Compare final bounds with the published ones: every target cell recovered, pinned, narrowed or (left
-    open by the solver's time limit) undecided."""
+    open when the solver's budget of linear programmes ran out) undecided."""
     cells = ev.cells
     tg = cells.targets
     exact = (hi - lo) < 0.5

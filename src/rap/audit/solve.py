@@ -16,7 +16,6 @@ counted; a component whose rows contradict each other is left at its published b
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,8 +39,22 @@ class Solution:
     dropped: dict[str, int] = field(default_factory=dict)  # rows contradicted by the published bounds, by relation
     inconsistent: int = 0  # components whose rows contradict each other (left at their starting bounds)
     lp_solves: int = 0
-    #: target cells the LP stage left open when its time ran out: neither pinned nor shown to vary
+    #: target cells the LP stage left open when its budget of solves ran out: neither pinned nor shown to vary
     undecided: np.ndarray | None = None
+
+
+@dataclass
+class LPBudget:
+    """How many linear programmes the combined attacker may still solve. A count, not a clock: the same
+    tables always give the same report (and the build's annexes stay byte-identical), on any machine."""
+
+    left: int
+
+    def exhausted(self) -> bool:
+        return self.left <= 0
+
+    def spend(self, n: int) -> None:
+        self.left -= n
 
 
 def solve(
@@ -53,11 +66,11 @@ def solve(
     *,
     use_lp: bool = True,
     dirty: np.ndarray | None = None,
-    deadline: float | None = None,
+    budget: LPBudget | None = None,
 ) -> Solution:
     """Tightest bounds propagation and LP give for every cell; ``targets`` are the cells worth an LP and, when
-    ``dirty`` is given, only components holding a dirty cell (one whose bounds moved) are solved again. Past
-    ``deadline`` (a ``time.perf_counter()`` value) no LP is started: the cells left open are ``undecided``."""
+    ``dirty`` is given, only components holding a dirty cell (one whose bounds moved) are solved again. Once
+    ``budget`` is spent no LP is started: the cells left open are ``undecided``."""
     a, rlo, rhi, src = system.matrix(len(lo))
     lo, hi = lo.astype(float).copy(), hi.astype(float).copy()
     sol = Solution(lo, hi)
@@ -83,7 +96,7 @@ def solve(
     if use_lp:
         if dirty is not None:  # cells the caller moved, and those propagation moved in turn
             dirty = dirty | (lo > start_lo + 1e-9) | (hi < start_hi - 1e-9)
-        lo, hi, n, sol.undecided = lp_bounds(a, rlo, rhi, lo, hi, integer, targets, dirty, deadline)
+        lo, hi, n, sol.undecided = lp_bounds(a, rlo, rhi, lo, hi, integer, targets, dirty, budget)
         sol.lp_solves = n
         plo, phi, bad = propagate(a, rlo, rhi, lo, hi, integer)
         if not bad.any():
@@ -218,11 +231,11 @@ def lp_bounds(
     integer: np.ndarray,
     targets: np.ndarray,
     dirty: np.ndarray | None = None,
-    deadline: float | None = None,
+    budget: LPBudget | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
     """LP bounds for the target cells still unknown, component by component of the unknown cells: probes first,
     then each cell the probes leave open gets its own minimum and maximum. A tree of cells and rows is skipped
-    (propagation gives its exact bounds). Also returns the targets left open when ``deadline`` passed."""
+    (propagation gives its exact bounds). Also returns the targets left open when ``budget`` ran out."""
     lo, hi = lo.copy(), hi.copy()
     undecided = np.zeros(len(lo), dtype=bool)
     free = hi - lo > EPS
@@ -250,7 +263,7 @@ def lp_bounds(
         c_rows = row_order[lo_r:hi_r]
         if len(c_rows) == 0 or len(c_cols) == 0:
             continue
-        if deadline is not None and time.perf_counter() > deadline:
+        if budget is not None and budget.exhausted():
             undecided[c_cols[todo[c_cols]]] = True
             continue
         sub = _Component(
@@ -258,9 +271,11 @@ def lp_bounds(
         )
         seen, n = sub.probe(todo[c_cols])
         solves += n
+        if budget is not None:
+            budget.spend(n)
         if seen is None:
             continue  # infeasible: claim nothing here
-        clo, chi, n, left = sub.exact(todo[c_cols], *seen, deadline=deadline)
+        clo, chi, n, left = sub.exact(todo[c_cols], *seen, budget=budget)
         solves += n
         undecided[c_cols[left]] = True
         ints = integer[c_cols]
@@ -344,16 +359,16 @@ class _Component:
         return (seen_lo, seen_hi), solves
 
     def exact(
-        self, targets: np.ndarray, seen_lo: np.ndarray, seen_hi: np.ndarray, deadline: float | None = None
+        self, targets: np.ndarray, seen_lo: np.ndarray, seen_hi: np.ndarray, budget: LPBudget | None = None
     ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
         """LP minimum and maximum of each target the probes left open; the LPs solved; the targets not reached
-        before ``deadline``."""
+        before ``budget`` ran out."""
         lo, hi = self.lo.copy(), self.hi.copy()
         seen_lo, seen_hi = seen_lo.copy(), seen_hi.copy()
         solves = 0
         left = np.zeros(self.n, dtype=bool)
         for j in np.flatnonzero(targets & ~_settled(seen_lo, seen_hi)):
-            if deadline is not None and time.perf_counter() > deadline:
+            if budget is not None and budget.exhausted():
                 left[j] = not _settled(seen_lo[j : j + 1], seen_hi[j : j + 1])[0]
                 continue
             for sign in (1, -1):
@@ -363,6 +378,8 @@ class _Component:
                 c[j] = sign
                 status, x = self._solve(c)
                 solves += 1
+                if budget is not None:
+                    budget.spend(1)
                 if status == 3 and sign == -1:  # unbounded above
                     seen_hi[j] = np.inf
                 if x is None:

@@ -104,6 +104,7 @@ def render(report_dir: Path, renderer: str = "auto", workers: int | None = None)
 #: stages every Typst package it has (the PDF is unaffected).
 TOLERATED_QUARTO_WARNINGS = ("typst-gather analyze failed", "Run ./configure.sh to build and install it")
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
+_CELL_ID_RE = re.compile(r"\b(\d\d_[A-Za-z0-9_]+)-cell-(\d+)\b")
 _QUARTO_FILE_RE = re.compile(r"\[\s*\d+/\d+\]\s+(\S+)")
 
 
@@ -124,6 +125,12 @@ def _quarto_failure(fmt: str, stderr: str) -> str:
     chapters = [m.group(1) for line in lines if (m := _QUARTO_FILE_RE.search(line))]
     errors = [line for line in lines if line.lstrip().startswith(("ERROR", "error"))] or lines[-8:]
     where = f" in chapter {chapters[-1]}" if chapters else ""
+    # the sanitised chapters' cell ids ("03_breakdowns-cell-12") show where Quarto quotes the failing source
+    cells = [m for line in lines if (m := _CELL_ID_RE.search(line))]
+    if cells:
+        where = f" in chapter {cells[-1].group(1)}, cell {cells[-1].group(2)}"
+    elif chapters:
+        where += " (Quarto's message does not say which cell)"
     return f"quarto could not render the {fmt} report{where}:\n" + "\n".join(errors[:20])
 
 
