@@ -236,15 +236,14 @@ def lp_bounds(
     """LP bounds for the target cells still unknown, component by component of the unknown cells: probes first,
     then each cell the probes leave open gets its own minimum and maximum. A tree of cells and rows is skipped
     (propagation gives its exact bounds). Also returns the targets left open when ``budget`` ran out."""
-    lo, hi = lo.copy(), hi.copy()
+    lo, hi, budget = lo.copy(), hi.copy(), budget if budget is not None else LPBudget(np.iinfo(np.int64).max)
     undecided = np.zeros(len(lo), dtype=bool)
     free = hi - lo > EPS
     todo = targets & free & (np.asarray(abs(a).sum(axis=0)).ravel() > 0)
     if not todo.any():
         return lo, hi, 0, undecided
     _, lab = _graph(a, free)
-    m = a.shape[0]
-    cell_lab, row_lab = lab[m:], lab[:m]
+    cell_lab, row_lab = lab[a.shape[0] :], lab[: a.shape[0]]
     todo &= _cyclic(a, free, cell_lab, row_lab)[cell_lab]
     if dirty is not None:
         todo &= np.isin(cell_lab, np.unique(cell_lab[dirty & free]))
@@ -255,7 +254,7 @@ def lp_bounds(
     solves = 0
     comps = np.unique(cell_lab[todo])
     size = np.bincount(row_lab, minlength=int(comps.max(initial=0)) + 1)[comps]
-    by_size = np.argsort(size, kind="stable")  # small components first: most are decided before any time runs out
+    by_size = np.argsort(size, kind="stable")  # small components first: most are decided before the budget runs out
     for comp, st in zip(comps[by_size], starts[by_size]):
         c_all = order[st : st + int(np.searchsorted(cell_lab[order][st:], comp, side="right"))]
         c_cols = c_all[free[c_all]]
@@ -263,7 +262,7 @@ def lp_bounds(
         c_rows = row_order[lo_r:hi_r]
         if len(c_rows) == 0 or len(c_cols) == 0:
             continue
-        if budget is not None and budget.exhausted():
+        if budget.exhausted():
             undecided[c_cols[todo[c_cols]]] = True
             continue
         sub = _Component(
@@ -271,8 +270,7 @@ def lp_bounds(
         )
         seen, n = sub.probe(todo[c_cols])
         solves += n
-        if budget is not None:
-            budget.spend(n)
+        budget.spend(n)
         if seen is None:
             continue  # infeasible: claim nothing here
         clo, chi, n, left = sub.exact(todo[c_cols], *seen, budget=budget)
