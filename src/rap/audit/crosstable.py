@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rap.audit.equations import mark_examined
+from rap.audit.equations import solver_knowledge
 from rap.audit.knowledge import Evidence, Knowledge
 from rap.audit.labels import isin, labels
 from rap.audit.relations import Term, matches
@@ -22,11 +22,7 @@ TOTAL = "Total"
 
 def same_quantity(ev: Evidence, lo: np.ndarray, hi: np.ndarray) -> Knowledge:
     """Equalities between tables, for the solver."""
-    k = Knowledge.start(lo, hi)
-    k.solve = True
-    k.system = equalities_of(ev)
-    mark_examined(k, ev.cells)
-    return k
+    return solver_knowledge(ev, lo, hi, equalities_of(ev))
 
 
 def equalities_of(ev: Evidence) -> System:

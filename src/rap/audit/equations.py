@@ -22,9 +22,14 @@ from rap.audit.tables import GEO, LEVEL, PARENT, PERIOD, PublishedTable
 
 def totals_and_hierarchy(ev: Evidence, lo: np.ndarray, hi: np.ndarray) -> Knowledge:
     """Every sum the tables' structure implies, for the solver."""
+    return solver_knowledge(ev, lo, hi, equations_of(ev))
+
+
+def solver_knowledge(ev: Evidence, lo: np.ndarray, hi: np.ndarray, system: System) -> Knowledge:
+    """What an attack made only of linear rows knows: the rows, for the solver, and the cells they touch."""
     k = Knowledge.start(lo, hi)
     k.solve = True
-    k.system = equations_of(ev)
+    k.system = system
     mark_examined(k, ev.cells)
     return k
 
