@@ -101,6 +101,6 @@ def test_sentences_hide_what_the_tables_hide(result):
     c.loc[row, "share"] = float("nan")  # as published_shares leaves it when the invalid count is c
     try:
         text = S.validity_sentence(res)
-        assert "a share not shown (1 to 5 children)" in text and "%" not in text
+        assert "a share not shown (0 to 5 children)" in text and "%" not in text
     finally:
         c.loc[row, "share"] = saved

@@ -127,6 +127,8 @@ def _combined(ev: Evidence, parts: list[Knowledge], budget: LPBudget) -> AttackR
         total.stats["rounds"] = rnd + 1
         if not (moved & ev.cells.targets).any():
             break
+    final = complements.small_complements(ev, lo, hi)  # differences of cells now known exactly, pinned ones too
+    total.disclosed = list({(d.table, d.row, d.columns): d for d in [*total.disclosed, *final.disclosed]}.values())
     total.notes = list(dict.fromkeys(total.notes))
     undecided &= hi - lo >= 0.5
     if undecided.any():

@@ -90,7 +90,7 @@ def _parse_column(
     t: PublishedTable, col: str, rules: list[CountRule], rel: Relations, base: int, threshold: int
 ) -> dict[str, np.ndarray]:
     """Bounds of one column's cells; each row takes the first rule whose ``where`` it matches. A ``c`` at a level
-    where it is primary suppression only is 1 to the largest count hidden."""
+    where it is primary suppression only is 0 to the largest count hidden (zeros are ``c`` there too)."""
     text = t.frame[col].astype(str).str.strip().to_numpy(dtype=object)
     n = len(text)
     out = {
@@ -114,7 +114,7 @@ def _parse_column(
         rounded = rows & {"levels": rounded_level, "always": True, "none": False}[rule.rounding]
         _bounds(out, rows, rounded, value, text, rel, b, rule)
         small = rows & primary & (out["kind"] == SUPPRESSED) & (rule.rounding == "levels")
-        out["lo"][small], out["hi"][small] = 1, largest_hidden(threshold, b)
+        out["lo"][small], out["hi"][small] = 0, largest_hidden(threshold, b)
     return out
 
 

@@ -319,8 +319,9 @@ def _disclosure_section(params: Params, checks: Sequence[Check] = ()) -> list[st
         "",
         "Applied once, to every table before it leaves the pipeline, by one scheme (set out in the project's "
         f"disclosure notes, `docs/disclosure.md`). Counts from 1 to {largest_hidden(s.threshold, s.rounding_base)} are "
-        f"suppressed (`c`) on every row, national and regional included, so they cannot be told apart; 0 is shown "
-        f"as 0. National and regional counts are rounded to the nearest {s.rounding_base} (half up); local counts are "
+        f"suppressed (`c`) on every row, national and regional included, so they cannot be told apart; local tables "
+        f"show 0 as 0, national and regional ones show it as `c` too (so a sum of `c` cells has no lower bound above "
+        f"0). National and regional counts are rounded to the nearest {s.rounding_base} (half up); local counts are "
         "shown as they are, with secondary suppression where a published total would otherwise give a suppressed "
         "count back. Every figure derived from counts (percentages and their intervals, rates and their intervals, "
         "ratios and their intervals, averages) is meant to be worked out from the counts as published, rounded where "
@@ -475,7 +476,10 @@ def _attack_table(checks: Sequence[Check]) -> list[str]:
         "An attacker that reads only the published tables of this build (`rap.audit`) tried each attack alone and "
         "all of them together. *Recovered*: a suppressed count whose exact value follows from the published "
         "figures; *pinned*: a rounded count whose exact true value follows; *disclosed*: a small count that is the "
-        "difference of two exact cells; *narrowed*: shown to be 1 to the threshold, no more. Cells are named, "
+        "difference of two cells known exactly; *narrowed*: shown to be 1 to the threshold, no more; *shown to be "
+        "0*: a `c` that must be 0 (a zero says nothing about a child: not a leak). A pinned count is a leak when an "
+        "interval or a pattern of `c` gives it (every figure must rest on the published counts); pinned by adding "
+        "up exact local figures it is reported, not a leak: it is never a small count. Cells are named, "
         "never their values.",
         "",
         table_markdown(pd.DataFrame(rows), "tbl-annex-attack", "The disclosure attack on this build's tables"),

@@ -2,8 +2,9 @@
 
 What it does (how DfE's children-looked-after statistics control disclosure):
 
-* primary suppression: counts from 1 to ``threshold`` are replaced by ``c``. Zeros are shown as 0, as DfE
-  does (a zero reveals nothing about an individual); ``suppress_zero=True`` suppresses them too;
+* primary suppression: counts from 1 to ``threshold`` are replaced by ``c``. Zeros on local rows are shown as
+  0, as DfE does (a zero reveals nothing about an individual); ``suppress_zero=True`` suppresses them too (on
+  rounded rows they are always ``c``: see rounding below);
 * secondary suppression: every published total or subtotal defines an equation "these cells sum to that
   cell". If exactly one cell of an equation is suppressed it could be recovered by subtraction, so one more
   cell is suppressed; repeated over every equation in every dimension until nothing changes;
@@ -12,8 +13,8 @@ What it does (how DfE's children-looked-after statistics control disclosure):
   cell that bridges two otherwise separate groups of suppressed cells). Any primary cell so determined gets
   one more suppression and the loop runs again;
 * rounding: rows flagged for rounding (national and regional rows) are published rounded half up to
-  ``rounding_base``, never with Python's ``round()``; their counts of 1 to ``threshold`` are ``c`` too (one rule
-  on every row, so 1 to ``threshold`` look alike everywhere: the project's disclosure notes give the scheme).
+  ``rounding_base``, never with Python's ``round()``; their counts of 0 to ``threshold`` are ``c`` (so 1 to
+  ``threshold`` look alike everywhere, and a rounded row's ``c`` may be 0: the project's disclosure notes).
 
 The table is described by its dimension columns, the label of each dimension's total, and which
 dimensions are nested in which (``parents``). Example for an LA table by ethnicity::
@@ -485,14 +486,15 @@ def _published(vals: np.ndarray, rounded: np.ndarray, suppressed: np.ndarray, ro
 
 def hidden_small(values: object, threshold: int, base: int | None = None) -> np.ndarray:
     """Which counts are published as ``c`` for being small: 1 to ``threshold``, and on rows published rounded to
-    ``base`` also any other non-zero count that would round to 0 (none with the defaults, 5 and 10). One rule for
-    every row, national and regional included, so 1 to ``threshold`` are indistinguishable wherever they appear
-    (a 5 rounded to 10 beside a suppressed percentage would give itself away)."""
+    ``base`` (national and regional) also 0 and any other count that would round to 0. So 1 to ``threshold`` are
+    indistinguishable wherever they appear (a 5 rounded to 10 beside a suppressed percentage would give itself
+    away), and a national or regional ``c`` may be 0: a sum of such ``c`` cells has no lower bound above 0, so
+    nine regional ``c`` cells under an England 10 cannot pin each other at 1 (the project's disclosure notes)."""
     v = np.asarray(values, dtype=float)
     with np.errstate(invalid="ignore"):
         small = (v >= 1) & (v <= threshold)
         if base is not None:
-            small |= (v > 0) & (v < base / 2)
+            small |= (v >= 0) & (v < base / 2)
     return small
 
 
@@ -513,8 +515,8 @@ def rounded_counts(values: object, base: int, threshold: int) -> np.ndarray:
 
 
 def national_counts(values: pd.Series, base: int = 10, *, threshold: int) -> pd.Series:
-    """National (or regional) counts as published: rounded half up to ``base``; ``c`` for 1 to ``threshold``
-    (and any other non-zero count that rounds to 0), as on every other row; 0 stays 0."""
+    """National (or regional) counts as published: rounded half up to ``base``; ``c`` for 0 to ``threshold``
+    (and any other count that rounds to 0): :func:`hidden_small`."""
     v = values.fillna(0).astype("int64")
     rounded = round_half_up(v, base)
     out = pd.Series(rounded, index=values.index).astype(object)

@@ -94,16 +94,15 @@ class _Year:
 
 def region_slack(totals: np.ndarray, threshold: int, base: int) -> tuple[np.ndarray, np.ndarray]:
     """How far each regional count may rise and fall and still be published as it is: rounded half up to
-    ``base`` (a rounded count R stands for R - base/2 to R + base/2 - 1), ``c`` for 1 to the largest hidden
-    count, 0 exactly for 0. Counts above the hidden range never move into it (it would show as ``c``)."""
+    ``base`` (a rounded count R stands for R - base/2 to R + base/2 - 1), ``c`` for 0 to the largest hidden
+    count (a regional 0 is ``c`` too). Counts above the hidden range never move into it (it would show as ``c``)."""
     t = np.asarray(totals, dtype=float)
     hmax = max(threshold, -(-base // 2) - 1)
     r = np.floor(t / base + 0.5) * base
     lo = np.maximum(r - base // 2, hmax + 1)
     hi = r + (base - base // 2) - 1
-    small = (t >= 1) & (t <= hmax)
-    lo, hi = np.where(small, 1, lo), np.where(small, hmax, hi)
-    lo, hi = np.where(t == 0, 0, lo), np.where(t == 0, 0, hi)
+    small = (t >= 0) & (t <= hmax)
+    lo, hi = np.where(small, 0, lo), np.where(small, hmax, hi)
     return np.where(np.isfinite(t), hi - t, 0), np.where(np.isfinite(t), t - lo, 0)
 
 

@@ -4,8 +4,8 @@ From the tidy, unsuppressed output of ``rap.measures`` (or DfE's published figur
 and regional rows over the series years:
 
 * ``number`` and ``denominator`` rounded half up to ``suppression.rounding_base`` (DfE's national practice),
-  ``c`` where they are 1 to ``suppression.threshold`` (as on every row of every table: 1 to the threshold look
-  alike), 0 shown as 0;
+  ``c`` where they are 0 to ``suppression.threshold`` (1 to the threshold look alike on every row of every
+  table; a national or regional 0 is ``c`` too, so sums of ``c`` cells cannot pin each other);
 * ``percentage`` (whole number, half up) with a 95% Wilson interval;
 * ``rate_per_10000`` children with a Byar/exact interval, where a population by ethnic group exists (the
   synthetic one, labelled so), else ``x`` (not available);
@@ -428,7 +428,7 @@ def reading_note(params: Params, data: Inputs) -> str:
             f"{tail} Groups with very few children are suppressed (`[c]`)."
         )
     return (
-        f"**How to read the tables.** Numbers are rounded to the nearest {s.rounding_base}; numbers from 1 to "
+        f"**How to read the tables.** Numbers are rounded to the nearest {s.rounding_base}; numbers from 0 to "
         f"{largest_hidden(s.threshold, s.rounding_base)} are suppressed (`[c]`), and so is every figure that rests "
         "on one. Percentages (whole numbers, with a 95% Wilson confidence interval), rates and ratios are worked "
         "out from the rounded numbers as published, so they tell no more than the numbers do. "

@@ -55,7 +55,7 @@ def _pct_c(share: pd.Series, dp: int = 1) -> np.ndarray:
 
 
 def _counts(values: pd.Series, params: Params) -> np.ndarray:
-    """National counts as published: rounded half up to the base, ``c`` for 1 to the threshold."""
+    """National counts as published: rounded half up to the base, ``c`` for 0 to the threshold."""
     s = params.suppression
     return national_counts(values, s.rounding_base, threshold=s.threshold).to_numpy()
 
@@ -119,7 +119,7 @@ def assess_record(params: Params, data, scan: pd.DataFrame | None = None) -> Rec
 
 def _published_share(count: pd.Series, den: pd.Series, params: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The share of the published counts (the rounded count over the rounded denominator) and its Wilson limits:
-    NaN where either count is ``c`` (1 to the threshold) or the denominator is 0."""
+    NaN where either count is ``c`` (0 to the threshold)."""
     thr, base = params.suppression.threshold, params.suppression.rounding_base
     n = rounded_counts(count.to_numpy(float), base, thr)
     d = rounded_counts(den.to_numpy(float), base, thr)
@@ -175,7 +175,7 @@ def rounding_note(params: Params) -> str:
     """The note under a national table: the disclosure rules as this run applies them (from the parameters)."""
     s = params.suppression
     return (
-        f"Numbers rounded to the nearest {s.rounding_base}; [c]: 1 to {largest_hidden(s.threshold, s.rounding_base)}. "
+        f"Numbers rounded to the nearest {s.rounding_base}; [c]: 0 to {largest_hidden(s.threshold, s.rounding_base)}. "
         "Percentages are worked out from the rounded numbers, and are [c] where one of them is."
     )
 
@@ -585,7 +585,7 @@ def _share_text(share: float, params: Params, dp: int = 1) -> str:
     if pd.notna(share):
         return percent(share, dp)
     s = params.suppression
-    return f"a share not shown (1 to {largest_hidden(s.threshold, s.rounding_base)} children)"
+    return f"a share not shown (0 to {largest_hidden(s.threshold, s.rounding_base)} children)"
 
 
 def completeness_sentence(res: RecordQuality) -> str:
