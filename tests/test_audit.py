@@ -522,12 +522,6 @@ def test_rap_audit_disclosure_exit_codes(tmp_path: Path, capsys) -> None:
 # the small synthetic build
 
 
-#: The attacks whose equations the national and regional side of the scheme does not yet protect: several
-#: regional (or minor-group, or breakdown-item) c under a c parent pin each other, since c is 1 to 5 and 0 is
-#: shown (issue 14, still open). Their test below is an expected failure until that is fixed.
-UNPROTECTED = ("Disclosure attack: totals and parts, and hierarchies", "Disclosure attack: all attacks together")
-
-
 def _small_build_attacks(small_run, capsys) -> list[dict]:
     import csv
 
@@ -542,18 +536,12 @@ def _small_build_attacks(small_run, capsys) -> list[dict]:
 @pytest.mark.slow
 def test_small_build(small_run, capsys) -> None:
     """The attacker on the small synthetic build's published tables, as the build's own QA check ran it
-    (``rap run`` once per session; ``qa/checks.csv``): nothing hidden comes back from intervals, rounding
-    patterns, the same quantity in two tables, pooled comparators or small complements."""
-    rows = _small_build_attacks(small_run, capsys)
-    assert [r["name"] for r in rows if r["result"] != "passed" and r["name"] not in UNPROTECTED] == []
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 14 open: national/regional totals and hierarchies still give c back")
-def test_small_build_totals_and_all_attacks_together(small_run, capsys) -> None:
-    """The same for totals and parts and for every relation at once: nothing recovered, nothing undecided."""
+    (``rap run`` once per session; ``qa/checks.csv``): nothing hidden comes back from any attack alone or from
+    all of them together, and the linear programmes decide every cell within their budget."""
     rows = _small_build_attacks(small_run, capsys)
     assert [r["name"] for r in rows if r["result"] != "passed"] == []
+    combined = next(r for r in rows if r["name"].endswith("all attacks together"))
+    assert combined["detail"].startswith("0 suppressed cells recovered") and "undecided" not in combined["detail"]
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -27,11 +27,7 @@ def test_run_end_to_end_then_unchanged_rerun_is_cached(small_project, small_run,
     assert (out / "tables" / "data_availability.meta.csv").is_file()
     assert (out / "cla-ethnicity-2024-tables.xlsx").is_file()  # the accessible spreadsheet beside the CSVs
     checks = (out / "qa" / "checks.csv").read_text()
-    from test_audit import UNPROTECTED  # the attacks issue 14 has still to protect against (expected to fail)
-
-    failed = [
-        line for line in checks.splitlines() if ",failed," in line and not line.strip('"').startswith(UNPROTECTED)
-    ]
+    failed = [line for line in checks.splitlines() if ",failed," in line]
     assert "Leak scan of every output file" in checks and failed == []
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["renderer"]["name"] in {"pandoc+typst", "quarto"}

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from rap.audit import complements, crosstable, equations, inversion, pooled
-from rap.audit.cells import KIND_NAMES, build_cells
+from rap.audit.cells import KIND_NAMES, SUPPRESSED, build_cells
 from rap.audit.knowledge import Evidence, Knowledge
 from rap.audit.relations import Relations, load_relations
 from rap.audit.report import AttackResult, AuditReport, classify
@@ -27,7 +27,7 @@ from rap.audit.tables import read_folder
 MAX_ROUNDS = 4  # row attacks and solver in turn, until nothing moves
 #: Linear programmes the combined attacker may solve (a count, so a report never depends on the machine's
 #: speed); cells left open are "undecided" and the release does not pass.
-LP_SOLVES = 2000
+LP_SOLVES = 5000
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,10 @@ def _combined(ev: Evidence, parts: list[Knowledge], budget: LPBudget) -> AttackR
         row = inversion.invert_all(ev, lo, hi)
         if rnd:
             dirty = (row.lo > lo + 1e-9) | (row.hi < hi - 1e-9)
-        sol = solve(system, row.lo, row.hi, ev.cells.integer, ev.cells.targets, dirty=dirty, budget=budget)
+        sol = solve(
+            system, row.lo, row.hi, ev.cells.integer, ev.cells.targets, dirty=dirty, budget=budget,
+            zero_harmless=ev.cells.kind == SUPPRESSED,
+        )  # fmt: skip
         _note_solution(total, sol)
         if sol.undecided is not None:
             undecided |= sol.undecided

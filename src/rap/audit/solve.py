@@ -67,10 +67,13 @@ def solve(
     use_lp: bool = True,
     dirty: np.ndarray | None = None,
     budget: LPBudget | None = None,
+    zero_harmless: np.ndarray | None = None,
 ) -> Solution:
     """Tightest bounds propagation and LP give for every cell; ``targets`` are the cells worth an LP and, when
     ``dirty`` is given, only components holding a dirty cell (one whose bounds moved) are solved again. Once
-    ``budget`` is spent no LP is started: the cells left open are ``undecided``."""
+    ``budget`` is spent no LP is started: the cells left open are ``undecided``. A ``zero_harmless`` cell (a
+    ``c``: pinned at 0 it gives nothing away) that a solution puts at 0 is not decided further: pinned or not,
+    it is no leak."""
     a, rlo, rhi, src = system.matrix(len(lo))
     lo, hi = lo.astype(float).copy(), hi.astype(float).copy()
     sol = Solution(lo, hi)
@@ -96,7 +99,7 @@ def solve(
     if use_lp:
         if dirty is not None:  # cells the caller moved, and those propagation moved in turn
             dirty = dirty | (lo > start_lo + 1e-9) | (hi < start_hi - 1e-9)
-        lo, hi, n, sol.undecided = lp_bounds(a, rlo, rhi, lo, hi, integer, targets, dirty, budget)
+        lo, hi, n, sol.undecided = lp_bounds(a, rlo, rhi, lo, hi, integer, targets, dirty, budget, zero_harmless)
         sol.lp_solves = n
         plo, phi, bad = propagate(a, rlo, rhi, lo, hi, integer)
         if not bad.any():
@@ -232,11 +235,13 @@ def lp_bounds(
     targets: np.ndarray,
     dirty: np.ndarray | None = None,
     budget: LPBudget | None = None,
+    zero_harmless: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
     """LP bounds for the target cells still unknown, component by component of the unknown cells: probes first,
     then each cell the probes leave open gets its own minimum and maximum. A tree of cells and rows is skipped
     (propagation gives its exact bounds). Also returns the targets left open when ``budget`` ran out."""
     lo, hi, budget = lo.copy(), hi.copy(), budget if budget is not None else LPBudget(np.iinfo(np.int64).max)
+    harmless = np.zeros(len(lo), dtype=bool) if zero_harmless is None else zero_harmless
     undecided = np.zeros(len(lo), dtype=bool)
     free = hi - lo > EPS
     todo = targets & free & (np.asarray(abs(a).sum(axis=0)).ravel() > 0)
@@ -268,7 +273,7 @@ def lp_bounds(
         part = _Merged.of(
             a[c_rows][:, c_cols], rlo[c_rows] - fixed[c_rows], rhi[c_rows] - fixed[c_rows], lo[c_cols], hi[c_cols]
         )
-        got = part.bounds(todo[c_cols], budget)
+        got = part.bounds(todo[c_cols], budget, harmless[c_cols])
         solves += got[2]
         if got[0] is None:
             continue  # infeasible: claim nothing here
@@ -285,8 +290,7 @@ def lp_bounds(
 @dataclass
 class _Merged:
     """A component with every pair of cells that a row holds equal (``x_a - x_b = 0``: the same quantity in two
-    tables, a shared denominator) made one unknown. The LPs get smaller, and the small LPs of
-    :meth:`_Component.local` can move a quantity with all its copies at once."""
+    tables, a shared denominator) made one unknown: the LPs get smaller."""
 
     comp: _Component
     of_cell: np.ndarray  # each cell's unknown
@@ -311,17 +315,19 @@ class _Merged:
         return cls(_Component((a[keep] @ to).tocsr(), rlo[keep], rhi[keep], m_lo, np.maximum(m_hi, m_lo)), lab)
 
     def bounds(
-        self, targets: np.ndarray, budget: LPBudget
+        self, targets: np.ndarray, budget: LPBudget, zero_harmless: np.ndarray
     ) -> tuple[np.ndarray | None, np.ndarray | None, int, np.ndarray | None]:
-        """Each cell's LP minimum and maximum (None when the LP is infeasible), the LPs on the whole component
-        solved (the small local ones are not counted: they cost little), and the targets left undecided."""
+        """Each cell's LP minimum and maximum (None when the LP is infeasible), the LPs solved, and the targets
+        left undecided."""
         t = np.bincount(self.of_cell, weights=targets.astype(float), minlength=self.comp.n) > 0
-        seen, n = self.comp.probe(t)
+        harmful = targets & ~zero_harmless
+        harmless = t & (np.bincount(self.of_cell, weights=harmful.astype(float), minlength=self.comp.n) == 0)
+        seen, n = self.comp.probe(t, harmless)
         budget.spend(n)
         if seen is None:
             return None, None, n, None
-        self.comp.local(t, *seen)
-        clo, chi, n2, left = self.comp.exact(t, *seen, budget=budget)
+        open_zero = harmless & (seen[0] < 0.5)  # a solution puts it at 0: pinned or not, no leak
+        clo, chi, n2, left = self.comp.exact(t & ~open_zero, *seen, budget=budget)
         lab = self.of_cell
         return clo[lab], chi[lab], n + n2, left[lab] & targets
 
@@ -362,9 +368,7 @@ class _Component:
         self.capped_ = np.column_stack([lo, np.where(np.isfinite(hi), hi, cap)])
         self.n = a.shape[1]
         self.lo, self.hi = lo, hi
-        self.a, self.rlo, self.rhi = a.tocsr(), rlo, rhi
         self.warm = _Warm.of(a, rlo, rhi)
-        self.point: np.ndarray | None = None  # the last solution a probe found
 
     def _solve(self, c: np.ndarray, capped: bool = False) -> tuple[int, np.ndarray | None]:
         """One LP; ``capped`` bounds unbounded cells by a large number, so a probe always has an optimum (any
@@ -375,7 +379,9 @@ class _Component:
         res = linprog(c, A_ub=self.a_ub, b_ub=self.b_ub, A_eq=self.a_eq, b_eq=self.b_eq, bounds=bounds, method="highs")
         return res.status, (res.x if res.status == 0 else None)
 
-    def probe(self, targets: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray] | None, int]:
+    def probe(
+        self, targets: np.ndarray, zero_harmless: np.ndarray | None = None
+    ) -> tuple[tuple[np.ndarray, np.ndarray] | None, int]:
         """Smallest and largest value each cell took over a few LPs (None: infeasible). The first pair uses random
         signed objectives; later ones push every cell still open away from the one value seen for it."""
         seen_lo, seen_hi = np.full(self.n, np.inf), np.full(self.n, -np.inf)
@@ -389,10 +395,11 @@ class _Component:
                 solves += 1
                 if x is None:
                     return None, solves
-                self.point = x
                 np.minimum(seen_lo, x, out=seen_lo)
                 np.maximum(seen_hi, x, out=seen_hi)
             todo = targets & ~_settled(seen_lo, seen_hi)
+            if zero_harmless is not None:
+                todo &= ~(zero_harmless & (seen_lo < 0.5))
             now = int(todo.sum())
             # the random pair may settle few cells (many small cells compete for one whole's room); the pushes
             # after it go on while they settle at least a twentieth of what is left each
@@ -402,40 +409,6 @@ class _Component:
             room_up = np.minimum(self.hi, seen_hi + 1e6) - seen_hi
             objectives = [np.where(todo, np.where(room_up >= seen_lo - self.lo, -1.0, 1.0), 0.0)]
         return (seen_lo, seen_hi), solves
-
-    def local(self, targets: np.ndarray, seen_lo: np.ndarray, seen_hi: np.ndarray) -> int:
-        """Settle open cells by small LPs: each open cell with its neighbours (the cells of its rows, and of
-        theirs) free and every other cell held where the last probe put it. A solution of the small LP is a
-        solution of the whole component (the held cells keep their rows as they were), so a cell it moves by a
-        whole number is never pinned; ``seen_lo`` and ``seen_hi`` are widened in place. Returns the LPs solved
-        (each a few milliseconds, against a large component's second or so)."""
-        x = self.point
-        if x is None:
-            return 0
-        csc = self.a.tocsc()
-        solves = 0
-        for j in np.flatnonzero(targets & ~_settled(seen_lo, seen_hi)):
-            if _settled(seen_lo[j : j + 1], seen_hi[j : j + 1])[0]:
-                continue
-            near = np.unique(self.a[np.unique(csc[:, [j]].indices)].indices)
-            near = np.unique(self.a[np.unique(csc[:, near].indices)].indices)
-            rows = np.unique(csc[:, near].indices)
-            sub = self.a[rows]
-            held = sub @ x - sub[:, near] @ x[near]
-            part = _Component(sub[:, near], self.rlo[rows] - held, self.rhi[rows] - held, self.lo[near], self.hi[near])
-            part.warm = None
-            k = int(np.searchsorted(near, j))
-            for sign in (-1.0, 1.0) if x[j] < self.hi[j] - 1 else (1.0, -1.0):
-                c = np.zeros(len(near))
-                c[k] = sign
-                _, y = part._solve(c, capped=True)
-                solves += 1
-                if y is not None:
-                    seen_lo[near] = np.minimum(seen_lo[near], y)
-                    seen_hi[near] = np.maximum(seen_hi[near], y)
-                if _settled(seen_lo[j : j + 1], seen_hi[j : j + 1])[0]:
-                    break
-        return solves
 
     def exact(
         self, targets: np.ndarray, seen_lo: np.ndarray, seen_hi: np.ndarray, budget: LPBudget | None = None

@@ -137,7 +137,7 @@ _POPULATION_KEYS = ["time_period", "region_name", "ethnicity_major", "ethnicity_
 
 @dataclass(frozen=True)
 class _Counts:
-    """A table's counts as published, as numbers: rounded half up to the base, NaN where ``c`` (1 to the
+    """A table's counts as published, as numbers: rounded half up to the base, NaN where ``c`` (0 to the
     threshold) or missing. Every figure of the table is computed from these, never from the exact counts, so
     nothing published says more about a count than the count itself does (the project's disclosure notes)."""
 
