@@ -57,6 +57,30 @@ POP = {
 }
 
 
+def test_england_and_region_rates_use_the_sources_own_counts_where_it_publishes_them():
+    """DfE's national and regional rows hold every child, the LA cells it suppresses included: England's and the
+    region's rates are those counts over every LA's children, not sums of the LA cells shown (which would leave
+    out LA2's suppressed Asian children)."""
+    counts = _full({LA1: {"white": 60, "mixed": 20, "asian": 4, "black": 10, "other": 6},
+                    LA2: {"white": 30, "mixed": 40, "asian": 8, "black": 20, "other": 6}})  # fmt: skip
+    counts[LA2]["asian"] = None  # suppressed at source
+    inp = _inputs(counts, POP)
+    shown = L.national_rates(inp, 2024)
+    assert shown["asian"] == pytest.approx(4 / 1000)  # LA1 alone: the cells known in both
+    own = [("National", "E92000001", m, n) for m, n in [("white", 90), ("mixed", 60), ("asian", 10), ("black", 30),
+                                                         ("other", 10), ("total", 200)]]  # fmt: skip
+    own += [("Regional", "E12000001", "asian", 10), ("Regional", "E12000001", "total", 200)]
+    inp.areas = pd.DataFrame([(2024, *r) for r in own],
+                             columns=["time_period", "geographic_level", "area_code", "major", "number"])  # fmt: skip
+    r = L.national_rates(inp, 2024)
+    assert r["asian"] == pytest.approx(10 / 3000) and r["white"] == pytest.approx(90 / 15000)
+    assert L._england_total_rate(inp, 2024) == pytest.approx(200 / 26000)
+    g = L.la_group_rates(inp, 2024).set_index(["new_la_code", "major"])
+    assert g.loc[(LA1, "asian"), "england_rate"] == pytest.approx(10 / 3000 * 10_000)
+    assert g.loc[(LA1, "asian"), "region_rate"] == pytest.approx(10 / 3000 * 10_000)
+    assert g.loc[(LA2, "total"), "region_rate"] == pytest.approx(200 / 26000 * 10_000)
+
+
 def test_national_rates_and_standardised_ratio_by_hand():
     counts = _full(
         {
@@ -249,7 +273,9 @@ def test_real_la_file_ratios_recomputed_independently(real):
     """Observed/expected for 2024 from the raw CSVs with plain pandas, against the module."""
     y = 2024
     raw = pd.read_csv(FIX / "ees" / "2025" / "DERIVED_cla_31_march_by_ethnicity_major_la_2021_2025.csv", dtype=str)
-    raw = raw[(raw["geographic_level"] == "Local authority") & (raw["time_period"] == str(y))]
+    raw = raw[raw["time_period"] == str(y)]
+    england = raw[raw["geographic_level"] == "National"].set_index("characteristic")["number"].astype(float)
+    raw = raw[raw["geographic_level"] == "Local authority"]
     raw["n"] = pd.to_numeric(raw["number"], errors="coerce")
     wide = raw.pivot_table(index="new_la_code", columns="characteristic", values="n", aggfunc="first")
     groups = {
@@ -261,12 +287,10 @@ def test_real_la_file_ratios_recomputed_independently(real):
     }
     pop = _children_by_group_2024(groups)
     known_cols = list(groups.values())
-    # England's group rates from LAs where the group's count is known
-    rate = {
-        g: wide.loc[wide[c].notna() & wide.index.isin(pop.index), c].sum()
-        / pop.loc[wide.index[wide[c].notna() & wide.index.isin(pop.index)], g].sum()
-        for g, c in groups.items()
-    }
+    # England's group rates: DfE's national counts (every child, suppressed LA cells included) over every LA's
+    # children
+    exist = pop.index.intersection(raw.loc[raw["number"] != "z", "new_la_code"].unique())  # LAs of the year
+    rate = {g: england[c] / pop.loc[exist, g].sum() for g, c in groups.items()}
     complete = wide[known_cols + ["Total"]].dropna()
     f = complete["Total"].sum() / complete[known_cols].sum(axis=1).sum()
     have = wide.index[wide["Total"].notna() & wide.index.isin(pop.index)]

@@ -19,6 +19,7 @@ UNKNOWN = "unknown"
 TOTAL = "total"
 
 POPULATION_COLUMNS = ["time_period", "new_la_code", "major", "population"]
+ENGLAND = "E92000001"
 
 
 @dataclass
@@ -31,6 +32,10 @@ class LaInputs:
     source: str
     minor: pd.DataFrame | None = None  # time_period, new_la_code, major, minor, number
     notes: list[str] = field(default_factory=list)
+    #: England's and the regions' own counts where the source publishes them (DfE's file: rounded to 10, with
+    #: none of the LA cells it suppresses missing): time_period, geographic_level, area_code, major, number.
+    #: England's and regions' rates then rest on these, not on sums of the LA cells that are shown.
+    areas: pd.DataFrame | None = None
 
     @property
     def years(self) -> list[int]:
@@ -46,11 +51,12 @@ def child_population_by_la(population: pd.DataFrame | None) -> pd.DataFrame:
     return pop
 
 
-def _published_counts(la_file: pd.DataFrame) -> pd.DataFrame:
-    """LA rows of DfE's file: number by major group and all children, a suppressed cell missing (never 0)."""
-    f = la_file[(la_file["geographic_level"] == "Local authority") & (la_file["indicator"] == "number")].copy()
+def _published_counts(la_file: pd.DataFrame, level: str = "Local authority", code: str = "new_la_code") -> pd.DataFrame:
+    """Rows of one level of DfE's file: number by major group and all children, a suppressed cell missing
+    (never 0)."""
+    f = la_file[(la_file["geographic_level"] == level) & (la_file["indicator"] == "number")].copy()
     f["major"] = f["ethnicity"].fillna(TOTAL).where(f["ethnicity_level"] != "total", TOTAL)
-    counts = f[["time_period", "new_la_code", "major"]].assign(number=f["value"].astype(float), symbol=f["symbol"])
+    counts = f[["time_period", code, "major"]].assign(number=f["value"].astype(float), symbol=f["symbol"])
     counts = counts[counts["symbol"].fillna("") != "z"].reset_index(drop=True)  # LAs not existing that year
     counts["time_period"] = counts["time_period"].astype(int)
     return counts
@@ -97,4 +103,17 @@ def la_inputs_from_published(la_file: pd.DataFrame, mid_year: pd.DataFrame) -> L
         population_note=note,
         source="DfE, children looked after on 31 March by ethnicity and LA (derived file, 2025 release)",
         notes=notes,
+        areas=_published_areas(la_file),
     )
+
+
+def _published_areas(la_file: pd.DataFrame) -> pd.DataFrame | None:
+    """England's and the regions' rows of DfE's file (None when it has neither)."""
+    nat = _published_counts(la_file, "National").assign(area_code=ENGLAND)
+    reg = _published_counts(la_file, "Regional", "region_code").rename(columns={"region_code": "area_code"})
+    areas = pd.concat(
+        [nat.assign(geographic_level="National"), reg.assign(geographic_level="Regional")], ignore_index=True
+    )
+    if areas.empty:
+        return None
+    return areas[["time_period", "geographic_level", "area_code", "major", "number"]]

@@ -130,21 +130,49 @@ def _pooled(num: pd.Series, pop: pd.Series, rounding: Rounding | None) -> pd.Ser
 
 
 def national_rates(inp: LaInputs, year: int, rounding: Rounding | None = None) -> pd.Series:
-    """England's children looked after per child for each known major group, from LAs whose count and
-    population are both known (all LAs for record data). With ``rounding`` (record-level inputs), from
-    England's counts as published, rounded, and its populations to the nearest 10, so every figure built on
-    these rates comes from published figures. Indexed by group key."""
-    w = _wide(inp, year)
-    w = w[w["major"].isin(KNOWN) & w["number"].notna() & w["population"].notna()]
-    g = w.groupby("major")[["number", "population"]].sum()
-    return _pooled(g["number"], g["population"], rounding).reindex(KNOWN)
+    """England's children looked after per child for each known major group: England's own counts where the
+    source publishes them (DfE's national rows: no LA cell it suppresses is missing from them) over every LA's
+    children, else from LAs whose count and population are both known (all LAs for record data). With
+    ``rounding`` (record-level inputs), from England's counts as published, rounded, and its populations to the
+    nearest 10, so every figure built on these rates comes from published figures. Indexed by group key."""
+    own = _own_counts(inp, year, "National")
+    w = _wide(inp, year) if own is None else _children(inp, year)
+    g = _area_rates(w.assign(area="England"), "area", rounding, own)
+    return g.set_index("major")["rate"].div(PER).reindex(KNOWN)
 
 
-def _area_rates(w: pd.DataFrame, by: str, rounding: Rounding | None = None) -> pd.DataFrame:
-    """Pooled rates (sum of counts / sum of population) per ``by`` and group, from cells known in both; from
-    the published (rounded) sums with ``rounding``."""
-    k = w[w["number"].notna() & w["population"].notna()]
-    g = k.groupby([by, "major"], as_index=False)[["number", "population"]].sum()
+def _children(inp: LaInputs, year: int) -> pd.DataFrame:
+    """Every LA's children by known group and in all (``total``) for ``year``, with its region: the population
+    behind an area's own count, whether or not the LA's own cell is shown."""
+    p = inp.population[inp.population["time_period"] == year]
+    p = p[p["major"].isin(KNOWN)]
+    tot = p.groupby(["time_period", "new_la_code"], as_index=False)["population"].sum().assign(major=TOTAL)
+    out = pd.concat([p, tot], ignore_index=True)
+    return out.assign(region_code=out["new_la_code"].map(local_authorities().set_index("new_la_code")["region_code"]))
+
+
+def _own_counts(inp: LaInputs, year: int, level: str) -> pd.DataFrame | None:
+    """The source's own counts of a level (``area_code``, ``major``, ``number``) for ``year``, or None."""
+    if inp.areas is None:
+        return None
+    a = inp.areas[(inp.areas["time_period"] == year) & (inp.areas["geographic_level"] == level)]
+    return None if a.empty else a[["area_code", "major", "number"]]
+
+
+def _area_rates(
+    w: pd.DataFrame, by: str, rounding: Rounding | None = None, own: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Pooled rates (count / population) per ``by`` and group: from ``own`` counts (by ``area_code``; England's
+    is any code) over the population of every LA where given, else sums over the LA cells known in both; from
+    the published (rounded) counts and populations with ``rounding``."""
+    if own is None:
+        k = w[w["number"].notna() & w["population"].notna()]
+        g = k.groupby([by, "major"], as_index=False)[["number", "population"]].sum()
+    else:
+        g = w[w["population"].notna()].groupby([by, "major"], as_index=False)["population"].sum()
+        key = own.assign(area_code=own["area_code"] if by != "area" else "England")
+        num = key.rename(columns={"area_code": by}).set_index([by, "major"])["number"]
+        g["number"] = num.reindex(pd.MultiIndex.from_frame(g[[by, "major"]])).to_numpy()
     g["rate"] = _pooled(g["number"], g["population"], rounding) * PER
     return g
 
@@ -178,7 +206,9 @@ def la_group_rates(
     w["rate_lower"] = np.where(known, rc.lower, np.nan)
     w["rate_upper"] = np.where(known, rc.upper, np.nan)
     w["england_rate"] = w["major"].map((nat * PER).to_dict() | {TOTAL: nat_total * PER})
-    reg = _area_rates(w, "region_code", rounding).rename(columns={"rate": "region_rate"})
+    own = _own_counts(inp, year, "Regional")
+    reg = _area_rates(w if own is None else _children(inp, year), "region_code", rounding, own)
+    reg = reg.rename(columns={"rate": "region_rate"})
     w = w.merge(reg[["region_code", "major", "region_rate"]], on=["region_code", "major"], how="left")
     # verdicts: the LA's count against England's rate applied to its population
     exp = w["england_rate"].to_numpy(float) / PER * p
@@ -203,6 +233,12 @@ def _england_total_rate(inp: LaInputs, year: int, rounding: Rounding | None = No
     """All children looked after per child in England (LAs with a known total and population); from the
     published (rounded) sums with ``rounding``."""
     w = _wide(inp, year)
+    own = _own_counts(inp, year, "National")
+    if own is not None:  # England's own count over every LA's children
+        n = own.loc[own["major"] == TOTAL, "number"].reset_index(drop=True)
+        kids = _children(inp, year)
+        d = pd.Series([kids.loc[kids["major"] == TOTAL, "population"].sum()])
+        return float(_pooled(n, d, rounding).iloc[0]) if len(n) else float("nan")
     tot = w[w["major"] == TOTAL].set_index("new_la_code")["number"]
     pop = w[w["major"].isin(KNOWN)].groupby("new_la_code")["population"].sum(min_count=1)
     both = tot.notna() & pop.reindex(tot.index).notna()
