@@ -173,6 +173,22 @@ def test_proportion_ratio_log_adjusted_by_hand():
     assert score.lower[1] == 0.0 and score.upper[1] > 0
 
 
+def test_proportion_ratio_of_two_full_proportions_has_an_interval_with_width():
+    """10 of 10 against 20 of 20: the log-adjusted variance is 0 (a 1.00 to 1.00 interval, as if the ratio were
+    known exactly); with 0.5 in every cell it is 1/10.5 - 1/11 + 1/20.5 - 1/21."""
+    ci = stats.proportion_ratio_ci([10, 10], [10, 100], [20, 20], [20, 100])
+    centre = math.log((10.5 / 11) / (20.5 / 21))
+    half = Z95 * math.sqrt(1 / 10.5 - 1 / 11 + 1 / 20.5 - 1 / 21)
+    assert float(ci.estimate[0]) == 1.0
+    assert float(ci.lower[0]) == pytest.approx(math.exp(centre - half))
+    assert float(ci.upper[0]) == pytest.approx(math.exp(centre + half))
+    assert ci.lower[0] < 1 < ci.upper[0] and ci.upper[0] - ci.lower[0] > 0.1
+    plain = stats.proportion_ratio_ci(10, 100, 20, 100)  # other rows keep the log-adjusted interval
+    assert float(ci.lower[1]) == pytest.approx(float(plain.lower)) and float(ci.upper[1]) == pytest.approx(
+        float(plain.upper)
+    )
+
+
 # --------------------------------------------------------------------------------------------------
 # funnels
 

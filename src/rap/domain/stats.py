@@ -215,6 +215,10 @@ def proportion_ratio_ci(
     a count is 0. We pass that method explicitly so a statsmodels default change cannot move our numbers.
     ``method="score"`` gives the Koopman (1984) score interval (per pair; slower, not vectorised upstream).
     The point estimate is the unadjusted ratio of the observed proportions.
+
+    Where both proportions are 100% the log-adjusted variance is 0 and its interval has no width (1.00 to
+    1.00, as if the ratio were known exactly); there each cell of both 2x2 tables gets 0.5 instead
+    (Haldane-Anscombe: counts + 0.5, n + 1), which keeps the interval honest.
     """
     c1, m1, c2, m2 = np.broadcast_arrays(_arr(count1), _arr(n1), _arr(count2), _arr(n2))
     alpha = 1 - level
@@ -230,7 +234,23 @@ def proportion_ratio_ci(
     else:
         lo, hi = confint_proportions_2indep(c1, m1, c2, m2, method=method, compare="ratio", alpha=alpha)
         lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+        lo, hi = _all_or_none_limits(c1, m1, c2, m2, lo, hi, level)
     return Interval(_like(est, count1), _like(lo, count1), _like(hi, count1))
+
+
+def _all_or_none_limits(
+    c1: np.ndarray, m1: np.ndarray, c2: np.ndarray, m2: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The log interval with 0.5 added to every cell (n + 1) where both proportions are 1, whose log-adjusted
+    interval has zero width."""
+    full = (c1 == m1) & (c2 == m2) & (m1 > 0) & (m2 > 0)
+    if not np.any(full):
+        return lo, hi
+    a1, n1, a2, n2 = c1 + 0.5, m1 + 1.0, c2 + 0.5, m2 + 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centre = np.log((a1 / n1) / (a2 / n2))
+        half = _z(level) * np.sqrt(1 / a1 - 1 / n1 + 1 / a2 - 1 / n2)
+    return np.where(full, np.exp(centre - half), lo), np.where(full, np.exp(centre + half), hi)
 
 
 # --------------------------------------------------------------------------------------------------
