@@ -81,6 +81,19 @@ def test_england_and_region_rates_use_the_sources_own_counts_where_it_publishes_
     assert g.loc[(LA2, "total"), "region_rate"] == pytest.approx(200 / 26000 * 10_000)
 
 
+def test_an_la_with_none_looked_after_and_no_group_rows_is_kept_and_placed_by_its_expected_count():
+    """The Isles of Scilly: DfE's file has only its all-children row (0). It is standardised on its children
+    like any LA (not dropped for want of group rows), and 0 observed against about 2.5 expected is within the
+    funnel, as its z-score says, not below every limit because ln(0) is minus infinity."""
+    counts = _full({LA1: {"white": 60, "mixed": 20, "asian": 4, "black": 10, "other": 6},
+                    LA2: {"white": 30, "mixed": 40, "asian": 8, "black": 20, "other": 6}})  # fmt: skip
+    counts[LA3] = {"total": 0}
+    pops = {**POP, LA3: {"white": 300, "mixed": 20, "asian": 0, "black": 0, "other": 0}}
+    sr = L.standardised_ratios(_inputs(counts, pops), 2024).set_index("new_la_code")
+    assert LA3 in sr.index and sr.loc[LA3, "observed"] == 0 and sr.loc[LA3, "expected"] > 1
+    assert sr.loc[LA3, "flag"] == "Within the limits"
+
+
 def test_national_rates_and_standardised_ratio_by_hand():
     counts = _full(
         {

@@ -277,7 +277,8 @@ def standardised_ratios(
     w = _wide(inp, year)
     rates = national_rates(inp, year, rounding)
     obs = w[w["major"] == TOTAL][["new_la_code", "number"]].dropna()
-    pop = w[w["major"].isin(KNOWN) & w["population"].notna()][["new_la_code", "major", "population"]]
+    kids = _children(inp, year)  # every LA's children, also where the source shows no count for a group
+    pop = kids[kids["major"].isin(KNOWN)][["new_la_code", "major", "population"]]
     pop = pop[pop["new_la_code"].isin(obs["new_la_code"])]
     res = stats.indirect_standardisation(
         obs.rename(columns={"new_la_code": "area", "number": "observed"}),
@@ -328,7 +329,9 @@ def _funnel(res: pd.DataFrame, funnel_level: float, shown: np.ndarray) -> pd.Dat
         if col.startswith(("lower", "upper")):
             res[f"exact_{col}"] = exact[col].to_numpy()
             res[f"adj_{col}"] = np.exp(wide[col].to_numpy())
-    r = res["ratio"].to_numpy()
+    # an LA with none observed (the Isles of Scilly) is placed by the 0.5 its z-score uses: on the log scale of the
+    # widened limits a ratio of 0 would lie below any limit, however few children were expected
+    r = np.where(o > 0, res["ratio"].to_numpy(float), 0.5 / e)
     res["flag"] = np.select(
         [r > res[f"adj_upper_{lab}"], r < res[f"adj_lower_{lab}"]],
         [f"Above the {_pct(funnel_level)} limit", f"Below the {_pct(funnel_level)} limit"],
