@@ -33,7 +33,7 @@ from rap.domain.ethnicity import major_groups
 from rap.domain.geography import local_authorities
 from rap.domain.la_disclosure import la_pattern, la_quantities, protect_la_counts
 from rap.inputs.front import Inputs
-from rap.inputs.la_inputs import KNOWN, TOTAL, UNKNOWN, LaInputs, child_population_by_la
+from rap.inputs.la_inputs import ENGLAND, KNOWN, TOTAL, UNKNOWN, LaInputs, child_population_by_la
 
 PER = 10_000
 
@@ -135,10 +135,15 @@ def national_rates(inp: LaInputs, year: int, rounding: Rounding | None = None) -
     children, else from LAs whose count and population are both known (all LAs for record data). With
     ``rounding`` (record-level inputs), from England's counts as published, rounded, and its populations to the
     nearest 10, so every figure built on these rates comes from published figures. Indexed by group key."""
+    return _england_rates(inp, year, rounding).reindex(KNOWN)
+
+
+def _england_rates(inp: LaInputs, year: int, rounding: Rounding | None) -> pd.Series:
+    """England's rate per child for every group the counts hold (``total`` among them), indexed by group key."""
     own = _own_counts(inp, year, "National")
     w = _wide(inp, year) if own is None else _children(inp, year)
-    g = _area_rates(w.assign(area="England"), "area", rounding, own)
-    return g.set_index("major")["rate"].div(PER).reindex(KNOWN)
+    g = _area_rates(w.assign(area_code=ENGLAND), "area_code", rounding, own)
+    return g.set_index("major")["rate"].div(PER)
 
 
 def _children(inp: LaInputs, year: int) -> pd.DataFrame:
@@ -162,16 +167,15 @@ def _own_counts(inp: LaInputs, year: int, level: str) -> pd.DataFrame | None:
 def _area_rates(
     w: pd.DataFrame, by: str, rounding: Rounding | None = None, own: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """Pooled rates (count / population) per ``by`` and group: from ``own`` counts (by ``area_code``; England's
-    is any code) over the population of every LA where given, else sums over the LA cells known in both; from
-    the published (rounded) counts and populations with ``rounding``."""
+    """Pooled rates (count / population) per ``by`` and group: from ``own`` counts (by ``area_code``, the codes
+    of ``by``) over the population of every LA where given, else sums over the LA cells known in both; from the
+    published (rounded) counts and populations with ``rounding``."""
     if own is None:
         k = w[w["number"].notna() & w["population"].notna()]
         g = k.groupby([by, "major"], as_index=False)[["number", "population"]].sum()
     else:
         g = w[w["population"].notna()].groupby([by, "major"], as_index=False)["population"].sum()
-        key = own.assign(area_code=own["area_code"] if by != "area" else "England")
-        num = key.rename(columns={"area_code": by}).set_index([by, "major"])["number"]
+        num = own.rename(columns={"area_code": by}).set_index([by, "major"])["number"]
         g["number"] = num.reindex(pd.MultiIndex.from_frame(g[[by, "major"]])).to_numpy()
     g["rate"] = _pooled(g["number"], g["population"], rounding) * PER
     return g
@@ -233,12 +237,8 @@ def _england_total_rate(inp: LaInputs, year: int, rounding: Rounding | None = No
     """All children looked after per child in England (LAs with a known total and population); from the
     published (rounded) sums with ``rounding``."""
     w = _wide(inp, year)
-    own = _own_counts(inp, year, "National")
-    if own is not None:  # England's own count over every LA's children
-        n = own.loc[own["major"] == TOTAL, "number"].reset_index(drop=True)
-        kids = _children(inp, year)
-        d = pd.Series([kids.loc[kids["major"] == TOTAL, "population"].sum()])
-        return float(_pooled(n, d, rounding).iloc[0]) if len(n) else float("nan")
+    if _own_counts(inp, year, "National") is not None:  # England's own count over every LA's children
+        return float(_england_rates(inp, year, rounding).get(TOTAL, np.nan))
     tot = w[w["major"] == TOTAL].set_index("new_la_code")["number"]
     pop = w[w["major"].isin(KNOWN)].groupby("new_la_code")["population"].sum(min_count=1)
     both = tot.notna() & pop.reindex(tot.index).notna()
