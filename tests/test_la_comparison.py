@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2
 
+from rap.domain.geography import local_authorities
 from rap.inputs.la_inputs import la_inputs_from_published
 from rap.inputs.neighbours import statistical_neighbours
 from rap.inputs.readers.ees import read_ees_la_ethnicity
@@ -205,16 +206,19 @@ def test_completeness_bounds_and_rag():
     assert L.completeness_rag(comp2, 0.98, 0.95).tolist() == ["Unclear"]
 
 
-def test_statistical_neighbours_are_nearest_and_deterministic():
-    las = ["E06000001", "E06000002", "E06000003", "E06000004", "E06000005"]
-    sizes = [1000, 1100, 5000, 5200, 20000]
-    pops = {la: {m: s * (0.8 if m == "white" else 0.05) for m in L.KNOWN} for la, s in zip(las, sizes)}
-    counts = _full({la: {"white": 10} for la in las})
-    nb = statistical_neighbours(_inputs(counts, pops).population, 2024, n=2)
-    first = nb[nb["rank"] == 1].set_index("new_la_code")["neighbour_code"]
-    assert first["E06000001"] == "E06000002" and first["E06000003"] == "E06000004"
-    assert (nb.groupby("new_la_code").size() == 2).all()
+def test_statistical_neighbours_are_dfes_2025_model():
+    """DfE's 2025 model as published (Barnet's row of DfE's file: 320, 870, 310, ... closest first), 10 distinct
+    neighbours for each of the 153 LAs, never the LA itself, on new LA codes."""
+    nb = statistical_neighbours()
+    las = local_authorities()
+    assert nb["new_la_code"].nunique() == 153 and (nb.groupby("new_la_code").size() == 10).all()
     assert not (nb["new_la_code"] == nb["neighbour_code"]).any()
+    assert (nb.groupby("new_la_code")["neighbour_code"].nunique() == 10).all()
+    new = las["new_la_code"]
+    barnet = nb[nb["new_la_code"] == new["302"]].sort_values("rank")
+    assert barnet["neighbour_code"].tolist()[:3] == [new["320"], new["870"], new["310"]]
+    assert set(nb["closeness"]) <= {"Extremely close", "Very close", "Close", "Somewhat close", "Not close"}
+    assert statistical_neighbours([new["302"]])["new_la_code"].unique().tolist() == [new["302"]]
 
 
 def test_minor_publishability():
@@ -318,7 +322,7 @@ def test_real_la_file_ratios_recomputed_independently(real):
 
 def test_real_file_publishable_outputs_leak_no_small_counts(real):
     rates = L.la_group_rates(real, 2024)
-    pub = L.publishable_rates(rates, 5, published_input=True, neighbours=statistical_neighbours(real.population, 2024))
+    pub = L.publishable_rates(rates, 5, published_input=True, neighbours=statistical_neighbours())
     nums = pd.to_numeric(pub["number"], errors="coerce")
     assert not nums.between(1, 5).any()
     assert (pub.loc[pub["number"] == "c", "rate_per_10000"] == "c").all()

@@ -227,9 +227,9 @@ def test_sheet_names_are_deterministic_and_avoid_reserved_names():
 
 
 def test_table_without_meta_is_an_error_naming_it(tables: Path, tmp_path: Path):
-    (tables / "la_statistical_neighbours_proxy.csv").write_text("new_la_code,rank\nE06000001,1\n")
+    (tables / "la_statistical_neighbours.csv").write_text("new_la_code,rank\nE06000001,1\n")
     out = tmp_path / "book.xlsx"
-    with pytest.raises(FileNotFoundError, match=r"la_statistical_neighbours_proxy\.csv"):
+    with pytest.raises(FileNotFoundError, match=r"la_statistical_neighbours\.csv"):
         write_spreadsheet(tables, out, title=TITLE, year=2024, source=SOURCE)
     assert not out.exists() and not list(tmp_path.glob(".*.tmp"))
 

@@ -5,7 +5,7 @@ receives, whatever the kind of input; :mod:`rap.inputs.kinds` says what each kin
 asks which kind a run has. Underneath: :mod:`~rap.inputs.load` (record-level frames, cached),
 :mod:`~rap.inputs.published` (DfE's release, LA file and ONS population files), :mod:`~rap.inputs.coverage`
 (what the inputs hold), :mod:`~rap.inputs.la_inputs` and :mod:`~rap.inputs.neighbours` (LA counts and
-proxy neighbours shared by the LA and dashboard chapters), :mod:`~rap.inputs.check` (``rap check``) and
+DfE's statistical neighbours shared by the LA and dashboard chapters), :mod:`~rap.inputs.check` (``rap check``) and
 ``readers/`` (one reader per file format).
 
 May import from ``rap.core``, ``rap.domain`` and ``rap.synth`` only. This file imports nothing: the cache keys

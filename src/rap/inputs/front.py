@@ -96,8 +96,8 @@ class Inputs:
 
     @cached_property
     def la_population(self) -> pd.DataFrame:
-        """Children 0-17 by year, LA and major group: the population file (record-level) or the ONS
-        estimates split by region's ethnic mix (published)."""
+        """Children 0-17 by year, LA and major group: the population file (record-level) or the child
+        population estimate (:mod:`rap.domain.child_population`, published)."""
         if self.published:
             return self.published_la.population
         from rap.inputs.la_inputs import child_population_by_la
@@ -105,10 +105,12 @@ class Inputs:
         return child_population_by_la(self.record.population)
 
     def neighbours(self, year: int) -> pd.DataFrame:
-        """Each LA's proxy statistical neighbours in ``year`` (:func:`rap.inputs.neighbours.statistical_neighbours`)."""
+        """DfE's statistical neighbours (:func:`rap.inputs.neighbours.statistical_neighbours`) of each LA with
+        children in ``year``; a neighbour that did not exist that year is left in (it simply has no figures)."""
         from rap.inputs.neighbours import statistical_neighbours
 
-        return statistical_neighbours(self.la_population, year)
+        pop = self.la_population
+        return statistical_neighbours(pop.loc[pop["time_period"] == year, "new_la_code"].unique())
 
     def coverage(self) -> pd.DataFrame:
         """Rows and LAs per collection and year in these inputs (:mod:`rap.inputs.coverage`). For published

@@ -1,38 +1,56 @@
-"""Proxy statistical neighbours of each local authority (LA), from the child population inputs.
+"""Each local authority's (LA's) statistical neighbours: DfE's 2025 statistical neighbour model.
 
-DfE's statistical neighbours come from a model of socio-economic indicators that is not among the inputs, so
-the LA and dashboard chapters use a transparent proxy made from what the inputs do hold.
+DfE's model (``rap/data/neighbours/``) is the list DfE's Children's Social Care dashboard and LA Interactive
+Tool use, so the LA and dashboard chapters set an LA beside the same 10 LAs a reader of DfE's tools sees.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from functools import cache
+from importlib import resources
+
 import pandas as pd
 
-from rap.inputs.la_inputs import KNOWN
+from rap.domain.geography import local_authorities
+
+#: How the report names the model.
+MODEL = "DfE's 2025 statistical neighbour model"
+COLUMNS = ["new_la_code", "rank", "neighbour_code", "closeness"]
 
 
-def statistical_neighbours(population: pd.DataFrame, year: int, n: int = 10) -> pd.DataFrame:
-    """The ``n`` LAs nearest each LA in child population size (log) and ethnic mix of children (share in each
-    known major group), each feature standardised; ties broken by LA code. ``population``: children 0-17 by
-    ``time_period``, ``new_la_code`` and ``major`` (as :attr:`rap.inputs.la_inputs.LaInputs.population`).
-    Columns new_la_code, rank, neighbour_code."""
-    p = population[population["time_period"] == year]
-    piv = p.pivot_table(index="new_la_code", columns="major", values="population", aggfunc="sum").reindex(columns=KNOWN)
-    piv = piv.dropna()
-    if len(piv) <= 1:
-        return pd.DataFrame(columns=["new_la_code", "rank", "neighbour_code"])
-    total = piv.sum(axis=1)
-    feats = pd.concat([np.log(total).rename("log_children"), piv.div(total, axis=0)], axis=1)
-    z = (feats - feats.mean()) / feats.std(ddof=0).replace(0, 1)
-    z = z.sort_index()
-    x = z.to_numpy(float)
-    d = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(axis=2))
-    np.fill_diagonal(d, np.inf)
-    codes = z.index.to_numpy()
-    k = min(n, len(codes) - 1)
+@cache
+def _model() -> pd.DataFrame:
+    """DfE's wide file as one row per LA and neighbour, old LA codes mapped to new ones."""
+    with (
+        resources.files("rap.data")
+        .joinpath("neighbours", "sn_model_2025_wide.csv")
+        .open("r", encoding="utf-8-sig") as fh
+    ):
+        wide = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    new = local_authorities()["new_la_code"]
     rows = []
-    for i, code in enumerate(codes):
-        order = np.lexsort((codes, d[i]))[:k]
-        rows.extend((code, r + 1, codes[j]) for r, j in enumerate(order))
-    return pd.DataFrame(rows, columns=["new_la_code", "rank", "neighbour_code"])
+    for k in range(1, 11):
+        part = wide[["old_la_code", f"SN_{k}", f"SN_{k}P"]].set_axis(["la", "neighbour", "closeness"], axis=1)
+        rows.append(part.assign(rank=k))
+    long = pd.concat(rows, ignore_index=True)
+    unknown = sorted(set(long["la"]).union(long["neighbour"]) - set(new.index))
+    if unknown:
+        raise ValueError(f"sn_model_2025_wide.csv: LA codes not in local_authorities.csv: {', '.join(unknown)}")
+    out = pd.DataFrame(
+        {
+            "new_la_code": long["la"].map(new),
+            "rank": long["rank"],
+            "neighbour_code": long["neighbour"].map(new),
+            "closeness": long["closeness"].str.strip(),
+        }
+    )
+    return out.sort_values(["new_la_code", "rank"]).reset_index(drop=True)
+
+
+def statistical_neighbours(la_codes: pd.Series | list[str] | None = None) -> pd.DataFrame:
+    """DfE's 10 statistical neighbours of each LA (of ``la_codes``, default all), closest first, by new LA code.
+    Columns new_la_code, rank, neighbour_code, closeness."""
+    m = _model()
+    if la_codes is not None:
+        m = m[m["new_la_code"].isin(set(la_codes))]
+    return m.reset_index(drop=True).copy()

@@ -392,7 +392,7 @@ def write_tables(out: Path, pub: pd.DataFrame, comparators: pd.DataFrame, cat: d
                 "la_value": ("Local authority", "", 1),
                 "region_value": ("Region", "", 1),
                 "england_value": ("England", "", 1),
-                "neighbours_value": ("Statistical neighbours (proxy): mean of their published values", "", 1),
+                "neighbours_value": ("Statistical neighbours (DfE 2025 model): mean of their published values", "", 1),
                 "neighbours_used": ("Statistical neighbours in that mean", "", 0),
             },
         )
@@ -448,7 +448,7 @@ def la_suppression(data: Inputs, threshold: int, rounding_base: int) -> pd.DataF
 
 
 def neighbours(data: Inputs, year: int) -> pd.DataFrame | None:
-    """Each LA's proxy statistical neighbours (as in the LA chapter) for record-level inputs; None for
+    """Each LA's statistical neighbours in DfE's 2025 model (as in the LA chapter) for record-level inputs; None for
     published ones, whose tables by ethnicity are national only."""
     return None if data.published else data.neighbours(year)
 

@@ -12,8 +12,7 @@ results be used at LA level?", answered with the methods set out in the project'
 * :func:`pattern_summary`, :func:`minor_publishability`: how far national patterns hold, and how often a
   minor group can be published at all.
 * statistical neighbours (:func:`rap.inputs.neighbours.statistical_neighbours`, shared with the dashboard):
-  the 10 LAs most alike in child population size and ethnic mix (a proxy: DfE's official list is not among
-  the inputs).
+  DfE's 2025 statistical neighbour model, the 10 LAs DfE's own tools set beside each LA.
 
 Everything is computed from unsuppressed counts; :func:`publishable_rates` and
 :func:`publishable_ratios` apply disclosure control before a table leaves the pipeline.
@@ -835,7 +834,11 @@ _RATE_INDICATORS = {
     "rate_upper_95": ("Rate, upper 95% limit", "", 1),
     "england_rate": ("England's rate per 10,000", "", 1),
     "region_rate": ("Region's rate per 10,000", "", 1),
-    "neighbours_rate": ("Statistical neighbours' rate per 10,000 (proxy): mean of their published rates", "", 1),
+    "neighbours_rate": (
+        "Statistical neighbours' rate per 10,000 (DfE 2025 model): mean of their published rates",
+        "",
+        1,
+    ),
     "neighbours_used": ("Statistical neighbours in that mean", "", 0),
     "compared_with_england": ("Compared with England's rate (95%)", "", 0),
     "compared_allowing_la_level": ("Compared with England, allowing for the LA's level", "", 0),
@@ -891,7 +894,8 @@ def _minor_ees(minor: pd.DataFrame, year: int) -> pd.DataFrame:
 
 
 def _neighbours_ees(neighbours: pd.DataFrame, year: int) -> pd.DataFrame:
-    """Each LA's proxy statistical neighbours in rank order, with both LAs named (codes alone are unreadable)."""
+    """Each LA's statistical neighbours in DfE's 2025 model, in rank order with DfE's closeness, both LAs named
+    (codes alone are unreadable)."""
     names = local_authorities().reset_index()[["new_la_code", "la_name"]]
     nb = neighbours.merge(names, on="new_la_code")
     nb = nb.merge(
@@ -900,7 +904,8 @@ def _neighbours_ees(neighbours: pd.DataFrame, year: int) -> pd.DataFrame:
     nb = nb.sort_values(["new_la_code", "rank"]).assign(
         time_period=year, geographic_level="Local authority", rank=lambda d: d["rank"].astype(str)
     )
-    return nb[["time_period", "geographic_level", "new_la_code", "la_name", "rank", "neighbour_code", "neighbour_name"]]
+    cols = ["time_period", "geographic_level", "new_la_code", "la_name", "rank", "neighbour_code", "neighbour_name"]
+    return nb[[*cols, "closeness"]]
 
 
 def write_tables(
@@ -950,9 +955,13 @@ def write_tables(
         )
     paths += write_ees(
         with_ees_columns(_neighbours_ees(neighbours, year), year="time_period"),
-        tables / "la_statistical_neighbours_proxy.csv",
+        tables / "la_statistical_neighbours.csv",
         filters={"rank": "Neighbour rank"},
-        indicators={"neighbour_code": ("Neighbour (LA code)", "", 0), "neighbour_name": ("Neighbour (LA name)", "", 0)},
+        indicators={
+            "neighbour_code": ("Neighbour (LA code)", "", 0),
+            "neighbour_name": ("Neighbour (LA name)", "", 0),
+            "closeness": ("How close (DfE's model)", "", 0),
+        },
     )
     paths += write_ees(
         with_ees_columns(cp.publication_frame(population_years or [year]), year="time_period"),
