@@ -192,18 +192,47 @@ def test_publishable_rates_suppress_small_counts_with_secondary():
 
 
 def test_completeness_bounds_and_rag():
-    counts = _full({LA1: {"white": 90, "unknown": 10}, LA2: {"white": 300}})
-    counts[LA2]["unknown"] = None
-    inp = _inputs(counts, POP, symbols={(LA2, "unknown"): "c"})
+    # LA2: 396 White, and 4 children hidden in two c cells (other and unknown): 0 to 4 unknown
+    counts = _full({LA1: {"white": 90, "unknown": 10}, LA2: {"white": 396, "other": 2, "unknown": 2}})
+    counts[LA2]["unknown"] = counts[LA2]["other"] = None
+    inp = _inputs(counts, POP, symbols={(LA2, "unknown"): "c", (LA2, "other"): "c"})
     comp = L.completeness(inp, 2024).set_index("new_la_code")
     assert comp.loc[LA1, "known_share_low"] == pytest.approx(0.9) == comp.loc[LA1, "known_share_high"]
-    assert comp.loc[LA2, "known_share_low"] == pytest.approx(1 - 5 / 300)
-    assert comp.loc[LA2, "known_share_high"] == pytest.approx(1 - 1 / 300)
+    assert comp.loc[LA2, "known_share_low"] == pytest.approx(1 - 4 / 400)
+    assert comp.loc[LA2, "known_share_high"] == 1
     rag = L.completeness_rag(comp.reset_index(), 0.98, 0.95)
     assert rag.tolist() == ["Red", "Green"]
     # 1-5 unknown of 100 spans green (>= 98%) and amber: unclear, never guessed
     comp2 = pd.DataFrame({"known_share_low": [0.95], "known_share_high": [0.99]})
     assert L.completeness_rag(comp2, 0.98, 0.95).tolist() == ["Unclear"]
+
+
+def test_completeness_allows_a_secondary_suppression_above_5():
+    """DfE hides larger counts too: 20 children hidden in two c cells of 400 may all be of unknown ethnicity,
+    so the rating is Unclear, not the Green that reading every c as 1 to 5 gives (97.5% or more known)."""
+    counts = _full({LA1: {"white": 380, "black": 15, "unknown": 5}})
+    counts[LA1]["unknown"] = counts[LA1]["black"] = None
+    inp = _inputs(counts, POP, symbols={(LA1, "unknown"): "c", (LA1, "black"): "c"})
+    comp = L.completeness(inp, 2024)
+    assert comp["unknown_high"].tolist() == [20] and comp["unknown_low"].tolist() == [0]
+    assert comp["known_share_low"].iloc[0] == pytest.approx(1 - 20 / 400)
+    assert L.completeness_rag(comp, 0.98, 0.95).tolist() == ["Unclear"]
+
+
+def test_completeness_of_dfes_2024_file_is_unclear_where_hidden_cells_may_exceed_5(real):
+    """In DfE's 2024 LA file 54 LAs hide more than 5 children between their c cells (secondary suppression);
+    read as 1 to 5 each, 39 of them would be rated Green."""
+    comp = L.completeness(real, 2024)
+    hidden = comp["unknown"].isna() & comp["children"].gt(0)
+    assert int((hidden & comp["unknown_high"].gt(5)).sum()) == 54
+    rag = L.completeness_rag(comp, 0.98, 0.95)
+    as_1_to_5 = comp.assign(
+        known_share_low=np.where(hidden, 1 - 5 / comp["children"], comp["known_share_low"]),
+        known_share_high=np.where(hidden, 1 - 1 / comp["children"], comp["known_share_high"]),
+    )
+    was_green = L.completeness_rag(as_1_to_5, 0.98, 0.95).eq("Green")
+    assert int((was_green & rag.eq("Unclear")).sum()) == 39
+    assert not (rag.eq("Green") & hidden & comp["unknown_high"].div(comp["children"]).gt(0.02)).any()
 
 
 def test_statistical_neighbours_are_dfes_2025_model():

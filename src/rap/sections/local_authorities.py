@@ -415,19 +415,18 @@ def minor_publishability(inp: LaInputs, year: int, threshold: int) -> pd.DataFra
 
 def completeness(inp: LaInputs, year: int) -> pd.DataFrame:
     """Each LA's share of children looked after on 31 March whose ethnicity is known, as bounds: exact when
-    the unknown count is known; when it was suppressed at source (1 to 5 unknown: ``c``), the range that
-    allows. Columns new_la_code, children, unknown, known_share_low, known_share_high."""
+    the unknown count is known; when it is suppressed at source (``c``), the range its LA's row allows. A ``c``
+    is 1 to 5 only if it is the primary suppression: DfE's LA file also hides larger counts, and zeros
+    (secondary suppression; in 2024 North East Lincolnshire's two ``c`` add up to 1), so the unknown count is
+    anything from 0 to the LA's hidden children (all children minus the groups shown), and exactly those when
+    it is the only ``c``. Columns new_la_code, children, unknown, unknown_low, unknown_high, known_share_low,
+    known_share_high."""
     w = _wide(inp, year).pivot_table(
         index="new_la_code", columns="major", values="number", aggfunc="first", dropna=False
     )
     total = w[TOTAL]
     unk = w[UNKNOWN] if UNKNOWN in w else pd.Series(np.nan, index=w.index)
-    sym = inp.counts[(inp.counts["time_period"] == year) & (inp.counts["major"] == UNKNOWN)].set_index("new_la_code")[
-        "symbol"
-    ]
-    suppressed = unk.isna() & sym.reindex(unk.index).eq(C)
-    hi_unknown = np.where(suppressed, 5, unk)
-    lo_unknown = np.where(suppressed, 1, unk)
+    lo_unknown, hi_unknown = _hidden_unknown_bounds(inp, year, w)
     n = total.to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):  # an LA with no children has no share
         low = np.where(n > 0, 1 - hi_unknown / n, np.nan)
@@ -437,11 +436,28 @@ def completeness(inp: LaInputs, year: int) -> pd.DataFrame:
             "new_la_code": w.index,
             "children": n,
             "unknown": unk.to_numpy(),
+            "unknown_low": lo_unknown,
+            "unknown_high": hi_unknown,
             "known_share_low": low,
             "known_share_high": high,
         }
     )
     return out.reset_index(drop=True)
+
+
+def _hidden_unknown_bounds(inp: LaInputs, year: int, w: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The least and most children of unknown ethnicity each LA (rows of ``w``: LAs by group) can have: its
+    count where shown; where it is ``c``, 0 to the row's hidden children (all of them when no other group is
+    hidden); NaN where the LA's total is hidden too, so nothing bounds it."""
+    unk = (w[UNKNOWN] if UNKNOWN in w else pd.Series(np.nan, index=w.index)).to_numpy(float)
+    sym = inp.counts[(inp.counts["time_period"] == year) & inp.counts["major"].isin([*KNOWN, UNKNOWN])]
+    hidden = sym[sym["symbol"].eq(C) & sym["number"].isna()]
+    n_hidden = hidden.groupby("new_la_code").size().reindex(w.index, fill_value=0).to_numpy()
+    is_c = w.index.isin(hidden.loc[hidden["major"] == UNKNOWN, "new_la_code"])
+    shown = w.reindex(columns=[*KNOWN, UNKNOWN]).sum(axis=1).to_numpy(float)
+    hidden_children = w[TOTAL].to_numpy(float) - shown
+    lo = np.where(is_c, np.where(n_hidden == 1, hidden_children, 0.0), unk)
+    return lo, np.where(is_c, hidden_children, unk)
 
 
 def completeness_rag(comp: pd.DataFrame, green: float, amber: float) -> pd.Series:
