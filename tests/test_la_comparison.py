@@ -151,6 +151,63 @@ def test_group_verdicts_against_exact_poisson_interval():
     assert summary.loc["white", ["higher", "consistent", "lower"]].sum() == 2
 
 
+def _spread_inputs(factors: list[float], hidden_factor: float | None = None) -> tuple[L.LaInputs, list[str]]:
+    """LAs of 10,000 White children each, whose White counts are 100 x ``factors`` (LAs varying widely, as
+    they do), plus, with ``hidden_factor``, one more LA that would be hidden in publication."""
+    las = local_authorities()["new_la_code"].tolist()[: len(factors) + 1]
+    fs = factors + ([hidden_factor] if hidden_factor is not None else [])
+    counts = _full({la: {"white": round(100 * f), "mixed": 10} for la, f in zip(las, fs)})
+    pops = {la: {"white": 10_000, "mixed": 1_000, "asian": 1_000, "black": 1_000, "other": 1_000} for la in las}
+    return _inputs(counts, pops), las
+
+
+def test_group_verdicts_allow_for_how_much_las_usually_vary():
+    """20 LAs whose rates spread by about +/-35% around England's (far more than chance in counts of about 100):
+    most are consistent with England once that spread is allowed for, though a Poisson interval alone calls
+    most of them higher or lower; an LA at 4 times England's rate is still higher."""
+    factors = [0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0, 1.0, 1.0, 1.05, 1.1, 1.15, 1.2, 1.3, 1.4, 1.5, 1.6, 4.0]
+    inp, las = _spread_inputs(factors)
+    r = L.la_group_rates(inp, 2024)
+    white = r[r["major"] == "white"].set_index("new_la_code")
+    assert white["tau2"].iloc[0] > 0.01
+    assert (white["verdict"] == L.CONSISTENT).sum() >= 17
+    assert white.loc[las[19], "verdict"] == L.HIGHER
+    exp = white["expected_at_england_rate"].to_numpy()
+    lo, hi = L.stats.poisson_count_ci(white["number"].to_numpy(float), 0.95)
+    assert ((lo > exp) | (hi < exp)).sum() >= 10  # what chance alone would call different
+
+
+def test_between_la_variation_rests_on_published_counts_only():
+    """A cell hidden in publication takes no part in the estimate of how much LAs vary, so changing its count
+    changes no other LA's verdict (nor its tau^2)."""
+    factors = [0.8, 0.9, 0.95, 1.0, 1.0, 1.05, 1.1, 1.2]
+    out = []
+    for f in (1.0, 30.0):
+        inp, las = _spread_inputs(factors, hidden_factor=f)
+        # England's own counts, as published (fixed), so England's rates do not move with the hidden cell
+        inp.areas = pd.DataFrame(
+            {"time_period": 2024, "geographic_level": "National", "area_code": "E92000001",
+             "major": ["white", "mixed", "asian", "black", "other", "total"], "number": [900.0, 90, 0, 0, 0, 990]}
+        )  # fmt: skip
+        hidden = pd.DataFrame({"new_la_code": [las[-1]], "major": ["white"]})
+        r = L.la_group_rates(inp, 2024, hidden=hidden)
+        out.append(r[(r["major"] == "white") & (r["new_la_code"] != las[-1])][["verdict", "tau2"]])
+    pd.testing.assert_frame_equal(out[0], out[1])
+
+
+def test_hidden_cells_from_the_pattern():
+    pattern = pd.DataFrame(
+        {
+            "quantity": [L.CLA] * 3 + ["other"],
+            "new_la_code": [LA1, LA1, LA2, LA2],
+            "group": ["Asian or Asian British", "Total", "White", "White"],
+            "suppression": ["primary", "secondary", "none", "primary"],
+        }
+    )
+    got = L.hidden_cells(pattern)
+    assert got.values.tolist() == [[LA1, "asian"], [LA1, "total"]]
+
+
 def test_suppressed_source_cell_is_missing_never_zero():
     counts = _full(
         {
@@ -401,3 +458,23 @@ def test_comparators_rest_on_published_figures_only():
     # LA3's 3 children: its all-children count is hidden, so are its verdicts allowing for its level
     assert p.loc[(LA3, "Total"), "number"] == "c"
     assert (pub.loc[pub["new_la_code"].eq(LA3), "compared_allowing_la_level"] == "c").all()
+
+
+def _summary(consistent: list[float], own: list[float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "ethnicity_major": ["White", "Black"],
+            "las_assessed": [100, 100],
+            "consistent_share": consistent,
+            "consistent_own_level_share": own,
+        }
+    )
+
+
+def test_pattern_sentences_follow_the_shares():
+    """The words on how good a guide England's rates are come from the shares, not a fixed verdict."""
+    good = " ".join(L.pattern_sentences(_summary([0.9, 0.85], [0.9, 0.86])))
+    assert "fair first guide" in good and "poor guide" not in good and "changes these shares little" in good
+    assert "90% of LAs (White) down to 85% (Black)" in good
+    poor = " ".join(L.pattern_sentences(_summary([0.3, 0.2], [0.6, 0.5])))
+    assert "poor guide" in poor and "overall level" in poor and "for Black in 50%" in poor

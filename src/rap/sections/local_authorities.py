@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from rap.domain import stats
 from rap.domain.disclosure import C, X, Z, percent, published_numbers, round_places, rounded_counts
@@ -186,15 +187,18 @@ def la_group_rates(
     level: float = 0.95,
     ratios: pd.DataFrame | None = None,
     rounding: Rounding | None = None,
+    hidden: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Each LA's rate per 10,000 by known major group (and all groups) with a Byar/exact interval, England's
     and the region's pooled rates (from their published, rounded, counts with ``rounding``), and a verdict:
     the LA's count against the count England's rate would give (``HIGHER``/``LOWER``/``CONSISTENT`` at
-    ``level``), unassessed where the count is suppressed at source or there is no population.
-    ``verdict_own_level`` asks the same after allowing for the LA's overall level (its standardised ratio, from
-    ``ratios`` when the caller already has :func:`standardised_ratios` for this year): does the *pattern*
-    between groups hold? Unsuppressed: use :func:`publishable_rates` before publishing (it adds the statistical
-    neighbours' rate, from the published rates)."""
+    ``level``, allowing for how much LAs usually vary: :func:`_verdicts`), unassessed where the count is
+    suppressed at source or there is no population. ``verdict_own_level`` asks the same after allowing for the
+    LA's overall level (its standardised ratio, from ``ratios`` when the caller already has
+    :func:`standardised_ratios` for this year): does the *pattern* between groups hold? The between-LA
+    variation is estimated from published counts only: not from the cells in ``hidden`` (new_la_code, major;
+    :func:`hidden_cells`). Unsuppressed: use :func:`publishable_rates` before publishing (it adds the
+    statistical neighbours' rate, from the published rates)."""
     las = local_authorities().reset_index()[["new_la_code", "old_la_code", "la_name", "region_code", "region_name"]]
     w = _wide(inp, year).merge(las, on="new_la_code", how="left")
     pop_total = w[w["major"].isin(KNOWN)].groupby("new_la_code")["population"].sum(min_count=1)
@@ -215,21 +219,68 @@ def la_group_rates(
     w = w.merge(reg[["region_code", "major", "region_rate"]], on=["region_code", "major"], how="left")
     # verdicts: the LA's count against England's rate applied to its population
     exp = w["england_rate"].to_numpy(float) / PER * p
-    lo, hi = stats.poisson_count_ci(o, level)
     assess = (known & w["major"].isin(KNOWN + [TOTAL])).to_numpy() & (exp > 0)
     w["expected_at_england_rate"] = np.where(assess, exp, np.nan)
-    w["verdict"] = np.select([~assess, lo > exp, hi < exp], [NOT_ASSESSED, HIGHER, LOWER], CONSISTENT)
+    shown = ~_in_cells(w, hidden)
+    w["verdict"], w["tau2"] = _verdicts(o, exp, assess, w["major"], level, shown)
     if ratios is None:
         ratios = standardised_ratios(inp, year, level=level, rounding=rounding)
     sr = ratios.set_index("new_la_code")["ratio"]
     exp_own = exp * w["new_la_code"].map(sr).to_numpy(float)
     ok_own = assess & np.isfinite(exp_own) & (exp_own > 0) & w["major"].isin(KNOWN).to_numpy()
-    w["verdict_own_level"] = np.select([~ok_own, lo > exp_own, hi < exp_own], [NOT_ASSESSED, HIGHER, LOWER], CONSISTENT)
+    shown_own = shown & ~_in_cells(w.assign(major=TOTAL), hidden)  # the LA's level rests on its total
+    w["verdict_own_level"], w["tau2_own_level"] = _verdicts(o, exp_own, ok_own, w["major"], level, shown_own)
     w["ethnicity_major"] = w["major"].map(major_label)
     order = {k: i for i, k in enumerate(KNOWN + [UNKNOWN, TOTAL])}
     return w.sort_values(
         ["region_code", "la_name", "major"], key=lambda s: s.map(order) if s.name == "major" else s
     ).reset_index(drop=True)
+
+
+def _verdicts(
+    o: np.ndarray, e: np.ndarray, assess: np.ndarray, groups: pd.Series, level: float, shown: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``HIGHER``/``LOWER`` only where the count ``o`` is beyond what chance gives (the exact Poisson interval
+    excludes ``e``) *and* beyond how far LAs usually differ: ln(o/e) outside +/- z sqrt(1/e + tau^2), with the
+    group's between-LA variance tau^2 (Spiegelhalter 2005, as the funnel plot's limits) estimated from the
+    assessed, ``shown`` cells of that group. Without it (phi about 68 between LAs in 2024) "consistent" would
+    mostly say an LA is small. Also returns each row's tau^2."""
+    lo, hi = stats.poisson_count_ci(o, level)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.log(np.where(o > 0, o, 0.5) / e)
+        se = 1 / np.sqrt(e)
+        z = log_ratio / se
+    tau2 = np.zeros(len(o))
+    g = groups.to_numpy()
+    for group in pd.unique(g[assess]):
+        rows = assess & (g == group)
+        est = stats.additive_tau2(z[rows & shown], se[rows & shown])
+        tau2[rows] = est if np.isfinite(est) else 0.0
+    with np.errstate(invalid="ignore"):
+        band = norm.ppf(0.5 + level / 2) * np.sqrt(se**2 + tau2)
+    higher = (lo > e) & (log_ratio > band)
+    lower = (hi < e) & (log_ratio < -band)
+    verdict = np.select([~assess, higher, lower], [NOT_ASSESSED, HIGHER, LOWER], CONSISTENT)
+    return verdict, np.where(assess, tau2, np.nan)
+
+
+def _in_cells(w: pd.DataFrame, cells: pd.DataFrame | None) -> np.ndarray:
+    """Whether each row of ``w`` (new_la_code, major) is one of ``cells``."""
+    if cells is None or cells.empty:
+        return np.zeros(len(w), dtype=bool)
+    keys = pd.MultiIndex.from_frame(cells[["new_la_code", "major"]])
+    return pd.MultiIndex.from_frame(w[["new_la_code", "major"]]).isin(keys)
+
+
+def hidden_cells(pattern: pd.DataFrame | None) -> pd.DataFrame:
+    """The LA counts of children looked after the pattern hides, as new_la_code and major group key."""
+    cols = ["new_la_code", "major"]
+    if pattern is None:
+        return pd.DataFrame(columns=cols)
+    p = pattern[(pattern["quantity"] == CLA) & pattern["suppression"].isin(["primary", "secondary"])]
+    return pd.DataFrame(
+        {"new_la_code": p["new_la_code"].to_numpy(), "major": p["group"].map(_label_to_key()).to_numpy()}
+    )
 
 
 def _england_total_rate(inp: LaInputs, year: int, rounding: Rounding | None = None) -> float:
@@ -711,9 +762,15 @@ def funnel_sentences(sr: pd.DataFrame, funnel_level: float) -> list[str]:
     r = sr["ratio"].to_numpy(float)
     exact_out = int(((r > sr[f"exact_upper_{lab}"]) | (r < sr[f"exact_lower_{lab}"])).sum())
     tau = float(np.sqrt(sr["tau2"].iloc[0]))
+    phi = float(sr["phi"].iloc[0])
+    differ = (
+        "LAs differ far more than their ethnic mix explains"
+        if phi > 2
+        else ("LAs differ somewhat more than chance" if phi > 1.2 else "LAs differ little more than chance")
+    )
     return [
-        f"Of {len(sr)} LAs, {exact_out} lie outside the {pct} limits that chance alone would allow: LAs differ far more "
-        f"than their ethnic mix explains (overdispersion: phi = {sr['phi'].iloc[0]:.1f}, where 1 means none).",
+        f"Of {len(sr)} LAs, {exact_out} lie outside the {pct} limits that chance alone would allow: {differ} "
+        f"(overdispersion: phi = {phi:.1f}, where 1 means none).",
         f"Allowing for that real variation between LAs (an additive between-LA standard deviation of {tau:.2f} on the "
         f"log scale, so a typical LA's rate is within a factor of about {np.exp(2 * tau):.1f} of what its ethnic mix "
         f"predicts), {_n(above, 'LA')} {'is' if above == 1 else 'are'} above and {below} below the {pct} limits.",
@@ -728,17 +785,18 @@ def summary_lines(sr: pd.DataFrame, summary: pd.DataFrame, funnel_level: float) 
     out = int((sr["flag"] != "Within the limits").sum())
     tau = float(np.sqrt(sr["tau2"].iloc[0]))
     lines = [
-        f"Local authorities: an LA's ethnic mix explains little of how many children it looks after. LAs commonly "
-        f"differ by a factor of about {np.exp(2 * tau):.1f} from what England's rates by ethnic group predict; "
-        f"allowing for that, {_n(out, 'LA')} of {len(sr)} {'lies' if out == 1 else 'lie'} outside the {pct} funnel limits."
+        f"Local authorities: LAs commonly differ by a factor of about {np.exp(2 * tau):.1f} from the number of "
+        f"children looked after that England's rates by ethnic group predict for their children; allowing for that, "
+        f"{_n(out, 'LA')} of {len(sr)} {'lies' if out == 1 else 'lie'} outside the {pct} funnel limits."
     ]
     s = summary[summary["las_assessed"] > 0]
     if not s.empty:
         lo = s.loc[s["consistent_share"].idxmin()]
         lines.append(
-            f"England's rate for an ethnic group matches an LA's own rate in only {percent(lo['consistent_share'], 0)} "
-            f"of LAs for {lo['ethnicity_major']}, and at most {percent(s['consistent_share'].max(), 0)} for any group: "
-            "national rates by ethnic group should not be applied to an LA without its own figures."
+            f"Allowing for how much LAs usually differ, England's rate for an ethnic group is consistent with an LA's "
+            f"own rate in {percent(lo['consistent_share'], 0)} of LAs for {lo['ethnicity_major']} and up to "
+            f"{percent(s['consistent_share'].max(), 0)} for other groups: England's rates are "
+            f"{_guide(float(lo['consistent_share']))}, and an LA's own figures are better where it has them."
         )
     return lines
 
@@ -761,21 +819,39 @@ def pattern_table(summary: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _guide(worst: float) -> str:
+    """How good a guide England's group rates are to LAs', from the share of LAs they hold in for the worst group."""
+    if worst >= 0.8:
+        return "a fair first guide to most LAs, though not to every one"
+    return "a guide to many LAs but not to all" if worst >= 0.5 else "a poor guide to an LA's"
+
+
 def pattern_sentences(summary: pd.DataFrame) -> list[str]:
-    """The groups where England's rate holds least and most often, in words."""
+    """How often England's group rates hold in LAs, in words that follow the shares: how good a guide they are
+    is said from the worst group's share, and the LA's level is said to matter only where allowing for it
+    raises the shares."""
     s = summary[summary["las_assessed"] > 0]
     if s.empty:
         return ["No LA's group rates could be assessed."]
     lo = s.loc[s["consistent_share"].idxmin()]
     hi = s.loc[s["consistent_share"].idxmax()]
-    own = s.loc[s["consistent_own_level_share"].idxmin()]
-    return [
-        f"England's rate for a group is a poor guide to an LA's: it is consistent with the LA's own rate in "
-        f"{percent(hi['consistent_share'], 0)} of LAs at best ({hi['ethnicity_major']}) and "
-        f"{percent(lo['consistent_share'], 0)} at worst ({lo['ethnicity_major']}).",
-        f"Much of that is the LA's overall level: once it is allowed for, the pattern between groups holds in more LAs, "
-        f"though for {own['ethnicity_major']} still only in {percent(own['consistent_own_level_share'], 0)}.",
+    worst = float(lo["consistent_share"])
+    guide = _guide(worst)
+    out = [
+        f"Allowing for how much LAs usually differ, an LA's rate for a group is consistent with England's in "
+        f"{percent(hi['consistent_share'], 0)} of LAs ({hi['ethnicity_major']}) down to "
+        f"{percent(worst, 0)} ({lo['ethnicity_major']}): England's rates are {guide}."
     ]
+    own = s.loc[s["consistent_own_level_share"].idxmin()]
+    gain = float((s["consistent_own_level_share"] - s["consistent_share"]).mean())
+    if gain > 0.02:
+        out.append(
+            f"Part of the difference is the LA's overall level: once it is allowed for, the pattern between groups "
+            f"holds in more LAs, though for {own['ethnicity_major']} in {percent(own['consistent_own_level_share'], 0)}."
+        )
+    else:
+        out.append("Allowing for the LA's overall level changes these shares little.")
+    return out
 
 
 def outliers_table(pub_ratios: pd.DataFrame, sr: pd.DataFrame, rates_pub: pd.DataFrame, n: int = 5) -> pd.DataFrame:
@@ -909,6 +985,13 @@ def _minor_ees(minor: pd.DataFrame, year: int) -> pd.DataFrame:
     )
 
 
+_NEIGHBOUR_INDICATORS = {
+    "neighbour_code": ("Neighbour (LA code)", "", 0),
+    "neighbour_name": ("Neighbour (LA name)", "", 0),
+    "closeness": ("How close (DfE's model)", "", 0),
+}
+
+
 def _neighbours_ees(neighbours: pd.DataFrame, year: int) -> pd.DataFrame:
     """Each LA's statistical neighbours in DfE's 2025 model, in rank order with DfE's closeness, both LAs named
     (codes alone are unreadable)."""
@@ -973,11 +1056,7 @@ def write_tables(
         with_ees_columns(_neighbours_ees(neighbours, year), year="time_period"),
         tables / "la_statistical_neighbours.csv",
         filters={"rank": "Neighbour rank"},
-        indicators={
-            "neighbour_code": ("Neighbour (LA code)", "", 0),
-            "neighbour_name": ("Neighbour (LA name)", "", 0),
-            "closeness": ("How close (DfE's model)", "", 0),
-        },
+        indicators=_NEIGHBOUR_INDICATORS,
     )
     paths += write_ees(
         with_ees_columns(cp.publication_frame(population_years or [year]), year="time_period"),
