@@ -214,7 +214,7 @@ def test_reference_is_z_and_verdicts_come_from_unrounded_limits():
     assert black["rate_ratio_adjusted_lower_95"] == 1.0 and black["compared_adjusted"] == "Not different from 1"
     white = t.loc["White"]
     assert white["rate_ratio_adjusted_lower_95"] == "z" and white["compared_adjusted"] == "Reference group"
-    assert t.loc["Total", "rate_ratio_unadjusted"] == "z"  # IDACI has no unadjusted ratio
+    assert t.loc[D.ALL_KNOWN, "rate_ratio_unadjusted"] == "z"  # IDACI has no unadjusted ratio
 
 
 @pytest.fixture(scope="module")

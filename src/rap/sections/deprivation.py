@@ -35,6 +35,7 @@ REFERENCE = "white"
 IDACI_STEP = 0.1  #: the IDACI term's ratio is per this much of the score (10 percentage points of children)
 IMPUTED, SHOWN_ONLY = "Hidden cells imputed", "Hidden cells left out"
 IDACI_TERM = "IDACI 2019 average score, per 0.1"
+ALL_KNOWN = "All known groups"  #: children of known ethnicity (the model's cells together)
 QUINTILE_LABELS = {1: "1 (most deprived)", 2: "2", 3: "3", 4: "4", 5: "5 (least deprived)"}
 
 
@@ -45,6 +46,14 @@ QUINTILE_LABELS = {1: "1 (most deprived)", 2: "2", 3: "3", 4: "4", 5: "5 (least 
 def major_label(key: str) -> str:
     """The label of a group key as the LA table prints it ('Total' for all children)."""
     return "Total" if key == TOTAL else str(_label(key))
+
+
+MIN_LAS = 10  #: fewer LAs with cells than this: no model (too few to say anything)
+
+
+def enough(cells: pd.DataFrame) -> bool:
+    """Whether the published table gives enough LAs (``MIN_LAS``) with children and counts to fit the model."""
+    return cells["new_la_code"].nunique() >= MIN_LAS and cells["major"].nunique() == len(KNOWN)
 
 
 def idaci_quintiles() -> pd.DataFrame:
@@ -221,7 +230,7 @@ def disparities_table(ratios: pd.DataFrame, year: int) -> pd.DataFrame:
             "time_period": year,
             "method": ratios["method"].to_numpy(),
             "comparison": [_term_label(t) for t in ratios["term"]],
-            "ethnicity_major": [TOTAL.title() if t == "idaci" else major_label(t) for t in ratios["term"]],
+            "ethnicity_major": [ALL_KNOWN if t == "idaci" else major_label(t) for t in ratios["term"]],
         }
     )
     for kind in ("unadjusted", "adjusted"):
@@ -244,7 +253,7 @@ def quintile_table(q: pd.DataFrame, year: int) -> pd.DataFrame:
         {
             "time_period": year,
             "idaci_quintile": q["idaci_quintile"].map(QUINTILE_LABELS).to_numpy(),
-            "ethnicity_major": q["group"].map(major_label).to_numpy(),
+            "ethnicity_major": q["group"].map(lambda g: ALL_KNOWN if g == TOTAL else major_label(g)).to_numpy(),
             "las_in_quintile": q["las"].astype(int).astype(str).to_numpy(),
             "population": _fmt(q["population"], 0, X),
             "rate_shown_and_imputed": _fmt(q["rate"], 1, X),
@@ -369,3 +378,77 @@ def adjustment_sentences(ratios: pd.DataFrame) -> list[str]:
         )
     )
     return out
+
+
+def ratios_display(ratios: pd.DataFrame) -> pd.DataFrame:
+    """The chapter's table of rate ratios against White: unadjusted, adjusted, and adjusted without the hidden
+    cells (the sensitivity fit); the IDACI term last."""
+    main = ratios[ratios["method"] == IMPUTED].set_index("term")
+    alt = ratios[ratios["method"] == SHOWN_ONLY].set_index("term")
+    terms = [g for g in KNOWN if g != REFERENCE] + ["idaci"]
+
+    def ci(r: pd.Series, kind: str) -> str:
+        return "not in this model" if not np.isfinite(r[f"{kind}_lower"]) else _ci(r, kind).replace("95% interval ", "")
+
+    return pd.DataFrame(
+        {
+            "Compared with White": [IDACI_TERM if t == "idaci" else major_label(t) for t in terms],
+            "Unadjusted (95% interval)": [ci(main.loc[t], "unadjusted") for t in terms],
+            "Adjusted for IDACI (95% interval)": [ci(main.loc[t], "adjusted") for t in terms],
+            "Adjusted, hidden cells left out": [ci(alt.loc[t], "adjusted") for t in terms],
+        }
+    )
+
+
+def quintile_display(q: pd.DataFrame) -> pd.DataFrame:
+    """The chapter's table of rates per 10,000 by IDACI quintile of LAs (rows) and group (columns)."""
+    t = q.assign(
+        quintile=q["idaci_quintile"].map(QUINTILE_LABELS),
+        label=q["group"].map(lambda g: ALL_KNOWN if g == TOTAL else major_label(g)),
+        shown=_fmt(q["rate"], 1, X),
+    )
+    wide = t.pivot(index="quintile", columns="label", values="shown")
+    cols = [major_label(g) for g in KNOWN] + [ALL_KNOWN]
+    out = wide[cols].reset_index().rename(columns={"quintile": "IDACI quintile of LAs"})
+    out.insert(1, "LAs", q.groupby("idaci_quintile")["las"].max().astype(int).to_numpy())
+    return out
+
+
+def method_notes(cells: pd.DataFrame, dropped: list[str]) -> list[str]:
+    """How the figures were made, with this run's counts of cells, LAs and imputed cells."""
+    n_imp = int(cells["imputed"].sum())
+    left_out = (
+        f"LAs whose all-children count is hidden cannot be filled and are left out: {', '.join(dropped)}."
+        if dropped
+        else "No LA's all-children count is hidden, so no LA is left out for that reason."
+    )
+    return [
+        f"Model: {len(cells)} LA by major group cells from {cells['new_la_code'].nunique()} LAs; counts of children "
+        "looked after on 31 March with log(children aged 0-17) as offset; quasi-Poisson (a Poisson GLM with every "
+        "standard error widened by the square root of Pearson X2 / residual df), White (all White children) the "
+        "reference group: LA figures exist for the major groups only, so White British cannot be. Adjusted: plus the "
+        "LA's IDACI 2019 average score (per 0.1). Intervals and verdicts from unrounded estimates.",
+        f"Every figure comes from the published LA table. {n_imp} hidden cells (c) are imputed: the LA's published "
+        "all-children count minus its shown counts, shared among its hidden cells in proportion to England's "
+        "published rate for each group times the LA's children in it. " + left_out,
+        "IDACI: MHCLG, English Indices of Deprivation 2019, File 11 (upper-tier LA summaries). North and West "
+        "Northamptonshire take Northamptonshire's score, Cumberland and Westmorland and Furness Cumbria's; "
+        "Buckinghamshire, North Yorkshire and Somerset the score of the same area in 2019. Quintiles: LAs ranked by "
+        "score, five groups of equal numbers of LAs, 1 the most deprived.",
+    ]
+
+
+def limits_sentences() -> list[str]:
+    """What an area-level adjustment can and cannot show: the same every year, so words, not findings."""
+    return [
+        "This is an area-level (ecological) comparison. It asks whether a group's higher or lower rate is explained "
+        "by the group living in more or less deprived LAs. It cannot say whether children of a group whose families "
+        "are in the same circumstances are more or less often looked after: deprivation differs within every LA, and "
+        "between ethnic groups within the same LA, and no child's or family's circumstances are in these data.",
+        "IDACI describes each LA in 2019 (from 2015-16 income data) as one figure for the whole LA; it measures income "
+        "deprivation only, and some LAs have changed since. A ratio that falls once IDACI is allowed for shows that "
+        "part of the disparity goes with where children live; a ratio that stays away from 1 is not shown to be "
+        "unrelated to deprivation, since deprivation within LAs is not allowed for. The model assumes deprivation "
+        "goes with the same proportional change in every group's rate; the rates within quintiles below let a reader "
+        "see where that does not hold.",
+    ]
