@@ -397,6 +397,13 @@ STATISTICAL_METHODS = [
     "- Comparing LAs: funnel plots with 95% and 99.8% limits; overdispersion estimated from 10%-winsorised "
     "z-scores and allowed for with an additive between-LA variance (stated in each chapter).",
     "- Applying national results to LAs: indirect standardisation by major ethnic group (observed / expected).",
+    "- Deprivation: LA x major group counts of the published LA table (hidden cells imputed from the LA's "
+    "published total, in proportion to England's published group rates; a fit without them beside it) in Poisson "
+    "GLMs with log(children 0-17) as offset and the scale estimated as Pearson X2 / df (quasi-Poisson): rate "
+    "ratios against White (all White children; LA figures have no White British) by group alone and adjusted for "
+    "the LA's IDACI 2019 average score (MHCLG English Indices of Deprivation 2019, File 11, mapped to current LAs), "
+    "and rates within IDACI quintiles of LAs. Area-level (ecological): not evidence about children in the same "
+    "circumstances.",
     "",
     *CHILD_POPULATION_METHOD,
 ]
