@@ -45,7 +45,11 @@ class _Rows:
     dlo: np.ndarray  # the denominator's bounds
     dhi: np.ndarray
     figures: dict[str, np.ndarray]  # role -> published text
+    values: dict[str, np.ndarray]  # role -> that text as a number (NaN for a symbol), parsed once per table
     below_half: tuple[str, ...] = ("k",)  # symbols of a figure above 0 that rounds to 0
+
+    def is_below_half(self, role: str) -> np.ndarray:
+        return np.isin(self.figures[role], self.below_half)
 
 
 def intervals(ev: Evidence, lo: np.ndarray, hi: np.ndarray) -> Knowledge:
@@ -117,9 +121,26 @@ def _rows(ev: Evidence, d: Derived, t: PublishedTable, lo: np.ndarray, hi: np.nd
     unknown = (hi[nid] > lo[nid]) | ((den >= 0) & (dhi > dlo))
     sel &= unknown
     rows = np.flatnonzero(sel)
-    figures = {role: t.frame[col].astype(str).str.strip().to_numpy(dtype=object)[rows] for role, col in figs.items()}
+    figures = {role: _text(ev, t, col)[rows] for role, col in figs.items()}
+    values = {role: _number(ev, t, col)[rows] for role, col in figs.items()}
     nr = num[rows]
-    return _Rows(t, rows, nr, lo[nr], hi[nr], den[rows], dlo[rows], dhi[rows], figures, ev.rel.below_half)
+    return _Rows(t, rows, nr, lo[nr], hi[nr], den[rows], dlo[rows], dhi[rows], figures, values, ev.rel.below_half)
+
+
+def _text(ev: Evidence, t: PublishedTable, col: str) -> np.ndarray:
+    """A published column as stripped text, made once per audit (every round reads it again)."""
+    key = ("text", t.name, col)
+    if key not in ev.memo:
+        ev.memo[key] = t.frame[col].astype(str).str.strip().to_numpy(dtype=object)
+    return ev.memo[key]
+
+
+def _number(ev: Evidence, t: PublishedTable, col: str) -> np.ndarray:
+    """A published column as numbers (NaN for a symbol), parsed once per audit."""
+    key = ("number", t.name, col)
+    if key not in ev.memo:
+        ev.memo[key] = _published(_text(ev, t, col))
+    return ev.memo[key]
 
 
 def from_published(ev: Evidence, d: Derived, t: PublishedTable) -> np.ndarray:
@@ -137,7 +158,7 @@ def _from_published(ev: Evidence, d: Derived, t: PublishedTable) -> np.ndarray:
     figs = {role: col for role, col in d.figures.items() if col in t.frame.columns}
     if not figs or any(c not in t.frame.columns for _, c in d.numerator):
         return out
-    num = sum(s * _published(t.frame[c].astype(str).str.strip().to_numpy(object)) for s, c in d.numerator)
+    num = sum(s * _number(ev, t, c) for s, c in d.numerator)
     den_ids = ev.cells.of(t.name, d.denominator)
     rows = np.flatnonzero(np.isfinite(num) & (matches(t.frame, d.where) if d.where else True))
     if den_ids is not None:
@@ -155,10 +176,11 @@ def _from_published(ev: Evidence, d: Derived, t: PublishedTable) -> np.ndarray:
         dd, dlo, dhi = np.full(len(rows), np.nan), (v - h)[rows], (v + h)[rows]
     else:
         dd, dlo, dhi = np.full(len(rows), np.nan), np.zeros(len(rows)), np.full(len(rows), np.inf)
-    figures = {role: t.frame[col].astype(str).str.strip().to_numpy(dtype=object)[rows] for role, col in figs.items()}
+    figures = {role: _text(ev, t, col)[rows] for role, col in figs.items()}
+    values = {role: _number(ev, t, col)[rows] for role, col in figs.items()}
     n = num[rows]
     none = np.full(len(rows), -1)
-    rs = _Rows(t, rows, none, n, n, none, dlo, dhi, figures, ev.rel.below_half)
+    rs = _Rows(t, rows, none, n, n, none, dlo, dhi, figures, values, ev.rel.below_half)
     out[rows] = _values_fit(rs, d, np.arange(len(rows)), n, dd)
     return out
 
@@ -211,18 +233,18 @@ def _fit_known_denominator(rs: _Rows, d: Derived, pos: np.ndarray, n: np.ndarray
     """Candidates whose figures, recomputed from (numerator, denominator) and rounded, match the published ones."""
     keep = np.ones(len(pos), dtype=bool)
     raw = _raw_figures(d, n, dd)
-    for role, text in rs.figures.items():
+    for role in rs.figures:
         if role not in raw:
             continue
         dp = rs.table.decimals(d.figures[role], rs.rows)[pos]
-        v = _published(text)[pos]
+        v = rs.values[role][pos]
         with np.errstate(divide="ignore", invalid="ignore"):
             fig = d.scale * raw[role] / dd
         r = round_places(fig, dp)
         num = np.isfinite(v)
         keep &= ~num | (np.isfinite(r) & (np.abs(r - v) < 0.25 * 10.0**-dp))
         if role == "value":
-            k = np.isin(text[pos], rs.below_half)
+            k = rs.is_below_half(role)[pos]
             keep &= ~k | ((fig > 0) & (r == 0))
     return keep
 
@@ -233,13 +255,13 @@ def _fit_unknown_denominator(rs: _Rows, d: Derived, pos: np.ndarray, n: np.ndarr
     plo, phi = rs.dlo[pos].astype(float).copy(), rs.dhi[pos].astype(float).copy()
     keep = np.ones(len(pos), dtype=bool)
     raw = _raw_figures(d, n, None)
-    for role, text in rs.figures.items():
+    for role in rs.figures:
         if role not in raw:
             continue
         h = 0.5 * 10.0 ** -rs.table.decimals(d.figures[role], rs.rows)[pos]
-        v = _published(text)[pos]
+        v = rs.values[role][pos]
         if role == "value":  # k: above 0 but rounds to 0
-            k = np.isin(text[pos], rs.below_half)
+            k = rs.is_below_half(role)[pos]
             v = np.where(k, 0.0, v)
             keep &= ~k | (n > 0)
         g = d.scale * raw[role]
@@ -261,9 +283,8 @@ def _rule_fits(
     figure rules small counts out; a hidden one says a count is small only where none of its counts is itself
     ``c`` (a suppressed count, perhaps suppressed for another's sake, hides the figure whatever it is)."""
     role = "value" if "value" in rs.figures else next(iter(rs.figures))
-    text = rs.figures[role][pos]
-    hidden = np.isin(text, ev.rel.suppressed)
-    shown = np.isfinite(_published(text)) | np.isin(text, ev.rel.below_half)
+    hidden = np.isin(rs.figures[role], ev.rel.suppressed)[pos]
+    shown = (np.isfinite(rs.values[role]) | rs.is_below_half(role))[pos]
     thr = ev.threshold
     sure_small = np.zeros(len(pos), dtype=bool)
     sure_not = np.ones(len(pos), dtype=bool)
@@ -314,5 +335,15 @@ def _narrow(
         k.examined[rs.den[rs.den >= 0]] = True
     k.examined[rs.num] = True
     before = int((rs.nhi - rs.nlo + 1).sum())
-    pairs = np.unique(np.stack([pos[keep], n[keep]]), axis=1) if keep.any() else np.zeros((2, 0))
-    return before, pairs.shape[1], int((~alive).sum())
+    return before, _distinct_pairs(pos[keep], n[keep]), int((~alive).sum())
+
+
+def _distinct_pairs(pos: np.ndarray, n: np.ndarray) -> int:
+    """How many distinct (row, numerator) candidates survive. ``_combos`` lists them in order (row, then
+    numerator), so counting changes is enough; anything else is sorted first."""
+    if len(pos) == 0:
+        return 0
+    step_p, step_n = np.diff(pos), np.diff(n)
+    if (step_p < 0).any() or ((step_p == 0) & (step_n < 0)).any():
+        return np.unique(np.stack([pos, n]), axis=1).shape[1]
+    return 1 + int(((step_p != 0) | (step_n != 0)).sum())
