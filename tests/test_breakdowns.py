@@ -171,7 +171,7 @@ def test_five_and_three_give_the_same_published_row(params):
         a, b = _row(five, measure, _BLACK), _row(three, measure, _BLACK)
         assert a.equals(b)
         assert a["number"] == "c"
-        figures = a.drop(labels=[*B._ROW_COLUMNS, "number", "denominator", "average_attainment8"])
+        figures = a[[c for c in B.INDICATORS if c not in ("number", "denominator", "average_attainment8")]]
         assert set(figures[figures != "z"]) == {"c"}
     assert "low" not in set(five.drop(columns=B._ROW_COLUMNS).to_numpy().ravel().astype(str))
 
@@ -329,3 +329,52 @@ def test_a_group_compared_with_itself_has_no_ratio(built):
     assert table.loc[total, [c for c in cols if c.startswith("ratio_to_all_children")]].eq("z").all().all()
     others = ~(wb | total)
     assert table.loc[others, "ratio_to_white_british"].map(lambda v: isinstance(v, float)).any()
+
+
+def test_the_ratio_to_all_children_allows_for_the_group_being_part_of_all(params):
+    """White children are most of all children, so their ratio to all children is no comparison of two
+    independent groups: var(ln R) = 1/x - 1/X for a rate (the independent formula, 1/x + 1/X, is about four
+    times that here), and the delta method's part-of-the-whole variance for a proportion."""
+    from rap.domain import stats
+
+    table = B.publication_table(_measures(black=47), params, _population())
+    z = 1.959964
+    for measure in ("missing", "cla_on_31_march"):
+        white, total = _row(table, measure, _WHITE), _row(table, measure, "Total")
+        width = np.log(white["ratio_to_all_children_upper_95"] / white["ratio_to_all_children_lower_95"])
+        x, big_x = white["number"], total["number"]
+        if measure == "missing":
+            r = stats.ratio_to_whole_ci(x, white["denominator"], big_x, total["denominator"])
+            expected = np.log(r.upper / r.lower)
+        else:
+            expected = 2 * z * np.sqrt(1 / x - 1 / big_x)
+        assert abs(width - expected) < 0.015, measure
+        assert width < 0.5 * 2 * z * np.sqrt(1 / x + 1 / big_x)
+
+
+def test_significance_comes_from_the_unrounded_limits(built):
+    """A lower limit of 1.004 is published as 1.00, yet the interval excludes 1: the text says "higher" from
+    the unrounded limits (kept beside the table, never published), and never contradicts a published limit."""
+    t = pd.DataFrame(
+        {
+            "measure": ["m"] * 2,
+            "breakdown": ["Total"] * 2,
+            "time_period": [2024] * 2,
+            "geographic_level": ["National"] * 2,
+            "ethnicity_minor": ["Total"] * 2,
+            "ethnicity_major": ["Mixed or Multiple ethnic groups", "Asian or Asian British"],
+            "ratio_to_white_british": [1.1, 0.97],
+            "ratio_to_white_british_lower_95": [1.0, 0.95],
+            "ratio_to_white_british_upper_95": [1.2, 1.0],
+            "ratio_to_white_british" + B.DIRECTION: [1.0, 0.0],
+        }
+    )
+    got = B.significant_differences(t, "m", "Total", 2024)
+    assert len(got) == 1 and got[0].startswith("Mixed") and got[0].endswith("higher")
+    _, _, table = built
+    side = pd.to_numeric(table["ratio_to_white_british" + B.DIRECTION], errors="coerce")
+    lo, hi = _numeric(table["ratio_to_white_british_lower_95"]), _numeric(table["ratio_to_white_british_upper_95"])
+    assert side.notna().sum() > 100 and (side.notna() == lo.notna()).all()
+    assert (side[lo > 1] == 1).all() and (side[hi < 1] == -1).all() and (side[(lo < 1) & (hi > 1)] == 0).all()
+    written = B.INDICATORS
+    assert not any(c.endswith(B.DIRECTION) for c in written)

@@ -308,3 +308,33 @@ def test_indirect_standardisation_rejects_unrated_groups():
     pop = pd.DataFrame({"area": ["X"], "group": ["C"], "population": [10]})
     with pytest.raises(ValueError, match="no reference rate"):
         stats.indirect_standardisation(pd.Series({"X": 1}), pop, pd.Series({"A": 0.1}))
+
+
+@pytest.mark.parametrize("binomial", [False, True], ids=["rate", "proportion"])
+def test_ratio_to_the_whole_allows_for_the_group_being_part_of_it(binomial):
+    """Simulated: a group and the rest drawn independently, the whole their sum. The interval's standard error
+    of ln(ratio) matches the spread of the simulated ratios (the independent-groups formula is far too wide for
+    a large group), and about 95% of intervals cover the true ratio."""
+    rng = np.random.default_rng(1)
+    m, rest_m, p, rest_p, sims = 30_000, 12_000, 0.004, 0.002, 20_000
+    if binomial:
+        x, rest = rng.binomial(m, p, sims), rng.binomial(rest_m, rest_p, sims)
+    else:
+        x, rest = rng.poisson(m * p, sims), rng.poisson(rest_m * rest_p, sims)
+    r = stats.ratio_to_whole_ci(x, m, x + rest, m + rest_m, binomial=binomial)
+    truth = p / ((m * p + rest_m * rest_p) / (m + rest_m))
+    se = np.log(r.upper / r.lower) / (2 * 1.959964)
+    empirical = np.std(np.log(r.estimate))
+    assert abs(np.median(se) / empirical - 1) < 0.05
+    covered = np.mean((r.lower <= truth) & (truth <= r.upper))
+    assert 0.935 < covered < 0.965
+    independent = stats.rate_ratio_ci(x, m, x + rest, m + rest_m)
+    assert np.median(np.log(independent.upper / independent.lower)) > 1.5 * np.median(np.log(r.upper / r.lower))
+
+
+def test_ratio_to_the_whole_never_has_zero_width():
+    """The group is everyone (or every proportion is 0 or 1): ratio 1, with an interval around it."""
+    for binomial in (False, True):
+        r = stats.ratio_to_whole_ci([100, 400], [1000, 400], [100, 6000], [1000, 6000], binomial=binomial)
+        assert np.all(r.lower < r.estimate) and np.all(r.estimate < r.upper)
+    assert np.isnan(stats.ratio_to_whole_ci(0, 100, 50, 1000).estimate)

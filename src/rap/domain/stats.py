@@ -253,6 +253,51 @@ def _all_or_none_limits(
     return np.where(full, np.exp(centre - half), lo), np.where(full, np.exp(centre + half), hi)
 
 
+def ratio_to_whole_ci(
+    count: ArrayLike,
+    n: ArrayLike,
+    whole_count: ArrayLike,
+    whole_n: ArrayLike,
+    level: float = 0.95,
+    *,
+    binomial: bool = True,
+) -> Interval:
+    """Ratio of a group's figure (count / n) to the figure of a whole that contains it (whole_count / whole_n,
+    e.g. all children), with a log interval that allows for the group being part of the whole.
+
+    The whole is the group plus the rest, independent of each other, so by the delta method
+    var(ln R) = (1/x - 1/X)^2 var(x) + var(x_rest) / X^2, with var(x) = x(1 - x/n) for a proportion
+    (``binomial``) and x for a rate per population (Poisson). Treating the two as independent instead makes
+    the interval of a large group far too wide (White's about 2.4 times). Where that variance is 0 (the group
+    is the whole, or every proportion is 0 or 1) the rest gets 0.5 children, so no interval has zero width.
+    NaN where the group's count or either n is 0.
+    """
+    x, m, big_x, big_m = np.broadcast_arrays(_arr(count), _arr(n), _arr(whole_count), _arr(whole_n))
+    rest, rest_n = np.maximum(big_x - x, 0.0), np.maximum(big_m - m, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        est = (x / m) / (big_x / big_m)
+        var = _part_of_whole_variance(x, m, rest, rest_n, binomial)
+        var = np.where(var > 0, var, _part_of_whole_variance(x, m, rest + 0.5, rest_n + 1.0, binomial))
+        half = _z(level) * np.sqrt(var)
+        bad = (x <= 0) | (m <= 0) | (big_x <= 0) | (big_m <= 0)
+        est = np.where(bad, np.nan, est)
+        lo, hi = np.where(bad, np.nan, est * np.exp(-half)), np.where(bad, np.nan, est * np.exp(half))
+    return Interval(_like(est, count), _like(lo, count), _like(hi, count))
+
+
+def _part_of_whole_variance(
+    x: np.ndarray, m: np.ndarray, rest: np.ndarray, rest_n: np.ndarray, binomial: bool
+) -> np.ndarray:
+    """Delta-method variance of ln((x / m) / ((x + rest) / (m + rest_n))) for independent x and rest."""
+    whole = x + rest
+    if binomial:
+        var_x = x * (1 - x / m)
+        var_rest = np.where(rest_n > 0, rest * (1 - rest / np.where(rest_n > 0, rest_n, 1.0)), 0.0)
+    else:
+        var_x, var_rest = x, rest
+    return (1 / x - 1 / whole) ** 2 * var_x + var_rest / whole**2
+
+
 # --------------------------------------------------------------------------------------------------
 # funnel plots
 

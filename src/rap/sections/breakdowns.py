@@ -182,15 +182,28 @@ def _proportion_ratio_columns(df: pd.DataFrame, k: _Counts) -> dict[str, list]:
         )  # a ratio of this row can be formed: only then can it rest on the reference
         hidden = k.small | (own & ref[_SMALL].eq(True).to_numpy())
         ok = own & ~hidden & (np.nan_to_num(rd) > 0) & (np.nan_to_num(rn) > 0)
-        r = stats.proportion_ratio_ci(
-            np.where(ok, num, 1), np.where(ok, den, 2), np.where(ok, rn, 1), np.where(ok, rd, 2)
-        )
+        args = (np.where(ok, num, 1), np.where(ok, den, 2), np.where(ok, rn, 1), np.where(ok, rd, 2))
+        whole = name == _WHOLE  # a group is part of all children: not independent of it
+        r = stats.ratio_to_whole_ci(*args) if whole else stats.proportion_ratio_ci(*args)
         for suffix, vals in (("", r.estimate), ("_lower_95", r.lower), ("_upper_95", r.upper)):
             v = published_numbers(np.asarray(vals, dtype=float), 2)
             cols[name + suffix] = [
                 (C if s else (x if o else X)) if h else Z for x, o, h, s in zip(v, ok, k.has_den, hidden)
             ]
+        cols[name + DIRECTION] = _direction(r, ok & k.has_den)
     return cols
+
+
+#: The column (never published) that says, from the unrounded limits, whether a ratio's 95% interval lies above
+#: 1 (1), below it (-1) or spans it (0); NaN where no ratio is published. The text's "higher" and "lower" come
+#: from it: a limit of 1.004 is published as 1.00, yet the interval excludes 1.
+DIRECTION = "_direction"
+_WHOLE = "ratio_to_all_children"
+
+
+def _direction(r: stats.Interval, ok: np.ndarray) -> np.ndarray:
+    lo, hi = np.asarray(r.lower, dtype=float), np.asarray(r.upper, dtype=float)
+    return np.where(ok & np.isfinite(lo) & np.isfinite(hi), np.where(lo > 1, 1.0, np.where(hi < 1, -1.0, 0.0)), np.nan)
 
 
 def _row_population(
@@ -243,9 +256,9 @@ def _rate_ratio_columns(
         hidden = k.small | (own & ref[_SMALL].eq(True).to_numpy())
         ref_pop = _published_population(_row_population(df, pop, ref_major, ref_minor), base)
         ok = own & ~hidden & np.isfinite(ref_pop) & (ref_pop > 0) & (ref_num > 0)
-        rr = stats.rate_ratio_ci(
-            np.where(ok, num, 1), np.where(ok, p, 1), np.where(ok, ref_num, 1), np.where(ok, ref_pop, 1)
-        )
+        args = (np.where(ok, num, 1), np.where(ok, p, 1), np.where(ok, ref_num, 1), np.where(ok, ref_pop, 1))
+        whole = name == _WHOLE  # a group is part of all children: not independent of it
+        rr = stats.ratio_to_whole_ci(*args, binomial=False) if whole else stats.rate_ratio_ci(*args)
         for suffix, vals in (("", rr.estimate), ("_lower_95", rr.lower), ("_upper_95", rr.upper)):
             v = published_numbers(np.asarray(vals, dtype=float), 2)
             col = name + suffix
@@ -253,6 +266,8 @@ def _rate_ratio_columns(
                 (C if s else (x if o else X)) if r else cur
                 for x, o, r, s, cur in zip(v, ok, is_rate, hidden, current[col])
             ]
+        previous = current[name + DIRECTION].to_numpy(float) if name + DIRECTION in current else np.nan
+        cols[name + DIRECTION] = np.where(is_rate, _direction(rr, ok), previous)
     return cols
 
 
@@ -391,7 +406,7 @@ def _with_published_rates(out: pd.DataFrame, population: pd.DataFrame) -> pd.Dat
         res[col] = vals
     no_ratio = df["measure"].isin(NO_RATIO_MEASURES).to_numpy()
     for col in [c for c in res.columns if c.startswith(("ratio_to_white_british", "ratio_to_all_children"))]:
-        res[col] = res[col].astype(object).where(~no_ratio, out[col])
+        res[col] = res[col].astype(object).where(~no_ratio, out[col] if col in out else np.nan)
     _self_comparisons_not_applicable(df, res)
     return res
 
@@ -567,12 +582,24 @@ def significant_differences(table: pd.DataFrame, measure: str, breakdown: str, y
     out = []
     for r in t.itertuples():
         lo, hi, est = r.ratio_to_white_british_lower_95, r.ratio_to_white_british_upper_95, r.ratio_to_white_british
-        if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and (lo > 1 or hi < 1):
-            word = "higher" if lo > 1 else "lower"
+        side = _side(r, lo, hi)
+        if side:
+            word = "higher" if side > 0 else "lower"
             out.append(
                 f"{r.ethnicity_major} ({est:.2f} times the White British figure, 95% interval {lo:.2f} to {hi:.2f}): {word}"
             )
     return out
+
+
+def _side(row: object, lo: object, hi: object) -> int:
+    """1 or -1 where the ratio to White British is significantly above or below 1, from the unrounded limits
+    (:data:`DIRECTION`) when the table has them, else from the limits as shown; 0 otherwise."""
+    if not (isinstance(lo, int | float) and isinstance(hi, int | float)):
+        return 0
+    d = getattr(row, "ratio_to_white_british" + DIRECTION, None)
+    if isinstance(d, int | float) and np.isfinite(d):
+        return int(d)
+    return 1 if lo > 1 else (-1 if hi < 1 else 0)
 
 
 def has(table: pd.DataFrame, measure: str, breakdown: str | None = None) -> bool:
