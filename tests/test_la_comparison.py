@@ -478,3 +478,26 @@ def test_pattern_sentences_follow_the_shares():
     assert "90% of LAs (White) down to 85% (Black)" in good
     poor = " ".join(L.pattern_sentences(_summary([0.3, 0.2], [0.6, 0.5])))
     assert "poor guide" in poor and "overall level" in poor and "for Black in 50%" in poor
+
+
+def _funnel(ratios: list[float], flags: list[str]) -> pd.DataFrame:
+    lab = L._label(0.998)
+    return pd.DataFrame(
+        {
+            "ratio": ratios,
+            f"exact_lower_{lab}": [0.9] * len(ratios),
+            f"exact_upper_{lab}": [1.1] * len(ratios),
+            "flag": flags,
+        }
+    )
+
+
+def test_the_funnel_chart_title_follows_its_data():
+    """The title states what the points show (Analysis Function: a title must be true of its chart)."""
+    inside = "Within the limits"
+    calm = L.funnel_title(_funnel([1.0, 1.05, 0.95], [inside] * 3), 0.998, 2024)
+    assert "no LA differs from what its ethnic mix predicts by more than chance" in calm
+    assert "all within the range LAs usually vary" in calm and calm.startswith("Children looked after on 31 March 2024")
+    wild = L.funnel_title(_funnel([2.0, 0.5, 1.3], ["Above the 99.8% limit", inside, inside]), 0.998, 2024)
+    assert "most LAs differ" in wild and "1 LA outside the 99.8% limits" in wild
+    assert "some LAs" in L.funnel_title(_funnel([2.0, 1.0, 1.0], [inside] * 3), 0.998, 2024)

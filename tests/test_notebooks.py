@@ -39,6 +39,19 @@ def test_literal_labels_are_unique_across_sections(repo_root):
     assert [k for k, n in seen.items() if n > 1] == []
 
 
+#: The suppression threshold written out as a number in prose: it is a parameter, so the text must take it from
+#: ``params.suppression.threshold`` ("1 to {threshold}"), or a run with another threshold would say the wrong thing.
+FIXED_THRESHOLD = re.compile(r"\b1 to \d+ child|\bnot only 1 to \d|rests on 1 to \d")
+
+
+def test_no_notebook_writes_the_suppression_threshold_as_a_number(repo_root):
+    found = []
+    for path in _notebooks(repo_root):
+        nb = nbformat.read(path, as_version=4)
+        found += [f"{path.name}: {m.group(0)!r}" for c in nb.cells for m in FIXED_THRESHOLD.finditer(c.source)]
+    assert found == []
+
+
 #: A branch on the kind's name (``params.data.kind == "published"``): only the inputs layer may ask it.
 KIND_NAME = re.compile(r"\bdata\.kind\b|\.kind\s*[!=]=")
 

@@ -777,6 +777,30 @@ def funnel_sentences(sr: pd.DataFrame, funnel_level: float) -> list[str]:
     ]
 
 
+def funnel_title(sr: pd.DataFrame, funnel_level: float, year: int) -> str:
+    """The funnel chart's title: its finding, from the same counts as :func:`funnel_sentences` (a title must be
+    true of its data: Analysis Function chart guidance)."""
+    head = f"Children looked after on 31 March {year}"
+    if sr.empty:
+        return f"{head}: no LA has both a count and a population"
+    lab, pct = _label(funnel_level), _pct(funnel_level)
+    r = sr["ratio"].to_numpy(float)
+    chance = ((r > sr[f"exact_upper_{lab}"]) | (r < sr[f"exact_lower_{lab}"])).mean()
+    wide = int((sr["flag"] != "Within the limits").sum())
+    by_chance = (
+        "most LAs differ from what their ethnic mix predicts by more than chance"
+        if chance > 0.5
+        else ("some LAs differ from what their ethnic mix predicts by more than chance" if chance > 0 else
+              "no LA differs from what its ethnic mix predicts by more than chance")
+    )  # fmt: skip
+    usual = (
+        f"{_n(wide, 'LA')} outside the {pct} limits allowing for how LAs usually vary"
+        if wide
+        else "all within the range LAs usually vary"
+    )
+    return f"{head}: {by_chance}; {usual}"
+
+
 def summary_lines(sr: pd.DataFrame, summary: pd.DataFrame, funnel_level: float) -> list[str]:
     """Key findings for the front page, each readable on its own."""
     if sr.empty:
