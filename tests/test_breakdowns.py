@@ -378,3 +378,14 @@ def test_significance_comes_from_the_unrounded_limits(built):
     assert (side[lo > 1] == 1).all() and (side[hi < 1] == -1).all() and (side[(lo < 1) & (hi > 1)] == 0).all()
     written = B.INDICATORS
     assert not any(c.endswith(B.DIRECTION) for c in written)
+
+
+def test_key_findings_say_what_population_the_rates_rest_on():
+    """On DfE's published counts the population by ethnic group is an estimate whose error the intervals leave
+    out: the key findings say so; on synthetic data they say the population is synthetic."""
+    from types import SimpleNamespace
+
+    published = B.population_note(SimpleNamespace(published=True, synthetic=False))
+    assert "estimated" in published and "intervals leave out" in published
+    assert "synthetic" in B.population_note(SimpleNamespace(published=False, synthetic=True))
+    assert B.population_note(SimpleNamespace(published=False, synthetic=False)) == ""

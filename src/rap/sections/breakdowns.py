@@ -690,6 +690,17 @@ def unknown_sentence(table: pd.DataFrame, year: int) -> str:
     )
 
 
+def population_note(data: Inputs) -> str:
+    """What the key findings say about the children behind the rates, for the route the run is on: rates by
+    ethnic group on DfE's published counts divide by an estimated population whose error no interval holds."""
+    if data.published:
+        return (
+            "; children by ethnic group estimated from ONS totals and school census shares, an error the "
+            "intervals leave out"
+        )
+    return "; the population by ethnic group is synthetic" if data.synthetic else ""
+
+
 def write_summary(table: pd.DataFrame, out: Path, year: int, population_note: str = "") -> None:
     """Key findings for the front page: only significant differences are named. ``population_note`` says
     where the population behind the rates came from (e.g. that it is synthetic)."""
