@@ -215,6 +215,32 @@ def test_cla_during_started_ceased_by_hand(data):
     assert cell(c, major="Black, African, Caribbean or Black British", minor="African") == 1
 
 
+def test_routes_out_of_care_by_hand(data):
+    """C returned home (E4A), E was adopted (E11 on 31 March): each ceased child has one reason, the group's
+    ceased children as denominator; A's X1 episode ends are no reason."""
+    r = M.ceased_by_reason(data, [Y])
+    assert cell(r, breakdown="Returned home to parents or others with parental responsibility") == 1
+    assert cell(r, breakdown="Adopted") == 1 and cell(r, breakdown="Special guardianship order") == 0
+    assert cell(r, breakdown="Adopted", col="denominator") == 2
+    black = "Black, African, Caribbean or Black British"
+    assert cell(r, major=black, minor="African", breakdown="Adopted") == 1
+    assert cell(r, major=black, minor="African", breakdown="Adopted", col="denominator") == 1
+    assert set(r["breakdown"]) == set(M.catalogue()["ceased_by_reason"]["breakdowns"])
+    a = M.adopted(data, [Y])
+    assert cell(a) == 1 and cell(a, major=black, minor="African") == 1 and cell(a, major="White") == 0
+
+
+def test_a_reason_code_in_no_group_is_an_error_naming_it():
+    from rap.measures.leaving_care import _group_of
+
+    with pytest.raises(ValueError, match="E99"):
+        _group_of(pd.Series(["E11", "E99"]))
+    from rap.domain.ssda903 import spec
+
+    every = {c for v in spec()["codelists"]["REC"] for c in v["codes"]} - {"X1"}  # what the readers let through
+    assert len(_group_of(pd.Series(sorted(every)))) == len(every)
+
+
 def test_missing_by_hand(data):
     r = M.missing(data, [Y])
     assert cell(r, breakdown="Children who went missing") == 1

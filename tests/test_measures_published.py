@@ -152,3 +152,37 @@ def test_published_matrix_complete(pub):
     nr = pub[pub["ethnicity_minor"] == "Not recorded"]
     assert (nr["symbol"] == "x").all() and nr["number"].isna().all()
     assert not ((pub["number"] == 0) & pub["symbol"].notna()).any()
+
+
+def _dfe_by_ethnicity(name: str, group: str) -> dict[str, int]:
+    """DfE's national 2024 numbers by major group (and Total) of one of its one-way tables, read from the file."""
+    df = pd.read_csv(FIX / name, dtype=str)
+    df = df[(df["time_period"] == "2024") & (df["geographic_level"] == "National") & (df["cla_group"] == group)]
+    return dict(zip(df["characteristic"], df["number"]))
+
+
+@pytest.mark.parametrize(
+    ("measure", "name", "group"),
+    [
+        ("adopted", "national_cla_who_were_adopted_during_the_year.csv", "Ethnic origin"),
+        ("started", "national_cla_started_to_be_looked_after.csv", "Ethnicity"),
+        ("ceased", "national_children_who_ceased_to_be_looked_after_during_the_year.csv", "Ethnicity"),
+    ],
+)
+def test_one_way_counts_of_children_as_published(pub, measure, name, group):
+    """Children adopted, who started and who ceased by ethnic group: DfE's numbers exactly, every major group and
+    the total (issue 16: adopted_by_ethnicity equals DfE's adopted-by-ethnic-origin numbers)."""
+    dfe = _dfe_by_ethnicity(name, group)
+    majors = [g for g in group_order() if g[1] == "Total" and g[0] not in ("Not recorded", "Invalid code")]
+    seen = 0
+    for major, _ in majors:
+        label = next((k for k in dfe if k.lstrip("0123456789. ").removeprefix("Total ").lower().startswith(
+            major.lower()[:12])), None)  # fmt: skip
+        if label is None or not dfe[label].isdigit():
+            continue
+        r = row(pub, measure, (major, "Total"))
+        assert int(r["number"]) == int(dfe[label]), (measure, major)
+        seen += 1
+    assert seen >= 6, (measure, sorted(dfe))
+    if measure == "adopted":
+        assert num(pub, "adopted", ("White", "Total")) == 2490 and num(pub, "adopted", TOT) == 2980

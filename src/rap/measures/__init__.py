@@ -28,6 +28,7 @@ import yaml
 from rap.measures.care_leavers import care_leavers
 from rap.measures.cla import ceased, cla_during_year, cla_on_31_march, started
 from rap.measures.common import TIDY_COLUMNS, group_order
+from rap.measures.leaving_care import adopted, ceased_by_reason
 from rap.measures.missing import missing
 from rap.measures.outcomes import outcomes
 from rap.measures.placements import placed_over_20_miles, placement_type
@@ -43,6 +44,8 @@ FUNCTIONS: dict[str, Callable] = {
     "cla_during_year": cla_during_year,
     "started": started,
     "ceased": ceased,
+    "ceased_by_reason": ceased_by_reason,
+    "adopted": adopted,
     "uasc_on_31_march": uasc_on_31_march,
     "uasc_started": uasc_started,
     "missing": missing,
@@ -92,6 +95,8 @@ __all__ = [
     "cla_during_year",
     "started",
     "ceased",
+    "ceased_by_reason",
+    "adopted",
     "missing",
     "placement_stability",
     "long_term_stability",

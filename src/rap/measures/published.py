@@ -3,8 +3,10 @@
 ``from_published(tables, year)`` takes the dict of ``rap.inputs.readers.ees.read_ees_release`` and returns, for
 collection ``year``, the national rows DfE publishes *by ethnicity* of:
 
-* ``cla_on_31_march`` (``breakdown`` Total): ``cla_on_31_march`` table, ``cla_group = Ethnicity``;
-  ``denominator`` = published total of children (the base of DfE's column percentages);
+* ``cla_on_31_march``, ``started``, ``ceased`` and ``adopted`` (``breakdown`` Total): the one-way tables
+  ``cla_on_31_march``, ``cla_started``, ``cla_ceased`` (``cla_group = Ethnicity``) and ``cla_adopted``
+  (``cla_group = Ethnic origin``); ``denominator`` = published total of children (the base of DfE's column
+  percentages);
 * ``missing``: ``Children who went missing`` from the ``missing`` table ("Children missing from placement by
   ethnic origin") and ``Away without authorisation`` from ``away_without_authorisation``; ``denominator`` =
   children looked after during the year of the same group from ``cla_during_year_and_12_months`` when the
@@ -128,7 +130,7 @@ def from_published(tables: dict[str, pd.DataFrame], year: int) -> pd.DataFrame:
     out = [
         part
         for part in (
-            _cla_on_31_march(tables, year),
+            *(_one_way(tables, year, m) for m in _ONE_WAY),
             _missing(tables, year),
             _placement_stability(tables, year),
             _care_leavers_activity(tables, year),
@@ -140,15 +142,26 @@ def from_published(tables: dict[str, pd.DataFrame], year: int) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)
 
 
-def _cla_on_31_march(tables: dict, year: int) -> pd.DataFrame | None:
-    """Children looked after on 31 March, denominator the published total of children."""
-    cla = _pick(tables, "cla_on_31_march", year, cla_group="Ethnicity")
-    if not len(cla):
+#: One-way national tables by ethnicity: measure -> (canonical table, the cla_group of its ethnicity rows).
+_ONE_WAY = {
+    "cla_on_31_march": ("cla_on_31_march", "Ethnicity"),
+    "started": ("cla_started", "Ethnicity"),
+    "ceased": ("cla_ceased", "Ethnicity"),
+    "adopted": ("cla_adopted", "Ethnic origin"),
+}
+
+
+def _one_way(tables: dict, year: int, measure: str) -> pd.DataFrame | None:
+    """A count of children by ethnicity from its one-way table (children looked after on 31 March, who started,
+    ceased, were adopted), denominator the published total of children: the base of DfE's column percentages."""
+    table, group = _ONE_WAY[measure]
+    df = _pick(tables, table, year, cla_group=group)
+    if not len(df):
         return None
-    w = _wide(cla, [])
+    w = _wide(df, [])
     tot = w.loc[(w["ethnicity_major"] == TOTAL), "number"]
     w["denominator"] = tot.iloc[0] if len(tot) else np.nan
-    return _complete("cla_on_31_march", year, [TOTAL], w.assign(breakdown=TOTAL))
+    return _complete(measure, year, [TOTAL], w.assign(breakdown=TOTAL))
 
 
 def _missing(tables: dict, year: int) -> pd.DataFrame | None:

@@ -53,7 +53,15 @@ TOTAL = "Total"
 WHITE_BRITISH = "White British"
 #: Measures counted in children with no denominator of their own: rates per 10,000 children apply. UASC counts
 #: too, as on the dashboard (UASC per 10,000 children), though UASC are not drawn from the resident population.
-RATE_MEASURES = ("cla_on_31_march", "started", "cla_during_year", "ceased", "uasc_on_31_march", "uasc_started")
+RATE_MEASURES = (
+    "cla_on_31_march",
+    "started",
+    "cla_during_year",
+    "ceased",
+    "adopted",
+    "uasc_on_31_march",
+    "uasc_started",
+)
 
 #: Measures whose ratios between groups are not published (see publication_table).
 NO_RATIO_MEASURES = ("uasc_on_31_march", "uasc_started")
