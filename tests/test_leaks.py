@@ -908,11 +908,11 @@ def test_a_build_with_a_planted_leak_fails(small_project, small_run, tmp_path):
     shutil.copytree(small_run, clean)
     shutil.copytree(small_run, leaky)
     scan_build(clean, params, None, use_cache=False)
-    summary = leaky / "summary" / "04_local_authorities.md"
+    summary = leaky / "summary" / "05_local_authorities.md"
     summary.write_text(summary.read_text() + f"- The child {child} was looked after longest.\n")
     with pytest.raises(LeakError) as err:
         scan_build(leaky, params, None, use_cache=False)
-    assert "summary/04_local_authorities.md" in str(err.value) and child not in str(err.value)
+    assert "summary/05_local_authorities.md" in str(err.value) and child not in str(err.value)
 
 
 @pytest.mark.slow
@@ -947,13 +947,13 @@ def test_a_re_scan_reads_only_what_changed_and_never_trusts_a_leaky_file(
     pipeline.scan_build(build, params)
     assert read_again() == []
 
-    summary = build / "summary" / "04_local_authorities.md"
+    summary = build / "summary" / "05_local_authorities.md"
     clean_text = summary.read_text()
     summary.write_text(clean_text + f"- The child {child} was looked after longest.\n")
     for _ in range(2):
         with pytest.raises(LeakError):
             pipeline.scan_build(build, params)
-    assert read_again() == ["summary/04_local_authorities.md"] * 2
+    assert read_again() == ["summary/05_local_authorities.md"] * 2
 
     read.clear()
     summary.write_text(clean_text)
@@ -1080,7 +1080,7 @@ FAILING = 'raise ValueError(f"child {child}, born {dob:%d/%m/%Y}, at {postcode}"
 
 
 def _plant(project: Path, folder: str, failing: bool = False) -> Path:
-    """The project's section notebooks plus ``06_planted.ipynb``, which leaks every form (and raises at the
+    """The project's section notebooks plus ``07_planted.ipynb``, which leaks every form (and raises at the
     end, if ``failing``), in ``project/folder``."""
     import nbformat
 
@@ -1095,7 +1095,7 @@ def _plant(project: Path, folder: str, failing: bool = False) -> Path:
     nb.cells = [nbformat.v4.new_markdown_cell("# Planted leaks"), params, *map(nbformat.v4.new_code_cell, code)]
     if failing:
         nb.cells.append(nbformat.v4.new_code_cell(FAILING))
-    nbformat.write(nb, target / "06_planted.ipynb")
+    nbformat.write(nb, target / "07_planted.ipynb")
     return target
 
 
@@ -1154,7 +1154,7 @@ def _assert_masked(message: str, values: dict) -> None:
 
 def _assert_every_form_found(findings: list, values: dict) -> None:
     """Each printed form, the chart's text and each file the planted notebook wrote is a finding."""
-    planted = [f for f in findings if f.file == "notebooks/06_planted.ipynb"]
+    planted = [f for f in findings if f.file == "notebooks/07_planted.ipynb"]
     for marker, (kind, _) in PRINTED.items():
         assert any(f"<<{marker}>>" in f.excerpt and f.kind == kind for f in planted), marker
     chart = {f.kind for f in planted if "figure text" in f.location}
@@ -1221,16 +1221,16 @@ def test_a_failed_section_keeps_its_notebook_redacted_and_says_so_masked(planted
     before = _snapshot(outputs)
     code = main(["run", "--params", str(params_file), "--notebooks", str(notebooks), "--workers", "2"])
     err = capsys.readouterr().err
-    assert code == 1 and "section 06_planted failed" in err and "possible disclosures" in err
+    assert code == 1 and "section 07_planted failed" in err and "possible disclosures" in err
     _assert_masked(err, values)
-    kept = outputs / "2024.failed" / "06_planted.ipynb"
+    kept = outputs / "2024.failed" / "07_planted.ipynb"
     after = _snapshot(outputs)
     assert {k: v for k, v in after.items() if not k.startswith("2024.failed/")} == before
-    assert [k for k in after if k.startswith("2024.failed/")] == ["2024.failed/06_planted.ipynb"]
+    assert [k for k in after if k.startswith("2024.failed/")] == ["2024.failed/07_planted.ipynb"]
     nb = json.loads(kept.read_text(encoding="utf-8"))
     assert nb["cells"][0]["source"].startswith("**Redacted before it was kept.**")
     assert "[child id]" in kept.read_text(encoding="utf-8")
-    _assert_nowhere_under(outputs, values, new=["2024.failed/06_planted.ipynb"])
+    _assert_nowhere_under(outputs, values, new=["2024.failed/07_planted.ipynb"])
     params = load_params(params_file)
     needles = BuildScan(outputs, params).needles()
-    assert leaks.file_findings(kept, "06_planted.ipynb", needles, 5, 10)[0] == []
+    assert leaks.file_findings(kept, "07_planted.ipynb", needles, 5, 10)[0] == []

@@ -48,6 +48,7 @@ from rap.domain.disclosure import (
 from rap.domain.ees import with_ees_columns, write_ees
 from rap.inputs.front import Inputs
 from rap.measures import catalogue, compute_all
+from rap.sections.common import DIRECTION, has, significant_differences
 
 TOTAL = "Total"
 WHITE_BRITISH = "White British"
@@ -202,10 +203,6 @@ def _proportion_ratio_columns(df: pd.DataFrame, k: _Counts) -> dict[str, list]:
     return cols
 
 
-#: The column (never published) that says, from the unrounded limits, whether a ratio's 95% interval lies above
-#: 1 (1), below it (-1) or spans it (0); NaN where no ratio is published. The text's "higher" and "lower" come
-#: from it: a limit of 1.004 is published as 1.00, yet the interval excludes 1.
-DIRECTION = "_direction"
 _WHOLE = "ratio_to_all_children"
 
 
@@ -574,46 +571,6 @@ class MeasureBlock:
             f"{caption}, England, {y}",
             notes=notes,
         )
-
-
-def significant_differences(table: pd.DataFrame, measure: str, breakdown: str, year: int) -> list[str]:
-    """Major groups whose ratio to White British has a 95% interval excluding 1: the only differences the
-    commentary may describe (government style: comment only on significant differences)."""
-    t = table[
-        (table["measure"] == measure)
-        & (table["breakdown"] == breakdown)
-        & (table["time_period"] == year)
-        & (table["geographic_level"] == "National")
-        & (table["ethnicity_minor"] == TOTAL)
-        & ~table["ethnicity_major"].isin([TOTAL, eth.major_label("unknown")])
-    ]
-    out = []
-    for r in t.itertuples():
-        lo, hi, est = r.ratio_to_white_british_lower_95, r.ratio_to_white_british_upper_95, r.ratio_to_white_british
-        side = _side(r, lo, hi)
-        if side:
-            word = "higher" if side > 0 else "lower"
-            out.append(
-                f"{r.ethnicity_major} ({est:.2f} times the White British figure, 95% interval {lo:.2f} to {hi:.2f}): {word}"
-            )
-    return out
-
-
-def _side(row: object, lo: object, hi: object) -> int:
-    """1 or -1 where the ratio to White British is significantly above or below 1, from the unrounded limits
-    (:data:`DIRECTION`) when the table has them, else from the limits as shown; 0 otherwise."""
-    if not (isinstance(lo, int | float) and isinstance(hi, int | float)):
-        return 0
-    d = getattr(row, "ratio_to_white_british" + DIRECTION, None)
-    if isinstance(d, int | float) and np.isfinite(d):
-        return int(d)
-    return 1 if lo > 1 else (-1 if hi < 1 else 0)
-
-
-def has(table: pd.DataFrame, measure: str, breakdown: str | None = None) -> bool:
-    """Whether this run's inputs give ``measure`` (published inputs hold only some)."""
-    t = table[table["measure"] == measure]
-    return bool(len(t) if breakdown is None else (t["breakdown"] == breakdown).any())
 
 
 def chart_data(table: pd.DataFrame, measure: str, breakdown: str, year: int) -> dict:

@@ -1,0 +1,115 @@
+"""Routes out of care by ethnic group: the chapter of notebook ``04_routes_out_of_care``.
+
+The strategy is about children looked after "and their routes out of care". The figures are the breakdowns
+chapter's publication table (``ceased_by_reason``, ``adopted``, ``cla_on_31_march``), whose CSVs that chapter
+writes; this module only says what they show. Every sentence is built from the published figures and, for a
+difference between groups, from the ratio to White British and its 95% interval (judged on unrounded limits,
+:func:`rap.sections.common.significant_differences`): no claim is made that the numbers do not support, and
+none where a route has no intervals.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from rap.domain import ethnicity as eth
+from rap.domain.disclosure import percent
+from rap.measures.common import TOTAL
+from rap.measures.leaving_care import reason_groups
+from rap.sections.common import has, significant_differences
+
+REASONS = "ceased_by_reason"
+ALL = "All children"
+
+
+def _national(table: pd.DataFrame, measure: str, year: int) -> pd.DataFrame:
+    t = table[
+        (table["measure"] == measure)
+        & (table["time_period"] == year)
+        & (table["geographic_level"] == "National")
+        & (table["ethnicity_minor"] == TOTAL)
+    ]
+    return t
+
+
+def _majors() -> list[str]:
+    """Major groups in publication order, without the group of unknown ethnicity."""
+    return [eth.major_label(m) for m in eth.major_order() if m != "unknown"]
+
+
+def reasons_table(table: pd.DataFrame, year: int) -> pd.DataFrame:
+    """England: for each reason, the percentage of each major group's children who ceased to be looked after
+    that left care that way, as published (``c`` where suppressed); empty where the inputs have no reasons."""
+    t = _national(table, REASONS, year)
+    if t.empty:
+        return pd.DataFrame()
+    wide = t.pivot_table(index="breakdown", columns="ethnicity_major", values="percentage", aggfunc="first")
+    cols = [c for c in [TOTAL, *_majors()] if c in wide.columns]
+    out = wide.reindex(index=list(reason_groups()), columns=cols).rename(columns={TOTAL: ALL})
+    return out.reset_index().rename(columns={"breakdown": "Reason care ended"})
+
+
+def reason_sentences(table: pd.DataFrame, year: int) -> list[str]:
+    """Which groups left care by each route significantly more or less often than White British children."""
+    if not has(table, REASONS):
+        return ["These inputs do not say why children stopped being looked after by ethnic group."]
+    out = []
+    for reason in reason_groups():
+        diffs = significant_differences(table, REASONS, reason, year)
+        higher = [d.split(" (")[0] for d in diffs if d.endswith(": higher")]
+        lower = [d.split(" (")[0] for d in diffs if d.endswith(": lower")]
+        if not (higher or lower):
+            continue
+        parts = [f"more often for {_join(higher)} children"] if higher else []
+        parts += [f"less often for {_join(lower)} children"] if lower else []
+        out.append(f"{reason}: {' and '.join(parts)} than for White British children.")
+    if not out:
+        tested = _national(table, REASONS, year)["ratio_to_white_british_lower_95"]
+        if not tested.map(lambda v: isinstance(v, int | float)).any():
+            return ["These figures carry no intervals, so differences in how groups leave care are not tested."]
+        return ["No major group left care by any route significantly more or less often than White British children."]
+    return ["Compared with White British children who stopped being looked after in the year, as a share of each "
+            "group's children who stopped:", *out]  # fmt: skip
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def shares(table: pd.DataFrame, measure: str, year: int) -> pd.Series:
+    """Each major group's share of England's children counted by ``measure`` (from the published numbers; NaN
+    where a number is suppressed)."""
+    t = _national(table, measure, year).set_index("ethnicity_major")["number"]
+    num = pd.to_numeric(t.where(t.map(lambda v: isinstance(v, int | float | np.integer))), errors="coerce")
+    total = num.get(TOTAL, np.nan)
+    return (num.reindex(_majors()) / total).astype(float)
+
+
+def adoption_sentence(table: pd.DataFrame, year: int) -> str:
+    """Who is adopted against who is looked after: each group's share of adoptions beside its share of children
+    looked after on 31 March (from the published numbers)."""
+    if not (has(table, "adopted") and has(table, "cla_on_31_march")):
+        return "These inputs do not give children adopted by ethnic group."
+    a, c = shares(table, "adopted", year), shares(table, "cla_on_31_march", year)
+    ok = a.notna() & c.notna()
+    if not ok.any():
+        return "Too few children were adopted to give each group's share."
+    groups = [g for g in a.index if ok[g]]
+    return (
+        f"Of children adopted in the year to 31 March {year}, "
+        + ", ".join(f"{percent(a[g], 0)} were {g}" for g in groups)
+        + "; of children looked after on 31 March, "
+        + ", ".join(f"{percent(c[g], 0)}" for g in groups)
+        + " respectively."
+    )
+
+
+def summary_lines(table: pd.DataFrame, year: int) -> list[str]:
+    """Key findings for the front page: the adoption shares, and up to two routes that differ significantly."""
+    share = adoption_sentence(table, year)
+    lines = [f"Routes out of care: {share[0].lower() + share[1:]}"]
+    reasons = reason_sentences(table, year)
+    for r in reasons[1:3] if len(reasons) > 1 else []:
+        lines.append(f"Routes out of care, as a share of each group's children who stopped being looked after: {r}")
+    return lines

@@ -1,0 +1,77 @@
+"""Routes out of care: the chapter's words and tables follow the published figures and their intervals."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rap.measures.leaving_care import reason_groups
+from rap.sections import breakdowns as B
+from rap.sections import routes_out_of_care as R
+
+WHITE, MIXED, BLACK = "White", "Mixed or Multiple ethnic groups", "Black, African, Caribbean or Black British"
+
+
+def _rows(measure: str, breakdown: str, cells: dict[str, dict]) -> list[dict]:
+    base = {
+        "measure": measure,
+        "breakdown": breakdown,
+        "time_period": 2024,
+        "geographic_level": "National",
+        "ethnicity_minor": "Total",
+    }
+    return [{**base, "ethnicity_major": g, **v} for g, v in cells.items()]
+
+
+def _ratio(est: float, lo: float, hi: float, side: int) -> dict:
+    return {
+        "ratio_to_white_british": est,
+        "ratio_to_white_british_lower_95": lo,
+        "ratio_to_white_british_upper_95": hi,
+        "ratio_to_white_british" + B.DIRECTION: float(side),
+    }
+
+
+def _table() -> pd.DataFrame:
+    rows = []
+    for reason in reason_groups():
+        cells = {g: {"percentage": 10, "number": 100, **_ratio(1.0, 0.9, 1.1, 0)} for g in ("Total", WHITE, MIXED)}
+        cells[BLACK] = {"percentage": 10, "number": 50, **_ratio(1.0, 0.8, 1.2, 0)}
+        if reason == "Adopted":
+            cells[BLACK] = {"percentage": 2, "number": 10, **_ratio(0.2, 0.1, 0.4, -1)}
+            cells[MIXED] = {"percentage": 20, "number": 200, **_ratio(1.5, 1.0, 2.0, 1)}  # 1.004 shown as 1.00
+        rows += _rows("ceased_by_reason", reason, cells)
+    rows += _rows("adopted", "Total", {"Total": {"number": 1000}, WHITE: {"number": 840}, MIXED: {"number": 110},
+                                       BLACK: {"number": "c"}})  # fmt: skip
+    rows += _rows("cla_on_31_march", "Total", {"Total": {"number": 8000}, WHITE: {"number": 5680},
+                                               MIXED: {"number": 880}, BLACK: {"number": 560}})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_only_significant_routes_are_named_and_from_their_direction():
+    s = R.reason_sentences(_table(), 2024)
+    assert len(s) == 2 and s[1].startswith("Adopted: more often for Mixed")
+    assert "less often for Black, African, Caribbean or Black British" in s[1]
+    assert not any(r in " ".join(s) for r in reason_groups() if r != "Adopted")
+
+
+def test_no_intervals_no_claim_and_no_reasons_no_claim():
+    t = _table().astype({"ratio_to_white_british_lower_95": object, "ratio_to_white_british" + B.DIRECTION: object})
+    published = t["measure"] == "ceased_by_reason"
+    t.loc[published, "ratio_to_white_british_lower_95"] = "x"  # DfE's published figures: no intervals
+    t.loc[published, "ratio_to_white_british" + B.DIRECTION] = None
+    assert "not tested" in " ".join(R.reason_sentences(t, 2024))
+    t = t[t["measure"] != "ceased_by_reason"]
+    assert "do not say" in R.reason_sentences(t, 2024)[0] and R.reasons_table(t, 2024).empty
+
+
+def test_the_reasons_table_holds_every_reason_and_the_published_percentages():
+    t = R.reasons_table(_table(), 2024)
+    assert list(t["Reason care ended"]) == list(reason_groups())
+    assert list(t.columns[1:4]) == [R.ALL, WHITE, MIXED]
+    assert t.loc[t["Reason care ended"] == "Adopted", BLACK].iloc[0] == 2
+
+
+def test_adoption_shares_beside_shares_looked_after_leave_out_a_suppressed_group():
+    s = R.adoption_sentence(_table(), 2024)
+    assert s.startswith("Of children adopted in the year to 31 March 2024, 84% were White, 11% were Mixed")
+    assert "71%, 11% respectively" in s and "Black" not in s
