@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
+from rap import measures as M
 from rap.measures.leaving_care import reason_groups
 from rap.sections import breakdowns as B
 from rap.sections import routes_out_of_care as R
@@ -48,7 +50,7 @@ def _table() -> pd.DataFrame:
 
 
 def test_only_significant_routes_are_named_and_from_their_direction():
-    s = R.reason_sentences(_table(), 2024)
+    s = R.difference_sentences(_table(), 2024)
     assert len(s) == 2 and s[1].startswith("Adopted: more often for Mixed")
     assert "less often for Black, African, Caribbean or Black British" in s[1]
     assert not any(r in " ".join(s) for r in reason_groups() if r != "Adopted")
@@ -59,13 +61,13 @@ def test_no_intervals_no_claim_and_no_reasons_no_claim():
     published = t["measure"] == "ceased_by_reason"
     t.loc[published, "ratio_to_white_british_lower_95"] = "x"  # DfE's published figures: no intervals
     t.loc[published, "ratio_to_white_british" + B.DIRECTION] = None
-    assert "not tested" in " ".join(R.reason_sentences(t, 2024))
+    assert "not tested" in " ".join(R.difference_sentences(t, 2024))
     t = t[t["measure"] != "ceased_by_reason"]
-    assert "do not say" in R.reason_sentences(t, 2024)[0] and R.reasons_table(t, 2024).empty
+    assert "do not give how children left care" in R.difference_sentences(t, 2024)[0] and R.mix_table(t, 2024).empty
 
 
 def test_the_reasons_table_holds_every_reason_and_the_published_percentages():
-    t = R.reasons_table(_table(), 2024)
+    t = R.mix_table(_table(), 2024)
     assert list(t["Reason care ended"]) == list(reason_groups())
     assert list(t.columns[1:4]) == [R.ALL, WHITE, MIXED]
     assert t.loc[t["Reason care ended"] == "Adopted", BLACK].iloc[0] == 2
@@ -75,3 +77,26 @@ def test_adoption_shares_beside_shares_looked_after_leave_out_a_suppressed_group
     s = R.adoption_sentence(_table(), 2024)
     assert s.startswith("Of children adopted in the year to 31 March 2024, 84% were White, 11% were Mixed")
     assert "71%, 11% respectively" in s and "Black" not in s
+
+
+def test_every_mix_the_chapter_shows_lists_its_breakdowns_in_catalogue_order(built_table):
+    for measure, first in (("started_by_age", "Age"), ("started_by_need", "Need"), ("legal_status", "Status")):
+        t = R.mix_table(built_table, 2024, measure, first)
+        assert list(t[first]) == M.catalogue()[measure]["breakdowns"]
+        assert R.difference_sentences(built_table, 2024, measure)
+
+
+@pytest.fixture(scope="module")
+def built_table(tmp_path_factory, repo_root):
+    """The publication table of a small synthetic build."""
+    from rap.core.params import load_params
+    from rap.inputs.load import load_record_data
+    from rap.synth import generate
+
+    root = tmp_path_factory.mktemp("routes")
+    params = load_params(
+        repo_root / "params" / "2024.yaml", synth={"scale": "small"}, data={"path": str(root / "syn")}, years=1
+    )
+    generate(params)
+    data = load_record_data(params)
+    return B.publication_table(M.compute_all(data, params.series_years), params, data.population)

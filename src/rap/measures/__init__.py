@@ -28,6 +28,7 @@ import yaml
 from rap.measures.care_leavers import care_leavers
 from rap.measures.cla import ceased, cla_during_year, cla_on_31_march, started
 from rap.measures.common import TIDY_COLUMNS, group_order
+from rap.measures.entry import legal_status, started_by_age, started_by_need
 from rap.measures.leaving_care import adopted, ceased_by_reason
 from rap.measures.missing import missing
 from rap.measures.outcomes import outcomes
@@ -43,6 +44,9 @@ FUNCTIONS: dict[str, Callable] = {
     "cla_on_31_march": cla_on_31_march,
     "cla_during_year": cla_during_year,
     "started": started,
+    "started_by_age": started_by_age,
+    "started_by_need": started_by_need,
+    "legal_status": legal_status,
     "ceased": ceased,
     "ceased_by_reason": ceased_by_reason,
     "adopted": adopted,
@@ -94,6 +98,9 @@ __all__ = [
     "cla_on_31_march",
     "cla_during_year",
     "started",
+    "started_by_age",
+    "started_by_need",
+    "legal_status",
     "ceased",
     "ceased_by_reason",
     "adopted",

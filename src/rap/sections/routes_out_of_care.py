@@ -15,8 +15,8 @@ import pandas as pd
 
 from rap.domain import ethnicity as eth
 from rap.domain.disclosure import percent
+from rap.measures import catalogue
 from rap.measures.common import TOTAL
-from rap.measures.leaving_care import reason_groups
 from rap.sections.common import has, significant_differences
 
 REASONS = "ceased_by_reason"
@@ -38,39 +38,48 @@ def _majors() -> list[str]:
     return [eth.major_label(m) for m in eth.major_order() if m != "unknown"]
 
 
-def reasons_table(table: pd.DataFrame, year: int) -> pd.DataFrame:
-    """England: for each reason, the percentage of each major group's children who ceased to be looked after
-    that left care that way, as published (``c`` where suppressed); empty where the inputs have no reasons."""
-    t = _national(table, REASONS, year)
+def mix_table(table: pd.DataFrame, year: int, measure: str = REASONS, first: str = "Reason care ended") -> pd.DataFrame:
+    """England: for each breakdown of ``measure`` (reasons care ended, ages on starting, ...), the percentage of
+    each major group's children in it, as published (``c`` where suppressed); empty where the inputs lack it."""
+    t = _national(table, measure, year)
     if t.empty:
         return pd.DataFrame()
     wide = t.pivot_table(index="breakdown", columns="ethnicity_major", values="percentage", aggfunc="first")
     cols = [c for c in [TOTAL, *_majors()] if c in wide.columns]
-    out = wide.reindex(index=list(reason_groups()), columns=cols).rename(columns={TOTAL: ALL})
-    return out.reset_index().rename(columns={"breakdown": "Reason care ended"})
+    out = wide.reindex(index=catalogue()[measure]["breakdowns"], columns=cols).rename(columns={TOTAL: ALL})
+    return out.reset_index().rename(columns={"breakdown": first})
 
 
-def reason_sentences(table: pd.DataFrame, year: int) -> list[str]:
-    """Which groups left care by each route significantly more or less often than White British children."""
-    if not has(table, REASONS):
-        return ["These inputs do not say why children stopped being looked after by ethnic group."]
+def difference_sentences(table: pd.DataFrame, year: int, measure: str = REASONS) -> list[str]:
+    """For each breakdown of ``measure``, the groups in it significantly more or less often than White British
+    children (as a share of each group's children); an intro line first when any is named."""
+    what = _WHAT[measure]
+    if not has(table, measure):
+        return [f"These inputs do not give {what[0]} by ethnic group."]
     out = []
-    for reason in reason_groups():
-        diffs = significant_differences(table, REASONS, reason, year)
+    for part in catalogue()[measure]["breakdowns"]:
+        diffs = significant_differences(table, measure, part, year)
         higher = [d.split(" (")[0] for d in diffs if d.endswith(": higher")]
         lower = [d.split(" (")[0] for d in diffs if d.endswith(": lower")]
-        if not (higher or lower):
-            continue
         parts = [f"more often for {_join(higher)} children"] if higher else []
         parts += [f"less often for {_join(lower)} children"] if lower else []
-        out.append(f"{reason}: {' and '.join(parts)} than for White British children.")
-    if not out:
-        tested = _national(table, REASONS, year)["ratio_to_white_british_lower_95"]
-        if not tested.map(lambda v: isinstance(v, int | float)).any():
-            return ["These figures carry no intervals, so differences in how groups leave care are not tested."]
-        return ["No major group left care by any route significantly more or less often than White British children."]
-    return ["Compared with White British children who stopped being looked after in the year, as a share of each "
-            "group's children who stopped:", *out]  # fmt: skip
+        if parts:
+            out.append(f"{part}: {' and '.join(parts)} than for White British children.")
+    if out:
+        return [f"Compared with White British children, as a share of each group's {what[1]}:", *out]
+    tested = _national(table, measure, year)["ratio_to_white_british_lower_95"]
+    if not tested.map(lambda v: isinstance(v, int | float)).any():
+        return [f"These figures carry no intervals, so differences in {what[0]} between groups are not tested."]
+    return [f"No major group differs significantly from White British children in {what[0]}."]
+
+
+#: What each measure of the chapter is about: (in a sentence, whose share).
+_WHAT = {
+    REASONS: ("how children left care", "children who stopped being looked after in the year"),
+    "started_by_age": ("age on starting to be looked after", "children who started to be looked after"),
+    "started_by_need": ("the need that brought children into care", "children who started to be looked after"),
+    "legal_status": ("legal status on 31 March", "children looked after on 31 March"),
+}
 
 
 def _join(names: list[str]) -> str:
@@ -109,7 +118,7 @@ def summary_lines(table: pd.DataFrame, year: int) -> list[str]:
     """Key findings for the front page: the adoption shares, and up to two routes that differ significantly."""
     share = adoption_sentence(table, year)
     lines = [f"Routes out of care: {share[0].lower() + share[1:]}"]
-    reasons = reason_sentences(table, year)
+    reasons = difference_sentences(table, year)
     for r in reasons[1:3] if len(reasons) > 1 else []:
         lines.append(f"Routes out of care, as a share of each group's children who stopped being looked after: {r}")
     return lines
