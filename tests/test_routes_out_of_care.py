@@ -100,3 +100,10 @@ def built_table(tmp_path_factory, repo_root):
     generate(params)
     data = load_record_data(params)
     return B.publication_table(M.compute_all(data, params.series_years), params, data.population)
+
+
+def test_key_findings_lead_with_adoption_shares_and_name_only_significant_routes():
+    lines = R.summary_lines(_table(), 2024)
+    assert lines[0].startswith("Routes out of care: of children adopted in the year to 31 March 2024, 84% were White")
+    assert len(lines) == 2 and lines[1].startswith("Routes out of care, adopted: more often for Mixed")
+    assert lines[1].endswith("as a share of each group's children who stopped being looked after.")

@@ -120,5 +120,9 @@ def summary_lines(table: pd.DataFrame, year: int) -> list[str]:
     lines = [f"Routes out of care: {share[0].lower() + share[1:]}"]
     reasons = difference_sentences(table, year)
     for r in reasons[1:3] if len(reasons) > 1 else []:
-        lines.append(f"Routes out of care, as a share of each group's children who stopped being looked after: {r}")
+        part, _, rest = r.partition(": ")
+        lines.append(
+            f"Routes out of care, {part[0].lower() + part[1:]}: {rest.removesuffix('.')}, as a share of each "
+            "group's children who stopped being looked after."
+        )
     return lines
