@@ -154,12 +154,12 @@ def test_a_rounded_rows_figures_are_those_of_its_rounded_counts(params):
     _, exact_lo, _ = stats.wilson_ci(47, 396)
     assert r["percentage_lower_95"] != round(float(exact_lo) * 100, 1)  # the exact counts would show otherwise
     est = stats.proportion_ratio_ci(50, 400, 600, 6000)  # White British 600 of 6,004 is published as 600 of 6,000
-    assert r["ratio_to_white_british_lower_95"] == round(float(est.lower), 2)
+    assert r["ratio_to_reference_lower_95"] == round(float(est.lower), 2)
     rate = _row(table, "cla_on_31_march", _BLACK)
     rc = stats.rate_ci(50, 123_460)  # the population as published: nearest 10
     assert rate["rate_lower_95"] == round(float(rc.lower), 1) and rate["rate_upper_95"] == round(float(rc.upper), 1)
     rr = stats.rate_ratio_ci(50, 123_460, 600, 4_567_890)
-    assert rate["ratio_to_white_british_upper_95"] == round(float(rr.upper), 2)
+    assert rate["ratio_to_reference_upper_95"] == round(float(rr.upper), 2)
 
 
 def test_five_and_three_give_the_same_published_row(params):
@@ -185,7 +185,7 @@ def test_a_figure_resting_on_a_c_count_is_c(params):
     t = B.publication_table(_measures(black=40, white=4, white_den=900), params, _population())
     for measure in ("missing", "cla_on_31_march"):
         r = _row(t, measure, _BLACK)
-        assert r["ratio_to_white_british"] == r["ratio_to_white_british_upper_95"] == "c"
+        assert r["ratio_to_reference"] == r["ratio_to_reference_upper_95"] == "c"
         assert r["ratio_to_all_children"] not in ("c", "x", "z")
     zero = _row(B.publication_table(_measures(black=0), params, _population()), "missing", _BLACK)
     assert zero["number"] == zero["percentage"] == zero["percentage_upper_95"] == "c"
@@ -199,9 +199,9 @@ def test_significance_in_words_rests_on_the_published_limits(params):
     r = _row(table, "missing", _BLACK)
     assert (r["number"], r["denominator"]) == (80, 400)
     diffs = B.significant_differences(table, "missing", "Children who went missing", 2024)
-    lo, hi = r["ratio_to_white_british_lower_95"], r["ratio_to_white_british_upper_95"]
+    lo, hi = r["ratio_to_reference_lower_95"], r["ratio_to_reference_upper_95"]
     assert diffs == [
-        f"{_BLACK} ({r['ratio_to_white_british']:.2f} times the White British figure, 95% interval {lo:.2f} to "
+        f"{_BLACK} ({r['ratio_to_reference']:.2f} times the White British figure, 95% interval {lo:.2f} to "
         f"{hi:.2f}): higher"
     ]
 
@@ -230,9 +230,9 @@ def test_significance_is_only_claimed_when_the_interval_excludes_one():
             "geographic_level": ["National"] * 3,
             "ethnicity_minor": ["Total"] * 3,
             "ethnicity_major": ["White", "Mixed or Multiple ethnic groups", "Asian or Asian British"],
-            "ratio_to_white_british": [1.0, 1.5, 1.2],
-            "ratio_to_white_british_lower_95": [0.9, 1.1, 0.95],
-            "ratio_to_white_british_upper_95": [1.1, 2.0, 1.4],
+            "ratio_to_reference": [1.0, 1.5, 1.2],
+            "ratio_to_reference_lower_95": [0.9, 1.1, 0.95],
+            "ratio_to_reference_upper_95": [1.1, 2.0, 1.4],
         }
     )
     got = B.significant_differences(t, "m", "Total", 2024)
@@ -279,9 +279,9 @@ def test_chart_title_claims_a_highest_group_only_when_differences_are_significan
                 "percentage": pct,
                 "percentage_lower_95": lo,
                 "percentage_upper_95": hi,
-                "ratio_to_white_british": 1.2 if major.startswith("Mixed") else 1.0,
-                "ratio_to_white_british_lower_95": 0.9,
-                "ratio_to_white_british_upper_95": 1.5,
+                "ratio_to_reference": 1.2 if major.startswith("Mixed") else 1.0,
+                "ratio_to_reference_lower_95": 0.9,
+                "ratio_to_reference_upper_95": 1.5,
             }
         )
     t = pd.DataFrame(rows)
@@ -289,17 +289,17 @@ def test_chart_title_claims_a_highest_group_only_when_differences_are_significan
         "no major ethnic group differs significantly"
         in B.chart_data(t, "missing", "Children who went missing", 2024)["title"]
     )
-    t.loc[t["ethnicity_major"].str.startswith("Mixed"), "ratio_to_white_british_lower_95"] = 1.1
+    t.loc[t["ethnicity_major"].str.startswith("Mixed"), "ratio_to_reference_lower_95"] = 1.1
     assert "highest for Mixed" in B.chart_data(t, "missing", "Children who went missing", 2024)["title"]
 
 
 def test_uasc_rates_have_no_ratios_to_white_british(built):
     table = built[2]
     uasc = table[table["measure"].isin(["uasc_on_31_march", "uasc_started"])]
-    assert len(uasc) and (uasc["ratio_to_white_british"] == "z").all() and (uasc["ratio_to_all_children"] == "z").all()
+    assert len(uasc) and (uasc["ratio_to_reference"] == "z").all() and (uasc["ratio_to_all_children"] == "z").all()
     assert uasc["rate_per_10000"].ne("z").any()  # the rates themselves are published
     cla = table[table["measure"] == "cla_on_31_march"]
-    assert cla["ratio_to_white_british"].ne("z").any()
+    assert cla["ratio_to_reference"].ne("z").any()
 
 
 def test_every_count_that_rounds_alike_publishes_the_same_row(params):
@@ -321,14 +321,14 @@ def test_a_group_compared_with_itself_has_no_ratio(built):
     interval (issue 15); every other group keeps its ratios."""
     TOTAL, WHITE_BRITISH = B.TOTAL, B.WHITE_BRITISH
     _, _, table = built
-    cols = [c for c in table.columns if c.startswith(("ratio_to_white_british", "ratio_to_all_children"))]
+    cols = [c for c in table.columns if c.startswith(("ratio_to_reference", "ratio_to_all_children"))]
     wb = table["ethnicity_major"].eq("White") & table["ethnicity_minor"].eq(WHITE_BRITISH)
     total = table["ethnicity_major"].eq(TOTAL) & table["ethnicity_minor"].eq(TOTAL)
     assert wb.any() and total.any()
-    assert table.loc[wb, [c for c in cols if c.startswith("ratio_to_white_british")]].eq("z").all().all()
+    assert table.loc[wb, [c for c in cols if c.startswith("ratio_to_reference")]].eq("z").all().all()
     assert table.loc[total, [c for c in cols if c.startswith("ratio_to_all_children")]].eq("z").all().all()
     others = ~(wb | total)
-    assert table.loc[others, "ratio_to_white_british"].map(lambda v: isinstance(v, float)).any()
+    assert table.loc[others, "ratio_to_reference"].map(lambda v: isinstance(v, float)).any()
 
 
 def test_the_ratio_to_all_children_allows_for_the_group_being_part_of_all(params):
@@ -363,17 +363,17 @@ def test_significance_comes_from_the_unrounded_limits(built):
             "geographic_level": ["National"] * 2,
             "ethnicity_minor": ["Total"] * 2,
             "ethnicity_major": ["Mixed or Multiple ethnic groups", "Asian or Asian British"],
-            "ratio_to_white_british": [1.1, 0.97],
-            "ratio_to_white_british_lower_95": [1.0, 0.95],
-            "ratio_to_white_british_upper_95": [1.2, 1.0],
-            "ratio_to_white_british" + B.DIRECTION: [1.0, 0.0],
+            "ratio_to_reference": [1.1, 0.97],
+            "ratio_to_reference_lower_95": [1.0, 0.95],
+            "ratio_to_reference_upper_95": [1.2, 1.0],
+            "ratio_to_reference" + B.DIRECTION: [1.0, 0.0],
         }
     )
     got = B.significant_differences(t, "m", "Total", 2024)
     assert len(got) == 1 and got[0].startswith("Mixed") and got[0].endswith("higher")
     _, _, table = built
-    side = pd.to_numeric(table["ratio_to_white_british" + B.DIRECTION], errors="coerce")
-    lo, hi = _numeric(table["ratio_to_white_british_lower_95"]), _numeric(table["ratio_to_white_british_upper_95"])
+    side = pd.to_numeric(table["ratio_to_reference" + B.DIRECTION], errors="coerce")
+    lo, hi = _numeric(table["ratio_to_reference_lower_95"]), _numeric(table["ratio_to_reference_upper_95"])
     assert side.notna().sum() > 100 and (side.notna() == lo.notna()).all()
     assert (side[lo > 1] == 1).all() and (side[hi < 1] == -1).all() and (side[(lo < 1) & (hi > 1)] == 0).all()
     written = B.INDICATORS

@@ -31,7 +31,7 @@ def test_national_counts_are_rounded_to_the_base(result):
 def test_la_counts_of_one_to_threshold_are_suppressed_with_their_percentages(result, tmp_path):
     S.write_record_outputs(result, tmp_path)
     la = pd.read_csv(tmp_path / "tables" / "quality_la_completeness.csv", dtype=str)
-    unknown = la["ethnicity_unknown"]
+    unknown = la["children_unknown"]
     numeric = pd.to_numeric(unknown, errors="coerce")
     thr = result.params.suppression.threshold
     assert not numeric.between(1, thr).any(), "an unknown count of 1 to the threshold was published"

@@ -26,10 +26,10 @@ def _rows(measure: str, breakdown: str, cells: dict[str, dict]) -> list[dict]:
 
 def _ratio(est: float, lo: float, hi: float, side: int) -> dict:
     return {
-        "ratio_to_white_british": est,
-        "ratio_to_white_british_lower_95": lo,
-        "ratio_to_white_british_upper_95": hi,
-        "ratio_to_white_british" + B.DIRECTION: float(side),
+        "ratio_to_reference": est,
+        "ratio_to_reference_lower_95": lo,
+        "ratio_to_reference_upper_95": hi,
+        "ratio_to_reference" + B.DIRECTION: float(side),
     }
 
 
@@ -57,10 +57,10 @@ def test_only_significant_routes_are_named_and_from_their_direction():
 
 
 def test_no_intervals_no_claim_and_no_reasons_no_claim():
-    t = _table().astype({"ratio_to_white_british_lower_95": object, "ratio_to_white_british" + B.DIRECTION: object})
+    t = _table().astype({"ratio_to_reference_lower_95": object, "ratio_to_reference" + B.DIRECTION: object})
     published = t["measure"] == "ceased_by_reason"
-    t.loc[published, "ratio_to_white_british_lower_95"] = "x"  # DfE's published figures: no intervals
-    t.loc[published, "ratio_to_white_british" + B.DIRECTION] = None
+    t.loc[published, "ratio_to_reference_lower_95"] = "x"  # DfE's published figures: no intervals
+    t.loc[published, "ratio_to_reference" + B.DIRECTION] = None
     assert "not tested" in " ".join(R.difference_sentences(t, 2024))
     t = t[t["measure"] != "ceased_by_reason"]
     assert "do not give how children left care" in R.difference_sentences(t, 2024)[0] and R.mix_table(t, 2024).empty

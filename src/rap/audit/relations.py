@@ -142,7 +142,7 @@ def _where(spec: dict | None) -> Where:
 
 
 def _terms(expr: str) -> tuple[tuple[int, str], ...]:
-    """``"children - ethnicity_unknown"`` -> ((1, "children"), (-1, "ethnicity_unknown"))."""
+    """``"children - children_unknown"`` -> ((1, "children"), (-1, "children_unknown"))."""
     toks = re.findall(r"[+-]|[^\s+-]+", expr)
     out, sign = [], 1
     for t in toks:

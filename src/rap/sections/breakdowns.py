@@ -76,9 +76,9 @@ INDICATORS = {
     "rate_per_10000": ("Rate per 10,000 children", "", 0),
     "rate_lower_95": ("Rate: lower 95% limit", "", 1),
     "rate_upper_95": ("Rate: upper 95% limit", "", 1),
-    "ratio_to_white_british": ("Ratio to White British", "", 2),
-    "ratio_to_white_british_lower_95": ("Ratio to White British: lower 95% limit", "", 2),
-    "ratio_to_white_british_upper_95": ("Ratio to White British: upper 95% limit", "", 2),
+    "ratio_to_reference": ("Ratio to White British (the reference group)", "", 2),
+    "ratio_to_reference_lower_95": ("Ratio to White British (the reference group): lower 95% limit", "", 2),
+    "ratio_to_reference_upper_95": ("Ratio to White British (the reference group): upper 95% limit", "", 2),
     "ratio_to_all_children": ("Ratio to all children", "", 2),
     "ratio_to_all_children_lower_95": ("Ratio to all children: lower 95% limit", "", 2),
     "ratio_to_all_children_upper_95": ("Ratio to all children: upper 95% limit", "", 2),
@@ -140,7 +140,7 @@ _ROW_COLUMNS = [
     "ethnicity_minor",
 ]
 #: The groups ratios are taken against: (major, minor, column).
-_REFERENCES = (("White", WHITE_BRITISH, "ratio_to_white_british"), (TOTAL, TOTAL, "ratio_to_all_children"))
+_REFERENCES = (("White", WHITE_BRITISH, "ratio_to_reference"), (TOTAL, TOTAL, "ratio_to_all_children"))
 _POPULATION_KEYS = ["time_period", "region_name", "ethnicity_major", "ethnicity_minor"]
 
 
@@ -332,7 +332,7 @@ def publication_table(measures: pd.DataFrame, params: Params, population: pd.Dat
     # UASC are mostly older boys from a few countries, outside the resident child population: a ratio of their
     # rate for a group to White British children's says nothing useful, so it is not applicable
     no_ratio = df["measure"].isin(NO_RATIO_MEASURES).to_numpy()
-    for col in [c for c in out.columns if c.startswith(("ratio_to_white_british", "ratio_to_all_children"))]:
+    for col in [c for c in out.columns if c.startswith(("ratio_to_reference", "ratio_to_all_children"))]:
         out[col] = out[col].astype(object).where(~no_ratio, Z)
     _self_comparisons_not_applicable(df, out)
 
@@ -410,7 +410,7 @@ def _with_published_rates(out: pd.DataFrame, population: pd.DataFrame) -> pd.Dat
     for col, vals in _rate_ratio_columns(df, pop, k, p, has_pop, out, 10).items():
         res[col] = vals
     no_ratio = df["measure"].isin(NO_RATIO_MEASURES).to_numpy()
-    for col in [c for c in res.columns if c.startswith(("ratio_to_white_british", "ratio_to_all_children"))]:
+    for col in [c for c in res.columns if c.startswith(("ratio_to_reference", "ratio_to_all_children"))]:
         res[col] = res[col].astype(object).where(~no_ratio, out[col] if col in out else np.nan)
     _self_comparisons_not_applicable(df, res)
     return res
@@ -525,7 +525,7 @@ def headline_table(table: pd.DataFrame, measure: str, breakdown: str, year: int,
                 "percentage_upper_95": "Upper 95%",
             }
         )
-    cols.update({"ratio_to_white_british": "Ratio to White British"})
+    cols.update({"ratio_to_reference": "Ratio to White British"})
     return t[list(cols)].rename(columns=cols).reset_index(drop=True)
 
 
@@ -595,7 +595,7 @@ def chart_data(table: pd.DataFrame, measure: str, breakdown: str, year: int) -> 
     unit = "per 10,000 children" if rate else "%"
     known = groups[~groups["ethnicity_major"].eq(eth.major_label("unknown"))]
     kv = pd.to_numeric(known[v], errors="coerce")
-    tested = groups["ratio_to_white_british_lower_95"].map(lambda x: isinstance(x, (int, float))).any()
+    tested = groups["ratio_to_reference_lower_95"].map(lambda x: isinstance(x, (int, float))).any()
     if tested and not significant_differences(table, measure, breakdown, year):
         # government style: a chart title states a finding only when it is significant
         title = f"{title_measure}: no major ethnic group differs significantly from White British, {year}"
@@ -681,7 +681,7 @@ def write_summary(table: pd.DataFrame, out: Path, year: int, population_note: st
             continue
         diffs = significant_differences(table, measure, breakdown, year)
         tested = table.loc[
-            (table["measure"] == measure) & (table["time_period"] == year), "ratio_to_white_british_lower_95"
+            (table["measure"] == measure) & (table["time_period"] == year), "ratio_to_reference_lower_95"
         ]
         if not tested.map(lambda v: isinstance(v, (int, float))).any():
             lines.append(

@@ -68,7 +68,7 @@ def significant_differences(table: pd.DataFrame, measure: str, breakdown: str, y
     ]
     out = []
     for r in t.itertuples():
-        lo, hi, est = r.ratio_to_white_british_lower_95, r.ratio_to_white_british_upper_95, r.ratio_to_white_british
+        lo, hi, est = r.ratio_to_reference_lower_95, r.ratio_to_reference_upper_95, r.ratio_to_reference
         side = _side(r, lo, hi)
         if side:
             word = "higher" if side > 0 else "lower"
@@ -83,7 +83,7 @@ def _side(row: object, lo: object, hi: object) -> int:
     (:data:`DIRECTION`) when the table has them, else from the limits as shown; 0 otherwise."""
     if not (isinstance(lo, int | float) and isinstance(hi, int | float)):
         return 0
-    d = getattr(row, "ratio_to_white_british" + DIRECTION, None)
+    d = getattr(row, "ratio_to_reference" + DIRECTION, None)
     if isinstance(d, int | float) and np.isfinite(d):
         return int(d)
     return 1 if lo > 1 else (-1 if hi < 1 else 0)

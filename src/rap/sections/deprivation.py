@@ -195,7 +195,7 @@ def quintile_rates(cells: pd.DataFrame) -> pd.DataFrame:
     )
     g["rate"] = g["count"] / g["population"] * PER
     white = g[g["group"] == REFERENCE].set_index("idaci_quintile")["rate"]
-    g["ratio_to_white"] = g["rate"] / g["idaci_quintile"].map(white)
+    g["ratio_to_reference"] = g["rate"] / g["idaci_quintile"].map(white)
     order = {k: i for i, k in enumerate([*KNOWN, TOTAL])}
     g = g.sort_values(["idaci_quintile", "group"], key=lambda s: s.map(order) if s.name == "group" else s)
     return g.drop(columns=["count"]).reset_index(drop=True)
@@ -257,7 +257,7 @@ def quintile_table(q: pd.DataFrame, year: int) -> pd.DataFrame:
             "las_in_quintile": q["las"].astype(int).astype(str).to_numpy(),
             "population": _fmt(q["population"], 0, X),
             "rate_shown_and_imputed": _fmt(q["rate"], 1, X),
-            "ratio_to_white": np.where(q["group"].eq(REFERENCE), Z, _fmt(q["ratio_to_white"], 2, X)),
+            "ratio_to_reference": np.where(q["group"].eq(REFERENCE), Z, _fmt(q["ratio_to_reference"], 2, X)),
             "imputed_cells": q["imputed_cells"].astype(int).astype(str).to_numpy(),
             "idaci_score_lowest": _fmt(q["idaci_low"], 3, X),
             "idaci_score_highest": _fmt(q["idaci_high"], 3, X),
@@ -288,7 +288,7 @@ _QUINTILE_INDICATORS = {
     "las_in_quintile": ("LAs", "", 0),
     "population": ("Children aged 0-17 (sum of published figures, each to the nearest 10)", "", 0),
     "rate_shown_and_imputed": ("Rate per 10,000 children (published and imputed counts)", "", 1),
-    "ratio_to_white": ("Rate against White children's in the same quintile", "", 2),
+    "ratio_to_reference": ("Rate against White children's in the same quintile", "", 2),
     "imputed_cells": ("Cells whose hidden count is imputed", "", 0),
     "idaci_score_lowest": ("Lowest IDACI 2019 average score of its LAs", "", 3),
     "idaci_score_highest": ("Highest IDACI 2019 average score of its LAs", "", 3),

@@ -690,9 +690,9 @@ def publishable_ratios(
     kids = t["children"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         known = np.where(kids > 0, (1 - t["unknown"].to_numpy(float) / kids) * 100, np.nan)
-    out["ethnicity_known_pct"] = np.where(unknown_hidden, C, _fmt(known, 1, X))
+    out["recorded_pct"] = np.where(unknown_hidden, C, _fmt(known, 1, X))
     rating = t["rag"].fillna("Not known").to_numpy()
-    out["ethnicity_known_rag"] = rating if pattern is None else np.where(unknown_hidden, C, rating)
+    out["recording_rating"] = rating if pattern is None else np.where(unknown_hidden, C, rating)
     return out
 
 
@@ -902,7 +902,7 @@ def outliers_table(pub_ratios: pd.DataFrame, sr: pd.DataFrame, rates_pub: pd.Dat
             "Rate per 10,000": out["new_la_code"].map(tot["rate_per_10000"]).to_numpy(),
             "Region's rate": out["new_la_code"].map(tot["region_rate"]).to_numpy(),
             "Neighbours' rate": out["new_la_code"].map(tot["neighbours_rate"]).to_numpy(),
-            "Ethnicity known": out["ethnicity_known_rag"].to_numpy(),
+            "Ethnicity known": out["recording_rating"].to_numpy(),
         }
     )
 
@@ -924,17 +924,17 @@ def minor_table(pub: pd.DataFrame) -> pd.DataFrame:
 def completeness_table(pub_ratios: pd.DataFrame) -> pd.DataFrame:
     """LAs whose ethnicity recording is not green, beside their standardised ratio: where local figures are
     least reliable. LAs whose rating is hidden (it rests on a hidden count) are not listed."""
-    t = pub_ratios[~pub_ratios["ethnicity_known_rag"].isin(["Green", C])]  # a hidden rating says nothing
+    t = pub_ratios[~pub_ratios["recording_rating"].isin(["Green", C])]  # a hidden rating says nothing
     order = {"Red": 0, "Amber": 1, "Unclear": 2, "Not known": 3}
     t = t.sort_values(
-        ["ethnicity_known_rag", "la_name"], key=lambda s: s.map(order) if s.name == "ethnicity_known_rag" else s
+        ["recording_rating", "la_name"], key=lambda s: s.map(order) if s.name == "recording_rating" else s
     )
     return pd.DataFrame(
         {
             "Local authority": t["la_name"].to_numpy(),
             "Region": t["region_name"].to_numpy(),
-            "Ethnicity known (%)": t["ethnicity_known_pct"].to_numpy(),
-            "Rating": t["ethnicity_known_rag"].to_numpy(),
+            "Ethnicity known (%)": t["recorded_pct"].to_numpy(),
+            "Rating": t["recording_rating"].to_numpy(),
             "Observed / expected": t["ratio"].to_numpy(),
             "Funnel": t["funnel"].to_numpy(),
         }
@@ -990,8 +990,8 @@ def _ratio_indicators(ratios_pub: pd.DataFrame) -> dict[str, tuple[str, str, int
         f"limit_lower_{lab}": ("Funnel lower limit (overdispersed)", "", 2),
         f"limit_upper_{lab}": ("Funnel upper limit (overdispersed)", "", 2),
         "funnel": ("Position in the funnel", "", 0),
-        "ethnicity_known_pct": ("Ethnicity known (%)", "%", 1),
-        "ethnicity_known_rag": ("Ethnicity recording rating", "", 0),
+        "recorded_pct": ("Ethnicity known (%)", "%", 1),
+        "recording_rating": ("Ethnicity recording rating", "", 0),
     }
 
 
@@ -1019,15 +1019,19 @@ _NEIGHBOUR_INDICATORS = {
 def _neighbours_ees(neighbours: pd.DataFrame, year: int) -> pd.DataFrame:
     """Each LA's statistical neighbours in DfE's 2025 model, in rank order with DfE's closeness, both LAs named
     (codes alone are unreadable)."""
-    names = local_authorities().reset_index()[["new_la_code", "la_name"]]
-    nb = neighbours.merge(names, on="new_la_code")
+    las = local_authorities().reset_index()
+    names = las[["new_la_code", "la_name"]]
+    nb = neighbours.merge(
+        las[["new_la_code", "old_la_code", "la_name", "region_code", "region_name"]], on="new_la_code"
+    )
     nb = nb.merge(
         names.rename(columns={"new_la_code": "neighbour_code", "la_name": "neighbour_name"}), on="neighbour_code"
     )
     nb = nb.sort_values(["new_la_code", "rank"]).assign(
         time_period=year, geographic_level="Local authority", rank=lambda d: d["rank"].astype(str)
     )
-    cols = ["time_period", "geographic_level", "new_la_code", "la_name", "rank", "neighbour_code", "neighbour_name"]
+    cols = ["time_period", "geographic_level", "region_code", "region_name", "old_la_code", "new_la_code", "la_name"]
+    cols += ["rank", "neighbour_code", "neighbour_name"]
     return nb[[*cols, "closeness"]]
 
 

@@ -67,7 +67,7 @@ def difference_sentences(table: pd.DataFrame, year: int, measure: str = REASONS)
             out.append(f"{part}: {' and '.join(parts)} than for White British children.")
     if out:
         return [f"Compared with White British children, as a share of each group's {what[1]}:", *out]
-    tested = _national(table, measure, year)["ratio_to_white_british_lower_95"]
+    tested = _national(table, measure, year)["ratio_to_reference_lower_95"]
     if not tested.map(lambda v: isinstance(v, int | float)).any():
         return [f"These figures carry no intervals, so differences in {what[0]} between groups are not tested."]
     return [f"No major group differs significantly from White British children in {what[0]}."]

@@ -357,7 +357,7 @@ def _completeness_ees(res: RecordQuality) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "YEAR": comp["YEAR"],
-            "ethnicity_recording": comp["category"].map(_RECORDING),
+            "recording": comp["category"].map(_RECORDING),
             "number": _counts(comp["count"], res.params),
             "percentage": _pct_c(comp["share"]),
         }
@@ -399,11 +399,11 @@ def la_completeness_hidden(res: RecordQuality) -> tuple[np.ndarray, np.ndarray]:
     cells = pd.concat(
         [
             base.assign(quantity="children_in_return", value=f["children"].to_numpy(float)),
-            base.assign(quantity="ethnicity_unknown", value=(f["children"] - f["known"]).to_numpy(float)),
+            base.assign(quantity="children_unknown", value=(f["children"] - f["known"]).to_numpy(float)),
         ],
         ignore_index=True,
     )
-    rel = [Relation("children_in_return", ("ethnicity_unknown",))]
+    rel = [Relation("children_in_return", ("children_unknown",))]
     hidden = protect_la_counts(cells, rel, s.threshold, s.rounding_base)["suppression"].ne("none").to_numpy()
     return hidden[: len(f)], hidden[len(f) :]
 
@@ -427,7 +427,7 @@ def _la_completeness_ees(res: RecordQuality) -> pd.DataFrame:
             "new_la_code": f["LA"].map(las["new_la_code"]).to_numpy(),
             "la_name": f["la_name"].to_numpy(),
             "children": np.where(hide_children, C, f["children"].astype(int).astype(str).to_numpy(dtype=object)),
-            "ethnicity_unknown": np.where(hide_unknown, C, unknown),
+            "children_unknown": np.where(hide_unknown, C, unknown),
             "known_percentage": np.where(either, C, known_pct),
             "outside_funnel_limit": np.where(either, C, flag),
         }
@@ -455,7 +455,7 @@ def write_record_outputs(res: RecordQuality, out: Path) -> None:
     write_ees(
         with_ees_columns(_completeness_ees(res), year="YEAR"),
         out / "tables" / "quality_completeness.csv",
-        filters={"ethnicity_recording": "Ethnicity recording"},
+        filters={"recording": "Ethnicity recording"},
         indicators={"number": ("Children", "", 0), "percentage": ("Percentage of children", "%", 1)},
     )
     write_ees(
@@ -470,7 +470,7 @@ def write_record_outputs(res: RecordQuality, out: Path) -> None:
         filters={},
         indicators={
             "children": ("Children in the return", "", 0),
-            "ethnicity_unknown": ("Ethnicity blank, refused or not obtained", "", 0),
+            "children_unknown": ("Ethnicity blank, refused or not obtained", "", 0),
             "known_percentage": ("Ethnicity known", "%", 1),
             "outside_funnel_limit": ("Below the funnel limit", "", 0),
         },
