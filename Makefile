@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PARAMS ?= params/2024.yaml
 
-.PHONY: help env report test lint a11y-tools quarto-tools synth lab benchmark validate-903 clean
+.PHONY: help env report test lint a11y-tools quarto-tools screener-tools synth lab benchmark validate-903 clean
 
 help:
 	@echo "make report     the report on synthetic data for PARAMS ($(PARAMS)) into outputs/<year>/"
@@ -13,6 +13,7 @@ help:
 	@echo "make lint       ruff check and ruff format --check (configured in pyproject.toml)"
 	@echo "make a11y-tools Chromium (apt, as root), axe-core and playwright-core (npm, .cache/node) for the accessibility test"
 	@echo "make quarto-tools  Quarto from ../shared/tools/quarto into .cache/quarto, for the Quarto route's tests"
+	@echo "make screener-tools  R and DfE's EES screener from ../shared/tools/eesyscreener into .cache/eesyscreener (root)"
 	@echo "make synth      write the synthetic inputs for PARAMS ($(PARAMS)) to data/synthetic/"
 	@echo "make lab        open JupyterLab on notebooks/ with the project's environment"
 	@echo "make benchmark  print data-layer timings at national scale"
@@ -31,7 +32,7 @@ report: $(STAMP)
 	$(VENV)/bin/rap run --params $(PARAMS)
 
 # Lint first: a lint or format failure fails the build before the (long) test suite starts.
-test: $(STAMP) lint a11y-tools quarto-tools
+test: $(STAMP) lint a11y-tools quarto-tools screener-tools
 	$(PY) -m pytest
 
 # ruff's rules and line length are in pyproject.toml; `ruff format .` and `ruff check --fix .` repair most findings.
@@ -46,6 +47,10 @@ a11y-tools:
 # For the Quarto route's tests (tests/test_quarto_route.py); never fails (they skip, saying why, without it).
 quarto-tools:
 	@bash tools/install_quarto.sh
+
+# For the build's EES screener check and tests/test_screener.py; never fails (the check says it did not run).
+screener-tools:
+	@bash tools/install_screener.sh
 
 synth: $(STAMP)
 	$(VENV)/bin/rap synth --params $(PARAMS)

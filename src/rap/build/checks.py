@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import re
+import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from rap.build.leaks import ScanReport
 
 PASSED, FAILED = "passed", "failed"
+#: A check that applies but could not run here (a tool not installed): it says why, and never passes.
+NOT_RUN = "not run"
 
 #: The stage a check runs at: before the report (in the QA annex and ``qa/checks.csv``), or after the leak
 #: scan (appended to ``qa/checks.csv``).
@@ -46,7 +49,7 @@ class Check:
     """One result of an automated check of the build: what was checked, its result and what it found."""
 
     name: str
-    result: str  # passed | failed
+    result: str  # passed | failed | not run
     detail: str
 
 
@@ -91,6 +94,7 @@ READER_SCHEMA_TABLE = "Reader schema checks: {table}"
 TABLE_FORMAT = "Table {table}: EES format and symbols"
 LEAK_SCAN = "Leak scan of every output file (identifiers of the inputs, small counts)"
 DISCLOSURE_ATTACK = "Disclosure attack: {attack}"
+EES_SCREENER = "DfE's EES screener (eesyscreener) on every published table"
 
 
 def _params_problem(params: Params) -> str | None:
@@ -216,6 +220,25 @@ def disclosure_attack(build: Build) -> list[Check]:
     return [Check(row["name"], row["result"], row["detail"]) for row in report.checks()]
 
 
+def ees_screener(build: Build) -> list[Check]:
+    """DfE's own pre-upload checks (``rap.build.screener``) on every published table: fails when EES would
+    refuse a file; says it did not run, and why, where R or eesyscreener is not installed."""
+    from rap.build import screener
+
+    tables = build.staging / "tables"
+    if not tables.is_dir() or not any(tables.glob("*.meta.csv")):
+        return []
+    home = screener.screener_home(Path(build.params.project_root))
+    if home is None:
+        why = "R or eesyscreener is not installed here (`make screener-tools` installs them, as root)"
+        return [Check(EES_SCREENER, NOT_RUN, why)]
+    try:
+        ok, text = screener.summary(screener.screen_folder(tables, home))
+    except (RuntimeError, OSError, subprocess.SubprocessError) as err:
+        return [Check(EES_SCREENER, NOT_RUN, str(err))]
+    return [Check(EES_SCREENER, PASSED if ok else FAILED, text)]
+
+
 def leak_scan(build: Build) -> list[Check]:
     """The leak scan of every output file (``rap.build.leaks``): fails on any finding (the build stops)."""
     scan = build.scan
@@ -267,6 +290,7 @@ REGISTRY: tuple[Registered, ...] = (
     Registered((READER_SCHEMA_TABLE, READER_SCHEMA), BEFORE_REPORT, reader_schema),
     Registered((TABLE_FORMAT,), BEFORE_REPORT, tables_format),
     Registered((DISCLOSURE_ATTACK,), BEFORE_REPORT, disclosure_attack),
+    Registered((EES_SCREENER,), BEFORE_REPORT, ees_screener),
     Registered((LEAK_SCAN,), AFTER_SCAN, leak_scan),
 )
 

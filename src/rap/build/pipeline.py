@@ -49,6 +49,7 @@ from rap.build.runner import (
     plan_sections,
     section_failed,
 )
+from rap.build.screener import screener_home
 from rap.core.cache import keep_newest, write_pickle
 from rap.core.codehash import code_hash
 from rap.core.errors import RapError
@@ -126,6 +127,8 @@ def _annex_key(staging: Path, params: Params, result: RunResult | None, previous
             # the whole package when the runner hashed it: the annexes use the report's table writer, the
             # measure catalogue and the suppression symbols as well as their own code
             "code": result.code if result and result.code else _package_code(),
+            # whether DfE's screener can run here (installing it changes the QA annex)
+            "screener": str(screener_home(Path(params.project_root))),
         }
     )
 

@@ -1,0 +1,85 @@
+"""DfE's EES screener: every table a build publishes passes it (no FAIL), and the QA annex says so.
+
+The screener is R (``make screener-tools`` installs it from the bundle beside the clone); without it these tests
+skip and say why, and the build's check says it did not run.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from rap.build import checks, screener
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _rows(file: str, overall: str, api: bool, extra: list[tuple[str, str]]) -> list[dict]:
+    rows = [{"file": file, "check": c, "result": r, "stage": "", "message": f"{c} says so"} for c, r in extra]
+    return rows + [{"file": file, "check": "overall", "result": overall, "stage": "", "message": f"api_suitable={api}"
+                    .replace("True", "TRUE").replace("False", "FALSE")}]  # fmt: skip
+
+
+def test_results_by_file_and_the_annex_line():
+    rows = _rows("a.csv", "PASSED", True, [("col_names", "PASS")])
+    rows += _rows("b.csv", "PASSED", False, [("filter_defaults", "WARNING"), ("harmonised_eth_vals", "WARNING")])
+    rows += _rows("c.csv", "FAILED", False, [("col_ind_smushed", "FAIL"), ("filter_defaults", "WARNING")])
+    got = screener._by_file(rows)
+    assert [(f.file, f.passed, f.api_suitable) for f in got] == [
+        ("a.csv", True, True),
+        ("b.csv", True, False),
+        ("c.csv", False, False),
+    ]
+    ok, text = screener.summary(got)
+    assert not ok and text.startswith("2 of 3 files pass (no FAIL); 1 suitable for the EES API")
+    assert "failing: c.csv (col_ind_smushed)" in text and "filter_defaults (2 files)" in text
+    assert screener.summary(got[:2])[0]
+
+
+def test_without_the_screener_the_check_says_it_did_not_run(tmp_path, monkeypatch):
+    from rap.core.params import load_params
+
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / "t.meta.csv").write_text("col_name,col_type\n")
+    monkeypatch.setattr(screener, "screener_home", lambda root: None)
+    build = checks.Build(tmp_path, load_params(REPO / "params" / "2024.yaml"))
+    [c] = checks.ees_screener(build)
+    assert c.result == checks.NOT_RUN and "make screener-tools" in c.detail
+
+
+def _home() -> Path:
+    home = screener.screener_home(REPO)
+    if home is None:
+        pytest.skip("eesyscreener not installed (make screener-tools installs R and it, as root, from the bundle)")
+    return home
+
+
+@pytest.mark.slow
+def test_every_table_of_the_small_build_passes_the_screener(small_run):
+    _home()
+    with (small_run / "qa" / "checks.csv").open(encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.reader(fh) if r and r[0] == checks.EES_SCREENER]
+    assert len(rows) == 1 and rows[0][1] == checks.PASSED, rows
+    tables = len(list((small_run / "tables").glob("*.meta.csv")))
+    assert rows[0][2].startswith(f"{tables} of {tables} files pass")
+
+
+@pytest.mark.slow
+def test_every_table_of_the_published_route_passes_the_screener(tmp_path, shared_dir):
+    """DfE's 2024 release through the published route: the tables it publishes pass too."""
+    from rap.cli import main
+
+    home = _home()
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "defaults.yaml").write_text((REPO / "params" / "defaults.yaml").read_text())
+    text = (REPO / "params" / "2024-published.yaml").read_text().replace("../shared", str(shared_dir))
+    (tmp_path / "params" / "2024-published.yaml").write_text(text)
+    code = main(["run", "--params", str(tmp_path / "params" / "2024-published.yaml"), "--no-render",
+                 "--notebooks", str(REPO / "notebooks")])  # fmt: skip
+    assert code == 0
+    [tables] = list(tmp_path.glob("outputs/**/tables"))
+    results = screener.screen_folder(tables, home)
+    failing = {f.file: f.messages for f in results if not f.passed}
+    assert len(results) >= 10 and not failing, failing
