@@ -214,6 +214,10 @@ def test_every_indicator_cell_is_filled_and_written_as_ees(built, tmp_path):
     df = pd.read_csv(tmp_path / "tables" / "cla_on_31_march_by_ethnicity.csv", dtype=str, keep_default_na=False)
     assert not (df == "").loc[:, "number":].any().any()
     meta = pd.read_csv(tmp_path / "tables" / "cla_on_31_march_by_ethnicity.meta.csv")
+    # one breakdown: no breakdown filter (EES refuses a filter with one level); several: a filter
+    assert set(meta.loc[meta["col_type"] == "Filter", "col_name"]) == {"ethnicity_major", "ethnicity_minor"}
+    assert "breakdown" not in pd.read_csv(tmp_path / "tables" / "cla_on_31_march_by_ethnicity.csv", nrows=1)
+    meta = pd.read_csv(tmp_path / "tables" / "missing_by_ethnicity.meta.csv")
     assert set(meta.loc[meta["col_type"] == "Filter", "col_name"]) == {
         "breakdown",
         "ethnicity_major",

@@ -479,7 +479,9 @@ def write_tables(table: pd.DataFrame, out: Path) -> list[Path]:
             ["time_period", "geographic_level", "region_name", "breakdown"], kind="stable"
         )
         path = out / "tables" / f"{measure}_by_ethnicity.csv"
-        write_ees(t, path, filters=filters, indicators=INDICATORS)
+        # a filter with one level is no filter (EES refuses it): a measure with one breakdown is written without
+        own = filters if t["breakdown"].nunique() > 1 else {k: v for k, v in filters.items() if k != "breakdown"}
+        write_ees(t, path, filters=own, indicators=INDICATORS)
         paths.append(path)
     return paths
 
