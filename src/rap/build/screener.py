@@ -33,9 +33,16 @@ class FileResult:
 
 
 def screener_home(project_root: Path) -> Path | None:
-    """Where eesyscreener is installed: ``SCREENER_HOME``, else the project's ``.cache/eesyscreener``; None when
-    neither holds it (or R is not on PATH)."""
-    for home in (os.environ.get("SCREENER_HOME"), Path(project_root) / ".cache" / "eesyscreener"):
+    """Where eesyscreener is installed: ``SCREENER_HOME``, else the project's ``.cache/eesyscreener``, else that
+    of the clone this package runs from (``make screener-tools`` puts it there); None when none holds it (or R
+    is not on PATH)."""
+    checkout = Path(__file__).resolve().parents[3]  # src/rap/build/screener.py -> the clone
+    places = (
+        os.environ.get("SCREENER_HOME"),
+        Path(project_root) / ".cache" / "eesyscreener",
+        checkout / ".cache" / "eesyscreener",
+    )
+    for home in places:
         if home and (Path(home) / "rlib" / "eesyscreener").is_dir() and _rscript():
             return Path(home)
     return None
