@@ -16,6 +16,7 @@ META_COLUMNS = [
     "indicator_dp",
     "filter_hint",
     "filter_grouping_column",
+    "filter_default",
 ]
 
 
@@ -81,6 +82,7 @@ def write_ees(
             "indicator_dp": "",
             "filter_hint": "",
             "filter_grouping_column": "",
+            "filter_default": _default_item(out[c]),
         }
         for c, label in filters.items()
     ] + [
@@ -93,9 +95,17 @@ def write_ees(
             "indicator_dp": dp,
             "filter_hint": "",
             "filter_grouping_column": "",
+            "filter_default": "",
         }
         for c, (label, unit, dp) in indicators.items()
     ]
     meta_path = path.with_name(path.stem + ".meta.csv")
     pd.DataFrame(meta, columns=META_COLUMNS).to_csv(meta_path, index=False, lineterminator="\n")
     return path, meta_path
+
+
+def _default_item(values: pd.Series) -> str:
+    """The item EES selects first for a filter: its Total where it has one, else its first item as written (EES
+    warns on a filter with neither, and such a file is not suitable for its API)."""
+    items = values.astype(str)
+    return "Total" if (items == "Total").any() else (items.iloc[0] if len(items) else "")
