@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from rap.domain.ssda903 import code_group
+from rap.synth.adoption import timeline
 from rap.synth.dates import age_on, birthday, day
 from rap.synth.journeys import KNOWN, MAJOR_OF, MAJORS, YEAR_DAYS, place_rate_age
 from rap.synth.sampling import norm, repeat_offsets, sample_rows
@@ -67,9 +68,15 @@ def _move_events(
 
 
 def _legal_events(
-    rng: np.random.Generator, ls0: np.ndarray, uasc: np.ndarray, adopt: np.ndarray, start: np.ndarray, dur: np.ndarray
+    rng: np.random.Generator,
+    ls0: np.ndarray,
+    uasc: np.ndarray,
+    adopt: np.ndarray,
+    start: np.ndarray,
+    decision: np.ndarray,
 ) -> list[pd.DataFrame]:
-    """Legal status changes: out of L1/L2/J2, V2 -> C2, C2 -> C1."""
+    """Legal status changes: out of L1/L2/J2, V2 -> C2, C2 -> C1 (for a child to be adopted, by the decision
+    that the child should be placed for adoption, so before the placement order)."""
     n = len(ls0)
     # Short legal statuses end in time: police protection (L1) within 72 hours (rule 361), an emergency
     # protection order (L2) within 8 days, remand (J2) within 21 days (rule 364), unless care ends first.
@@ -86,19 +93,19 @@ def _legal_events(
     is_c2 |= v2c2
     t_c2 = np.where(v2c2, t_v2c2, t_c2)
     t_c1 = t_c2 + rng.integers(120, 450, n)
-    t_c1 = np.where(adopt, np.minimum(t_c1, start + (0.35 * dur).astype(np.int64)), t_c1)
+    t_c1 = np.where(adopt, np.minimum(t_c1, decision), t_c1)
     c1 = is_c2 & ((rng.random(n) < 0.85) | adopt)
     ev.append(_events(np.flatnonzero(c1), t_c1[c1], 2, "C1"))
     return ev
 
 
 def _adoption_events(
-    rng: np.random.Generator, adopt: np.ndarray, start: np.ndarray, dur: np.ndarray
+    rng: np.random.Generator, adopt: np.ndarray, tl: dict[str, np.ndarray]
 ) -> tuple[list[pd.DataFrame], np.ndarray]:
-    """For children to be adopted: E1 (placement order) then a placement for adoption (A4 or A6); also the day
-    of that placement."""
-    t_e1 = start + (0.55 * dur).astype(np.int64)
-    t_a = start + (0.75 * dur).astype(np.int64)
+    """For children to be adopted: E1 (placement order) then a placement for adoption (A4 or A6), on the days of
+    ``rap.synth.adoption.timeline`` ``tl`` (the days AD1 and PlacedAdoption are built on); also the day of
+    that placement."""
+    t_e1, t_a = tl["order"], tl["placed"]
     a_code = np.where(rng.random(len(adopt)) < 0.2, "A4", "A6")
     at = np.flatnonzero(adopt)
     return [_events(at, t_e1[adopt], 2, "E1"), _events(at, t_a[adopt], 1, force=a_code[adopt])], t_a
@@ -147,8 +154,9 @@ def episode_events(rng: np.random.Generator, p: pd.DataFrame, model: dict[str, A
     major = np.array([MAJORS.index(MAJOR_OF[c]) for c in KNOWN])[p["code"].to_numpy()]
     pm = np.array([model["place_mult"][m] for m in MAJORS])[major]
     ls0 = initial_legal_status(rng, uasc, adopt, start, p["dob"].to_numpy())
-    ev = [_move_events(rng, p, pm, start, dur), *_legal_events(rng, ls0, uasc, adopt, start, dur)]
-    adoption, t_a = _adoption_events(rng, adopt, start, dur)
+    tl = timeline(start, end, p["u_stage"].to_numpy())
+    ev = [_move_events(rng, p, pm, start, dur), *_legal_events(rng, ls0, uasc, adopt, start, tl["decision"])]
+    adoption, t_a = _adoption_events(rng, adopt, tl)
     e = pd.concat(ev + adoption, ignore_index=True)
     e = e[(e["day"] > start[e["i"]]) & (e["day"] < end[e["i"]])]
     # No placement moves after an adoption placement.
