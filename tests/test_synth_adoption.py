@@ -30,6 +30,7 @@ TABLES = ["AD1", "PlacedAdoption", "PrevPerm"]
 ADOPTED = ["E11", "E12"]
 ADOPTION_PLACES = ["A3", "A4", "A5", "A6"]
 MAJORS = ["white", "mixed", "asian", "black", "other"]
+LAS = pd.read_csv(ROOT / "src" / "rap" / "data" / "local_authorities.csv", dtype=str)["old_la_code"]
 
 
 def _params():
@@ -120,7 +121,7 @@ def test_every_adopted_child_has_ad1_and_was_placed_for_adoption_first(tables):
         # The adoption ends an A3-A6 episode (rule 390); FOSTER_CARE says whether it was with the foster carer.
         assert adopted["PLACE"].isin(ADOPTION_PLACES).all()
         foster = ad1.merge(adopted, on=["LA", "CHILD"])
-        assert (foster["FOSTER_CARE"] == np.where(foster["PLACE"].isin(["A3", "A4"]), "1", "0")).all()
+        assert (foster["FOSTER_CARE"] == np.where(foster["PLACE"].isin(["A3", "A5"]), "1", "0")).all()  # rule 335
 
 
 def test_adoption_stages_in_date_order(tables, root):
@@ -191,10 +192,12 @@ def test_prev_perm_for_exactly_the_starters(tables):
             & d(ep["DECOM"]).between(pd.Timestamp(year_start(y), unit="D"), pd.Timestamp(year_end(y), unit="D"))
         ]
         assert set(zip(starts["LA"], starts["CHILD"])) == set(zip(pp["LA"], pp["CHILD"])), y
-        undated = pp["PREV_PERM"].isin(["Z1", "P4"])
-        assert (pp.loc[undated, ["LA_PERM", "DATE_PERM"]] == "").all().all()  # rule 635
-        dated = pp[~undated].merge(starts, on=["LA", "CHILD"])
-        assert len(dated) > 5 and (dated["LA_PERM"] != "").all()
+        none, unknown = pp["PREV_PERM"] == "Z1", pp["PREV_PERM"] == "P4"
+        assert (pp.loc[none, ["LA_PERM", "DATE_PERM"]] == "").all().all()  # rule 635
+        assert unknown.sum() > 100  # rules 630, 632, 633: not known, written as such
+        assert (pp.loc[unknown, "LA_PERM"] == "999").all() and (pp.loc[unknown, "DATE_PERM"] == "ZZ/ZZ/ZZZZ").all()
+        dated = pp[~none & ~unknown].merge(starts, on=["LA", "CHILD"])
+        assert len(dated) > 5 and dated["LA_PERM"].isin(set(LAS)).all()
         assert (d(dated["DATE_PERM"]) > d(dated["DOB"])).all() and (d(dated["DATE_PERM"]) < d(dated["DECOM"])).all()
 
 

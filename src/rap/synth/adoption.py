@@ -15,7 +15,8 @@ year's return tells the same story:
   DATE_PLACED_CEASED with a reason; they are never placed for adoption. Reversals do not depend on ethnicity
   beyond the pool they are drawn from (not published by ethnicity);
 - previous permanence at entry (PrevPerm) from DfE's published mix of starters, for every child starting in a
-  year; children starting before their first birthday have none (Z1). Not by ethnicity (not published).
+  year; children starting before their first birthday have none (Z1). Not by ethnicity (not published). An
+  order's date falls between birth and entry; P4 (not known) has its date and LA written as not known.
 """
 
 from __future__ import annotations
@@ -93,7 +94,8 @@ def _reversals(
 def _previous_permanence(
     rng: np.random.Generator, p: pd.DataFrame, la_codes: list[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """PREV_PERM, DATE_PERM (day) and LA_PERM of each period, from the starters' published mix."""
+    """PREV_PERM, DATE_PERM (day; ``NA_DAY`` when there is none or it is not known) and LA_PERM of each period,
+    from the starters' published mix."""
     cfg = adoption_config()
     published = load_targets()["started"]["previous_permanence"]["by_label"]
     codes = list(cfg["prev_perm_rows"])
@@ -102,14 +104,16 @@ def _previous_permanence(
         rng.choice(len(codes), size=n, p=norm([published[cfg["prev_perm_rows"][c]] for c in codes]))
     ]
     start, dob = p["start"].to_numpy(), p["dob"].to_numpy()
-    dated = np.isin(perm, ["P1", "P2", "P3"])
-    perm = np.where(dated & (start - dob < 365), "Z1", perm)
-    dated &= perm != "Z1"
+    none, unknown = cfg["prev_perm_undated"], cfg["prev_perm_unknown"]
+    dated = ~np.isin(perm, none + unknown["codes"])
+    perm = np.where(dated & (start - dob < 365), none[0], perm)  # nothing to have been permanent before
+    dated &= ~np.isin(perm, none)
     day = dob + 1 + np.floor(rng.random(n) * np.maximum(start - dob - 2, 0)).astype(np.int64)
     own = rng.random(n) < cfg["prev_perm_own_la"]
     other = np.array(la_codes, dtype=object)[rng.integers(0, len(la_codes), n)]
     la = np.where(own, p["la_code"].to_numpy(), other)
-    return perm, np.where(dated, day, NA_DAY), np.where(dated, la, "")
+    la = np.where(dated, la, np.where(np.isin(perm, unknown["codes"]), unknown["la"], ""))
+    return perm, np.where(dated, day, NA_DAY), la
 
 
 def adoption_world(rng: np.random.Generator, p: pd.DataFrame, ep: pd.DataFrame, la_codes: list[str]) -> pd.DataFrame:
@@ -198,11 +202,13 @@ def prev_perm_table(w: dict[str, Any], y: int, fmt: DateFormatter) -> pd.DataFra
     p = w["p"].loc[w["adoption"].index]
     start = p["start"].to_numpy()
     pp, a = _rows(w, (start >= year_start(y)) & (start <= year_end(y)))
+    unknown = adoption_config()["prev_perm_unknown"]
+    perm_date = np.where(np.isin(a["perm"], unknown["codes"]), unknown["date"], fmt(a["perm_day"].to_numpy()))
     return pd.DataFrame(
         {
             **_child_columns(pp, fmt),
             "PREV_PERM": a["perm"].to_numpy(),
             "LA_PERM": a["perm_la"].to_numpy(),
-            "DATE_PERM": fmt(a["perm_day"].to_numpy()),
+            "DATE_PERM": perm_date,
         }
     )

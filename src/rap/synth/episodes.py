@@ -102,11 +102,11 @@ def _legal_events(
 def _adoption_events(
     rng: np.random.Generator, adopt: np.ndarray, tl: dict[str, np.ndarray]
 ) -> tuple[list[pd.DataFrame], np.ndarray]:
-    """For children to be adopted: E1 (placement order) then a placement for adoption (A4 or A6), on the days of
+    """For children to be adopted: E1 (placement order) then a placement for adoption (A5 or A6), on the days of
     ``rap.synth.adoption.timeline`` ``tl`` (the days AD1 and PlacedAdoption are built on); also the day of
     that placement."""
     t_e1, t_a = tl["order"], tl["placed"]
-    a_code = np.where(rng.random(len(adopt)) < 0.2, "A4", "A6")
+    a_code = np.where(rng.random(len(adopt)) < 0.2, "A5", "A6")
     at = np.flatnonzero(adopt)
     return [_events(at, t_e1[adopt], 2, "E1"), _events(at, t_a[adopt], 1, force=a_code[adopt])], t_a
 
@@ -119,8 +119,8 @@ def _same_day_merged(e: pd.DataFrame) -> pd.DataFrame:
     ls_codes = np.array(["", "C1", "C2", "E1", "J2", "L1", "L2", "V2"], dtype=object)
     ls_i = np.searchsorted(ls_codes[1:], e["ls"].to_numpy().astype(str)) + 1
     ls_i = np.where(e["ls"].to_numpy() == "", 0, ls_i)
-    f_codes = np.array(["", "A4", "A6"], dtype=object)
-    f_i = np.select([e["force"].to_numpy() == "A4", e["force"].to_numpy() == "A6"], [1, 2], 0)
+    f_codes = np.array(["", "A5", "A6"], dtype=object)
+    f_i = np.select([e["force"].to_numpy() == "A5", e["force"].to_numpy() == "A6"], [1, 2], 0)
     return pd.DataFrame(
         {
             "i": ei[at],
@@ -146,7 +146,7 @@ def _without_non_changes(e: pd.DataFrame) -> pd.DataFrame:
 def episode_events(rng: np.random.Generator, p: pd.DataFrame, model: dict[str, Any]) -> pd.DataFrame:
     """The day each episode starts, one row per episode in child and date order: ``i`` (position of the period),
     ``kind`` (4 first episode, 1 placement change, 2 legal change, 3 both), ``ls`` (the new LS, or blank) and
-    ``force`` (a placement the event imposes: A4/A6)."""
+    ``force`` (a placement the event imposes: A5/A6)."""
     n = len(p)
     start, end = p["start"].to_numpy(), p["end"].to_numpy()
     dur = end - start
@@ -217,9 +217,10 @@ def _placement_rules(place: np.ndarray, newpl: np.ndarray, pl_end: np.ndarray) -
     # Independent living (P2) ends on 28/10/2023 (rule 217t): placements going on after it are supported
     # accommodation (H5) instead.
     place = np.where((place == "P2") & (pl_end > day(2023, 10, 27)), "H5", place)
-    # Placed for adoption with current foster carers (A4) only from a foster placement (rule 336).
+    # Placed for adoption with a placement order with the current foster carers (A5) only from a foster
+    # placement (rule 336; A4 and A6 are placements not with the current foster carers).
     prev_place = np.r_[None, place[:-1]]
-    place = np.where((place == "A4") & newpl & ~np.isin(prev_place, FOSTER_OR_ADOPTION), "A6", place)
+    place = np.where((place == "A5") & newpl & ~np.isin(prev_place, FOSTER_OR_ADOPTION), "A6", place)
     return _ffill(place, newpl)
 
 
@@ -245,7 +246,7 @@ def _providers(rng: np.random.Generator, place: np.ndarray, newpl: np.ndarray) -
             np.isin(place, ["U1", "U2", "U3"]),
             np.isin(place, ["U4", "U5", "U6"]),
             place == "K2",
-            np.isin(place, ["A4", "A6"]),
+            np.isin(place, ["A5", "A6"]),
             place == "Z1",
             np.isin(place, ["R2", "R5"]),
         ],
