@@ -122,6 +122,9 @@ def test_every_adopted_child_has_ad1_and_was_placed_for_adoption_first(tables):
         assert adopted["PLACE"].isin(ADOPTION_PLACES).all()
         foster = ad1.merge(adopted, on=["LA", "CHILD"])
         assert (foster["FOSTER_CARE"] == np.where(foster["PLACE"].isin(["A3", "A5"]), "1", "0")).all()  # rule 335
+        assert (foster["FOSTER_CARE"] == "1").any() and (foster["FOSTER_CARE"] == "0").any()
+        # Rule 217: a placement with the current foster carers starts with the legal change (RNE S, T or U).
+        assert ep.loc[ep["PLACE"].isin(["A3", "A5"]), "RNE"].isin(["S", "T", "U"]).all()
 
 
 def test_adoption_stages_in_date_order(tables, root):
@@ -166,6 +169,12 @@ def test_placed_adoption_matches_the_episodes_and_the_rules(tables, root):
         assert (d(ceased["DATE_PLACED"]) <= d(ceased["DATE_PLACED_CEASED"])).all()
         assert d(ceased["DATE_PLACED_CEASED"]).between(ys, ye).all()  # rules 117, 118
         assert (d(pa["DATE_PLACED"]) <= ye).all()
+        # Decisions not yet acted on: looked after on 31 March, not (yet) placed for adoption.
+        open_ = ep[ep["DEC"] == ""]
+        waiting = open_[~open_["PLACE"].isin(ADOPTION_PLACES)].merge(
+            pa[pa["DATE_PLACED_CEASED"] == ""], on=["LA", "CHILD"]
+        )
+        assert len(waiting) > 20
         # A reversed decision: never placed for adoption, never adopted, ceased no later than care.
         rev = ep.merge(ceased[["LA", "CHILD", "DATE_PLACED_CEASED"]], on=["LA", "CHILD"])
         assert not rev["PLACE"].isin(ADOPTION_PLACES).any() and not rev["REC"].isin(ADOPTED).any()

@@ -125,12 +125,14 @@ def adoption_world(rng: np.random.Generator, p: pd.DataFrame, ep: pd.DataFrame, 
     rev, ceased, reason = _reversals(rng, p, tl["decision"])
     perm, perm_day, perm_la = _previous_permanence(rng, p, la_codes)
     last_place = ep.drop_duplicates("pid", keep="last").set_index("pid")["place"].astype(str)
+    # The match is never before the placement order (made on the placement day for foster carers who adopt).
+    order = ep[ep["ls"] == "E1"].groupby("pid")["decom"].min().reindex(p.index).fillna(NA_DAY).to_numpy()
     final = last_place.reindex(p.index).fillna("").to_numpy()
     foster = np.isin(final, adoption_config()["foster_carer_placements"])
     return pd.DataFrame(
         {
             "decision": np.where(adopt | rev, tl["decision"], NA_DAY),
-            "match": np.where(adopt, tl["match"], NA_DAY),
+            "match": np.where(adopt, np.maximum(tl["match"], order), NA_DAY),
             "ceased": np.where(rev, ceased, NA_DAY),
             "reason": np.where(rev, reason, ""),
             "nb": nb,

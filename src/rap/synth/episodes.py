@@ -104,9 +104,12 @@ def _adoption_events(
 ) -> tuple[list[pd.DataFrame], np.ndarray]:
     """For children to be adopted: E1 (placement order) then a placement for adoption (A5 or A6), on the days of
     ``rap.synth.adoption.timeline`` ``tl`` (the days AD1 and PlacedAdoption are built on); also the day of
-    that placement."""
-    t_e1, t_a = tl["order"], tl["placed"]
+    that placement. A child placed with the current foster carers (A5) is placed the day the order is made:
+    the placement changes, the carer does not, so the episode must be a legal and placement change (RNE T,
+    rule 217)."""
+    t_a = tl["placed"]
     a_code = np.where(rng.random(len(adopt)) < 0.2, "A5", "A6")
+    t_e1 = np.where(a_code == "A5", t_a, tl["order"])
     at = np.flatnonzero(adopt)
     return [_events(at, t_e1[adopt], 2, "E1"), _events(at, t_a[adopt], 1, force=a_code[adopt])], t_a
 
