@@ -123,8 +123,14 @@ def test_every_adopted_child_has_ad1_and_was_placed_for_adoption_first(tables):
         foster = ad1.merge(adopted, on=["LA", "CHILD"])
         assert (foster["FOSTER_CARE"] == np.where(foster["PLACE"].isin(["A3", "A5"]), "1", "0")).all()  # rule 335
         assert (foster["FOSTER_CARE"] == "1").any() and (foster["FOSTER_CARE"] == "0").any()
-        # Rule 217: a placement with the current foster carers starts with the legal change (RNE S, T or U).
-        assert ep.loc[ep["PLACE"].isin(["A3", "A5"]), "RNE"].isin(["S", "T", "U"]).all()
+        # Rule 217: a placement with the current foster carers starts with the legal change (RNE S, T or U);
+        # here U, the carer (and address) unchanged.
+        with_carer = ep[ep["PLACE"].isin(["A3", "A5"])]
+        assert with_carer["RNE"].isin(["S", "T", "U"]).all() and (with_carer["RNE"] == "U").any()
+        prev = ep.groupby(["LA", "CHILD"]).shift(1).loc[with_carer.index]
+        u = (with_carer["RNE"] == "U") & prev["DECOM"].notna()
+        assert (with_carer.loc[u, "PL_POST"] == prev.loc[u, "PL_POST"]).all()
+        assert (with_carer.loc[u, "LS"] != prev.loc[u, "LS"]).all()
 
 
 def test_adoption_stages_in_date_order(tables, root):

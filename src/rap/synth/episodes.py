@@ -105,8 +105,8 @@ def _adoption_events(
     """For children to be adopted: E1 (placement order) then a placement for adoption (A5 or A6), on the days of
     ``rap.synth.adoption.timeline`` ``tl`` (the days AD1 and PlacedAdoption are built on); also the day of
     that placement. A child placed with the current foster carers (A5) is placed the day the order is made:
-    the placement changes, the carer does not, so the episode must be a legal and placement change (RNE T,
-    rule 217)."""
+    the placement changes, the carer does not, so the episode is a legal and placement change with the same
+    carer (RNE U, rule 217)."""
     t_a = tl["placed"]
     a_code = np.where(rng.random(len(adopt)) < 0.2, "A5", "A6")
     t_e1 = np.where(a_code == "A5", t_a, tl["order"])
@@ -297,6 +297,10 @@ def build_episodes(
     pl_end = np.maximum.reduceat(dec, np.flatnonzero(newpl))[pl_grp - 1] if len(e) else dec
     place = _placement_rules(place, newpl, pl_end)
     rne = np.select([kind == 4, kind == 1, kind == 2, kind == 3], ["S", "P", "L", "T"], "P")
+    # Placed for adoption with the current foster carers on the day of the placement order: legal status and
+    # placement change, the carer does not (RNE U; rule 217 wants S, T or U there, rule 435 reads T as a
+    # change of carer).
+    rne = np.where((rne == "T") & np.isin(place, ["A3", "A5"]), "U", rne)
     rec = np.where(last, p["rec_end"].to_numpy()[i], "X1")
     # Special guardianship to former foster carers (E45/E46) only from a foster placement (rule 516).
     rec = np.where(np.isin(rec, ["E45", "E46"]) & ~np.isin(place, FOSTER), "E41", rec)
