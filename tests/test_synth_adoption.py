@@ -258,7 +258,7 @@ def test_adoption_probabilities_give_dfe_shares_by_major_group():
     pub = _published_adopted_shares()
     for k, m in enumerate(MAJORS):
         assert abs(expected[k] - pub[m]) <= 0.03, (m, expected[k], pub[m])
-    # Without the ethnicity multipliers the pool's own mix would be far off (White about 72%).
+    # Without the ethnicity multipliers the pool's own mix would be far off (White about 76%, Black 8%).
     assert abs(np.bincount(major, minlength=5)[0] / len(major) - pub["white"]) > 0.05
 
 
