@@ -544,7 +544,7 @@ def test_postcodes_real_in_la_and_kept_within_a_placement(data):
 
 def test_placement_provider_urn_and_placement_sequences(data):
     """178: no provider for Z1; 527: no PR1 for P1/R2/R5; 217t/230: no P2 after 27/10/2023, H5 then has a URN;
-    336: A4 only after foster/adoption placements; 516: E45/E46 only from foster placements."""
+    336: A3/A5 (with the current foster carer) only after foster/adoption placements; 516: E45/E46 only from foster placements."""
     for y in years_of(_params()):
         ep = _episodes(data, y)
         assert (ep.loc[ep["PLACE"] == "Z1", "PLACE_PROVIDER"] == "").all()
@@ -559,8 +559,8 @@ def test_placement_provider_urn_and_placement_sequences(data):
         h5 = (ep["PLACE"] == "H5") & (open_after | (ep["dec"] > cut))
         assert ep.loc[h5, "URN"].str.fullmatch(r"\d{7}").all()
         prev = ep.groupby(["LA", "CHILD"]).shift(1)
-        a4 = (ep["PLACE"] == "A4") & prev["decom"].notna()
-        assert prev.loc[a4, "PLACE"].isin(FOSTER + ["A3", "A4", "A5", "A6"]).all()
+        a5 = ep["PLACE"].isin(["A3", "A5"]) & prev["decom"].notna()
+        assert a5.any() and prev.loc[a5, "PLACE"].isin(FOSTER + ["A3", "A4", "A5", "A6"]).all()
         assert ep.loc[ep["REC"].isin(["E45", "E46"]), "PLACE"].isin(FOSTER).all()
 
 

@@ -21,6 +21,7 @@ from rap.synth import during_care as D
 from rap.synth import journeys as J
 from rap.synth import postcodes as PC
 from rap.synth import writers as W
+from rap.synth.adoption import adoption_world
 from rap.synth.dates import DateFormatter, birthday, day, year_end, year_start
 from rap.synth.defects import ChildDefects, inject_child_defects
 from rap.synth.episodes import build_episodes
@@ -66,6 +67,7 @@ STREAMS = [
     "oc2",
     "header",
     "postcodes",
+    "adoption",
 ]
 
 
@@ -95,7 +97,14 @@ def children(
     and UPN."""
     t_lo = year_start(years[0]) - int(J.BURN_IN_YEARS * J.YEAR_DAYS)
     p = J.simulate_periods(
-        r["periods"], inp, scale, t_lo, year_end(years[-1]), model["code_mult"], model["male_by_kind"]
+        r["periods"],
+        inp,
+        scale,
+        t_lo,
+        year_end(years[-1]),
+        model["code_mult"],
+        model["male_by_kind"],
+        model["adopt_p"],
     )
     p["cin"] = J.assign_cin(p, inp)
     p["rec_end"] = J.period_rec(p, r["periods"])
@@ -146,6 +155,7 @@ def simulate(params: Params) -> dict[str, Any]:
     mis = D.close_missing_at_placement_change(D.missing_incidents(r["missing"], rel, years, model), ep)
     rev = D.reviews(r["reviews"], rel, lo, hi)
     sw = social_worker_episodes(r["sw"], rel, len(las), years)
+    adoption = adoption_world(r["adoption"], rel, ep, inp.la_codes)
     oc3 = care_leavers(r["leavers"], p, years, load_targets())
     in_year = header_ids(p, oc3, years)
     defects = inject_child_defects(r["defects"], p, in_year, years, syn.defects, inp.la_codes)
@@ -155,6 +165,7 @@ def simulate(params: Params) -> dict[str, Any]:
         "mis": mis,
         "rev": rev,
         "sw": sw,
+        "adoption": adoption,
         "oc3": oc3,
         "in_year": in_year,
         "defects": defects,

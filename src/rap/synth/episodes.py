@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from rap.domain.ssda903 import code_group
+from rap.synth.adoption import timeline
 from rap.synth.dates import age_on, birthday, day
 from rap.synth.journeys import KNOWN, MAJOR_OF, MAJORS, YEAR_DAYS, place_rate_age
 from rap.synth.sampling import norm, repeat_offsets, sample_rows
@@ -67,9 +68,15 @@ def _move_events(
 
 
 def _legal_events(
-    rng: np.random.Generator, ls0: np.ndarray, uasc: np.ndarray, adopt: np.ndarray, start: np.ndarray, dur: np.ndarray
+    rng: np.random.Generator,
+    ls0: np.ndarray,
+    uasc: np.ndarray,
+    adopt: np.ndarray,
+    start: np.ndarray,
+    decision: np.ndarray,
 ) -> list[pd.DataFrame]:
-    """Legal status changes: out of L1/L2/J2, V2 -> C2, C2 -> C1."""
+    """Legal status changes: out of L1/L2/J2, V2 -> C2, C2 -> C1 (for a child to be adopted, by the decision
+    that the child should be placed for adoption, so before the placement order)."""
     n = len(ls0)
     # Short legal statuses end in time: police protection (L1) within 72 hours (rule 361), an emergency
     # protection order (L2) within 8 days, remand (J2) within 21 days (rule 364), unless care ends first.
@@ -86,20 +93,23 @@ def _legal_events(
     is_c2 |= v2c2
     t_c2 = np.where(v2c2, t_v2c2, t_c2)
     t_c1 = t_c2 + rng.integers(120, 450, n)
-    t_c1 = np.where(adopt, np.minimum(t_c1, start + (0.35 * dur).astype(np.int64)), t_c1)
+    t_c1 = np.where(adopt, np.minimum(t_c1, decision), t_c1)
     c1 = is_c2 & ((rng.random(n) < 0.85) | adopt)
     ev.append(_events(np.flatnonzero(c1), t_c1[c1], 2, "C1"))
     return ev
 
 
 def _adoption_events(
-    rng: np.random.Generator, adopt: np.ndarray, start: np.ndarray, dur: np.ndarray
+    rng: np.random.Generator, adopt: np.ndarray, tl: dict[str, np.ndarray]
 ) -> tuple[list[pd.DataFrame], np.ndarray]:
-    """For children to be adopted: E1 (placement order) then a placement for adoption (A4 or A6); also the day
-    of that placement."""
-    t_e1 = start + (0.55 * dur).astype(np.int64)
-    t_a = start + (0.75 * dur).astype(np.int64)
-    a_code = np.where(rng.random(len(adopt)) < 0.2, "A4", "A6")
+    """For children to be adopted: E1 (placement order) then a placement for adoption (A5 or A6), on the days of
+    ``rap.synth.adoption.timeline`` ``tl`` (the days AD1 and PlacedAdoption are built on); also the day of
+    that placement. A child placed with the current foster carers (A5) is placed the day the order is made:
+    the placement changes, the carer does not, so the episode is a legal and placement change with the same
+    carer (RNE U, rule 217)."""
+    t_a = tl["placed"]
+    a_code = np.where(rng.random(len(adopt)) < 0.2, "A5", "A6")
+    t_e1 = np.where(a_code == "A5", t_a, tl["order"])
     at = np.flatnonzero(adopt)
     return [_events(at, t_e1[adopt], 2, "E1"), _events(at, t_a[adopt], 1, force=a_code[adopt])], t_a
 
@@ -112,8 +122,8 @@ def _same_day_merged(e: pd.DataFrame) -> pd.DataFrame:
     ls_codes = np.array(["", "C1", "C2", "E1", "J2", "L1", "L2", "V2"], dtype=object)
     ls_i = np.searchsorted(ls_codes[1:], e["ls"].to_numpy().astype(str)) + 1
     ls_i = np.where(e["ls"].to_numpy() == "", 0, ls_i)
-    f_codes = np.array(["", "A4", "A6"], dtype=object)
-    f_i = np.select([e["force"].to_numpy() == "A4", e["force"].to_numpy() == "A6"], [1, 2], 0)
+    f_codes = np.array(["", "A5", "A6"], dtype=object)
+    f_i = np.select([e["force"].to_numpy() == "A5", e["force"].to_numpy() == "A6"], [1, 2], 0)
     return pd.DataFrame(
         {
             "i": ei[at],
@@ -139,7 +149,7 @@ def _without_non_changes(e: pd.DataFrame) -> pd.DataFrame:
 def episode_events(rng: np.random.Generator, p: pd.DataFrame, model: dict[str, Any]) -> pd.DataFrame:
     """The day each episode starts, one row per episode in child and date order: ``i`` (position of the period),
     ``kind`` (4 first episode, 1 placement change, 2 legal change, 3 both), ``ls`` (the new LS, or blank) and
-    ``force`` (a placement the event imposes: A4/A6)."""
+    ``force`` (a placement the event imposes: A5/A6)."""
     n = len(p)
     start, end = p["start"].to_numpy(), p["end"].to_numpy()
     dur = end - start
@@ -147,8 +157,9 @@ def episode_events(rng: np.random.Generator, p: pd.DataFrame, model: dict[str, A
     major = np.array([MAJORS.index(MAJOR_OF[c]) for c in KNOWN])[p["code"].to_numpy()]
     pm = np.array([model["place_mult"][m] for m in MAJORS])[major]
     ls0 = initial_legal_status(rng, uasc, adopt, start, p["dob"].to_numpy())
-    ev = [_move_events(rng, p, pm, start, dur), *_legal_events(rng, ls0, uasc, adopt, start, dur)]
-    adoption, t_a = _adoption_events(rng, adopt, start, dur)
+    tl = timeline(start, end, p["u_stage"].to_numpy())
+    ev = [_move_events(rng, p, pm, start, dur), *_legal_events(rng, ls0, uasc, adopt, start, tl["decision"])]
+    adoption, t_a = _adoption_events(rng, adopt, tl)
     e = pd.concat(ev + adoption, ignore_index=True)
     e = e[(e["day"] > start[e["i"]]) & (e["day"] < end[e["i"]])]
     # No placement moves after an adoption placement.
@@ -209,9 +220,10 @@ def _placement_rules(place: np.ndarray, newpl: np.ndarray, pl_end: np.ndarray) -
     # Independent living (P2) ends on 28/10/2023 (rule 217t): placements going on after it are supported
     # accommodation (H5) instead.
     place = np.where((place == "P2") & (pl_end > day(2023, 10, 27)), "H5", place)
-    # Placed for adoption with current foster carers (A4) only from a foster placement (rule 336).
+    # Placed for adoption with a placement order with the current foster carers (A5) only from a foster
+    # placement (rule 336; A4 and A6 are placements not with the current foster carers).
     prev_place = np.r_[None, place[:-1]]
-    place = np.where((place == "A4") & newpl & ~np.isin(prev_place, FOSTER_OR_ADOPTION), "A6", place)
+    place = np.where((place == "A5") & newpl & ~np.isin(prev_place, FOSTER_OR_ADOPTION), "A6", place)
     return _ffill(place, newpl)
 
 
@@ -237,7 +249,7 @@ def _providers(rng: np.random.Generator, place: np.ndarray, newpl: np.ndarray) -
             np.isin(place, ["U1", "U2", "U3"]),
             np.isin(place, ["U4", "U5", "U6"]),
             place == "K2",
-            np.isin(place, ["A4", "A6"]),
+            np.isin(place, ["A5", "A6"]),
             place == "Z1",
             np.isin(place, ["R2", "R5"]),
         ],
@@ -285,6 +297,10 @@ def build_episodes(
     pl_end = np.maximum.reduceat(dec, np.flatnonzero(newpl))[pl_grp - 1] if len(e) else dec
     place = _placement_rules(place, newpl, pl_end)
     rne = np.select([kind == 4, kind == 1, kind == 2, kind == 3], ["S", "P", "L", "T"], "P")
+    # Placed for adoption with the current foster carers on the day of the placement order: legal status and
+    # placement change, the carer does not (RNE U; rule 217 wants S, T or U there, rule 435 reads T as a
+    # change of carer).
+    rne = np.where((rne == "T") & np.isin(place, ["A3", "A5"]), "U", rne)
     rec = np.where(last, p["rec_end"].to_numpy()[i], "X1")
     # Special guardianship to former foster carers (E45/E46) only from a foster placement (rule 516).
     rec = np.where(np.isin(rec, ["E45", "E46"]) & ~np.isin(place, FOSTER), "E41", rec)

@@ -15,6 +15,12 @@ Model (one period of care per child; documented simplification: no re-entries):
   medium durations carry a per-code multiplier fitted (on a fixed national-size calibration sample) so that the
   31 March population matches the published minor-group shares. That is how starters and the 31 March
   population can both match: groups differ in how long they stay (UASC leave at 18).
+- Adoption: among the children who can be adopted (starting under 5 on a medium stay, not UASC, with a period
+  long enough for the adoption stages), the probability of adoption depends on the major ethnic group, fitted
+  on the calibration sample so that adoptions ending in the year match DfE's published number by major group
+  (``fit_adoption``). DfE publishes adoptions by ethnicity only as a one-way table, so the model assumes
+  ethnicity acts on adoption alone: within a group, adoption does not depend on age, sex or LA beyond what the
+  pool of eligible children already carries.
 - Placement moves: Poisson process with a gamma frailty per child and a per-major multiplier fitted so that
   the share of children looked after on 31 March with 3+ placements in the year matches the published figure.
 - Legal status changes (L1/L2 -> C2/V2, V2 -> C2, C2 -> C1, C1 -> E1 before adoption) are separate events;
@@ -31,12 +37,15 @@ import pandas as pd
 from scipy import optimize
 
 from rap.domain.ethnicity import codes as eth_codes
+from rap.synth.adoption import adoption_config
 from rap.synth.dates import age_on, birthday, year_end, year_start
 from rap.synth.sampling import norm, sample_rows
 
 KNOWN = [c for c in eth_codes().sort_values("order").index if eth_codes().at[c, "known"]]
 MAJOR_OF = eth_codes()["major"].to_dict()
 MAJORS = ["white", "mixed", "asian", "black", "other"]
+#: Index into MAJORS of each code of KNOWN.
+MAJOR_IDX = np.array([MAJORS.index(MAJOR_OF[c]) for c in KNOWN])
 YEAR_DAYS = 365.25
 BURN_IN_YEARS = 23
 CALIBRATION_SCALE = 0.5  # calibration sample: half the national size (about 42,000 on 31 March)
@@ -72,6 +81,7 @@ class Inputs:
     stock_total: float
     p3_target: dict[str, float]  # major -> share with 3+ placements
     missing_target: dict[str, float]  # major -> share missing
+    adopted_target: dict[str, float]  # major -> adoptions in the year (scale 1; DfE's unknown spread over groups)
     cin_p: dict[str, float]
     targets: dict[str, Any] = field(repr=False, default_factory=dict)
 
@@ -149,6 +159,8 @@ def build_inputs(t: dict[str, Any], la: pd.DataFrame, year: int) -> Inputs:
     pl = t["placements_3plus"]
     mi = t["missing"]["ethnicity"]["major"]
     dy = t["during_year"]["ethnicity"]["major"]
+    ad = t["adopted"]
+    ad_known = sum(ad["ethnicity"]["major"][m] for m in MAJORS)
     return Inputs(
         la_codes=list(la["old_la_code"].astype(str)),
         la_weight=la_weight,
@@ -164,6 +176,7 @@ def build_inputs(t: dict[str, Any], la: pd.DataFrame, year: int) -> Inputs:
         stock_total=t["on_31_march"]["total"]["value"],
         p3_target={m: pl["with_3plus"]["major"][m] / pl["denominator"]["major"][m] for m in MAJORS},
         missing_target={m: mi[m] / dy[m] for m in MAJORS},
+        adopted_target={m: ad["total"]["value"] * ad["ethnicity"]["major"][m] / ad_known for m in MAJORS},
         cin_p={k: v for k, v in st["category_of_need"].items()},
         targets=t,
     )
@@ -198,10 +211,16 @@ def _true_codes(rng: np.random.Generator, inp: Inputs, la: np.ndarray, uasc: np.
 
 
 def _stays(
-    rng: np.random.Generator, band: np.ndarray, uasc: np.ndarray, m: np.ndarray, start: np.ndarray, dob: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Kind of stay (0 short, 1 medium, 2 until 18), end day and adoption, with ``m`` the duration multiplier of
-    each child's code."""
+    rng: np.random.Generator,
+    band: np.ndarray,
+    uasc: np.ndarray,
+    m: np.ndarray,
+    start: np.ndarray,
+    dob: np.ndarray,
+    p_adopt: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Kind of stay (0 short, 1 medium, 2 until 18), end day, adoption and who could be adopted, with ``m`` the
+    duration multiplier and ``p_adopt`` the probability of adoption (if eligible) of each child."""
     n = len(band)
     ur = rng.random(n)
     cmix = np.cumsum(DURATION_MIX, axis=1)[band]
@@ -212,13 +231,13 @@ def _stays(
     e_short = rng.exponential(SHORT_MEAN_DAYS, n) + 1
     sig = 0.6
     e_med = np.exp(np.log(MEDIUM_MEAN_DAYS) - sig**2 / 2 + sig * rng.standard_normal(n))
-    adopt = (kind == 1) & (band <= 1) & (rng.random(n) < ADOPT_SHARE_MEDIUM_UNDER5) & ~uasc
+    u_adopt = rng.random(n)
     b18 = birthday(dob, 18)
     base = np.where(kind == 0, e_short, e_med)
     dur = np.maximum(np.round(base * m), 1).astype(np.int64)
     end = np.where(kind == 2, b18, np.minimum(start + dur, b18))
-    adopt &= end < b18
-    return kind, end, adopt
+    can_adopt = (kind == 1) & (band <= 1) & ~uasc & (end < b18) & (end - start >= adoption_config()["min_period_days"])
+    return kind, end, can_adopt & (u_adopt < p_adopt), can_adopt
 
 
 def simulate_periods(
@@ -229,8 +248,11 @@ def simulate_periods(
     t1: int,
     code_mult: np.ndarray,
     male_by_kind: tuple[float, float] | None = None,
+    adopt_p: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """One row per child (= period of care) starting between days ``t0`` and ``t1``."""
+    """One row per child (= period of care) starting between days ``t0`` and ``t1``; ``adopt_p`` is the
+    probability of adoption of an eligible child by major group (``fit_adoption``; one figure for all groups
+    when None)."""
     span = (t1 - t0 + 1) / YEAR_DAYS
     n = int(round(inp.starts_per_year * scale * span))
     start = np.sort(rng.integers(t0, t1 + 1, n))
@@ -240,7 +262,8 @@ def simulate_periods(
     dob = start - np.floor(age_days).astype(np.int64)
     u_sex = rng.random(n)
     code = _true_codes(rng, inp, la, uasc)
-    kind, end, adopt = _stays(rng, band, uasc, code_mult[code], start, dob)
+    p_adopt = np.full(n, ADOPT_SHARE_MEDIUM_UNDER5) if adopt_p is None else adopt_p[MAJOR_IDX[code]]
+    kind, end, adopt, can_adopt = _stays(rng, band, uasc, code_mult[code], start, dob, p_adopt)
     # Sex: boys stay a little longer (published: 51% of non-UASC starters, 53% of non-UASC on 31 March are boys),
     # so the until-18 stays get their own share of boys (fitted in ``calibrate``).
     m_short, m_long = male_by_kind if male_by_kind is not None else (inp.male_other, inp.male_other)
@@ -256,10 +279,12 @@ def simulate_periods(
             "code": code,
             "kind": kind,
             "adopt": adopt,
+            "can_adopt": can_adopt,
             "band": band,
             "frailty": rng.gamma(0.6, 1 / 0.6, n),
             "u_rec": rng.random(n),
             "u_cin": rng.random(n),
+            "u_stage": rng.random(n),
         }
     )
 
@@ -292,16 +317,7 @@ def calibrate(inp: Inputs, seed: int, year: int) -> dict[str, Any]:
     p = simulate_periods(np.random.default_rng([seed, 1]), inp, CALIBRATION_SCALE, t0, t1, mult)
     s = stock_mask(p, year)
     ys = year_start(year)
-    # Boys among non-UASC: solve a (short/medium stays) and c (until 18) for starters' and 31 March shares.
-    non = ~p["uasc"].to_numpy()
-    st_in = non & (p["start"].to_numpy() >= ys)
-    long_ = p["kind"].to_numpy() == 2
-    ls_, lk_ = long_[st_in].mean(), long_[s & non].mean()
-    t_ = inp.targets
-    n_ua_stock = t_["uasc_on_31_march"]["total"]["value"]
-    male_stock_non = (t_["on_31_march"]["male"]["value"] - n_ua_stock * inp.male_uasc) / (inp.stock_total - n_ua_stock)
-    a_, c_ = np.linalg.solve(np.array([[1 - ls_, ls_], [1 - lk_, lk_]]), np.array([inp.male_other, male_stock_non]))
-    male_by_kind = (float(np.clip(a_, 0.3, 0.7)), float(np.clip(c_, 0.3, 0.8)))
+    male_by_kind = _male_by_kind(p, s, inp, ys)
     major = np.array([MAJORS.index(MAJOR_OF[KNOWN[c]]) for c in p["code"].to_numpy()])
     # Placement moves: P(2+ moves in the year) for the 31 March population; moves ~ Poisson(rate x exposure).
     expo = (t1 - np.maximum(p["start"].to_numpy(), ys)) / YEAR_DAYS
@@ -327,7 +343,40 @@ def calibrate(inp: Inputs, seed: int, year: int) -> dict[str, Any]:
             return float(np.mean(np.minimum(base[sel] * x, 0.9))) - inp.missing_target[m]
 
         missing_mult[m] = float(optimize.brentq(g, 1e-4, 50))
-    return {"code_mult": mult, "place_mult": place_mult, "missing_mult": missing_mult, "male_by_kind": male_by_kind}
+    return {
+        "code_mult": mult,
+        "place_mult": place_mult,
+        "missing_mult": missing_mult,
+        "male_by_kind": male_by_kind,
+        "adopt_p": fit_adoption(p, inp, year),
+    }
+
+
+def _male_by_kind(p: pd.DataFrame, s: np.ndarray, inp: Inputs, ys: int) -> tuple[float, float]:
+    """Boys among non-UASC: solve a (short/medium stays) and c (until 18) for starters' and 31 March shares
+    (``s``: the 31 March population of the calibration sample ``p``; ``ys``: the first day of the year)."""
+    non = ~p["uasc"].to_numpy()
+    st_in = non & (p["start"].to_numpy() >= ys)
+    long_ = p["kind"].to_numpy() == 2
+    ls_, lk_ = long_[st_in].mean(), long_[s & non].mean()
+    t_ = inp.targets
+    n_ua_stock = t_["uasc_on_31_march"]["total"]["value"]
+    male_stock_non = (t_["on_31_march"]["male"]["value"] - n_ua_stock * inp.male_uasc) / (inp.stock_total - n_ua_stock)
+    a_, c_ = np.linalg.solve(np.array([[1 - ls_, ls_], [1 - lk_, lk_]]), np.array([inp.male_other, male_stock_non]))
+    return float(np.clip(a_, 0.3, 0.7)), float(np.clip(c_, 0.3, 0.8))
+
+
+def fit_adoption(p: pd.DataFrame, inp: Inputs, year: int) -> np.ndarray:
+    """P(adopted | eligible) by major group (MAJORS order): DfE's adoptions of the group in ``year`` over the
+    eligible children of the group whose period ends in the year (on the calibration sample ``p``).
+
+    The ratio of these probabilities between groups is the ethnicity multiplier of adoption; it is fitted, not
+    written down, because the eligible pool's ethnic mix (young non-UASC children) is not published."""
+    end = p["end"].to_numpy()
+    ends = p["can_adopt"].to_numpy() & (end >= year_start(year)) & (end <= year_end(year))
+    eligible = np.bincount(MAJOR_IDX[p["code"].to_numpy()[ends]], minlength=len(MAJORS)) / CALIBRATION_SCALE
+    target = np.array([inp.adopted_target[m] for m in MAJORS])
+    return np.clip(target / np.maximum(eligible, 1.0), 0.0, 1.0)
 
 
 def place_rate_age(p: pd.DataFrame) -> np.ndarray:
@@ -352,7 +401,12 @@ def assign_cin(p: pd.DataFrame, inp: Inputs) -> np.ndarray:
 
 
 def period_rec(p: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-    """The E-code that ends each period of care."""
+    """The E-code that ends each period of care.
+
+    Adoption (E11/E12) follows the ethnicity-dependent ``adopt`` flag. Special guardianship orders (E45-E48) do
+    not depend on ethnicity: DfE publishes reasons for ceasing and ethnicity of children ceasing only as
+    separate one-way tables, so any difference by group would be invented. They differ by group only through
+    who is left once adoption and stays until 18 are taken out."""
     u = p["u_rec"].to_numpy()
     b18 = birthday(p["dob"].to_numpy(), 18)
     at18 = p["end"].to_numpy() >= b18

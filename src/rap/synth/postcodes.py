@@ -107,7 +107,9 @@ def assign(
     la_p = p["la"].to_numpy()
     home = first[la_p] + np.floor(rng.random(len(p)) * count[la_p]).astype(np.int64)
     new_child = np.r_[True, pid[1:] != pid[:-1]] if len(ep) else np.array([], bool)
-    newpl = new_child | (ep["rne"].astype(str).to_numpy() != "L")
+    # A legal change only (L), or a placement change with the same carer (U: placed for adoption with the
+    # foster carers), keeps the address.
+    newpl = new_child | ~np.isin(ep["rne"].astype(str).to_numpy(), ["L", "U"])
     at = np.flatnonzero(newpl)
     g_la = la_p[row_p[at]]
     g_place = ep["place"].astype(str).to_numpy()[at]

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from rap.synth import writers as W
+from rap.synth.adoption import ad1_table, placed_adoption_table, prev_perm_table
 from rap.synth.dates import NA_DAY, DateFormatter, age_on, birthday, year_end, year_start, ymd
 
 
@@ -270,6 +271,9 @@ OTHER_TABLES = {
     "UASC": uasc_table,
     "OC2": oc2_table,
     "OC3": oc3_table,
+    "AD1": ad1_table,
+    "PlacedAdoption": placed_adoption_table,
+    "PrevPerm": prev_perm_table,
     "Missing": missing_table,
     "SWEpisodes": sw_episodes_table,
 }

@@ -10,7 +10,8 @@ the filter that selects its row, so each number can be traced back::
 release; each figure's ``source`` in the YAML names the file, relative to the folder.
 
 Sources (all Open Government Licence v3.0):
-- DfE, Children looked after in England including adoptions, 2024 release (explore education statistics)
+- DfE, Children looked after in England including adoptions, 2024 release (explore education statistics); the
+  average time between adoption stages for 2023/24 from the 2025 release
 - DfE, LA counts on 31 March by major ethnic group, 2021-2025, rebuilt from the data of DfE's Children's Social
   Care Dashboard (not a raw EES file; the suppressed cells kept as suppressed)
 - DfE, Outcomes for children in need, including children looked after by local authorities in England
@@ -35,6 +36,7 @@ from rap.core.errors import InputError, RapError
 from rap.domain.ethnicity import map_ees_labels
 
 REL_2024 = "ees-cla-2024-release"
+REL_2025 = "ees-cla-2025-release"
 TARGETS_FILE = "synth_targets.yaml"
 
 #: Activity groups of OC3 ACTIV codes, as the published care-leaver activity rows.
@@ -164,6 +166,55 @@ def started(ref: Path) -> dict[str, Any]:
             for c in d[d.cla_group == "Category of need"].characteristic
             if c.startswith("N")
         },
+        "previous_permanence": _group(d, f, "Previous permanence arrangement"),
+    }
+
+
+def _group(d: pd.DataFrame, f: str, group: str) -> dict[str, Any]:
+    """Every row of one ``cla_group`` of a one-way table, by its published label (suppressed cells None)."""
+    rows = d[d.cla_group == group]
+    return {
+        "by_label": {r.characteristic: _num(r.number) for r in rows.itertuples()},
+        "source": f,
+        "row": f"cla_group={group}, characteristic=<label>",
+    }
+
+
+def adopted(ref: Path) -> dict[str, Any]:
+    """Children adopted in 2023/24: total and major ethnic group (a one-way table: no age or duration by
+    ethnicity is published)."""
+    f = f"{REL_2024}/national_cla_who_were_adopted_during_the_year.csv"
+    d = _release_year(ref, f)
+    return {
+        "total": _pick(d, f, cla_group="Ethnic origin", characteristic="Total"),
+        "ethnicity": _by_ethnicity(d, f, "characteristic", cla_group="Ethnic origin"),
+    }
+
+
+def ceased_reasons(ref: Path) -> dict[str, Any]:
+    """Children who ceased to be looked after in 2023/24 by reason (one-way: not published by ethnicity)."""
+    f = f"{REL_2024}/national_children_who_ceased_to_be_looked_after_during_the_year.csv"
+    return _group(_release_year(ref, f), f, "Reason episode ceased")
+
+
+def _months(v: str) -> float | None:
+    """A published average time ``YY:MM`` (years:months) in months; suppressed cells None."""
+    years, _, months = str(v).partition(":")
+    return 12 * float(years) + float(months) if months and years.isdigit() and months.isdigit() else None
+
+
+def adoption_stages(ref: Path) -> dict[str, Any]:
+    """Average months between the adoption stages for children adopted in 2023/24 (2025 release, all ages),
+    by stage number (1 entry to decision, 2 decision to match, 3 match to placement, 4 entry to placement,
+    5 placement to adoption, 6 entry to adoption)."""
+    f = f"{REL_2025}/national_cla_adopted_average_time_between_adoption_process_stages.csv"
+    d = _release_year(ref, f)
+    d = d[(d.cla_group == "Age on starting final period of care") & (d.age_start_poc == "Total")]
+    stages = {r.stage_of_adoption_process.split(".")[0]: _months(r.number) for r in d.itertuples()}
+    return {
+        "months": {k: v for k, v in stages.items() if k.isdigit()},
+        "source": f,
+        "row": "cla_group=Age on starting final period of care, age_start_poc=Total, stage_of_adoption_process=<n>.",
     }
 
 
@@ -400,6 +451,9 @@ def build_targets(ref: Path) -> dict[str, Any]:
         "missing": missing(ref),
         "away": away(ref),
         "placements_3plus": placements_3plus(ref),
+        "adopted": adopted(ref),
+        "ceased_reasons": ceased_reasons(ref),
+        "adoption_stages": adoption_stages(ref),
         "care_leavers_activity": care_leavers_activity(ref),
         "outcomes": outcomes(ref),
         "school_moves": school_moves(ref),

@@ -19,6 +19,9 @@ FILES = {
     "UASC": "uasc.csv",
     "OC2": "oc2.csv",
     "OC3": "oc3.csv",
+    "AD1": "ad1.csv",
+    "PlacedAdoption": "placed_adoption.csv",
+    "PrevPerm": "prev_perm.csv",
     "Missing": "missing.csv",
     "SWEpisodes": "sw_episodes.csv",
 }
