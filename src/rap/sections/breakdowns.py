@@ -534,7 +534,7 @@ def headline_table(table: pd.DataFrame, measure: str, breakdown: str, year: int,
 @dataclass(frozen=True)
 class MeasureBlock:
     """Shows one measure of the chapter (call it with the measure): its table and chart, with the significant
-    differences named. Published figures carry no intervals, so nothing is tested for them."""
+    differences named; where the figures carry no intervals (DfE's published percentages), nothing is tested."""
 
     table: pd.DataFrame
     year: int
@@ -558,8 +558,10 @@ class MeasureBlock:
             if diffs
             else "No major group differs significantly from White British."
         )
-        if self.data.published:
-            text = "Published figures carry no intervals, so differences are not tested here."
+        rows = table[(table["measure"] == measure) & (table["breakdown"] == breakdown) & (table["time_period"] == y)]
+        if not rows["ratio_to_reference_lower_95"].map(lambda v: isinstance(v, int | float)).any():
+            # DfE's published percentages carry no intervals (its counts with the estimated population do)
+            text = "These figures carry no intervals, so differences are not tested here."
         show(Markdown(f"@tbl-{label} shows {caption[0].lower() + caption[1:]}. {text}"))
         if chart:
             c = charts.interval_dots(**chart_data(table, measure, breakdown, y))
