@@ -311,3 +311,40 @@ def test_garbage_collector_paused_only_while_writing(tables: Path, tmp_path: Pat
         assert not gc.isenabled(), "a caller's disabled collector stays disabled"
     finally:
         gc.enable()
+
+
+def _la(tables: Path, stem: str, levels: list[str]) -> None:
+    """A table with a row for each of ``levels`` (local authorities carry their codes)."""
+    la = [lvl == "Local authority" for lvl in levels]
+    df = pd.DataFrame(
+        {
+            "year": [2024] * len(levels),
+            "geographic_level": levels,
+            "region_code": ["E12000001" if x else "" for x in la],
+            "region_name": ["North East" if x else "" for x in la],
+            "old_la_code": ["841" if x else "" for x in la],
+            "new_la_code": ["E06000005" if x else "" for x in la],
+            "la_name": ["Darlington" if x else "" for x in la],
+            "ethnicity_major": ["Total"] * len(levels),
+            "number": list(range(10, 10 * len(levels) + 1, 10)),
+        }
+    )
+    write_ees(
+        with_ees_columns(df, year="year"),
+        tables / f"{stem}.csv",
+        filters={"ethnicity_major": "Ethnic group (major)"},
+        indicators={"number": ("Children", "", 0)},
+    )
+
+
+def test_local_authority_figures_are_left_to_the_csvs_and_the_cover_says_so(tmp_path: Path):
+    """The workbook holds what the report shows (England and regions): an LA row is left out, a table of LAs only
+    has no sheet, and the cover says where they are."""
+    d = tmp_path / "tables"
+    _la(d, "cla_on_31_march_by_ethnicity", ["National", "Local authority", "Local authority"])
+    _la(d, "la_statistical_neighbours", ["Local authority", "Local authority"])
+    book = _write(d, tmp_path / "book.xlsx")
+    assert book.sheetnames == ["Cover", "Contents", "Notes", "cla_on_31_march"]
+    rows = _table(book["cla_on_31_march"])
+    assert len(rows) == 2 and "Darlington" not in _texts(book["cla_on_31_march"])
+    assert any("local authority" in t and "open data CSV files" in t for t in _texts(book["Cover"]))

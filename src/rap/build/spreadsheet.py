@@ -1,8 +1,10 @@
-"""One accessible spreadsheet of every published table (Government Analysis Function guidance, gptables).
+"""One accessible spreadsheet of the published tables (Government Analysis Function guidance, gptables).
 
 :func:`write_spreadsheet` reads the EES open-data CSVs of a build (``outputs/<year>/tables/*.csv``, each with
 its ``.meta.csv``) and writes one ``.xlsx``: a cover sheet, a contents sheet, a notes sheet, then one table
-per sheet. What the guidance asks for and how it is done here:
+per sheet. It holds what the report shows, England and its regions: local authorities' rows (the dashboard
+feeds above all, millions of cells) are left to the CSVs, and the cover says so. What the guidance asks for
+and how it is done here:
 
 * sheet names: from the CSV name (``_by_ethnicity`` dropped: the whole workbook is by ethnicity), lower
   snake case, cut at a word boundary to Excel's 31 characters; names that still clash (Excel compares them
@@ -351,8 +353,19 @@ def _scope(csv: Path, df: pd.DataFrame) -> str:
     return scope
 
 
-def _read_table(csv: Path, measures: Mapping[str, Mapping], titles: Mapping[str, str]) -> _Table:
+#: The geographic level the workbook leaves to the open data CSVs: what a reader of the report sees is England
+#: and its regions; every local authority's figures (the dashboard feeds above all) would make a workbook of
+#: millions of cells that is slow to open.
+LEFT_TO_CSV = "Local authority"
+
+
+def _read_table(csv: Path, measures: Mapping[str, Mapping], titles: Mapping[str, str]) -> _Table | None:
+    """A table's national and regional rows, ready to write; None for a table of local authorities only."""
     df, meta = _checked_table(csv)
+    if "geographic_level" in df.columns:
+        df = df[df["geographic_level"] != LEFT_TO_CSV].reset_index(drop=True)
+        if df.empty:
+            return None
     columns = _columns(df, meta, csv.name)
     return _Table(
         stem=csv.stem,
@@ -554,7 +567,8 @@ def _tables(tables_dir: Path, titles: Mapping[str, str]) -> list[_Table]:
     if not csvs:
         raise FileNotFoundError(f"no tables (*.csv) in {tables_dir}")
     measures = catalogue()
-    tables = _order([_read_table(p, measures, titles) for p in csvs], measures)
+    read = [_read_table(p, measures, titles) for p in csvs]
+    tables = _order([t for t in read if t is not None], measures)
     names = sheet_names([t.stem for t in tables])
     for t in tables:
         t.sheet = names[t.stem]
@@ -605,6 +619,9 @@ def _cover(title: str, year: int, source: str, n_tables: int, used: list[str], c
             "Columns with the same value on every row (country, time identifier) or that apply to no row of a "
             "table are left out of its worksheet but kept in the CSV file.",
             "Numbers are stored as numbers, so tables can be sorted and filtered; codes and labels are text.",
+            "The worksheets hold the figures for England and its regions, as the report shows them. Figures for "
+            "each local authority, and the tables of local authorities only (such as the dashboard comparators "
+            "and the statistical neighbours), are in the open data CSV files published beside this workbook.",
         ],
         about=[
             f"Reporting year: {year}.",
