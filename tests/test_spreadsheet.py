@@ -10,7 +10,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from rap.build.spreadsheet import sheet_names, write_spreadsheet
+from rap.build.spreadsheet import REPORT_LEVELS, sheet_names, write_spreadsheet
 from rap.domain.disclosure import SYMBOLS
 from rap.domain.ees import with_ees_columns, write_ees
 
@@ -338,13 +338,13 @@ def _la(tables: Path, stem: str, levels: list[str]) -> None:
 
 
 def test_local_authority_figures_are_left_to_the_csvs_and_the_cover_says_so(tmp_path: Path):
-    """The workbook holds what the report shows (England and regions): an LA row is left out, a table of LAs only
-    has no sheet, and the cover says where they are."""
+    """The workbook holds what the report shows (England): a region's or an LA's row is left out, a table of LAs
+    only has no sheet, and the cover says where they are."""
     d = tmp_path / "tables"
-    _la(d, "cla_on_31_march_by_ethnicity", ["National", "Local authority", "Local authority"])
+    _la(d, "cla_on_31_march_by_ethnicity", ["National", "Regional", "Local authority"])
     _la(d, "la_statistical_neighbours", ["Local authority", "Local authority"])
-    book = _write(d, tmp_path / "book.xlsx")
+    book = _write(d, tmp_path / "book.xlsx", levels=REPORT_LEVELS)
     assert book.sheetnames == ["Cover", "Contents", "Notes", "cla_on_31_march"]
     rows = _table(book["cla_on_31_march"])
     assert len(rows) == 2 and "Darlington" not in _texts(book["cla_on_31_march"])
-    assert any("local authority" in t and "open data CSV files" in t for t in _texts(book["Cover"]))
+    assert any("region and local authority" in t and "open data CSV files" in t for t in _texts(book["Cover"]))

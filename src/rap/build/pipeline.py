@@ -199,7 +199,12 @@ def build_spreadsheet(staging: Path, params: Params, use_cache: bool = True, cod
     from rap.build import spreadsheet  # gptables and xlsxwriter: not imported when the cache has the workbook
 
     spreadsheet.write_spreadsheet(
-        tables, out, title=f"{REPORT_TITLE}, {params.year}: tables", year=params.year, source=source
+        tables,
+        out,
+        title=f"{REPORT_TITLE}, {params.year}: tables",
+        year=params.year,
+        source=source,
+        levels=spreadsheet.REPORT_LEVELS,  # England, as the report shows it; regions and LAs stay in the CSVs
     )
     cached.parent.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(".tmp")

@@ -2,9 +2,9 @@
 
 :func:`write_spreadsheet` reads the EES open-data CSVs of a build (``outputs/<year>/tables/*.csv``, each with
 its ``.meta.csv``) and writes one ``.xlsx``: a cover sheet, a contents sheet, a notes sheet, then one table
-per sheet. It holds what the report shows, England and its regions: local authorities' rows (the dashboard
-feeds above all, millions of cells) are left to the CSVs, and the cover says so. What the guidance asks for
-and how it is done here:
+per sheet. It holds what the report shows, England's figures: regions' and local authorities' rows (the
+dashboard feeds above all, millions of cells) are left to the CSVs, and the cover says so. What the guidance
+asks for and how it is done here:
 
 * sheet names: from the CSV name (``_by_ethnicity`` dropped: the whole workbook is by ethnicity), lower
   snake case, cut at a word boundary to Excel's 31 characters; names that still clash (Excel compares them
@@ -353,17 +353,19 @@ def _scope(csv: Path, df: pd.DataFrame) -> str:
     return scope
 
 
-#: The geographic level the workbook leaves to the open data CSVs: what a reader of the report sees is England
-#: and its regions; every local authority's figures (the dashboard feeds above all) would make a workbook of
-#: millions of cells that is slow to open.
-LEFT_TO_CSV = "Local authority"
+#: The geographic levels a build's workbook holds (``rap.build.pipeline``): what a reader of the report sees is
+#: England's figures. Regions and local authorities (the dashboard feeds above all) would make a workbook of
+#: millions of cells that is slow to open; they are in the open data CSVs.
+REPORT_LEVELS = ("National",)
 
 
-def _read_table(csv: Path, measures: Mapping[str, Mapping], titles: Mapping[str, str]) -> _Table | None:
-    """A table's national and regional rows, ready to write; None for a table of local authorities only."""
+def _read_table(
+    csv: Path, measures: Mapping[str, Mapping], titles: Mapping[str, str], levels: Sequence[str] | None = None
+) -> _Table | None:
+    """A table's rows at ``levels`` (all when None), ready to write; None for a table with no row there."""
     df, meta = _checked_table(csv)
-    if "geographic_level" in df.columns:
-        df = df[df["geographic_level"] != LEFT_TO_CSV].reset_index(drop=True)
+    if levels is not None and "geographic_level" in df.columns:
+        df = df[df["geographic_level"].isin(levels)].reset_index(drop=True)
         if df.empty:
             return None
     columns = _columns(df, meta, csv.name)
@@ -559,7 +561,7 @@ def _write_table_sheet(
     ws.ignore_errors({"number_stored_as_text": f"A{first + 1}:{xl_rowcol_to_cell(last, len(table.columns) - 1)}"})
 
 
-def _tables(tables_dir: Path, titles: Mapping[str, str]) -> list[_Table]:
+def _tables(tables_dir: Path, titles: Mapping[str, str], levels: Sequence[str] | None = None) -> list[_Table]:
     """Every EES table of ``tables_dir``, read and checked, in report order, each with its sheet name."""
     from rap.measures import catalogue  # lazily: only the measure titles are needed
 
@@ -567,7 +569,7 @@ def _tables(tables_dir: Path, titles: Mapping[str, str]) -> list[_Table]:
     if not csvs:
         raise FileNotFoundError(f"no tables (*.csv) in {tables_dir}")
     measures = catalogue()
-    read = [_read_table(p, measures, titles) for p in csvs]
+    read = [_read_table(p, measures, titles, levels) for p in csvs]
     tables = _order([t for t in read if t is not None], measures)
     names = sheet_names([t.stem for t in tables])
     for t in tables:
@@ -608,7 +610,18 @@ def _sheet_text(t: _Table, register: _Notes, source: str) -> tuple[list[tuple[st
     return lines, headers
 
 
-def _cover(title: str, year: int, source: str, n_tables: int, used: list[str], contact: str | None) -> Cover:
+def _cover(
+    title: str, year: int, source: str, n_tables: int, used: list[str], contact: str | None, only_england: bool
+) -> Cover:
+    left = (
+        [
+            "The worksheets hold the figures for England, as the report shows them. Figures for each region and "
+            "local authority, and the tables of local authorities only (such as the dashboard comparators and "
+            "the statistical neighbours), are in the open data CSV files published beside this workbook."
+        ]
+        if only_england
+        else []
+    )
     return Cover(
         title=title,
         intro=[
@@ -619,9 +632,7 @@ def _cover(title: str, year: int, source: str, n_tables: int, used: list[str], c
             "Columns with the same value on every row (country, time identifier) or that apply to no row of a "
             "table are left out of its worksheet but kept in the CSV file.",
             "Numbers are stored as numbers, so tables can be sorted and filtered; codes and labels are text.",
-            "The worksheets hold the figures for England and its regions, as the report shows them. Figures for "
-            "each local authority, and the tables of local authorities only (such as the dashboard comparators "
-            "and the statistical neighbours), are in the open data CSV files published beside this workbook.",
+            *left,
         ],
         about=[
             f"Reporting year: {year}.",
@@ -709,6 +720,7 @@ def write_spreadsheet(
     notes: Mapping[str, str | Sequence[str]] | None = None,
     contact: str | None = None,
     titles: Mapping[str, str] | None = None,
+    levels: Sequence[str] | None = None,
 ) -> Path:
     """Write every EES table in ``tables_dir`` to one accessible workbook at ``out_path``; return the path.
 
@@ -716,19 +728,20 @@ def write_spreadsheet(
     that sheet's title), a column name (referenced in that column's header on every sheet that shows it) or
     ``"*"`` (every table sheet's title); a value is one note or a list of them. Notes are numbered in the
     order they are first referenced, as gptables does. ``contact`` replaces the cover's contact placeholder;
-    ``titles`` ({CSV stem: title}) overrides a sheet's title. A CSV without its ``.meta.csv`` is an error
+    ``titles`` ({CSV stem: title}) overrides a sheet's title; ``levels`` keeps only rows of those geographic
+    levels (a build passes :data:`REPORT_LEVELS`; the cover then says where the rest is). A CSV without its ``.meta.csv`` is an error
     naming the file, as are blank indicator cells and unlabelled columns: the workbook is only as good as
     the open data behind it. The file is replaced atomically, so a failed build leaves no half-written file.
     """
     tables_dir, out_path = Path(tables_dir), Path(out_path)
-    tables = _tables(tables_dir, titles or {})
+    tables = _tables(tables_dir, titles or {}, levels)
     register, used = _register(notes, tables)
     sheets = [(t, *_sheet_text(t, register, source)) for t in tables]  # numbers the notes in reading order
     book = _Workbook(
         title,
         year,
         source,
-        _cover(title, year, source, len(tables), used, contact),
+        _cover(title, year, source, len(tables), used, contact, levels is not None and set(levels) == {"National"}),
         _contents(tables),
         _notes_sheet(register),
         sheets,
