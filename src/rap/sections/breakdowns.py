@@ -48,7 +48,7 @@ from rap.domain.disclosure import (
 from rap.domain.ees import with_ees_columns, write_ees
 from rap.inputs.front import Inputs
 from rap.measures import catalogue, compute_all
-from rap.sections.common import DIRECTION, has, significant_differences
+from rap.sections.common import DIRECTION, england_groups, has, significant_differences
 
 TOTAL = "Total"
 WHITE_BRITISH = "White British"
@@ -579,13 +579,7 @@ class MeasureBlock:
 
 def chart_data(table: pd.DataFrame, measure: str, breakdown: str, year: int) -> dict:
     """Major groups' percentage (or rate) with intervals, a title that states the finding, and alt text."""
-    t = table[
-        (table["measure"] == measure)
-        & (table["breakdown"] == breakdown)
-        & (table["time_period"] == year)
-        & (table["geographic_level"] == "National")
-        & (table["ethnicity_minor"] == TOTAL)
-    ]
+    t = england_groups(table, measure, year, breakdown)
     rate = measure in RATE_MEASURES
     v, lo, hi = (
         ("rate_per_10000", "rate_lower_95", "rate_upper_95")

@@ -55,17 +55,25 @@ def has(table: pd.DataFrame, measure: str, breakdown: str | None = None) -> bool
     return bool(len(t) if breakdown is None else (t["breakdown"] == breakdown).any())
 
 
-def significant_differences(table: pd.DataFrame, measure: str, breakdown: str, year: int) -> list[str]:
-    """Major groups whose ratio to White British has a 95% interval excluding 1: the only differences the
-    commentary may describe (government style: comment only on significant differences)."""
-    t = table[
+def england_groups(table: pd.DataFrame, measure: str, year: int, breakdown: str | None = None) -> pd.DataFrame:
+    """England's rows of one measure and year (and breakdown, when given) for all children and each major group:
+    what the chapters' words and charts describe."""
+    sel = (
         (table["measure"] == measure)
-        & (table["breakdown"] == breakdown)
         & (table["time_period"] == year)
         & (table["geographic_level"] == "National")
         & (table["ethnicity_minor"] == TOTAL)
-        & ~table["ethnicity_major"].isin([TOTAL, eth.major_label("unknown")])
-    ]
+    )
+    if breakdown is not None:
+        sel &= table["breakdown"] == breakdown
+    return table[sel]
+
+
+def significant_differences(table: pd.DataFrame, measure: str, breakdown: str, year: int) -> list[str]:
+    """Major groups whose ratio to White British has a 95% interval excluding 1: the only differences the
+    commentary may describe (government style: comment only on significant differences)."""
+    t = england_groups(table, measure, year, breakdown)
+    t = t[~t["ethnicity_major"].isin([TOTAL, eth.major_label("unknown")])]
     out = []
     for r in t.itertuples():
         lo, hi, est = r.ratio_to_reference_lower_95, r.ratio_to_reference_upper_95, r.ratio_to_reference

@@ -17,20 +17,10 @@ from rap.domain import ethnicity as eth
 from rap.domain.disclosure import percent
 from rap.measures import catalogue
 from rap.measures.common import TOTAL
-from rap.sections.common import has, significant_differences
+from rap.sections.common import england_groups, has, significant_differences
 
 REASONS = "ceased_by_reason"
 ALL = "All children"
-
-
-def _national(table: pd.DataFrame, measure: str, year: int) -> pd.DataFrame:
-    t = table[
-        (table["measure"] == measure)
-        & (table["time_period"] == year)
-        & (table["geographic_level"] == "National")
-        & (table["ethnicity_minor"] == TOTAL)
-    ]
-    return t
 
 
 def _majors() -> list[str]:
@@ -41,7 +31,7 @@ def _majors() -> list[str]:
 def mix_table(table: pd.DataFrame, year: int, measure: str = REASONS, first: str = "Reason care ended") -> pd.DataFrame:
     """England: for each breakdown of ``measure`` (reasons care ended, ages on starting, ...), the percentage of
     each major group's children in it, as published (``c`` where suppressed); empty where the inputs lack it."""
-    t = _national(table, measure, year)
+    t = england_groups(table, measure, year)
     if t.empty:
         return pd.DataFrame()
     wide = t.pivot_table(index="breakdown", columns="ethnicity_major", values="percentage", aggfunc="first")
@@ -67,7 +57,7 @@ def difference_sentences(table: pd.DataFrame, year: int, measure: str = REASONS)
             out.append(f"{part}: {' and '.join(parts)} than for White British children.")
     if out:
         return [f"Compared with White British children, as a share of each group's {what[1]}:", *out]
-    tested = _national(table, measure, year)["ratio_to_reference_lower_95"]
+    tested = england_groups(table, measure, year)["ratio_to_reference_lower_95"]
     if not tested.map(lambda v: isinstance(v, int | float)).any():
         return [f"These figures carry no intervals, so differences in {what[0]} between groups are not tested."]
     return [f"No major group differs significantly from White British children in {what[0]}."]
@@ -89,7 +79,7 @@ def _join(names: list[str]) -> str:
 def shares(table: pd.DataFrame, measure: str, year: int) -> pd.Series:
     """Each major group's share of England's children counted by ``measure`` (from the published numbers; NaN
     where a number is suppressed)."""
-    t = _national(table, measure, year).set_index("ethnicity_major")["number"]
+    t = england_groups(table, measure, year).set_index("ethnicity_major")["number"]
     num = pd.to_numeric(t.where(t.map(lambda v: isinstance(v, int | float | np.integer))), errors="coerce")
     total = num.get(TOTAL, np.nan)
     return (num.reindex(_majors()) / total).astype(float)
