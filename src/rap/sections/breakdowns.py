@@ -48,7 +48,7 @@ from rap.domain.disclosure import (
 from rap.domain.ees import with_ees_columns, write_ees
 from rap.inputs.front import Inputs
 from rap.measures import catalogue, compute_all
-from rap.sections.common import DIRECTION, england_groups, has, significant_differences
+from rap.sections.common import DIRECTION, carries_intervals, england_groups, has, significant_differences
 
 TOTAL = "Total"
 WHITE_BRITISH = "White British"
@@ -559,7 +559,7 @@ class MeasureBlock:
             else "No major group differs significantly from White British."
         )
         rows = table[(table["measure"] == measure) & (table["breakdown"] == breakdown) & (table["time_period"] == y)]
-        if not rows["ratio_to_reference_lower_95"].map(lambda v: isinstance(v, int | float)).any():
+        if not carries_intervals(rows):
             # DfE's published percentages carry no intervals (its counts with the estimated population do)
             text = "These figures carry no intervals, so differences are not tested here."
         show(Markdown(f"@tbl-{label} shows {caption[0].lower() + caption[1:]}. {text}"))
@@ -593,8 +593,7 @@ def chart_data(table: pd.DataFrame, measure: str, breakdown: str, year: int) -> 
     unit = "per 10,000 children" if rate else "%"
     known = groups[~groups["ethnicity_major"].eq(eth.major_label("unknown"))]
     kv = pd.to_numeric(known[v], errors="coerce")
-    tested = groups["ratio_to_reference_lower_95"].map(lambda x: isinstance(x, (int, float))).any()
-    if tested and not significant_differences(table, measure, breakdown, year):
+    if carries_intervals(groups) and not significant_differences(table, measure, breakdown, year):
         # government style: a chart title states a finding only when it is significant
         title = f"{title_measure}: no major ethnic group differs significantly from White British, {year}"
     elif kv.notna().any():
@@ -678,10 +677,7 @@ def write_summary(table: pd.DataFrame, out: Path, year: int, population_note: st
         if not has(table, measure, breakdown):
             continue
         diffs = significant_differences(table, measure, breakdown, year)
-        tested = table.loc[
-            (table["measure"] == measure) & (table["time_period"] == year), "ratio_to_reference_lower_95"
-        ]
-        if not tested.map(lambda v: isinstance(v, (int, float))).any():
+        if not carries_intervals(table[(table["measure"] == measure) & (table["time_period"] == year)]):
             lines.append(
                 f"{what}, {year}: published figures carry no confidence intervals, so differences "
                 "between groups are not tested."

@@ -69,6 +69,12 @@ def england_groups(table: pd.DataFrame, measure: str, year: int, breakdown: str 
     return table[sel]
 
 
+def carries_intervals(rows: pd.DataFrame) -> bool:
+    """Whether any ratio to White British among ``rows`` has limits to judge it by: where none has (DfE's
+    published percentages), no difference is tested and the text says so."""
+    return bool(rows["ratio_to_reference_lower_95"].map(lambda v: isinstance(v, int | float)).any())
+
+
 def significant_differences(table: pd.DataFrame, measure: str, breakdown: str, year: int) -> list[str]:
     """Major groups whose ratio to White British has a 95% interval excluding 1: the only differences the
     commentary may describe (government style: comment only on significant differences)."""

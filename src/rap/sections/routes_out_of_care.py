@@ -17,7 +17,7 @@ from rap.domain import ethnicity as eth
 from rap.domain.disclosure import percent
 from rap.measures import catalogue
 from rap.measures.common import TOTAL
-from rap.sections.common import england_groups, has, significant_differences
+from rap.sections.common import carries_intervals, england_groups, has, significant_differences
 
 REASONS = "ceased_by_reason"
 ALL = "All children"
@@ -57,8 +57,7 @@ def difference_sentences(table: pd.DataFrame, year: int, measure: str = REASONS)
             out.append(f"{part}: {' and '.join(parts)} than for White British children.")
     if out:
         return [f"Compared with White British children, as a share of each group's {what[1]}:", *out]
-    tested = england_groups(table, measure, year)["ratio_to_reference_lower_95"]
-    if not tested.map(lambda v: isinstance(v, int | float)).any():
+    if not carries_intervals(england_groups(table, measure, year)):
         return [f"These figures carry no intervals, so differences in {what[0]} between groups are not tested."]
     return [f"No major group differs significantly from White British children in {what[0]}."]
 
