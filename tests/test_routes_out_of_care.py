@@ -107,3 +107,13 @@ def test_key_findings_lead_with_adoption_shares_and_name_only_significant_routes
     assert lines[0].startswith("Routes out of care: of children adopted in the year to 31 March 2024, 84% were White")
     assert len(lines) == 2 and lines[1].startswith("Routes out of care, adopted: more often for Mixed")
     assert lines[1].endswith("as a share of each group's children who stopped being looked after.")
+
+
+def test_the_mix_table_shows_white_british_beside_the_groups_compared_with_it():
+    t = _table()
+    wb = t[(t["measure"] == "ceased_by_reason") & (t["ethnicity_major"] == WHITE)].assign(
+        ethnicity_minor="White British", percentage=7
+    )
+    mix = R.mix_table(pd.concat([t, wb]), 2024)
+    assert list(mix.columns[1:5]) == [R.ALL, "White British", WHITE, MIXED]
+    assert (mix["White British"] == 7).all()

@@ -21,6 +21,7 @@ from rap.sections.common import carries_intervals, england_groups, has, signific
 
 REASONS = "ceased_by_reason"
 ALL = "All children"
+WHITE_BRITISH = "White British"
 
 
 def _majors() -> list[str]:
@@ -30,12 +31,20 @@ def _majors() -> list[str]:
 
 def mix_table(table: pd.DataFrame, year: int, measure: str = REASONS, first: str = "Reason care ended") -> pd.DataFrame:
     """England: for each breakdown of ``measure`` (reasons care ended, ages on starting, ...), the percentage of
-    each major group's children in it, as published (``c`` where suppressed); empty where the inputs lack it."""
+    each major group's children in it, and White British children's (the groups are compared with them), as
+    published (``c`` where suppressed); empty where the inputs lack it."""
     t = england_groups(table, measure, year)
     if t.empty:
         return pd.DataFrame()
+    wb = table[
+        (table["measure"] == measure)
+        & (table["time_period"] == year)
+        & (table["geographic_level"] == "National")
+        & (table["ethnicity_minor"] == WHITE_BRITISH)
+    ]
+    t = pd.concat([t, wb.assign(ethnicity_major=WHITE_BRITISH)])
     wide = t.pivot_table(index="breakdown", columns="ethnicity_major", values="percentage", aggfunc="first")
-    cols = [c for c in [TOTAL, *_majors()] if c in wide.columns]
+    cols = [c for c in [TOTAL, WHITE_BRITISH, *_majors()] if c in wide.columns]
     out = wide.reindex(index=catalogue()[measure]["breakdowns"], columns=cols).rename(columns={TOTAL: ALL})
     return out.reset_index().rename(columns={"breakdown": first})
 
