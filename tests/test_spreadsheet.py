@@ -348,3 +348,16 @@ def test_local_authority_figures_are_left_to_the_csvs_and_the_cover_says_so(tmp_
     rows = _table(book["cla_on_31_march"])
     assert len(rows) == 2 and "Darlington" not in _texts(book["cla_on_31_march"])
     assert any("region and local authority" in t and "open data CSV files" in t for t in _texts(book["Cover"]))
+
+
+def test_every_filter_names_its_default_item_for_ees(tmp_path: Path):
+    """EES selects a filter's default first and warns (no API) where a filter has none: its Total where it has
+    one, else its first item as written; indicators have none."""
+    d = tmp_path / "tables"
+    _cla(d)
+    _scorecard(d)
+    meta = pd.read_csv(d / "cla_on_31_march_by_ethnicity.meta.csv", dtype=str, keep_default_na=False)
+    assert dict(zip(meta["col_name"], meta["filter_default"]))["ethnicity_major"] == "Total"
+    assert set(meta.loc[meta["col_type"] == "Indicator", "filter_default"]) == {""}
+    meta = pd.read_csv(d / "quality_scorecard.meta.csv", dtype=str, keep_default_na=False)
+    assert dict(zip(meta["col_name"], meta["filter_default"]))["quality_dimension"] == "Completeness"
