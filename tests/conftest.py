@@ -25,6 +25,31 @@ def shared_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def published_build(tmp_path_factory, shared_dir):
+    """``published_build(year)``: the published route on DfE's release of ``year`` from the shared folder, built
+    once per session without rendering (about 15 s); returns the build's ``tables`` folder."""
+    from rap.cli import main
+
+    built: dict[int, Path] = {}
+
+    def build(year: int) -> Path:
+        if year not in built:
+            root = tmp_path_factory.mktemp(f"published{year}")
+            (root / "params").mkdir()
+            shutil.copy(REPO / "params" / "defaults.yaml", root / "params" / "defaults.yaml")
+            text = (REPO / "params" / "2024-published.yaml").read_text().replace("../shared", str(shared_dir))
+            text = text.replace("year: 2024", f"year: {year}").replace("cla-2024-release", f"cla-{year}-release")
+            (root / "params" / f"{year}-published.yaml").write_text(text)
+            args = ["run", "--params", str(root / "params" / f"{year}-published.yaml"), "--no-render"]
+            if main([*args, "--notebooks", str(REPO / "notebooks")]) != 0:
+                pytest.fail(f"rap run on DfE's {year} release failed")
+            [built[year]] = list(root.glob("outputs/**/tables"))
+        return built[year]
+
+    return build
+
+
+@pytest.fixture(scope="session")
 def small_project(tmp_path_factory) -> Path:
     """A project folder with the repo's defaults, a small-scale 2024 params file and the real notebooks."""
     root = tmp_path_factory.mktemp("project")

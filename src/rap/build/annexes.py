@@ -445,9 +445,9 @@ def methods_markdown(params: Params, inputs: dict[str, str], checks: Sequence[Ch
 # QA annex
 
 
-def qa_markdown(checks: Sequence[Check]) -> str:
+def qa_markdown(checks: Sequence[Check], reproduced: Path | None = None) -> str:
     """The QA annex: every check this build ran before the report (``rap.build.checks``), in order, with its
-    result."""
+    result; on the published route, the coverage of DfE's figures (``reproduced``: the check's CSV)."""
     t = pd.DataFrame([{"Check": c.name, "Result": c.result.capitalize(), "Detail": c.detail} for c in checks])
     failed = sum(c.result == FAILED for c in checks)
     out = [
@@ -459,8 +459,39 @@ def qa_markdown(checks: Sequence[Check]) -> str:
         "",
         table_markdown(t, "tbl-annex-qa", "Automated checks of this build"),
         *_attack_table(checks),
+        *_reproduction_table(reproduced),
     ]
     return "\n".join(out) + "\n"
+
+
+def _reproduction_table(csv: Path | None) -> list[str]:
+    """DfE's national figures by ethnic group, release table by release table: reproduced, differing, not
+    produced and why (``rap.build.reproduction``)."""
+    if csv is None or not csv.is_file():
+        return []
+    t = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    cols = {
+        "source_file": "DfE file",
+        "output_table": "Table here",
+        "figures": "Figures",
+        "reproduced": "Reproduced",
+        "differing": "Differing",
+        "not_produced": "Not produced",
+        "reason": "Reason",
+    }
+    t = t[list(cols)].rename(columns=cols)
+    t["Table here"] = t["Table here"].map(lambda n: f"`{n}.csv`" if n else "none")
+    t["Reason"] = t["Reason"].replace("", "-")
+    return [
+        "",
+        "## DfE's national figures by ethnic group",
+        "",
+        "Every national figure by ethnic group in DfE's release (every year and indicator: numbers, percentages, "
+        "DfE's symbols), looked up in the tables this build wrote. *Reproduced*: the same number or symbol at the "
+        "same year, breakdown and group.",
+        "",
+        table_markdown(t, "tbl-annex-dfe-figures", "DfE's national figures by ethnic group in this build's tables"),
+    ]
 
 
 def _attack_table(checks: Sequence[Check]) -> list[str]:

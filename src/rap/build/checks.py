@@ -95,6 +95,7 @@ TABLE_FORMAT = "Table {table}: EES format and symbols"
 LEAK_SCAN = "Leak scan of every output file (identifiers of the inputs, small counts)"
 DISCLOSURE_ATTACK = "Disclosure attack: {attack}"
 EES_SCREENER = "DfE's EES screener (eesyscreener) on every published table"
+DFE_FIGURES = "DfE's national figures by ethnic group reproduced in the tables (published route)"
 
 
 def _params_problem(params: Params) -> str | None:
@@ -239,6 +240,24 @@ def ees_screener(build: Build) -> list[Check]:
     return [Check(EES_SCREENER, PASSED if ok else FAILED, text)]
 
 
+def dfe_figures_reproduced(build: Build) -> list[Check]:
+    """On the published route, every national figure by ethnic group of DfE's release looked up in the tables
+    written (``rap.build.reproduction``); the coverage table goes to ``qa/`` for the QA annex."""
+    from rap.build import reproduction
+    from rap.inputs.kinds import input_kind
+    from rap.inputs.published import read_release
+
+    tables = build.staging / "tables"
+    if not input_kind(build.params).published or not tables.is_dir():
+        return []
+    table = reproduction.reproduction(read_release(build.params), tables)
+    qa = build.staging / "qa"
+    qa.mkdir(parents=True, exist_ok=True)
+    table.to_csv(qa / reproduction.REPRODUCTION_CSV, index=False, lineterminator="\n")
+    ok, text = reproduction.summary(table)
+    return [Check(DFE_FIGURES, PASSED if ok else FAILED, text)]
+
+
 def leak_scan(build: Build) -> list[Check]:
     """The leak scan of every output file (``rap.build.leaks``): fails on any finding (the build stops)."""
     scan = build.scan
@@ -291,6 +310,7 @@ REGISTRY: tuple[Registered, ...] = (
     Registered((TABLE_FORMAT,), BEFORE_REPORT, tables_format),
     Registered((DISCLOSURE_ATTACK,), BEFORE_REPORT, disclosure_attack),
     Registered((EES_SCREENER,), BEFORE_REPORT, ees_screener),
+    Registered((DFE_FIGURES,), BEFORE_REPORT, dfe_figures_reproduced),
     Registered((LEAK_SCAN,), AFTER_SCAN, leak_scan),
 )
 

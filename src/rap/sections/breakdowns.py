@@ -486,6 +486,47 @@ def write_tables(table: pd.DataFrame, out: Path) -> list[Path]:
     return paths
 
 
+def write_dfe_tables(data: Inputs, out: Path) -> list[Path]:
+    """On the published route, DfE's other national figures by ethnicity as published
+    (:func:`rap.measures.dfe_figures.republished`), one EES table per release table: ``tables/dfe_*.csv``.
+    Nothing is written from record-level inputs (the figures are DfE's)."""
+    from rap.measures.dfe_figures import figure_map, republished
+
+    if not data.published:
+        return []
+    fmap = figure_map()
+    specs = {s["output"]: s for s in fmap["tables"].values()}
+    paths = []
+    for name, t in republished(data.release).items():
+        spec = specs[name]
+        named = {f["column"]: f["label"] for f in (spec.get("filters") or {}).values()}
+        named.update({"ethnicity_major": "Ethnic group (major)", "ethnicity_minor": "Ethnic group (minor)"})
+        # a filter with one level is no filter (EES refuses it): DfE's care leavers have major groups only
+        filters = {c: label for c, label in named.items() if t[c].nunique() > 1}
+        t = t.drop(columns=[c for c in named if c not in filters])
+        indicators = {
+            c: (fmap["indicators"][c]["label"], fmap["indicators"][c]["unit"], fmap["indicators"][c]["dp"])
+            for c in t.columns
+            if c in fmap["indicators"]
+        }
+        path = out / "tables" / f"{name}.csv"
+        write_ees(with_ees_columns(t, year="time_period"), path, filters=filters, indicators=indicators)
+        paths.append(path)
+    return paths
+
+
+def dfe_tables_note(paths: list[Path]) -> str:
+    """The sentence naming the tables of DfE's figures republished as published (empty when none)."""
+    if not paths:
+        return ""
+    names = ", ".join(f"`{p.name}`" for p in paths)
+    return (
+        "DfE's other national figures by ethnic group are republished exactly as DfE published them (numbers "
+        f"rounded to the nearest 10, DfE's symbols kept) in {names}; the QA annex lists how many of the "
+        "release's figures the tables reproduce."
+    )
+
+
 # ----------------------------------------------------------------------------------- for the chapter
 
 
