@@ -103,10 +103,37 @@ def built_table(tmp_path_factory, repo_root):
 
 
 def test_key_findings_lead_with_adoption_shares_and_name_only_significant_routes():
+    """Plain English (issue 18): shares of adoptions beside shares looked after (a suppressed group left out),
+    then only the routes whose ratio to White British excludes 1, judged on the unrounded limits."""
     lines = R.summary_lines(_table(), 2024)
-    assert lines[0].startswith("Routes out of care: of children adopted in the year to 31 March 2024, 84% were White")
-    assert len(lines) == 2 and lines[1].startswith("Routes out of care, adopted: more often for Mixed")
-    assert lines[1].endswith("as a share of each group's children who stopped being looked after.")
+    assert lines == [
+        "Children from the White ethnic group made up 84% of children adopted in the year to 31 March 2024, against "
+        "71% of children looked after on 31 March; Mixed 11% against 11% (@tbl-routes).",
+        "Of children who left care in the year to 31 March 2024, compared with White British children, children "
+        "from the Mixed ethnic group were adopted more often; children from the Black ethnic group were adopted "
+        "less often (@tbl-routes).",
+    ]
+
+
+def test_a_group_that_differs_in_two_routes_is_named_once():
+    t = _table()
+    home = (t["breakdown"] == "Returned home to parents or others with parental responsibility") & (
+        t["ethnicity_major"] == BLACK
+    )
+    t.loc[home, ["ratio_to_reference_lower_95", "ratio_to_reference_upper_95"]] = [0.5, 0.8]
+    t.loc[home, "ratio_to_reference" + B.DIRECTION] = -1.0
+    line = R.routes_finding(t, 2024)
+    assert "children from the Black ethnic group were adopted less often and returned home less often" in line
+    assert line.count("Black") == 1
+
+
+def test_no_routes_finding_without_intervals_or_reasons():
+    t = _table().astype({"ratio_to_reference_lower_95": object})
+    t["ratio_to_reference_lower_95"] = "x"
+    assert R.routes_finding(t, 2024) == ""
+    no_reasons = _table()[lambda d: d["measure"] != "ceased_by_reason"]
+    assert R.routes_finding(no_reasons, 2024) == ""
+    assert R.adoption_finding(no_reasons, 2024).endswith("against 11%.")  # no table to point to
 
 
 def test_the_mix_table_shows_white_british_beside_the_groups_compared_with_it():

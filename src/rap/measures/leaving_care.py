@@ -28,6 +28,13 @@ def reason_groups() -> dict[str, tuple[str, ...]]:
         return {k: tuple(v) for k, v in yaml.safe_load(fh)["groups"].items()}
 
 
+@cache
+def reason_phrases() -> dict[str, str]:
+    """Reason group label -> how a sentence says a child left care that way (``rap/data/ceased_reasons.yaml``)."""
+    with resources.files("rap.data").joinpath("ceased_reasons.yaml").open("r", encoding="utf-8") as fh:
+        return dict(yaml.safe_load(fh)["phrases"])
+
+
 def _group_of(rec: pd.Series) -> pd.Series:
     """Each REC's reason group; a code in no group is an error (a new DfE code must be placed first)."""
     lookup = {code: group for group, codes in reason_groups().items() for code in codes}

@@ -48,7 +48,18 @@ from rap.domain.disclosure import (
 from rap.domain.ees import with_ees_columns, write_ees
 from rap.inputs.front import Inputs
 from rap.measures import catalogue, compute_all
-from rap.sections.common import DIRECTION, carries_intervals, england_groups, has, significant_differences
+from rap.sections.common import (
+    DIRECTION,
+    capital,
+    carries_intervals,
+    children_from,
+    england_groups,
+    has,
+    join_words,
+    short_name,
+    significant_differences,
+    significant_sides,
+)
 
 TOTAL = "Total"
 WHITE_BRITISH = "White British"
@@ -66,6 +77,9 @@ RATE_MEASURES = (
 
 #: Measures whose ratios between groups are not published (see publication_table).
 NO_RATIO_MEASURES = ("uasc_on_31_march", "uasc_started")
+#: The column (never published) holding the population behind a row's rate, as the rate used it: the key
+#: findings set a group's share of children looked after beside its share of all children.
+POPULATION = "_population"
 
 INDICATORS = {
     "number": ("Number", "", 0),
@@ -326,6 +340,7 @@ def publication_table(measures: pd.DataFrame, params: Params, population: pd.Dat
     has_pop = is_rate & np.isfinite(p) & (p > 0)
     for col, vals in _rate_columns(k, p, has_pop, is_rate).items():
         out[col] = vals
+    out[POPULATION] = np.where(has_pop, p, np.nan)
     for col, vals in _rate_ratio_columns(df, pop, k, p, has_pop, out, base).items():
         out[col] = vals
 
@@ -409,6 +424,7 @@ def _with_published_rates(out: pd.DataFrame, population: pd.DataFrame) -> pd.Dat
         res[col] = [v if r else cur for v, r, cur in zip(vals, is_rate, out[col])]
     for col, vals in _rate_ratio_columns(df, pop, k, p, has_pop, out, 10).items():
         res[col] = vals
+    res[POPULATION] = np.where(has_pop, p, np.nan)
     no_ratio = df["measure"].isin(NO_RATIO_MEASURES).to_numpy()
     for col in [c for c in res.columns if c.startswith(("ratio_to_reference", "ratio_to_all_children"))]:
         res[col] = res[col].astype(object).where(~no_ratio, out[col] if col in out else np.nan)
@@ -698,37 +714,133 @@ def population_note(data: Inputs) -> str:
     ethnic group on DfE's published counts divide by an estimated population whose error no interval holds."""
     if data.published:
         return (
-            "; children by ethnic group estimated from ONS totals and school census shares, an error the "
-            "intervals leave out"
+            "The child population by ethnic group is estimated from ONS totals and school census shares, an error "
+            "the intervals leave out."
         )
-    return "; the population by ethnic group is synthetic" if data.synthetic else ""
+    return "The child population by ethnic group is synthetic." if data.synthetic else ""
 
 
 def write_summary(table: pd.DataFrame, out: Path, year: int, population_note: str = "") -> None:
-    """Key findings for the front page: only significant differences are named. ``population_note`` says
-    where the population behind the rates came from (e.g. that it is synthetic)."""
+    """Key findings for the front page, in plain English: who is over- or under-represented among children
+    looked after, and who goes missing or moves placement more often, naming only significant differences.
+    ``population_note`` says where the population behind the rates came from (e.g. that it is synthetic)."""
     from rap.sections.common import write_summary as _write
 
-    lines = []
-    for measure, breakdown, what in (
-        ("cla_on_31_march", TOTAL, "Children looked after on 31 March"),
-        ("missing", "Children who went missing", "Children who went missing"),
-        ("placement_stability", "3 or more placements", "Children with 3 or more placements"),
-    ):
+    lines = [representation_sentence(table, year, population_note), experience_sentence(table, year)]
+    _write(out, "03_breakdowns", [line for line in lines if line])
+
+
+def _population_shares(table: pd.DataFrame, year: int) -> tuple[pd.Series, pd.Series]:
+    """England's major groups: (share of children looked after on 31 March, share of all children), from the
+    published numbers and the population the rates used."""
+    t = england_groups(table, "cla_on_31_march", year, TOTAL).set_index("ethnicity_major")
+    num = pd.to_numeric(t["number"].where(t["number"].map(lambda v: not isinstance(v, str))), errors="coerce")
+    pop = pd.to_numeric(t[POPULATION], errors="coerce") if POPULATION in t else pd.Series(np.nan, index=t.index)
+    return num / num.get(TOTAL, np.nan), pop / pop.get(TOTAL, np.nan)
+
+
+def _pair(a: float, b: float) -> tuple[str, str]:
+    """Two shares as the sentence shows them: whole numbers, one decimal place where whole numbers would tie."""
+    places = 1 if round(a * 100) == round(b * 100) else 0
+    return percent(a, places), percent(b, places)
+
+
+def representation_sentence(table: pd.DataFrame, year: int, population_note: str = "") -> str:
+    """Groups over- and under-represented among children looked after: their rate's ratio to all children's has
+    a 95% interval wholly above or below 1; each named with its share of children looked after and of all
+    children. Empty where the inputs give no rates."""
+    if not has(table, "cla_on_31_march", TOTAL):
+        return ""
+    t = england_groups(table, "cla_on_31_march", year, TOTAL)
+    if not carries_intervals(t, "ratio_to_all_children"):
+        return (
+            f"The figures for children looked after on 31 March {year} carry no confidence intervals, so "
+            "over- and under-representation are not tested (@tbl-cla)."
+        )
+    sides = significant_sides(table, "cla_on_31_march", TOTAL, year, ratio="ratio_to_all_children")
+    cla, pop = _population_shares(table, year)
+    over = [g for g, s in sides.items() if s > 0 and np.isfinite(cla.get(g, np.nan) * pop.get(g, np.nan))]
+    under = [g for g, s in sides.items() if s < 0 and np.isfinite(cla.get(g, np.nan) * pop.get(g, np.nan))]
+    note = f" {population_note}" if population_note else ""
+    if not (over or under):
+        return (
+            f"No ethnic group was significantly over- or under-represented among children looked after on 31 "
+            f"March {year}, compared with all children (@tbl-cla).{note}"
+        )
+    said = []
+    if over:
+        said.append(f"{children_from(over)} were over-represented among children looked after on 31 March {year}")
+    if under:
+        said.append(f"{children_from(under)} under-represented")
+    figures = []
+    for i, g in enumerate(over + under):
+        a, b = _pair(cla[g], pop[g])
+        figures.append(
+            f"{short_name(g)} {a} of children looked after against {b} of all children"
+            if i == 0
+            else f"{short_name(g)} {a} against {b}"
+        )
+    return f"{capital(', and '.join(said))}: {'; '.join(figures)} (@tbl-cla).{note}"
+
+
+#: The experiences the key findings compare with White British children: (measure, breakdown, table label,
+#: what the children did).
+EXPERIENCES = (
+    ("missing", "Children who went missing", "missing", "went missing"),
+    ("placement_stability", "3 or more placements", "placements", "had 3 or more placements in the year"),
+)
+
+
+def experience_sentence(table: pd.DataFrame, year: int) -> str:
+    """Which groups went missing, or moved placement 3 or more times, significantly more or less often than
+    White British children, with each group's percentage beside White British children's."""
+    tested, untested = [], []
+    for measure, breakdown, label, did in EXPERIENCES:
         if not has(table, measure, breakdown):
             continue
-        diffs = significant_differences(table, measure, breakdown, year)
-        if not carries_intervals(table[(table["measure"] == measure) & (table["time_period"] == year)]):
-            lines.append(
-                f"{what}, {year}: published figures carry no confidence intervals, so differences "
-                "between groups are not tested."
-            )
-        elif diffs:
-            basis = f" (rates per 10,000 children{population_note})" if measure in RATE_MEASURES else ""
-            lines.append(f"{what}, {year}{basis}: compared with White British, " + "; ".join(diffs) + ".")
-        else:
-            lines.append(f"{what}, {year}: no major ethnic group differs significantly from White British.")
-    _write(out, "03_breakdowns", lines)
+        t = england_groups(table, measure, year, breakdown)
+        if not carries_intervals(t):
+            untested.append((did, label))
+            continue
+        sides = significant_sides(table, measure, breakdown, year)
+        wb = _white_british_percentage(table, measure, breakdown, year)
+        pct = t.set_index("ethnicity_major")["percentage"]
+        for side, word in ((1, "more"), (-1, "less")):
+            groups = [g for g, s in sides.items() if s == side]
+            if groups:
+                shown = ", ".join((short_name(g) if len(groups) > 1 else "") + _as_percent(pct[g]) for g in groups)
+                figures = " ".join(
+                    p for p in (shown.strip(), f"against{_as_percent(wb)}" if _as_percent(wb) else "") if p
+                )
+                inner = f"{figures}; @tbl-{label}" if figures else f"@tbl-{label}"
+                tested.append(f"{children_from(groups)} {did} {word} often ({inner})")
+        if not sides:
+            tested.append(f"no ethnic group {did} significantly more or less often (@tbl-{label})")
+    out = f"Compared with White British children, {'; '.join(tested)}." if tested else ""
+    if untested:
+        who = join_words([f"who {did}" for did, _ in untested])
+        refs = join_words([f"@tbl-{label}" for _, label in untested])
+        out += (" " if out else "") + (
+            f"The figures on {who} carry no confidence intervals, so differences between groups are not tested "
+            f"({refs})."
+        )
+    return out
+
+
+def _as_percent(value: object) -> str:
+    """`` 12%`` for a published percentage, nothing for a symbol (``c``, ``x``)."""
+    return f" {value}%" if pd.notna(pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]) else ""
+
+
+def _white_british_percentage(table: pd.DataFrame, measure: str, breakdown: str, year: int) -> object:
+    t = table[
+        (table["measure"] == measure)
+        & (table["breakdown"] == breakdown)
+        & (table["time_period"] == year)
+        & (table["geographic_level"] == "National")
+        & (table["ethnicity_minor"] == WHITE_BRITISH)
+    ]
+    return t["percentage"].iloc[0] if len(t) else X
 
 
 def rate_note(table: pd.DataFrame, measure: str, year: int, population_source: str) -> str:

@@ -69,10 +69,10 @@ def england_groups(table: pd.DataFrame, measure: str, year: int, breakdown: str 
     return table[sel]
 
 
-def carries_intervals(rows: pd.DataFrame) -> bool:
-    """Whether any ratio to White British among ``rows`` has limits to judge it by: where none has (DfE's
-    published percentages), no difference is tested and the text says so."""
-    return bool(rows["ratio_to_reference_lower_95"].map(lambda v: isinstance(v, int | float)).any())
+def carries_intervals(rows: pd.DataFrame, ratio: str = "ratio_to_reference") -> bool:
+    """Whether any ratio to White British (or ``ratio``) among ``rows`` has limits to judge it by: where none
+    has (DfE's published percentages), no difference is tested and the text says so."""
+    return bool(rows[ratio + "_lower_95"].map(lambda v: isinstance(v, int | float)).any())
 
 
 def significant_differences(table: pd.DataFrame, measure: str, breakdown: str, year: int) -> list[str]:
@@ -92,12 +92,52 @@ def significant_differences(table: pd.DataFrame, measure: str, breakdown: str, y
     return out
 
 
-def _side(row: object, lo: object, hi: object) -> int:
-    """1 or -1 where the ratio to White British is significantly above or below 1, from the unrounded limits
-    (:data:`DIRECTION`) when the table has them, else from the limits as shown; 0 otherwise."""
+def _side(row: object, lo: object, hi: object, ratio: str = "ratio_to_reference") -> int:
+    """1 or -1 where the ratio (to White British, or ``ratio``) is significantly above or below 1, from the
+    unrounded limits (:data:`DIRECTION`) when the table has them, else from the limits as shown; 0 otherwise."""
     if not (isinstance(lo, int | float) and isinstance(hi, int | float)):
         return 0
-    d = getattr(row, "ratio_to_reference" + DIRECTION, None)
+    d = getattr(row, ratio + DIRECTION, None)
     if isinstance(d, int | float) and np.isfinite(d):
         return int(d)
     return 1 if lo > 1 else (-1 if hi < 1 else 0)
+
+
+def significant_sides(
+    table: pd.DataFrame, measure: str, breakdown: str, year: int, ratio: str = "ratio_to_reference"
+) -> dict[str, int]:
+    """{major group label: 1 or -1} for England's groups whose ``ratio`` (to White British, or to all children)
+    has a 95% interval wholly above or below 1: the groups a key finding may call higher or lower."""
+    t = england_groups(table, measure, year, breakdown)
+    t = t[~t["ethnicity_major"].isin([TOTAL, eth.major_label("unknown")])]
+    out = {}
+    for r in t.itertuples():
+        side = _side(r, getattr(r, ratio + "_lower_95"), getattr(r, ratio + "_upper_95"), ratio)
+        if side:
+            out[r.ethnicity_major] = side
+    return out
+
+
+# ------------------------------------------------------------------ plain-English key findings
+
+
+def join_words(words: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def short_name(label: str) -> str:
+    """The short name of a major group in a sentence (``Mixed`` for "Mixed or Multiple ethnic groups")."""
+    short = eth.major_groups().set_index("label_cla")["label_short"]
+    return str(short.get(label, label))
+
+
+def children_from(labels: list[str]) -> str:
+    """``children from the Mixed ethnic group``, ``children from the Mixed and Black ethnic groups``: how
+    Ethnicity facts and figures names groups in a sentence."""
+    names = [short_name(g) for g in labels]
+    return f"children from the {join_words(names)} ethnic group" + ("s" if len(names) > 1 else "")
+
+
+def capital(text: str) -> str:
+    return text[:1].upper() + text[1:]

@@ -480,14 +480,13 @@ def series_chart_data(pub: pd.DataFrame, indicator: str) -> dict | None:
 
 
 def summary_lines(pub: pd.DataFrame, year: int) -> list[str]:
-    """Key findings for the front page: what the dashboard can show by ethnic group, and where it cannot."""
-    lines = []
+    """The key finding for the front page: how many dashboard indicators can be given by ethnic group, and how
+    far small numbers limit them for LAs."""
     cat = catalogue()
-    missing = [v["title"] for v in cat.values() if not v.get("available", True)]
     have = sorted(set(pub["indicator"]))
-    lines.append(
-        f"Dashboard: {len(have)} of {len(cat)} indicators about children in care can be computed by ethnic group"
-        + (f"; not from these inputs: {'; '.join(m[0].lower() + m[1:] for m in missing)}." if missing else ".")
+    line = (
+        f"{len(have)} of the {len(cat)} Children's Social Care Dashboard indicators about children in care can be "
+        f"given by ethnic group from these inputs (@tbl-dashboard-indicators)"
     )
     la = pub[
         (pub["geographic_level"] == "Local authority")
@@ -496,11 +495,9 @@ def summary_lines(pub: pd.DataFrame, year: int) -> list[str]:
     ]
     if len(la):
         shown = (~la["value"].isin([C, X, Z])).groupby(la["indicator"]).mean()
-        worst = shown.idxmin()
-        name = cat[worst]["title"].removesuffix(" (%)")
-        name = name[0].lower() + name[1:]
-        lines.append(
-            f"For LAs, small numbers limit a dashboard by ethnic group: for {name}, only "
-            f"{shown.min() * 100:.0f}% of LA values by major group can be published in {year}."
+        name = cat[shown.idxmin()]["title"].removesuffix(" (%)")
+        line += (
+            f"; for local authorities, small numbers hide many values by ethnic group: for {name[0].lower() + name[1:]}, "
+            f"{shown.min() * 100:.0f}% of LA values by major group can be published in {year}"
         )
-    return lines
+    return [line + "."]

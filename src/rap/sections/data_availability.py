@@ -177,7 +177,7 @@ def write_outputs(scan: pd.DataFrame, out, *, headline: str, gap_count: int, yea
         out,
         "01_data_availability",
         [
-            f"Data availability, {years[0]} to {years[-1]}: {headline}; {gap_count} gaps are listed in the "
-            "data availability chapter."
+            f"{headline[:1].upper() + headline[1:]}, {years[0]} to {years[-1]}; the data availability chapter "
+            f"lists {gap_count} {'gap' if gap_count == 1 else 'gaps'} (@tbl-availability)."
         ],
     )

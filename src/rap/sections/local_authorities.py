@@ -802,27 +802,27 @@ def funnel_title(sr: pd.DataFrame, funnel_level: float, year: int) -> str:
 
 
 def summary_lines(sr: pd.DataFrame, summary: pd.DataFrame, funnel_level: float) -> list[str]:
-    """Key findings for the front page, each readable on its own."""
+    """The key finding for the front page, in plain English: how far England's rates by ethnic group hold in
+    local authorities, and how many LAs lie beyond the funnel limits."""
     if sr.empty:
         return ["No LA had both a count and a population, so national results could not be tested locally."]
     pct = _pct(funnel_level)
     out = int((sr["flag"] != "Within the limits").sum())
-    tau = float(np.sqrt(sr["tau2"].iloc[0]))
-    lines = [
-        f"Local authorities: LAs commonly differ by a factor of about {np.exp(2 * tau):.1f} from the number of "
-        f"children looked after that England's rates by ethnic group predict for their children; allowing for that, "
-        f"{_n(out, 'LA')} of {len(sr)} {'lies' if out == 1 else 'lie'} outside the {pct} funnel limits."
-    ]
+    beyond = (
+        f"{out} {'local authority' if out == 1 else 'local authorities'} of {len(sr)} "
+        f"{'has' if out == 1 else 'have'} more or fewer children looked after than England's rates by ethnic group "
+        f"predict, beyond the {pct} funnel limits (@fig-la-funnel)"
+    )
     s = summary[summary["las_assessed"] > 0]
-    if not s.empty:
-        lo = s.loc[s["consistent_share"].idxmin()]
-        lines.append(
-            f"Allowing for how much LAs usually differ, England's rate for an ethnic group is consistent with an LA's "
-            f"own rate in {percent(lo['consistent_share'], 0)} of LAs for {lo['ethnicity_major']} and up to "
-            f"{percent(s['consistent_share'].max(), 0)} for other groups: England's rates are "
-            f"{_guide(float(lo['consistent_share']))}, and an LA's own figures are better where it has them."
-        )
-    return lines
+    if s.empty:
+        return [beyond[:1].upper() + beyond[1:] + "."]
+    lo, hi = float(s["consistent_share"].min()), float(s["consistent_share"].max())
+    spread = percent(lo, 0) if round(lo, 2) == round(hi, 2) else f"{percent(lo, 0)} to {percent(hi, 0)}"
+    return [
+        f"England's rates by ethnic group are {_guide(lo)}: allowing for how much LAs usually differ, they are "
+        f"consistent with an LA's own rate in {spread} of LAs, depending on the group (@tbl-la-pattern); "
+        f"{beyond}."
+    ]
 
 
 def pattern_table(summary: pd.DataFrame) -> pd.DataFrame:

@@ -17,7 +17,18 @@ from rap.domain import ethnicity as eth
 from rap.domain.disclosure import percent
 from rap.measures import catalogue
 from rap.measures.common import TOTAL
-from rap.sections.common import carries_intervals, england_groups, has, significant_differences
+from rap.measures.leaving_care import reason_phrases
+from rap.sections.common import (
+    capital,
+    carries_intervals,
+    children_from,
+    england_groups,
+    has,
+    join_words,
+    short_name,
+    significant_differences,
+    significant_sides,
+)
 
 REASONS = "ceased_by_reason"
 ALL = "All children"
@@ -113,14 +124,49 @@ def adoption_sentence(table: pd.DataFrame, year: int) -> str:
 
 
 def summary_lines(table: pd.DataFrame, year: int) -> list[str]:
-    """Key findings for the front page: the adoption shares, and up to two routes that differ significantly."""
-    share = adoption_sentence(table, year)
-    lines = [f"Routes out of care: {share[0].lower() + share[1:]}"]
-    reasons = difference_sentences(table, year)
-    for r in reasons[1:3] if len(reasons) > 1 else []:
-        part, _, rest = r.partition(": ")
-        lines.append(
-            f"Routes out of care, {part[0].lower() + part[1:]}: {rest.removesuffix('.')}, as a share of each "
-            "group's children who stopped being looked after."
+    """Key findings for the front page, in plain English: who is adopted against who is looked after, and the
+    routes out of care that differ significantly from White British children's."""
+    return [line for line in (adoption_finding(table, year), routes_finding(table, year)) if line]
+
+
+def adoption_finding(table: pd.DataFrame, year: int) -> str:
+    """Each major group's share of children adopted beside its share of children looked after (published
+    numbers; a share, so no test is claimed)."""
+    if not (has(table, "adopted") and has(table, "cla_on_31_march")):
+        return ""
+    a, c = shares(table, "adopted", year), shares(table, "cla_on_31_march", year)
+    groups = [g for g in a.index if np.isfinite(a[g]) and np.isfinite(c[g])]
+    if not groups:
+        return f"Too few children were adopted in the year to 31 March {year} to give each group's share."
+    first, rest = groups[0], groups[1:]
+    text = (
+        f"{capital(children_from([first]))} made up {percent(a[first], 0)} of children adopted in the year to 31 "
+        f"March {year}, against {percent(c[first], 0)} of children looked after on 31 March"
+    )
+    text += "".join(f"; {short_name(g)} {percent(a[g], 0)} against {percent(c[g], 0)}" for g in rest)
+    return text + (" (@tbl-routes)." if has(table, REASONS) else ".")
+
+
+def routes_finding(table: pd.DataFrame, year: int) -> str:
+    """The routes out of care that groups took significantly more or less often than White British children, as
+    a share of each group's children who left care; groups that differ in the same ways named together."""
+    if not has(table, REASONS) or not carries_intervals(england_groups(table, REASONS, year)):
+        return ""
+    phrases = reason_phrases()
+    actions: dict[tuple[str, ...], list[str]] = {}
+    for part in catalogue()[REASONS]["breakdowns"]:
+        sides = significant_sides(table, REASONS, part, year)
+        for side, word in ((1, "more"), (-1, "less")):
+            groups = tuple(g for g, s in sides.items() if s == side)
+            if groups:
+                actions.setdefault(groups, []).append(f"{phrases[part]} {word} often")
+    if not actions:
+        return (
+            f"No ethnic group left care in the year to 31 March {year} by any route significantly more or less "
+            "often than White British children (@tbl-routes)."
         )
-    return lines
+    clauses = [f"{children_from(list(g))} {join_words(did)}" for g, did in actions.items()]
+    return (
+        f"Of children who left care in the year to 31 March {year}, compared with White British children, "
+        f"{'; '.join(clauses)} (@tbl-routes)."
+    )

@@ -442,11 +442,10 @@ def _record_summary_lines(res: RecordQuality) -> list[str]:
     worst = sc.sort_values("value").iloc[0]
     flagged = int(res.funnel["flagged"].sum())
     return [
-        f"Ethnicity was recorded for {percent(completeness.iloc[0])} "
-        f"of children in the {res.year} SSDA903 return; the weakest quality dimension is "
-        f"{DIMENSIONS[worst['dimension']].lower()} ({worst['collection']}, {percent(worst['value'])}, {worst['rag']}).",
-        f"{flagged} of {len(res.funnel)} local authorities record ethnicity significantly less completely than "
-        f"England (outside the {percent(res.params.quality_rag.funnel_level)} funnel limit).",
+        f"Ethnicity was recorded for {percent(completeness.iloc[0])} of children in the {res.year} SSDA903 return; "
+        f"{flagged} of {len(res.funnel)} local authorities recorded it significantly less completely than England "
+        f"(@fig-funnel). The weakest aspect of quality was {DIMENSIONS[worst['dimension']].lower()} "
+        f"({worst['collection']}, {percent(worst['value'])}, rated {worst['rag']}; @tbl-scorecard)."
     ]
 
 
@@ -544,8 +543,8 @@ def write_published_outputs(pq: PublishedQuality, out: Path, params: Params) -> 
         SECTION,
         [
             f"In DfE's {params.year} release, ethnicity was refused or not yet obtained for {int(last['unknown']):,} of "
-            f"{int(last['total']):,} children looked after on 31 March {int(last['year'])} ({percent(last['unknown_share'])}); "
-            "the other quality dimensions need record-level data."
+            f"{int(last['total']):,} children looked after on 31 March {int(last['year'])} ({percent(last['unknown_share'])}; "
+            "@tbl-published-unknown); the other aspects of quality need record-level data."
         ],
     )
 
