@@ -85,10 +85,10 @@ def _entry(hist: pd.DataFrame, on: pd.DataFrame, when: str) -> pd.Series:
 
 def _first_in_period(hist: pd.DataFrame, on: pd.DataFrame, mask: pd.Series, name: str) -> pd.Series:
     """For each row of ``on`` (KEY + entry + until), the first DECOM of an episode selected by ``mask`` in
-    the period from ``entry`` to ``until``."""
+    the period from ``entry`` to ``until`` (from the earliest episode in the inputs when ``entry`` is not known)."""
     ep = hist.loc[mask.to_numpy(dtype=bool), ["LA", "CHILD", "DECOM"]]
     m = merge_on_child(on[[*KEY, "entry", "until"]].reset_index(), ep, ["LA", "CHILD"], "left")
-    m = m.loc[(m["DECOM"] >= m["entry"]) & (m["DECOM"] <= m["until"])]
+    m = m.loc[(m["entry"].isna() | (m["DECOM"] >= m["entry"])) & (m["DECOM"] <= m["until"])]
     return m.groupby("index")["DECOM"].min().reindex(on.index).rename(name)
 
 
