@@ -31,7 +31,7 @@ from rap.domain import ethnicity as eth
 from rap.domain.disclosure import C, hidden_small, national_counts, published_numbers
 from rap.domain.ees import with_ees_columns, write_ees
 from rap.inputs.front import Inputs
-from rap.measures import average_catalogue
+from rap.measures import average_catalogue, catalogue
 from rap.measures.adoption import average_measures, stage_labels
 
 TOTAL = "Total"
@@ -202,6 +202,8 @@ def headline(table: pd.DataFrame, year: int) -> str:
     t = _england(table, "adoption_timeliness", year)
     t = t[t["ethnicity_major"].eq(TOTAL)].set_index("stage")
     age, entry = "Age at adoption", "Entry into care to adoption"
+    if t.empty:
+        return ""
     if age not in t.index or t.at[age, "average_days"] == C:
         return "Too few children were adopted to publish their average age at adoption."
     text = (
@@ -211,3 +213,21 @@ def headline(table: pd.DataFrame, year: int) -> str:
     if entry in t.index and t.at[entry, "average_days"] != C:
         text += f", and had waited on average {t.at[entry, 'average_days']} days from entering care to adoption"
     return text + "."
+
+
+def summary_lines(table: pd.DataFrame, year: int) -> list[str]:
+    """Key findings for the front page: the headline averages and up to two stages that differ."""
+    head = headline(table, year)
+    lines = [f"Adoption: {head[0].lower() + head[1:]}"] if head else []
+    diffs = difference_sentences(table, year)
+    return lines + [f"Adoption stages, {d[0].lower() + d[1:]}" for d in diffs[1:3]]
+
+
+#: The count measures of the chapter's adoption and re-entry sections, defined beside the averages.
+COUNT_MEASURES = ("placement_order_not_placed", "reentered_within_12_months")
+
+
+def definitions() -> pd.DataFrame:
+    """Title and definition (``measures.yaml``) of the averages and of the chapter's new count measures."""
+    entries = {**average_catalogue(), **{m: catalogue()[m] for m in COUNT_MEASURES}}
+    return pd.DataFrame([{"Measure": e["title"], "Definition": e["definition"]} for e in entries.values()])
