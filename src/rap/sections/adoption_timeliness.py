@@ -206,12 +206,13 @@ def headline(table: pd.DataFrame, year: int) -> str:
         return ""
     if age not in t.index or t.at[age, "average_days"] == C:
         return "Too few children were adopted to publish their average age at adoption."
+    y, m = (int(v) for v in str(t.at[age, "average_years_months"]).split(":"))
     text = (
-        f"Children adopted in the year to 31 March {year} were on average {t.at[age, 'average_years_months']} "
-        f"(years:months) old when adopted ({t.at[age, 'number']} children, rounded)"
+        f"Children adopted in the year to 31 March {year} were on average {y} years {m} months old when adopted "
+        f"({t.at[age, 'number']} children, rounded)"
     )
     if entry in t.index and t.at[entry, "average_days"] != C:
-        text += f", and had waited on average {t.at[entry, 'average_days']} days from entering care to adoption"
+        text += f", {t.at[entry, 'average_days']} days on average after entering care"
     return text + "."
 
 
