@@ -10,9 +10,9 @@ regional rows, the one table every published figure about them comes from (:func
   wherever the number is ``c``, so no average of a few children (and no average of one child: their own value)
   is published; an average is never a median, minimum or maximum;
 * complementary suppression: where exactly one group under a parent (a minor group in its major, a major
-  group in the total) is suppressed with children in it, the smallest other published group with children is
-  suppressed too, so the parent's average and its other groups' cannot be differenced to give it (with counts
-  published rounded, such a difference is rough anyway).
+  group in the total, a region in England) is suppressed with children in it, the smallest other published
+  group with children is suppressed too, so the parent's average and its other groups' cannot be differenced
+  to give it (with counts published rounded, such a difference is rough anyway).
 
 This is the one place disclosure control is applied to these averages; the chapter's tables and sentences,
 and ``tables/adoption_timeliness_by_ethnicity.csv`` and ``tables/placement_order_waiting_by_ethnicity.csv``,
@@ -57,20 +57,40 @@ def years_months(days: float) -> str:
     return f"{months // 12:02d}:{months % 12:02d}"
 
 
-def _complementary(out: pd.DataFrame, hide: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """``hide`` with complementary suppression (module docstring) among the minors of each major and among the
-    majors of the total, within each measure, year, area and stage."""
-    hide = hide.copy()
-    keys = ["measure", "time_period", "geographic_level", "region_name", "breakdown"]
+def _parents(out: pd.DataFrame) -> list[tuple[np.ndarray, list[str]]]:
+    """Groups of rows that add up to a published parent: (rows, columns naming the parent) for the minors of
+    each major, the majors of the total, and the regions of England, within each measure, year and stage."""
+    keys = ["measure", "time_period", "breakdown"]
     minor = out["ethnicity_minor"].ne(TOTAL).to_numpy()
-    major_rows = (~minor) & out["ethnicity_major"].ne(TOTAL).to_numpy()
-    for rows, parent in ((minor, [*keys, "ethnicity_major"]), (major_rows, keys)):
-        for _, idx in out[rows].groupby(parent, sort=False).groups.items():
-            pos = out.index.get_indexer(idx)
-            lone = hide[pos] & (n[pos] > 0)
-            shown = ~hide[pos] & (n[pos] > 0)
-            if lone.sum() == 1 and shown.any():
-                hide[pos[shown][np.argmin(n[pos][shown])]] = True
+    major = (~minor) & out["ethnicity_major"].ne(TOTAL).to_numpy()
+    region = out["geographic_level"].eq("Regional").to_numpy()
+    area = [*keys, "geographic_level", "region_name"]
+    return [
+        (minor, [*area, "ethnicity_major"]),
+        (major, area),
+        (region, [*keys, "ethnicity_major", "ethnicity_minor"]),
+    ]
+
+
+def _complementary(out: pd.DataFrame, hide: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """``hide`` with complementary suppression (module docstring): where one group of a parent is hidden with
+    children in it, the smallest other shown group with children is hidden too; repeated until nothing changes
+    (a second suppression can leave another parent with one)."""
+    hide = hide.copy()
+    parents = [
+        (rows, out.index[rows].groupby(out.loc[rows, cols].apply(tuple, axis=1))) for rows, cols in _parents(out)
+    ]
+    changed = True
+    while changed:
+        changed = False
+        for _, groups in parents:
+            for idx in groups.values():
+                pos = out.index.get_indexer(idx)
+                lone = hide[pos] & (n[pos] > 0)
+                shown = ~hide[pos] & (n[pos] > 0)
+                if lone.sum() == 1 and shown.any():
+                    hide[pos[shown][np.argmin(n[pos][shown])]] = True
+                    changed = True
     return hide
 
 
@@ -212,7 +232,7 @@ def headline(table: pd.DataFrame, year: int) -> str:
         f"({t.at[age, 'number']} children, rounded)"
     )
     if entry in t.index and t.at[entry, "average_days"] != C:
-        text += f", {t.at[entry, 'average_days']} days on average after entering care"
+        text += f", and were adopted on average {t.at[entry, 'average_days']} days after entering care"
     return text + "."
 
 
