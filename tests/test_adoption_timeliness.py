@@ -281,3 +281,26 @@ def test_synthetic_reentry_denominator_is_the_starters(synthetic):
     assert set(r["time_period"]) == set(p.series_years[1:])
     for y in p.series_years[1:]:
         assert _at(r, col="denominator", year=y) == _at(s, col="number", year=y)
+
+
+def _published(cells: dict[str, tuple]) -> pd.DataFrame:
+    """England rows of a published averages table: group -> (number, days, lower, upper)."""
+    rows = []
+    for g, (n, d, lo, hi) in cells.items():
+        major, minor = ("White", WB) if g == WB else (g, "Total")
+        rows.append(dict(measure="adoption_timeliness", time_period=2024, geographic_level="National",
+                         region_name="", ethnicity_major=major, ethnicity_minor=minor, stage=ENTRY_ADOPTED,
+                         number=n, average_days=d, average_years_months=T.years_months(d) if d != C else C,
+                         average_lower_95=lo, average_upper_95=hi))  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_sentences_name_only_groups_whose_intervals_do_not_overlap_white_british():
+    black, asian = "Black, African, Caribbean or Black British", "Asian or Asian British"
+    t = _published({"Total": (500, 700, 680, 720), WB: (300, 650, 630, 670), black: (40, 800, 700, 900),
+                    asian: (30, 690, 640, 740), "Mixed or Multiple ethnic groups": ("c", C, C, C)})  # fmt: skip
+    s = T.difference_sentences(t, 2024)
+    assert s[1] == f"{ENTRY_ADOPTED}: longer for {black} children than for White British children."
+    assert len(s) == 2 and asian not in s[1] and "Mixed" not in s[1]
+    t.loc[t["ethnicity_major"] == black, "average_lower_95"] = 660  # overlaps 630 to 670: no claim
+    assert T.difference_sentences(t, 2024)[0].startswith("No major group")
