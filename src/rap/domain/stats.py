@@ -120,6 +120,18 @@ def wilson_ci(count: ArrayLike, n: ArrayLike, level: float = 0.95) -> Interval:
 # counts and rates
 
 
+def mean_ci(n: ArrayLike, total: ArrayLike, total_sq: ArrayLike, level: float = 0.95) -> tuple[Interval, np.ndarray]:
+    """Mean with its t-interval, and the standard deviation, from each group's count, sum and sum of squares
+    (what can be added up over areas and groups). NaN where ``n`` < 2 (no spread, no interval)."""
+    n, s, ss = _arr(n), _arr(total), _arr(total_sq)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(n > 0, s / n, np.nan)
+        var = np.where(n > 1, np.maximum(ss - s * s / n, 0) / (n - 1), np.nan)
+        sd = np.sqrt(var)
+        half = stats.t.ppf(0.5 + level / 2, np.where(n > 1, n - 1, np.nan)) * sd / np.sqrt(n)
+    return Interval(mean, mean - half, mean + half), sd
+
+
 def byar_limits(count: ArrayLike, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Byar's approximation to the Poisson limits of a count O (accurate for O >= 10).
 

@@ -25,6 +25,7 @@ from importlib import resources
 import pandas as pd
 import yaml
 
+from rap.measures.adoption import average_measures, placement_order_not_placed, reentered_within_12_months
 from rap.measures.care_leavers import care_leavers
 from rap.measures.cla import ceased, cla_during_year, cla_on_31_march, started
 from rap.measures.common import TIDY_COLUMNS, group_order
@@ -50,6 +51,8 @@ FUNCTIONS: dict[str, Callable] = {
     "ceased": ceased,
     "ceased_by_reason": ceased_by_reason,
     "adopted": adopted,
+    "placement_order_not_placed": placement_order_not_placed,
+    "reentered_within_12_months": reentered_within_12_months,
     "uasc_on_31_march": uasc_on_31_march,
     "uasc_started": uasc_started,
     "missing": missing,
@@ -65,10 +68,20 @@ FUNCTIONS: dict[str, Callable] = {
 
 
 @cache
+def _catalogue_file() -> dict:
+    with resources.files("rap.data").joinpath("measures.yaml").open("r", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
 def catalogue() -> dict:
     """``rap/data/measures.yaml`` as a dict: {measure id: {title, definition, function, ...}}."""
-    with resources.files("rap.data").joinpath("measures.yaml").open("r", encoding="utf-8") as fh:
-        return yaml.safe_load(fh)["measures"]
+    return _catalogue_file()["measures"]
+
+
+def average_catalogue() -> dict:
+    """The average measures of ``measures.yaml`` (``averages``: their own shape, not counts; computed by
+    :func:`rap.measures.adoption.average_measures`)."""
+    return _catalogue_file()["averages"]
 
 
 def compute_all(data, years: list[int]) -> pd.DataFrame:
@@ -104,6 +117,10 @@ __all__ = [
     "ceased",
     "ceased_by_reason",
     "adopted",
+    "average_catalogue",
+    "average_measures",
+    "placement_order_not_placed",
+    "reentered_within_12_months",
     "missing",
     "placement_stability",
     "long_term_stability",

@@ -1,8 +1,10 @@
 """Routes out of care by ethnic group: the chapter of notebook ``04_routes_out_of_care``.
 
 The strategy is about children looked after "and their routes out of care". The figures are the breakdowns
-chapter's publication table (``ceased_by_reason``, ``adopted``, ``cla_on_31_march``), whose CSVs that chapter
-writes; this module only says what they show. Every sentence is built from the published figures and, for a
+chapter's publication table (``ceased_by_reason``, ``adopted``, ``cla_on_31_march``, and the counts of children
+waiting with a placement order and of children returning to care within 12 months), whose CSVs that chapter
+writes; this module only says what they show. The adoption averages (age at adoption, time between the stages,
+time waited with a placement order) are :mod:`rap.sections.adoption_timeliness`'s. Every sentence is built from the published figures and, for a
 difference between groups, from the ratio to White British and its 95% interval (judged on unrounded limits,
 :func:`rap.sections.common.significant_differences`): no claim is made that the numbers do not support, and
 none where a route has no intervals.
@@ -88,6 +90,14 @@ _WHAT = {
     "started_by_age": ("age on starting to be looked after", "children who started to be looked after"),
     "started_by_need": ("the need that brought children into care", "children who started to be looked after"),
     "legal_status": ("legal status on 31 March", "children looked after on 31 March"),
+    "placement_order_not_placed": (
+        "whether children with a placement order were still waiting to be placed for adoption",
+        "children looked after on 31 March under a placement order",
+    ),
+    "reentered_within_12_months": (
+        "returning to care within 12 months of leaving it",
+        "children who started to be looked after",
+    ),
 }
 
 
