@@ -144,3 +144,10 @@ def test_the_mix_table_shows_white_british_beside_the_groups_compared_with_it():
     mix = R.mix_table(pd.concat([t, wb]), 2024)
     assert list(mix.columns[1:5]) == [R.ALL, "White British", WHITE, MIXED]
     assert (mix["White British"] == 7).all()
+
+
+def test_how_long_adoption_takes_joins_the_adoption_finding():
+    """The front page keeps to about eight findings: the adoption averages join the adoption shares' bullet."""
+    timing = "Children adopted were on average 3 years 3 months old (@tbl-adoption-stages)."
+    lines = R.summary_lines(_table(), 2024, timing)
+    assert len(lines) == 2 and lines[0].endswith("(@tbl-routes). " + timing)

@@ -236,12 +236,13 @@ def headline(table: pd.DataFrame, year: int) -> str:
     return text + "."
 
 
-def summary_lines(table: pd.DataFrame, year: int) -> list[str]:
-    """Key findings for the front page: the headline averages and up to two stages that differ."""
+def key_sentence(table: pd.DataFrame, year: int) -> str:
+    """For the front page: England's average age at adoption and time from entry to adoption, pointing to the
+    table of stages (shown whenever there is a headline); empty where the inputs give no averages."""
     head = headline(table, year)
-    lines = [f"Adoption: {head[0].lower() + head[1:]}"] if head else []
-    diffs = difference_sentences(table, year)
-    return lines + [f"Adoption stages, {d[0].lower() + d[1:]}" for d in diffs[1:3]]
+    if not head or summary_table(table, year).empty:
+        return head
+    return head.removesuffix(".") + " (@tbl-adoption-stages)."
 
 
 #: The count measures of the chapter's adoption and re-entry sections, defined beside the averages.

@@ -133,10 +133,12 @@ def adoption_sentence(table: pd.DataFrame, year: int) -> str:
     )
 
 
-def summary_lines(table: pd.DataFrame, year: int) -> list[str]:
-    """Key findings for the front page, in plain English: who is adopted against who is looked after, and the
-    routes out of care that differ significantly from White British children's."""
-    return [line for line in (adoption_finding(table, year), routes_finding(table, year)) if line]
+def summary_lines(table: pd.DataFrame, year: int, timing: str = "") -> list[str]:
+    """Key findings for the front page, in plain English: who is adopted against who is looked after (with
+    ``timing``, how long adoption takes, after it), and the routes out of care that differ significantly from
+    White British children's."""
+    adoption = " ".join(s for s in (adoption_finding(table, year), timing) if s)
+    return [line for line in (adoption, routes_finding(table, year)) if line]
 
 
 def adoption_finding(table: pd.DataFrame, year: int) -> str:
