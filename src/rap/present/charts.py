@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from afcharts.af_colours import get_af_colours  # noqa: E402
@@ -204,10 +205,11 @@ def interval_dots(
     y = list(range(len(labels)))
     ax.hlines(y, lo, hi, color=dark, lw=2)
     sns.scatterplot(x=v, y=y, color=dark, s=55, ax=ax, zorder=3)
+    places = 1 if np.nanmax(np.append(v, 0)) < 10 else 0  # a rare event's rates (adoptions) need the decimal
     for i, val in enumerate(v):
         if val == val:  # not NaN
             ax.annotate(
-                f"{val:,.0f}",
+                f"{val:,.{places}f}",
                 (hi[i] if hi[i] == hi[i] else val, i),
                 textcoords="offset points",
                 xytext=(6, -3),

@@ -87,7 +87,7 @@ INDICATORS = {
     "percentage": ("Percentage", "%", 0),
     "percentage_lower_95": ("Percentage: lower 95% limit", "%", 1),
     "percentage_upper_95": ("Percentage: upper 95% limit", "%", 1),
-    "rate_per_10000": ("Rate per 10,000 children", "", 0),
+    "rate_per_10000": ("Rate per 10,000 children", "", 1),
     "rate_lower_95": ("Rate: lower 95% limit", "", 1),
     "rate_upper_95": ("Rate: upper 95% limit", "", 1),
     "ratio_to_reference": ("Ratio to White British (the reference group)", "", 2),
@@ -244,7 +244,7 @@ def _rate_columns(k: _Counts, p: np.ndarray, has_pop: np.ndarray, is_rate: np.nd
     rc = stats.rate_ci(np.where(ok, np.nan_to_num(k.num), 0), np.where(has_pop, p, 1))
     cols = {}
     for col, vals, dp in (
-        ("rate_per_10000", rc.estimate, 0),
+        ("rate_per_10000", rc.estimate, 1),  # as its limits: a rare event's rate (adoptions) needs the decimal
         ("rate_lower_95", rc.lower, 1),
         ("rate_upper_95", rc.upper, 1),
     ):

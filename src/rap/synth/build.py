@@ -174,6 +174,7 @@ def simulate(params: Params) -> dict[str, Any]:
         "model": model,
         "las": las,
         "seed": syn.seed,
+        "scale": scale,
         "rates": syn.defects,
     }
 

@@ -3,7 +3,8 @@
 Drawn from the package's estimate of children by ethnic group (:mod:`rap.domain.child_population`): for
 reporting year Y each LA's total is the ONS mid-year estimate for mid-(Y-1) (the nearest year for LAs that
 estimate does not hold, e.g. Cumberland before 2023), split by the LA's school census shares; the synthetic
-file is one multinomial draw of that total over the 18 groups. Each row carries the DfE code (``ethnic_code``)
+file is one multinomial draw of that total over the 18 groups. A small run simulates a twentieth of England's
+children looked after, so its population is a twentieth too: rates per 10,000 come out as England's would. Each row carries the DfE code (``ethnic_code``)
 and the ONS 2021 group it is matched to (Gypsy / Roma with ONS's "Gypsy or Irish Traveller", the ONS group
 that holds Gypsy people).
 """
@@ -61,7 +62,7 @@ def population_table(w: dict[str, Any], years: list[int]) -> pd.DataFrame:
         for r in las.itertuples():
             cell = est.loc[(int(y), str(r.old_la_code))]
             share = cell["population"].to_numpy(float)
-            total = int(round(share.sum()))
+            total = int(round(share.sum() * w.get("scale", 1.0)))  # a small run's children are 1/20 of England's
             counts = np.random.default_rng([w["seed"], 9, int(y), int(r.old_la_code)]).multinomial(
                 total, share / share.sum()
             )
