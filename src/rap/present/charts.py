@@ -29,6 +29,10 @@ class Chart:
     data: pd.DataFrame
 
 
+#: What a chart writes where a group has no value: the published symbol, in words.
+_NOT_SHOWN = {"c": "[c] suppressed", "x": "[x] not available", "low": "[low] fewer than 5"}
+
+
 def palette(n: int) -> list[str]:
     """The Analysis Function categorical palette, in its order, for ``n`` categories (at most 6)."""
     if n == 1:
@@ -206,7 +210,9 @@ def interval_dots(
     ax.hlines(y, lo, hi, color=dark, lw=2)
     sns.scatterplot(x=v, y=y, color=dark, s=55, ax=ax, zorder=3)
     places = 1 if np.nanmax(np.append(v, 0)) < 10 else 0  # a rare event's rates (adoptions) need the decimal
-    for i, val in enumerate(v):
+    for i, (val, shown) in enumerate(zip(v, values.astype(str))):
+        if val != val and shown in _NOT_SHOWN:  # a group with no dot says why
+            ax.annotate(_NOT_SHOWN[shown], (0, i), textcoords="offset points", xytext=(4, -3), fontsize=8)
         if val == val:  # not NaN
             ax.annotate(
                 f"{val:,.{places}f}",

@@ -645,7 +645,6 @@ def chart_data(table: pd.DataFrame, measure: str, breakdown: str, year: int) -> 
     )
     groups = t[t["ethnicity_major"] != TOTAL]
     allv = pd.to_numeric(t.loc[t["ethnicity_major"] == TOTAL, v], errors="coerce")
-    vals = pd.to_numeric(groups[v], errors="coerce")
     title_measure = catalogue()[measure]["title"] + ("" if breakdown == TOTAL else f" ({breakdown.lower()})")
     unit = "per 10,000 children" if rate else "%"
     known = groups[~groups["ethnicity_major"].eq(eth.major_label("unknown"))]
@@ -665,11 +664,15 @@ def chart_data(table: pd.DataFrame, measure: str, breakdown: str, year: int) -> 
         + "; ".join(
             f"{r.ethnicity_major} {getattr(r, v)} ({getattr(r, lo)} to {getattr(r, hi)})" for r in groups.itertuples()
         )
-        + (f". All children: {allv.iloc[0]:.0f}." if len(allv) and allv.notna().iloc[0] else ".")
+        + (
+            f". All children: {allv.iloc[0]:,.{1 if allv.iloc[0] < 10 else 0}f}."
+            if len(allv) and allv.notna().iloc[0]
+            else "."
+        )
     )
     return {
         "labels": groups["ethnicity_major"],
-        "values": vals,
+        "values": groups[v],  # as published: a symbol is written on the chart
         "lower": groups[lo],
         "upper": groups[hi],
         "title": title,
