@@ -453,6 +453,7 @@ def build_report(
         if use_cache and (cached / ".complete").is_file():
             os.utime(cached)  # last used now: pruning keeps the most recently used
             shutil.copytree(cached, report_dir, ignore=shutil.ignore_patterns(".complete"))
+            _write_explorer(staging, params)
             return renderer_info(used)
         build_project(
             notebooks,
@@ -464,6 +465,7 @@ def build_report(
             year=params.year,
         )
     render(report_dir, renderer=used, workers=workers)
+    _write_explorer(staging, params)
     tmp = cached.with_name(cached.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(report_dir, tmp)
@@ -472,6 +474,18 @@ def build_report(
     tmp.rename(cached)
     keep_newest(cached.parent, KEEP_BUILDS)
     return renderer_info(used)
+
+
+def _write_explorer(staging: Path, params: Params) -> list[Path]:
+    """The LA explorer beside each HTML report (the pandoc file, and Quarto's book pages), from the staged
+    tables: written after rendering, from the tables as published."""
+    from rap.report.explorer import write_explorer
+    from rap.report.project import output_name
+
+    report_dir = staging / "report"
+    folders = [report_dir] + ([report_dir / "_book"] if (report_dir / "_book").is_dir() else [])
+    title = f"Local authority explorer: children looked after by ethnic group, {params.year}"
+    return write_explorer(staging / "tables", folders, output_name(REPORT_TITLE, params.year), params.year, title)
 
 
 # ------------------------------------------------------------------------------------ staging and the swap

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import yaml
 
+from rap.report.explorer import explorer_name
 from rap.report.schema import validate_front_matter, validate_quarto_yaml
 
 __all__ = ["build_project", "sanitise_notebook", "quarto_config", "DROP_TAGS", "CSS_NAME"]
@@ -203,7 +204,9 @@ def quarto_config(
     }
 
 
-def _index_qmd(title: str, summary_md: str, chapter_titles: Sequence[str]) -> tuple[dict, str]:
+def _index_qmd(
+    title: str, summary_md: str, chapter_titles: Sequence[str], explorer: str | None = None
+) -> tuple[dict, str]:
     # a heading, not a front-matter title, so it can be unnumbered: Quarto then numbers the chapters from 1
     front: dict = {}
     body = [
@@ -217,6 +220,13 @@ def _index_qmd(title: str, summary_md: str, chapter_titles: Sequence[str]) -> tu
         "",
     ]
     body += [f"{i}. {t}" for i, t in enumerate(chapter_titles, start=1)]
+    if explorer:
+        body += [
+            "",
+            f"The [local authority explorer]({explorer}) (`{explorer}`, beside this report) shows each local "
+            "authority's dashboard indicators by ethnic group beside its region, its statistical neighbours and "
+            "England, over the years available, with a table and a CSV file for each chart.",
+        ]
     return front, "\n".join(body) + "\n"
 
 
@@ -261,7 +271,7 @@ def build_project(
     if errors:
         raise ValueError("generated _quarto.yml does not match Quarto's schema:\n" + "\n".join(errors))
 
-    front, body = _index_qmd(title, summary_md, titles)
+    front, body = _index_qmd(title, summary_md, titles, explorer_name(output_name(title, year)))
     ferrors = validate_front_matter(front)
     if ferrors:
         raise ValueError("index.qmd front matter does not match Quarto's schema:\n" + "\n".join(ferrors))
