@@ -127,3 +127,26 @@ def test_a_picked_la_shows_its_published_figures_charts_tables_and_csvs(browsed)
         words = {"c": "[c] suppressed", "x": "[x] not available", "z": "[z] not applicable"}
         assert shown["firstRow"][:2] == [year, la["name"]]
         assert shown["firstRow"][2:] == [words.get(v, v) if isinstance(v, str) else "no figure" for v in want]
+
+
+def test_without_la_rows_the_la_chapters_rates_stand_in(tmp_path):
+    """DfE's published tables give LAs only children looked after by major group: the explorer then shows that
+    rate from the LA chapter's table, with its region's and England's from the same table."""
+    t = tmp_path / "tables"
+    t.mkdir()
+    nat = {"time_period": "2024", "geographic_level": "National", "region_code": "", "region_name": "",
+           "new_la_code": "", "la_name": "", "indicator": "cla_rate", "ethnicity_major": "White", "value": "x"}  # fmt: skip
+    pd.DataFrame([nat]).to_csv(t / "dashboard_indicators.csv", index=False)
+    la = {"time_period": "2024", "geographic_level": "Local authority", "region_code": "E12000001",
+          "region_name": "North East", "new_la_code": "E06000001", "la_name": "Hartlepool",
+          "ethnicity_major": "White", "rate_per_10000": "66.7", "region_rate": "110.0", "england_rate": "68.0"}  # fmt: skip
+    pd.DataFrame([la]).to_csv(t / "la_cla_rates_by_ethnicity.csv", index=False)
+    data = explorer_data(t, 2024)
+    v = data["v"]["cla_rate"]
+    white = data["groups"].index("White")
+    assert [data["las"][0]["name"], v["E06000001"][0][white], v["R:E12000001"][0][white], v["E"][0][white]] == [
+        "Hartlepool",
+        "66.7",
+        "110.0",
+        "68.0",
+    ]

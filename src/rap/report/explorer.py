@@ -47,7 +47,7 @@ def _area_keys(df: pd.DataFrame) -> pd.Series:
 def explorer_data(tables: Path, year: int) -> dict:
     """What the page shows, compact: indicators, groups, years, areas and every published value as text,
     ``v[indicator][area]`` = one list per year of one value per group (``None`` where no row was published)."""
-    df = pd.read_csv(tables / "dashboard_indicators.csv", dtype=str, keep_default_na=False)
+    df = _with_la_rates(pd.read_csv(tables / "dashboard_indicators.csv", dtype=str, keep_default_na=False), tables)
     cat = _indicators()
     years = sorted({int(y) for y in df["time_period"]})
     groups = [g for g in dict.fromkeys(df["ethnicity_major"]) if g]
@@ -72,6 +72,36 @@ def explorer_data(tables: Path, year: int) -> dict:
         "las": _las(df, tables, year),
         "v": values,
     }
+
+
+#: Where the dashboard has no LA rows (DfE's published tables give LAs only children looked after by major
+#: group), the LA chapter's table gives that indicator: each LA's rate, and its region's and England's.
+LA_RATES = "la_cla_rates_by_ethnicity.csv"
+
+
+def _with_la_rates(df: pd.DataFrame, tables: Path) -> pd.DataFrame:
+    """The dashboard rows, or, when they hold no LA, the children-looked-after rate from the LA chapter's
+    table in their place (LA, region and England columns of the same published table)."""
+    if (df["geographic_level"] == "Local authority").any() or not (tables / LA_RATES).is_file():
+        return df
+    la = pd.read_csv(tables / LA_RATES, dtype=str, keep_default_na=False)
+    if la.empty:
+        return df
+    keys = ["time_period", "region_code", "region_name", "ethnicity_major"]
+    parts = [
+        la.assign(indicator="cla_rate", value=la["rate_per_10000"]),
+        la.drop_duplicates(keys).assign(
+            geographic_level="Regional", new_la_code="", la_name="", indicator="cla_rate", value=lambda d: d["region_rate"]
+        ),
+        la.drop_duplicates(["time_period", "ethnicity_major"]).assign(
+            geographic_level="National", region_code="", region_name="", new_la_code="", la_name="",
+            indicator="cla_rate", value=lambda d: d["england_rate"],
+        ),
+    ]  # fmt: skip
+    cols = ["time_period", "geographic_level", "region_code", "region_name", "new_la_code", "la_name"]
+    cols += ["indicator", "ethnicity_major", "value"]
+    rest = df[df["indicator"] != "cla_rate"]
+    return pd.concat([rest[cols], *(p[cols] for p in parts)], ignore_index=True)
 
 
 def _las(df: pd.DataFrame, tables: Path, year: int) -> list[dict]:
