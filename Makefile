@@ -5,12 +5,13 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PARAMS ?= params/2024.yaml
 
-.PHONY: help env report test lint a11y-tools quarto-tools screener-tools synth lab benchmark validate-903 clean
+.PHONY: help env report test lint report-tools a11y-tools quarto-tools screener-tools synth lab benchmark validate-903 clean
 
 help:
 	@echo "make report     the report on synthetic data for PARAMS ($(PARAMS)) into outputs/<year>/"
 	@echo "make test       build .venv with pip, lint (make lint), then run the test suite"
 	@echo "make lint       ruff check and ruff format --check (configured in pyproject.toml)"
+	@echo "make report-tools  GOV.UK Frontend (npm, .cache/govuk) for the HTML report's styling (make report runs it)"
 	@echo "make a11y-tools Chromium (apt, as root), axe-core and playwright-core (npm, .cache/node) for the accessibility test"
 	@echo "make quarto-tools  Quarto from ../shared/tools/quarto into .cache/quarto, for the Quarto route's tests"
 	@echo "make screener-tools  R and DfE's EES screener from ../shared/tools/eesyscreener into .cache/eesyscreener (root)"
@@ -28,11 +29,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-report: $(STAMP)
+report: $(STAMP) report-tools
 	$(VENV)/bin/rap run --params $(PARAMS)
 
 # Lint first: a lint or format failure fails the build before the (long) test suite starts.
-test: $(STAMP) lint a11y-tools quarto-tools screener-tools
+test: $(STAMP) lint report-tools a11y-tools quarto-tools screener-tools
 	$(PY) -m pytest
 
 # ruff's rules and line length are in pyproject.toml; `ruff format .` and `ruff check --fix .` repair most findings.
@@ -41,6 +42,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 # For tests/test_accessibility.py; never fails (the test skips, saying why, when a tool cannot be had).
+# GOV.UK Frontend for the HTML report's styling; never fails (the report keeps report.css without it).
+report-tools:
+	@bash tools/install_govuk_frontend.sh
+
 a11y-tools:
 	@bash tests/a11y/install_tools.sh
 

@@ -278,7 +278,7 @@ def publish(
     scan.finish()
     print(f"{'leak scan':<32} {'done':<9} {steps['leak scan']:7.1f}s", flush=True)
     if info:
-        print(f"report rendered by {info['name']} ({info['version']})", flush=True)
+        print(f"report rendered by {info['name']} ({info['version']}); {info.get('style', '')}", flush=True)
     return info
 
 
@@ -440,6 +440,7 @@ def build_report(
     rendering again.
     """
     from rap.report import build_project, render
+    from rap.report.govuk import frontend_css
 
     with tempfile.TemporaryDirectory(prefix="rap-annexes-") as annex_dir:
         notebooks = sorted((staging / "notebooks").glob("*.ipynb"))
@@ -447,14 +448,14 @@ def build_report(
         report_dir = staging / "report"
         used = "quarto" if renderer == "quarto" or (renderer == "auto" and shutil.which("quarto")) else "pandoc"
         summary = summary_markdown(staging)
-        cached = (
-            Path(params.project_root).resolve() / ".cache" / "report" / _report_key(notebooks, summary, params, used)
-        )
+        extra_css = frontend_css(Path(params.project_root))  # GOV.UK Frontend, when make report-tools installed it
+        key = _report_key(notebooks, summary + (extra_css or ""), params, used)
+        cached = Path(params.project_root).resolve() / ".cache" / "report" / key
         if use_cache and (cached / ".complete").is_file():
             os.utime(cached)  # last used now: pruning keeps the most recently used
             shutil.copytree(cached, report_dir, ignore=shutil.ignore_patterns(".complete"))
             _write_explorer(staging, params)
-            return renderer_info(used)
+            return renderer_info(used) | _style(extra_css)
         build_project(
             notebooks,
             report_dir,
@@ -463,6 +464,7 @@ def build_report(
             + (" (synthetic data)" if input_kind(params).synthetic else ""),
             summary_md=summary,
             year=params.year,
+            extra_css=extra_css,
         )
     render(report_dir, renderer=used, workers=workers)
     _write_explorer(staging, params)
@@ -473,7 +475,16 @@ def build_report(
     shutil.rmtree(cached, ignore_errors=True)
     tmp.rename(cached)
     keep_newest(cached.parent, KEEP_BUILDS)
-    return renderer_info(used)
+    return renderer_info(used) | _style(extra_css)
+
+
+def _style(extra_css: str | None) -> dict[str, str]:
+    """How the HTML is styled, for the build's output and manifest."""
+    from rap.report.govuk import VERSION
+
+    if extra_css:
+        return {"style": f"HTML styled with GOV.UK Frontend {VERSION}"}
+    return {"style": "HTML styled with report.css only (GOV.UK Frontend not installed: make report-tools)"}
 
 
 def _write_explorer(staging: Path, params: Params) -> list[Path]:

@@ -243,8 +243,10 @@ def build_project(
     summary_md: str,
     year: int,
     formats: Sequence[str] = ("html", "docx", "pdf"),
+    extra_css: str | None = None,
 ) -> Path:
-    """Write the Quarto book project into ``report_dir``; returns the ``_quarto.yml`` path."""
+    """Write the Quarto book project into ``report_dir``; returns the ``_quarto.yml`` path. ``extra_css``
+    (GOV.UK Frontend's, :mod:`rap.report.govuk`) comes first in the stylesheet, the package's after it."""
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     if not executed_notebooks:
@@ -281,7 +283,7 @@ def build_project(
     cfg_path.write_text(header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
     matter = "---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True) + "---\n\n" if front else ""
     (report_dir / "index.qmd").write_text(matter + body, encoding="utf-8")
-    (report_dir / CSS_NAME).write_text(_css_text(), encoding="utf-8")
+    (report_dir / CSS_NAME).write_text((extra_css or "") + _css_text(), encoding="utf-8")
     if "typst" in config["format"]:
         for name in (TYPST_HEADER, TYPST_BODY):
             text = resources.files("rap.report").joinpath("templates", name).read_text(encoding="utf-8")

@@ -44,6 +44,7 @@ from pathlib import Path
 import yaml
 
 from rap.core.errors import InputError, RapError
+from rap.report import govuk
 
 __all__ = ["render", "render_quarto", "render_pandoc", "ReportRenderError", "pandoc_path", "filter_path"]
 
@@ -175,8 +176,11 @@ def _quarto_results(report_dir: Path, config: dict, formats: list[str]) -> dict[
     """The rendered files: the HTML book's entry page (its pages polished), DOCX and PDF copied up."""
     name = config["book"].get("output-file", "report")
     out_dir = report_dir / config.get("project", {}).get("output-dir", "_book")
+    css = report_dir / "report.css"
+    gov = css.is_file() and govuk.styled(css.read_text(encoding="utf-8"))
     for page in sorted(out_dir.glob("*.html")):
-        page.write_text(polish_quarto_page(page.read_text(encoding="utf-8")), encoding="utf-8")
+        html = polish_quarto_page(page.read_text(encoding="utf-8"))
+        page.write_text(govuk.with_govuk_classes(html) if gov else html, encoding="utf-8")
     results: dict[str, Path] = {}
     for fmt in formats:
         ext = _EXT[fmt]
@@ -399,7 +403,10 @@ def _write_html(report_dir: Path, tmp: Path, name: str, common: list[str]) -> Pa
     _run_pandoc(
         ["-t", "html5", "--standalone", "--embed-resources", "--css", str(css), "-o", str(out), *common], cwd=tmp
     )
-    out.write_text(_add_landmarks(_add_th_scope(out.read_text(encoding="utf-8"))), encoding="utf-8")
+    html = _add_landmarks(_add_th_scope(out.read_text(encoding="utf-8")))
+    if govuk.styled(css.read_text(encoding="utf-8")):
+        html = govuk.with_govuk_classes(html)
+    out.write_text(html, encoding="utf-8")
     return out
 
 
