@@ -50,6 +50,19 @@ def test_run_end_to_end_then_unchanged_rerun_is_cached(small_project, small_run,
     assert differ == ["manifest.json"]
 
 
+def test_no_section_shows_a_bare_python_value(small_run):
+    """A notebook cell whose last line returns a value (a list of paths written) prints its repr into the
+    report as code, which no reader should see (and Quarto renders as an unlabelled scroll region)."""
+    shown = []
+    for nb in sorted((small_run / "notebooks").glob("*.ipynb")):
+        for i, cell in enumerate(json.loads(nb.read_text(encoding="utf-8"))["cells"]):
+            for out in cell.get("outputs", []):
+                data = out.get("data", {})
+                if out["output_type"] == "stream" or (data and not {"text/markdown", "image/png"} & set(data)):
+                    shown.append(f"{nb.name} cell {i}: {str(out.get('text') or data)[:80]}")
+    assert shown == []
+
+
 def test_bad_params_exit_non_zero_naming_file_and_key(tmp_path):
     (tmp_path / "params").mkdir()
     shutil.copy(REPO / "params" / "defaults.yaml", tmp_path / "params")
