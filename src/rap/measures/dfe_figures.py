@@ -13,12 +13,10 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
-import numpy as np
 import pandas as pd
 import yaml
 
-from rap.domain.ethnicity import codes, major_groups
-from rap.measures.common import TOTAL
+from rap.measures.published import with_group_labels
 
 GROUP_COLUMNS = ["ethnicity_major", "ethnicity_minor"]
 
@@ -32,13 +30,7 @@ def figure_map() -> dict:
 
 def national_ethnicity_cells(df: pd.DataFrame) -> pd.DataFrame:
     """The release table's national cells by ethnic group (every year it holds), with CLA group labels."""
-    rows = df.loc[(df["geographic_level"] == "National") & df["ethnicity_level"].notna()]
-    lab = major_groups()["label_cla"]
-    c = codes()
-    lvl, val = rows["ethnicity_level"].astype(object), rows["ethnicity"].astype(object)
-    major = np.where(lvl == "total", TOTAL, np.where(lvl == "major", val.map(lab), val.map(c["major"]).map(lab)))
-    minor = np.where(lvl == "minor", val.map(c["label"]), TOTAL)
-    return rows.assign(ethnicity_major=major, ethnicity_minor=minor)
+    return with_group_labels(df.loc[(df["geographic_level"] == "National") & df["ethnicity_level"].notna()])
 
 
 def cell_text(cells: pd.DataFrame) -> pd.Series:

@@ -45,7 +45,7 @@ _AGE = {
 }
 
 
-def _groups(df: pd.DataFrame) -> pd.DataFrame:
+def with_group_labels(df: pd.DataFrame) -> pd.DataFrame:
     """Add ethnicity_major / ethnicity_minor (CLA labels) from the reader's ethnicity_level / ethnicity."""
     c = codes()
     lab = major_groups()["label_cla"]
@@ -63,7 +63,7 @@ def _pick(tables: dict, table: str, year: int, **filters) -> pd.DataFrame:
     sel = (df["time_period"] == int(year)) & (df["geographic_level"] == "National") & df["ethnicity_level"].notna()
     for col, v in filters.items():
         sel &= df[col].astype(str).str.strip().isin([v] if isinstance(v, str) else list(v))
-    return _groups(df.loc[sel])
+    return with_group_labels(df.loc[sel])
 
 
 def _wide(long: pd.DataFrame, extra: list[str]) -> pd.DataFrame:

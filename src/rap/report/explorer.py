@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
+
+from rap.sections.dashboard import catalogue
 
 #: The explorer page's name beside the report's own files.
 EXPLORER_SUFFIX = "-la-explorer.html"
@@ -28,11 +29,6 @@ _TOTAL = "Total"
 
 def explorer_name(stem: str) -> str:
     return f"{stem}{EXPLORER_SUFFIX}"
-
-
-def _indicators() -> dict[str, dict]:
-    with resources.files("rap.data").joinpath("dashboard.yaml").open("r", encoding="utf-8") as fh:
-        return yaml.safe_load(fh)["indicators"]
 
 
 def _area_keys(df: pd.DataFrame) -> pd.Series:
@@ -48,7 +44,7 @@ def explorer_data(tables: Path, year: int) -> dict:
     """What the page shows, compact: indicators, groups, years, areas and every published value as text,
     ``v[indicator][area]`` = one list per year of one value per group (``None`` where no row was published)."""
     df = _with_la_rates(pd.read_csv(tables / "dashboard_indicators.csv", dtype=str, keep_default_na=False), tables)
-    cat = _indicators()
+    cat = catalogue()  # the dashboard indicators (rap/data/dashboard.yaml)
     years = sorted({int(y) for y in df["time_period"]})
     groups = [g for g in dict.fromkeys(df["ethnicity_major"]) if g]
     groups = [_TOTAL] + [g for g in groups if g != _TOTAL]

@@ -162,7 +162,7 @@ def coverage_headline(full: int, total: int, published: bool) -> str:
 def write_outputs(scan: pd.DataFrame, out, *, headline: str, gap_count: int, years: list[int]) -> None:
     """The section's published table and its key finding for the front page."""
     from rap.domain.ees import write_ees
-    from rap.sections.common import write_summary
+    from rap.sections.common import capital, write_summary
 
     write_ees(
         availability_ees(scan),
@@ -177,7 +177,7 @@ def write_outputs(scan: pd.DataFrame, out, *, headline: str, gap_count: int, yea
         out,
         "01_data_availability",
         [
-            f"{headline[:1].upper() + headline[1:]}, {years[0]} to {years[-1]}; the data availability chapter "
+            f"{capital(headline)}, {years[0]} to {years[-1]}; the data availability chapter "
             f"lists {gap_count} {'gap' if gap_count == 1 else 'gaps'} (@tbl-availability)."
         ],
     )

@@ -34,6 +34,7 @@ from rap.domain.geography import local_authorities
 from rap.domain.la_disclosure import la_pattern, la_quantities, protect_la_counts
 from rap.inputs.front import Inputs
 from rap.inputs.la_inputs import ENGLAND, KNOWN, TOTAL, UNKNOWN, LaInputs, child_population_by_la
+from rap.sections.common import capital
 
 PER = 10_000
 
@@ -815,7 +816,7 @@ def summary_lines(sr: pd.DataFrame, summary: pd.DataFrame, funnel_level: float) 
     )
     s = summary[summary["las_assessed"] > 0]
     if s.empty:
-        return [beyond[:1].upper() + beyond[1:] + "."]
+        return [capital(beyond) + "."]
     lo, hi = float(s["consistent_share"].min()), float(s["consistent_share"].max())
     spread = percent(lo, 0) if round(lo, 2) == round(hi, 2) else f"{percent(lo, 0)} to {percent(hi, 0)}"
     return [
@@ -847,7 +848,7 @@ def _guide(worst: float) -> str:
     """How good a guide England's group rates are to LAs', from the share of LAs they hold in for the worst group."""
     if worst >= 0.8:
         return "a fair first guide to most LAs, though not to every one"
-    return "a guide to many LAs but not to all" if worst >= 0.5 else "a poor guide to an LA's"
+    return "a guide to many LAs but not to all" if worst >= 0.5 else "a poor guide to most LAs"
 
 
 def pattern_sentences(summary: pd.DataFrame) -> list[str]:

@@ -73,8 +73,8 @@ def difference_sentences(table: pd.DataFrame, year: int, measure: str = REASONS)
         diffs = significant_differences(table, measure, part, year)
         higher = [d.split(" (")[0] for d in diffs if d.endswith(": higher")]
         lower = [d.split(" (")[0] for d in diffs if d.endswith(": lower")]
-        parts = [f"more often for {_join(higher)} children"] if higher else []
-        parts += [f"less often for {_join(lower)} children"] if lower else []
+        parts = [f"more often for {join_words(higher)} children"] if higher else []
+        parts += [f"less often for {join_words(lower)} children"] if lower else []
         if parts:
             out.append(f"{part}: {' and '.join(parts)} than for White British children.")
     if out:
@@ -99,10 +99,6 @@ _WHAT = {
         "children who started to be looked after",
     ),
 }
-
-
-def _join(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def shares(table: pd.DataFrame, measure: str, year: int) -> pd.Series:
