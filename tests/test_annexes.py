@@ -80,6 +80,30 @@ def test_qa_annex_counts_the_failed_checks(tmp_path):
     assert "| Table cla: EES format and symbols | Failed |" in md
 
 
+def test_qa_annex_gives_each_screener_warning_its_reason(tmp_path):
+    from rap.build import screener
+    from rap.build.checks import Check
+
+    rows = [
+        {
+            "file": f,
+            "check": "harmonised_eth_vals",
+            "result": "WARNING",
+            "stage": "",
+            "message": "combination 'White, Gypsy / Roma', 'Pink, Total' does not conform.",
+        }
+        for f in ("a.csv", "b.csv")
+    ]
+    rows += [{"file": f, "check": "overall", "result": "PASSED", "stage": "", "message": "api_suitable=FALSE"}
+             for f in ("a.csv", "b.csv")]  # fmt: skip
+    [row] = screener.warning_rows(screener._by_file(rows))
+    assert row["files"] == 2 and row["not_explained"] == ["Pink, Total"] and "Gypsy or Irish Traveller" in row["reason"]
+    csv = tmp_path / "w.csv"
+    pd.DataFrame([{**row, "not_explained": "; ".join(row["not_explained"])}]).to_csv(csv, index=False)
+    md = A.qa_markdown([Check("x", "passed", "")], screener=csv)
+    assert "{#tbl-annex-screener}" in md and "| harmonised\\_eth\\_vals | 2 |" in md and "| Pink, Total |" in md
+
+
 def test_methods_annex(repo_root):
     from rap.core.params import load_params
 

@@ -258,6 +258,36 @@ def test_cross_table_a_cell_hidden_in_one_table_is_shown_in_another(tmp_path: Pa
     assert [f.value for f in rec] == [4]
 
 
+def test_cross_table_matches_past_a_filter_that_only_describes_each_row(tmp_path: Path) -> None:
+    """A verdict written as a filter (one item per row, EES indicators holding numbers only) is not a key: the
+    rates table is still matched with the dashboard, so the hidden count is still found."""
+    verdict = "compared_with_england"
+    write_table(
+        tmp_path, "la_cla_rates_by_ethnicity",
+        [la("E06000001", ethnicity_major="White", number="c", population="1000", **{verdict: "Not shown"}),
+         la("E06000002", ethnicity_major="White", number="30", population="1000", **{verdict: "Higher"})],
+        ["ethnicity_major", verdict], {"number": 0, "population": 0},
+    )  # fmt: skip
+    write_table(
+        tmp_path, "dashboard_indicators", [dashboard("E06000001", "4", "1000", "40.0")],
+        ["indicator", "ethnicity_major"], {"numerator": 0, "denominator": 0, "value": 1},
+    )  # fmt: skip
+    report = audit_folder(tmp_path)
+    rec = only(report, "cross_table", "recovered", "la_cla_rates_by_ethnicity", "number")
+    assert [f.value for f in rec] == [4]
+
+
+def test_a_filter_that_splits_a_count_stays_a_key(tmp_path: Path) -> None:
+    from rap.audit.relations import load_relations
+    from rap.audit.tables import read_folder
+
+    rows = [la("E06000001", sex=s, verdict=v, number=n) for s, v, n in (("Total", "a", "9"), ("Girls", "b", "4"))]
+    rows += [la("E06000002", sex="Girls", verdict="a", number="5")]
+    write_table(tmp_path, "t", rows, ["sex", "verdict"], {"number": 0})
+    tables, _ = read_folder(tmp_path, load_relations())
+    assert tables["t"].filters == ("sex",)  # the verdict only describes; sex has a Total and splits
+
+
 def test_cross_table_claims_nothing_when_both_are_hidden(tmp_path: Path) -> None:
     write_table(
         tmp_path, "la_cla_rates_by_ethnicity",

@@ -87,7 +87,7 @@ def test_published_table_rounds_to_ten_and_covers_every_area():
     assert set(t["geographic_level"]) == {"National", "Regional", "Local authority"}
     tot = t[(t["ethnicity_major"] == "Total") & (t["geographic_level"] == "National")]
     assert int(tot["population"].iloc[0]) == 12_059_480
-    assert (t["carried_forward"] == "yes").all()
+    assert (t["carried_forward"] == cp.CARRIED[True]).all()
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,14 @@ import pytest
 from rap.build import reproduction as R
 from rap.build.checks import PASSED, Build, dfe_figures_reproduced
 from rap.core.params import load_params
+from rap.domain.ethnicity import codes, major_groups
 from rap.inputs.readers.ees import ees_files, read_ees_release, read_ees_table
 from rap.measures.dfe_figures import figure_map, republished
 from rap.sections.breakdowns import write_dfe_tables
+
+#: EES files name groups by the harmonised labels (rap.domain.ethnicity.ees_harmonised)
+WHITE_BRITISH = codes().at["WBRI", "label_ees"]
+MAJOR = major_groups()["label_ees"]
 
 FIX = Path(__file__).parent / "fixtures" / "published_2024"
 REPO = Path(__file__).resolve().parents[1]
@@ -53,7 +58,7 @@ def _cell(csv: Path, column: str, **where: str) -> str:
 
 def test_republished_cells_are_dfes(written):
     pl = written / "dfe_placements_by_ethnicity.csv"
-    wb = {"time_period": "2024", "cohort": "CLA on 31 March", "ethnicity_minor": "White British"}
+    wb = {"time_period": "2024", "cohort": "CLA on 31 March", "ethnicity_minor": WHITE_BRITISH}
     assert _cell(pl, "number", placements="Total", **wb) == "55140"  # DfE "Total children", line 670
     assert _cell(pl, "number", placements="With 1 placement during the year", **wb) == "37940"
     assert _cell(pl, "percentage", placements="With 2 placements during the year", **wb) == "21"
@@ -64,11 +69,11 @@ def test_republished_cells_are_dfes(written):
     mixed = {
         "time_period": "2024",
         "care_leaver_age": "19 to 21 years",
-        "ethnicity_major": "Mixed or Multiple ethnic groups",
+        "ethnicity_major": MAJOR["mixed"],
     }
     assert _cell(cl, "number", activity="Not in education, employment or training", **mixed) == "1210"
     assert _cell(cl, "percentage", activity="Not in education, employment or training", **mixed) == "44"
-    asian = {"time_period": "2024", "care_leaver_age": "17 years", "ethnicity_major": "Asian or Asian British"}
+    asian = {"time_period": "2024", "care_leaver_age": "17 years", "ethnicity_major": MAJOR["asian"]}
     assert _cell(cl, "number", activity="In training or employment", **asian) == "z"
 
 
@@ -98,7 +103,7 @@ def test_coverage_counts_every_figure(release, written):
 def test_coverage_sees_a_changed_cell(release, written):
     csv = written / "dfe_placements_by_ethnicity.csv"
     df = pd.read_csv(csv, dtype=str, keep_default_na=False)
-    i = df.index[(df["time_period"] == "2024") & (df["ethnicity_minor"] == "White British")][0]
+    i = df.index[(df["time_period"] == "2024") & (df["ethnicity_minor"] == WHITE_BRITISH)][0]
     df.loc[i, "number"] = str(int(df.loc[i, "number"]) + 10)
     df.to_csv(csv, index=False)
     row = R.reproduction(release, written).set_index("release_table").loc["placement_count"]

@@ -47,7 +47,7 @@ def _cla(tables: Path) -> None:
 
 
 def _scorecard(tables: Path) -> None:
-    """A text indicator beside a numeric one; no symbols."""
+    """A rating (a filter: EES indicators hold numbers) beside a numeric indicator; no symbols."""
     df = pd.DataFrame(
         {
             "year": [2024, 2024],
@@ -59,8 +59,8 @@ def _scorecard(tables: Path) -> None:
     write_ees(
         with_ees_columns(df, year="year"),
         tables / "quality_scorecard.csv",
-        filters={"quality_dimension": "Quality dimension"},
-        indicators={"percentage": ("Value", "%", 1), "rating": ("Rating", "", 0)},
+        filters={"quality_dimension": "Quality dimension", "rating": "Rating"},
+        indicators={"percentage": ("Value", "%", 1)},
     )
 
 
@@ -151,7 +151,7 @@ def test_table_sheet_title_headers_from_meta_and_units(book):
     assert "cla_on_31_march_by_ethnicity.csv" in text
     ws = book["quality_scorecard"]
     assert ws["A1"].value == "Quality scorecard, England, 2024"
-    assert _table(ws)[0] == ("Reporting year", "Geographic level", "Quality dimension", "Value\n(%)", "Rating")
+    assert _table(ws)[0] == ("Reporting year", "Geographic level", "Quality dimension", "Rating", "Value\n(%)")
 
 
 def test_symbols_in_brackets_and_explained_beside_the_table_and_in_notes(book):
@@ -189,7 +189,7 @@ def test_numbers_stored_as_numbers_with_the_meta_decimal_places(book):
     assert {c.number_format for c in pct if c.data_type == "n"} == {"#,##0.0"}
     assert {c.data_type for c in (row[0] for row in body)} == {"s"}  # years and codes stay text
     sc = _table(book["quality_scorecard"])[1:]
-    assert [r[3] for r in sc] == [98.8, 99.9] and [r[4] for r in sc] == ["Green", "Amber"]
+    assert [r[3] for r in sc] == ["Green", "Amber"] and [r[4] for r in sc] == [98.8, 99.9]
 
 
 def test_no_empty_cells_in_any_table(book):
@@ -236,8 +236,8 @@ def test_table_without_meta_is_an_error_naming_it(tables: Path, tmp_path: Path):
 
 def test_blank_indicator_is_an_error_naming_file_and_column(tables: Path, tmp_path: Path):
     path = tables / "quality_scorecard.csv"
-    path.write_text(path.read_text().replace(",Green", ","))
-    with pytest.raises(ValueError, match=r"quality_scorecard\.csv.*rating"):
+    path.write_text(path.read_text().replace(",98.8", ","))
+    with pytest.raises(ValueError, match=r"quality_scorecard\.csv.*percentage"):
         write_spreadsheet(tables, tmp_path / "book.xlsx", title=TITLE, year=2024, source=SOURCE)
 
 

@@ -82,7 +82,24 @@ def _read(path: Path, meta_path: Path, rel: Relations) -> PublishedTable:
     indicators = tuple(c for c in meta.loc[kind.eq("indicator"), "col_name"] if c in df.columns)
     dps = pd.to_numeric(meta.set_index("col_name")["indicator_dp"], errors="coerce")
     dp = {c: int(v) for c, v in dps.items() if c in indicators and np.isfinite(v)}
-    return PublishedTable(path.stem, path, _with_virtual(df, rel), filters, indicators, dp)
+    frame = _with_virtual(df, rel)
+    return PublishedTable(path.stem, path, frame, _splitting(frame, filters), indicators, dp)
+
+
+def _splitting(frame: pd.DataFrame, filters: tuple[str, ...]) -> tuple[str, ...]:
+    """The filters that split a count, without those that only describe a row (an LA's place in a funnel, a
+    verdict, a neighbour's name): a filter is descriptive when the rows stay unique on period, area and the
+    other filters without it, it has more than one item and no ``Total``. A descriptive filter is not a key:
+    matching a table with another must not ask for it to be at Total."""
+    keep = list(filters)
+    for f in reversed(filters):
+        col = frame[f].astype(str)
+        if col.eq("Total").any() or col.nunique() < 2:
+            continue
+        rest = [PERIOD, GEO, *(k for k in keep if k != f)]
+        if not pd.Series(labels(frame, rest)).duplicated().any():
+            keep.remove(f)
+    return tuple(keep)
 
 
 def _with_virtual(df: pd.DataFrame, rel: Relations) -> pd.DataFrame:

@@ -445,9 +445,10 @@ def methods_markdown(params: Params, inputs: dict[str, str], checks: Sequence[Ch
 # QA annex
 
 
-def qa_markdown(checks: Sequence[Check], reproduced: Path | None = None) -> str:
+def qa_markdown(checks: Sequence[Check], reproduced: Path | None = None, screener: Path | None = None) -> str:
     """The QA annex: every check this build ran before the report (``rap.build.checks``), in order, with its
-    result; on the published route, the coverage of DfE's figures (``reproduced``: the check's CSV)."""
+    result; on the published route, the coverage of DfE's figures (``reproduced``: the check's CSV); the EES
+    screener's warnings with why no file clears them (``screener``: its CSV)."""
     t = pd.DataFrame([{"Check": c.name, "Result": c.result.capitalize(), "Detail": c.detail} for c in checks])
     failed = sum(c.result == FAILED for c in checks)
     out = [
@@ -459,9 +460,38 @@ def qa_markdown(checks: Sequence[Check], reproduced: Path | None = None) -> str:
         "",
         table_markdown(t, "tbl-annex-qa", "Automated checks of this build"),
         *_attack_table(checks),
+        *_screener_table(screener),
         *_reproduction_table(reproduced),
     ]
     return "\n".join(out) + "\n"
+
+
+def _screener_table(csv: Path | None) -> list[str]:
+    """The warnings of DfE's EES screener, each with the files raising it and why no file clears it."""
+    if csv is None or not csv.is_file():
+        return []
+    t = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    if t.empty:
+        return ["", "## DfE's EES screener", "", "No file raised a warning: every table is suitable for the EES API."]
+    t = pd.DataFrame(
+        {
+            "Warning": t["check"],
+            "Files": t["files"],
+            "Why no file of this release clears it": t["reason"].replace("", "-"),
+            "Items no reason covers": t["not_explained"].replace("", "none"),
+        }
+    )
+    return [
+        "",
+        "## DfE's EES screener",
+        "",
+        "Every file passes DfE's pre-upload checks (`eesyscreener`). A warning keeps a file off the EES API; the "
+        "ones left name labels, items and columns that neither the GSS harmonised list nor DfE's data dictionary "
+        "has yet (each needs DfE's data dictionary team before the files are offered to the API). A warning no "
+        "reason covers fails the check.",
+        "",
+        table_markdown(t, "tbl-annex-screener", "Warnings of DfE's EES screener on this build's tables"),
+    ]
 
 
 def _reproduction_table(csv: Path | None) -> list[str]:

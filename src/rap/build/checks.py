@@ -223,7 +223,9 @@ def disclosure_attack(build: Build) -> list[Check]:
 
 def ees_screener(build: Build) -> list[Check]:
     """DfE's own pre-upload checks (``rap.build.screener``) on every published table: fails when EES would
-    refuse a file; says it did not run, and why, where R or eesyscreener is not installed."""
+    refuse a file, or a warning names an item no reason in ``screener_residuals.yaml`` covers (the reasons go to
+    ``qa/ees_screener_warnings.csv`` for Annex B); says it did not run, and why, where R or eesyscreener is not
+    installed."""
     from rap.build import screener
 
     tables = build.staging / "tables"
@@ -234,9 +236,16 @@ def ees_screener(build: Build) -> list[Check]:
         why = "R or eesyscreener is not installed here (`make screener-tools` installs them, as root)"
         return [Check(EES_SCREENER, NOT_RUN, why)]
     try:
-        ok, text = screener.summary(screener.screen_folder(tables, home))
+        results = screener.screen_folder(tables, home)
     except (RuntimeError, OSError, subprocess.SubprocessError) as err:
         return [Check(EES_SCREENER, NOT_RUN, str(err))]
+    qa = build.staging / "qa"
+    qa.mkdir(parents=True, exist_ok=True)
+    with (qa / screener.WARNINGS_CSV).open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, ["check", "files", "reason", "not_explained"], lineterminator="\n")
+        w.writeheader()
+        w.writerows({**r, "not_explained": "; ".join(r["not_explained"])} for r in screener.warning_rows(results))
+    ok, text = screener.summary(results)
     return [Check(EES_SCREENER, PASSED if ok else FAILED, text)]
 
 

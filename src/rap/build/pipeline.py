@@ -141,15 +141,19 @@ def _annex_notebooks(
     previous = params.out_path.parent / str(params.year - 1) / "tables"
     cached = Path(params.project_root).resolve() / ".cache" / "annexes" / _annex_key(staging, params, result, previous)
     from rap.build.reproduction import REPRODUCTION_CSV
+    from rap.build.screener import WARNINGS_CSV
 
     checks_csv = staging / "qa" / "checks.csv"
     reproduced = staging / "qa" / REPRODUCTION_CSV
+    warnings_csv = staging / "qa" / WARNINGS_CSV
+    extras = (reproduced, warnings_csv)  # QA files some checks write, for the annex
     if use_cache and all((cached / n).is_file() for n in (*ANNEXES, "checks.csv")):
         os.utime(cached)
         checks_csv.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(cached / "checks.csv", checks_csv)
-        if (cached / REPRODUCTION_CSV).is_file():
-            shutil.copyfile(cached / REPRODUCTION_CSV, reproduced)
+        for p in extras:
+            if (cached / p.name).is_file():
+                shutil.copyfile(cached / p.name, p)
         return [Path(shutil.copyfile(cached / n, folder / n)) for n in ANNEXES]
     from rap.build.annexes import changes_markdown, markdown_notebook, methods_markdown, qa_markdown
     from rap.build.checks import Build, run_checks, write_csv
@@ -162,12 +166,12 @@ def _annex_notebooks(
             folder / ANNEXES[0],
         ),
         markdown_notebook(methods_markdown(params, result.inputs if result else {}, checks), folder / ANNEXES[1]),
-        markdown_notebook(qa_markdown(checks, reproduced if reproduced.is_file() else None), folder / ANNEXES[2]),
+        markdown_notebook(qa_markdown(checks, *(p if p.is_file() else None for p in extras)), folder / ANNEXES[2]),
     ]
     tmp = cached.with_name(cached.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for p in [*out, checks_csv, *([reproduced] if reproduced.is_file() else [])]:
+    for p in [*out, checks_csv, *(p for p in extras if p.is_file())]:
         shutil.copyfile(p, tmp / p.name)
     shutil.rmtree(cached, ignore_errors=True)
     tmp.rename(cached)

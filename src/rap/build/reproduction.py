@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from rap.build.tables import read_table
+from rap.domain.ethnicity import ees_harmonised
 from rap.measures.dfe_figures import GROUP_COLUMNS, figure_map, keyed_cells, national_ethnicity_cells
 
 #: Written beside ``qa/checks.csv``; the QA annex shows it.
@@ -47,7 +48,7 @@ def _compare(df: pd.DataFrame, spec: dict | None, tables_dir: Path, figures: int
     csv = tables_dir / f"{spec['output']}.csv"
     if not csv.is_file():
         return _none(figures, spec["output"], f"tables/{csv.name} was not written by this build")
-    cells = keyed_cells(df, spec)
+    cells = ees_harmonised(keyed_cells(df, spec))  # the labels EES files carry (rap.domain.ees.write_ees)
     unmapped = figures - len(cells)
     found = _lookup(cells, read_table(csv))
     published = found["published"].notna()

@@ -198,9 +198,14 @@ INDICATORS = {
     "population": ("Children aged 0-17, estimated (nearest 10)", "", 0),
     "population_year": ("Year of the ONS mid-year estimate (mid-year)", "", 0),
     "school_census_year": ("School census year of the ethnic shares", "", 0),
-    "carried_forward": ("School census shares carried from another year (yes/no)", "", 0),
 }
-FILTERS = {"ethnicity_major": "Ethnic group (major)", "ethnicity_minor": "Ethnic group (minor)"}
+#: ``carried_forward`` describes a row (EES indicators hold numbers, so it is a filter, one item per row).
+FILTERS = {
+    "ethnicity_major": "Ethnic group (major)",
+    "ethnicity_minor": "Ethnic group (minor)",
+    "carried_forward": "School census shares",
+}
+CARRIED = {True: "Carried forward from another census year", False: "The reporting year's census"}
 
 
 def publication_frame(years: list[int], base: int = 10) -> pd.DataFrame:
@@ -227,7 +232,7 @@ def publication_frame(years: list[int], base: int = 10) -> pd.DataFrame:
     for col in ("population_year", "school_census_year"):
         own = pd.Series(la_years[col].reindex(idx).to_numpy(), index=out.index)
         out[col] = own.fillna(out["time_period"].map(yr[col])).astype(int)
-    out["carried_forward"] = out["carried_forward"].map({True: "yes", False: "no"})
+    out["carried_forward"] = out["carried_forward"].map(CARRIED)
     out["population"] = round_half_up(out["population"].to_numpy(float), base)
     names = mid_year_0_17().drop_duplicates("old_la_code").set_index("old_la_code")["la_name"]
     out["la_name"] = out["old_la_code"].map(names).fillna("")

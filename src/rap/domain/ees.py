@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+
+from rap.domain.disclosure import SYMBOLS
+from rap.domain.ethnicity import ees_harmonised
 
 GEOGRAPHY = ["time_period", "time_identifier", "geographic_level", "country_code", "country_name"]
 META_COLUMNS = [
@@ -65,11 +69,12 @@ def write_ees(
     geo = GEOGRAPHY + [
         c for c in ("region_code", "region_name", "old_la_code", "new_la_code", "la_name") if c in df.columns
     ]
-    out = df[geo + list(filters) + list(indicators)]
+    out = ees_harmonised(df[geo + list(filters) + list(indicators)])
     blank = out[list(indicators)].isna() | out[list(indicators)].astype("string").eq("")
     if blank.to_numpy().any():
         col = blank.any().idxmax()
         raise ValueError(f"{path.name}: blank indicator cell in column {col}; use an EES symbol (c, x, z, ...)")
+    _no_text_in_indicators(out, list(indicators), path)
     path.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(path, index=False, lineterminator="\n")
     meta = [
@@ -102,6 +107,24 @@ def write_ees(
     meta_path = path.with_name(path.stem + ".meta.csv")
     pd.DataFrame(meta, columns=META_COLUMNS).to_csv(meta_path, index=False, lineterminator="\n")
     return path, meta_path
+
+
+def _no_text_in_indicators(out: pd.DataFrame, indicators: list[str], path: Path) -> None:
+    """EES's API takes only numbers and its symbols in an indicator: a word (a verdict, a rating, a code) is a
+    filter, or is left to the report when the numbers beside it give it."""
+    allowed = set(SYMBOLS)
+    for c in indicators:
+        col = out[c]
+        if pd.api.types.is_numeric_dtype(col):
+            continue
+        text = col.astype(str)
+        bad = pd.to_numeric(text, errors="coerce").isna() & ~text.isin(allowed)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ValueError(
+                f"{path.name}: indicator {c} holds text ({text.iloc[row]!r} on data row {row + 1}); EES indicators "
+                "hold numbers or its symbols: make it a filter, or leave it to the report"
+            )
 
 
 def _default_item(values: pd.Series) -> str:

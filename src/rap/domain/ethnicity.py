@@ -82,6 +82,21 @@ def major_label(major: str, style: str = "cla") -> str:
     return major_groups().at[major, f"label_{style}"]
 
 
+def ees_harmonised(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its ``ethnicity_major`` and ``ethnicity_minor`` labels (the CLA publication's) replaced by the
+    harmonised labels of DfE's data dictionary and the GSS standard (``label_ees`` in ``major_groups.csv`` and
+    ``codes.csv``), as EES wants them in an open-data file; a label with no harmonised form is kept."""
+    out = df.copy()
+    maps = {
+        "ethnicity_major": dict(zip(major_groups()["label_cla"], major_groups()["label_ees"], strict=True)),
+        "ethnicity_minor": dict(zip(codes()["label"], codes()["label_ees"], strict=True)),
+    }
+    for col, m in maps.items():
+        if col in out.columns:
+            out[col] = out[col].map(lambda v, m=m: m.get(v, v))
+    return out
+
+
 def major_order(style: str = "dfe") -> list[str]:
     """Major group keys in DfE publication order (``dfe``) or style-guide order (``gov``: alphabetical,
     Other and Unknown last)."""

@@ -48,6 +48,8 @@ INDICATORS = {
     "average_lower_95": ("Average: lower 95% limit (days)", "", 0),
     "average_upper_95": ("Average: upper 95% limit (days)", "", 0),
 }
+#: The EES file's indicators: not the years:months text (EES indicators hold numbers; the days give it).
+EES_INDICATORS = {k: v for k, v in INDICATORS.items() if k != "average_years_months"}
 FILTERS = {"stage": "Stage", "ethnicity_major": "Ethnic group (major)", "ethnicity_minor": "Ethnic group (minor)"}
 
 
@@ -129,7 +131,7 @@ def write_tables(table: pd.DataFrame, out: Path) -> list[Path]:
         t = t.sort_values(["time_period", "geographic_level", "region_name"], kind="stable")
         own = FILTERS if t["stage"].nunique() > 1 else {k: v for k, v in FILTERS.items() if k != "stage"}
         path = out / "tables" / f"{measure}_by_ethnicity.csv"
-        write_ees(t, path, filters=own, indicators=INDICATORS)
+        write_ees(t, path, filters=own, indicators=EES_INDICATORS)
         paths.append(path)
     return paths
 

@@ -265,6 +265,11 @@ def quintile_table(q: pd.DataFrame, year: int) -> pd.DataFrame:
     )
 
 
+#: The verdicts on each ratio: filters of the EES file (EES indicators hold numbers), one item per row.
+_DISPARITY_VERDICTS = {
+    "compared_unadjusted": "Compared with 1 (unadjusted, 95%)",
+    "compared_adjusted": "Compared with 1 (adjusted for IDACI, 95%)",
+}
 _DISPARITY_INDICATORS = {
     **{
         f"{col}_{kind}{suffix}": (f"{label} ({kind}){extra}", "", dp)
@@ -275,8 +280,6 @@ _DISPARITY_INDICATORS = {
             ("rate_ratio", "_upper_95", "Rate ratio", ", upper 95% limit", 2),
         )
     },
-    "compared_unadjusted": ("Compared with 1 (unadjusted, 95%)", "", 0),
-    "compared_adjusted": ("Compared with 1 (adjusted for IDACI, 95%)", "", 0),
     "overdispersion_unadjusted": ("Overdispersion, Pearson X2 / df (unadjusted model)", "", 1),
     "overdispersion_adjusted": ("Overdispersion, Pearson X2 / df (adjusted model)", "", 1),
     "cells_in_model": ("LA by group cells in the model", "", 0),
@@ -309,6 +312,7 @@ def write_tables(out, ratios: pd.DataFrame, quintiles: pd.DataFrame, year: int) 
                 "method": "Hidden LA counts",
                 "comparison": "Comparison (reference group: White)",
                 "ethnicity_major": "Ethnic group (major)",
+                **_DISPARITY_VERDICTS,
             },
             indicators=_DISPARITY_INDICATORS,
         )

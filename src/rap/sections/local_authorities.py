@@ -957,9 +957,14 @@ _RATE_INDICATORS = {
         1,
     ),
     "neighbours_used": ("Statistical neighbours in that mean", "", 0),
-    "compared_with_england": ("Compared with England's rate (95%)", "", 0),
-    "compared_allowing_la_level": ("Compared with England, allowing for the LA's level", "", 0),
 }
+#: The verdicts on an LA's rate: filters of the EES file (EES indicators hold numbers), one item per row, with
+#: the symbols they carry in the report's table written out.
+_RATE_VERDICTS = {
+    "compared_with_england": "Compared with England's rate (95%)",
+    "compared_allowing_la_level": "Compared with England, allowing for the LA's level",
+}
+_VERDICT_ITEMS = {C: "Not shown (count suppressed)", Z: "Not applicable (all children)"}
 
 #: The counts of LAs in ``la_pattern_consistency.csv``, with their labels.
 _PATTERN_INDICATORS = {
@@ -990,10 +995,8 @@ def _ratio_indicators(ratios_pub: pd.DataFrame) -> dict[str, tuple[str, str, int
         "ratio_upper_95": ("Ratio, upper 95% limit", "", 2),
         f"limit_lower_{lab}": ("Funnel lower limit (overdispersed)", "", 2),
         f"limit_upper_{lab}": ("Funnel upper limit (overdispersed)", "", 2),
-        "funnel": ("Position in the funnel", "", 0),
         "recorded_pct": ("Ethnicity known (%)", "%", 1),
-        "recording_rating": ("Ethnicity recording rating", "", 0),
-    }
+    }  # not the funnel position or the recording rating: text, which the ratio, limits and percentage give
 
 
 def _pattern_ees(pattern: pd.DataFrame, year: int) -> pd.DataFrame:
@@ -1010,11 +1013,21 @@ def _minor_ees(minor: pd.DataFrame, year: int) -> pd.DataFrame:
     )
 
 
-_NEIGHBOUR_INDICATORS = {
-    "neighbour_code": ("Neighbour (LA code)", "", 0),
-    "neighbour_name": ("Neighbour (LA name)", "", 0),
-    "closeness": ("How close (DfE's model)", "", 0),
+#: A neighbour is a filter (EES indicators hold numbers); its rank is the indicator.
+_NEIGHBOUR_FILTERS = {
+    "neighbour_code": "Neighbour (LA code)",
+    "neighbour_name": "Neighbour (LA name)",
+    "closeness": "How close (DfE's model)",
 }
+_NEIGHBOUR_INDICATORS = {"rank": ("Neighbour rank (1 is closest)", "", 0)}
+
+
+def _rates_ees(rates_pub: pd.DataFrame) -> pd.DataFrame:
+    """The published rates with their verdicts as filter items (a symbol written out as words)."""
+    out = rates_pub.drop(columns=["suppression"])
+    for col in _RATE_VERDICTS:
+        out[col] = out[col].map(lambda v: _VERDICT_ITEMS.get(v, v))
+    return out
 
 
 def _neighbours_ees(neighbours: pd.DataFrame, year: int) -> pd.DataFrame:
@@ -1057,9 +1070,9 @@ def write_tables(
     major = {"ethnicity_major": "Ethnic group (major)"}
     paths = []
     paths += write_ees(
-        with_ees_columns(rates_pub.drop(columns=["suppression"]), year="time_period"),
+        with_ees_columns(_rates_ees(rates_pub), year="time_period"),
         tables / "la_cla_rates_by_ethnicity.csv",
-        filters=major,
+        filters={**major, **_RATE_VERDICTS},
         indicators=_RATE_INDICATORS,
     )
     paths += write_ees(
@@ -1084,7 +1097,7 @@ def write_tables(
     paths += write_ees(
         with_ees_columns(_neighbours_ees(neighbours, year), year="time_period"),
         tables / "la_statistical_neighbours.csv",
-        filters={"rank": "Neighbour rank"},
+        filters=_NEIGHBOUR_FILTERS,
         indicators=_NEIGHBOUR_INDICATORS,
     )
     paths += write_ees(

@@ -417,7 +417,9 @@ def _la_completeness_ees(res: RecordQuality) -> pd.DataFrame:
     either = hide_children | hide_unknown
     unknown = (f["children"] - f["known"]).astype(int).astype(str).to_numpy(dtype=object)
     known_pct = _pct(f["known_share"], 1).astype(object).to_numpy()
-    flag = f["flagged"].map({True: "Yes", False: "No"}).to_numpy(dtype=object)
+    flag = (
+        f["flagged"].map({True: "Below the funnel limit", False: "Not below the funnel limit"}).to_numpy(dtype=object)
+    )
     return pd.DataFrame(
         {
             "year": f["year"].to_numpy(),
@@ -429,7 +431,7 @@ def _la_completeness_ees(res: RecordQuality) -> pd.DataFrame:
             "children": np.where(hide_children, C, f["children"].astype(int).astype(str).to_numpy(dtype=object)),
             "children_unknown": np.where(hide_unknown, C, unknown),
             "known_percentage": np.where(either, C, known_pct),
-            "outside_funnel_limit": np.where(either, C, flag),
+            "funnel_position": np.where(either, "Not shown (counts suppressed)", flag),
         }
     )
 
@@ -460,18 +462,22 @@ def write_record_outputs(res: RecordQuality, out: Path) -> None:
     write_ees(
         with_ees_columns(_scorecard_ees(res.scorecard), year="YEAR"),
         out / "tables" / "quality_scorecard.csv",
-        filters={"quality_dimension": "Quality dimension", "collection": "Collection"},
-        indicators={"percentage": ("Value", "%", 1), "rating": ("Rating (project's own rule)", "", 0)},
+        # the rating is a filter (EES indicators hold numbers), one item per row
+        filters={
+            "quality_dimension": "Quality dimension",
+            "collection": "Collection",
+            "rating": "Rating (project's own rule)",
+        },
+        indicators={"percentage": ("Value", "%", 1)},
     )
     write_ees(
         with_ees_columns(_la_completeness_ees(res), year="year", level="Local authority"),
         out / "tables" / "quality_la_completeness.csv",
-        filters={},
+        filters={"funnel_position": "Against the funnel limit for completeness"},
         indicators={
             "children": ("Children in the return", "", 0),
             "children_unknown": ("Ethnicity blank, refused or not obtained", "", 0),
             "known_percentage": ("Ethnicity known", "%", 1),
-            "outside_funnel_limit": ("Below the funnel limit", "", 0),
         },
     )
     write_summary(out, SECTION, _record_summary_lines(res))
