@@ -17,6 +17,7 @@ project that copies ``params/`` and ``notebooks/``, so the repository's own outp
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -25,8 +26,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-import hashlib
 
 import nbformat
 
