@@ -243,38 +243,30 @@ def dashboard(code: str, numerator: str, denominator: str, value: str, indicator
     )
 
 
-def test_cross_table_a_cell_hidden_in_one_table_is_shown_in_another(tmp_path: Path) -> None:
+def rates_and_dashboard(folder: Path, rates: list[dict], filters: list[str], shown: str) -> list[int]:
+    """The LA rates table (``rates``) beside the dashboard showing ``shown`` for E06000001: the rates cells the
+    cross-table attack recovers."""
+    write_table(folder, "la_cla_rates_by_ethnicity", rates, filters, {"number": 0, "population": 0})
     write_table(
-        tmp_path, "la_cla_rates_by_ethnicity",
-        [la("E06000001", ethnicity_major="White", number="c", population="1000")],
-        ["ethnicity_major"], {"number": 0, "population": 0},
-    )  # fmt: skip
-    write_table(
-        tmp_path, "dashboard_indicators", [dashboard("E06000001", "4", "1000", "40.0")],
+        folder, "dashboard_indicators", [dashboard("E06000001", shown, "1000", "c" if shown == "c" else "40.0")],
         ["indicator", "ethnicity_major"], {"numerator": 0, "denominator": 0, "value": 1},
     )  # fmt: skip
-    report = audit_folder(tmp_path)
-    rec = only(report, "cross_table", "recovered", "la_cla_rates_by_ethnicity", "number")
-    assert [f.value for f in rec] == [4]
+    report = audit_folder(folder)
+    return [f.value for f in only(report, "cross_table", "recovered", "la_cla_rates_by_ethnicity", "number")]
+
+
+def test_cross_table_a_cell_hidden_in_one_table_is_shown_in_another(tmp_path: Path) -> None:
+    rates = [la("E06000001", ethnicity_major="White", number="c", population="1000")]
+    assert rates_and_dashboard(tmp_path, rates, ["ethnicity_major"], "4") == [4]
 
 
 def test_cross_table_matches_past_a_filter_that_only_describes_each_row(tmp_path: Path) -> None:
     """A verdict written as a filter (one item per row, EES indicators holding numbers only) is not a key: the
     rates table is still matched with the dashboard, so the hidden count is still found."""
     verdict = "compared_with_england"
-    write_table(
-        tmp_path, "la_cla_rates_by_ethnicity",
-        [la("E06000001", ethnicity_major="White", number="c", population="1000", **{verdict: "Not shown"}),
-         la("E06000002", ethnicity_major="White", number="30", population="1000", **{verdict: "Higher"})],
-        ["ethnicity_major", verdict], {"number": 0, "population": 0},
-    )  # fmt: skip
-    write_table(
-        tmp_path, "dashboard_indicators", [dashboard("E06000001", "4", "1000", "40.0")],
-        ["indicator", "ethnicity_major"], {"numerator": 0, "denominator": 0, "value": 1},
-    )  # fmt: skip
-    report = audit_folder(tmp_path)
-    rec = only(report, "cross_table", "recovered", "la_cla_rates_by_ethnicity", "number")
-    assert [f.value for f in rec] == [4]
+    rates = [la("E06000001", ethnicity_major="White", number="c", population="1000", **{verdict: "Not shown"}),
+             la("E06000002", ethnicity_major="White", number="30", population="1000", **{verdict: "Higher"})]  # fmt: skip
+    assert rates_and_dashboard(tmp_path, rates, ["ethnicity_major", verdict], "4") == [4]
 
 
 def test_a_filter_that_splits_a_count_stays_a_key(tmp_path: Path) -> None:
@@ -289,15 +281,8 @@ def test_a_filter_that_splits_a_count_stays_a_key(tmp_path: Path) -> None:
 
 
 def test_cross_table_claims_nothing_when_both_are_hidden(tmp_path: Path) -> None:
-    write_table(
-        tmp_path, "la_cla_rates_by_ethnicity",
-        [la("E06000001", ethnicity_major="White", number="c", population="1000")],
-        ["ethnicity_major"], {"number": 0, "population": 0},
-    )  # fmt: skip
-    write_table(
-        tmp_path, "dashboard_indicators", [dashboard("E06000001", "c", "1000", "c")],
-        ["indicator", "ethnicity_major"], {"numerator": 0, "denominator": 0, "value": 1},
-    )  # fmt: skip
+    rates = [la("E06000001", ethnicity_major="White", number="c", population="1000")]
+    assert rates_and_dashboard(tmp_path, rates, ["ethnicity_major"], "c") == []
     assert audit_folder(tmp_path).passed
 
 
