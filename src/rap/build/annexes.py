@@ -477,7 +477,7 @@ def _screener_table(csv: Path | None) -> list[str]:
         {
             "Warning": t["check"],
             "Files": t["files"],
-            "Why no file of this release clears it": t["reason"].replace("", "-"),
+            "Why it is left": t["reason"].replace("", "-"),
             "Items no reason covers": t["not_explained"].replace("", "none"),
         }
     )
@@ -486,9 +486,9 @@ def _screener_table(csv: Path | None) -> list[str]:
         "## DfE's EES screener",
         "",
         "Every file passes DfE's pre-upload checks (`eesyscreener`). A warning keeps a file off the EES API; the "
-        "ones left name labels, items and columns that neither the GSS harmonised list nor DfE's data dictionary "
-        "has yet (each needs DfE's data dictionary team before the files are offered to the API). A warning no "
-        "reason covers fails the check.",
+        "ones left name labels, items and columns that the GSS harmonised list or DfE's data dictionary has no "
+        "item for yet, save where the reason names a rename still to do. A warning no reason covers fails the "
+        "check.",
         "",
         table_markdown(t, "tbl-annex-screener", "Warnings of DfE's EES screener on this build's tables"),
     ]

@@ -155,5 +155,5 @@ def summary(results: list[FileResult]) -> tuple[bool, str]:
         )
         text += f"; warning items no reason covers (rap/data/screener_residuals.yaml): {named}"
     elif warned:
-        text += "; each warning is one no file of this release can clear (Annex B gives the reasons)"
+        text += "; every warning has its reason in screener_residuals.yaml (Annex B lists them)"
     return not fails and not loose, text
